@@ -1,0 +1,21 @@
+# Helpers shared by the Lloyd and seeding kernels.
+from cython cimport floating
+
+cdef enum:
+    # Rows per chunk. It never depends on the thread count: chunk boundaries fix
+    # the order of every floating-point reduction, which is what makes results
+    # bit-identical for any number of threads. 256 rows keep one chunk of X and
+    # its distance block in L2 for the shapes we target (as in scikit-learn).
+    CHUNK_SIZE = 256
+
+cdef Py_ssize_t n_chunks_of(Py_ssize_t n_samples) noexcept nogil
+
+cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
+                         const floating* centers, int n_centers,
+                         floating* out) noexcept nogil
+
+cdef void row_sq_norms(const floating* X, Py_ssize_t n_rows, int n_features,
+                       floating* out) noexcept nogil
+
+cdef double sq_distance(const floating* a, const floating* b,
+                        int n_features) noexcept nogil

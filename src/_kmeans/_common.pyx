@@ -1,0 +1,77 @@
+"""Kernels shared by Lloyd and k-means++: chunk geometry and distances."""
+from cython cimport floating
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+cdef extern from "omp_compat.h":
+    int iwk_omp_max_threads() noexcept nogil
+    int iwk_openmp_enabled() noexcept nogil
+
+
+def omp_max_threads():
+    """The OpenMP runtime's thread budget (honours OMP_NUM_THREADS and
+    threadpoolctl limits); 1 for a serial build."""
+    return iwk_omp_max_threads()
+
+
+def openmp_enabled():
+    """Whether the core was compiled with OpenMP."""
+    return bool(iwk_openmp_enabled())
+
+
+cdef Py_ssize_t n_chunks_of(Py_ssize_t n_samples) noexcept nogil:
+    return (n_samples + CHUNK_SIZE - 1) // CHUNK_SIZE
+
+
+cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
+                         const floating* centers, int n_centers,
+                         floating* out) noexcept nogil:
+    """out[j * n_rows + i] = -2 <x_i, c_j>: one contiguous run of rows per center.
+
+    Adding ||c_j||^2 gives ||x_i - c_j||^2 - ||x_i||^2, which has the same
+    argmin over j. The center-major layout lets the consumers walk each
+    center's column with unit stride and branch-free selects, which the
+    compiler vectorises; a row-major block would need a per-row argmin.
+
+    X: in (n_rows, n_features), centers: in (n_centers, n_features), out: out.
+    """
+    cdef:
+        char trans_a = b"T"
+        char trans_b = b"N"
+        floating alpha = -2.0
+        floating beta = 0.0
+    # Column-major out (n_rows x n_centers) = X C^T, where row-major X and
+    # centers read as column-major (n_features x rows) matrices.
+    if floating is float:
+        sgemm(&trans_a, &trans_b, &n_rows, &n_centers, &n_features, &alpha,
+              <float*> X, &n_features, <float*> centers, &n_features, &beta,
+              out, &n_rows)
+    else:
+        dgemm(&trans_a, &trans_b, &n_rows, &n_centers, &n_features, &alpha,
+              <double*> X, &n_features, <double*> centers, &n_features, &beta,
+              out, &n_rows)
+
+
+cdef void row_sq_norms(const floating* X, Py_ssize_t n_rows, int n_features,
+                       floating* out) noexcept nogil:
+    """out[i] = ||x_i||^2 for the n_rows rows of X (in), out: out."""
+    cdef:
+        Py_ssize_t i
+        int f
+        floating acc
+    for i in range(n_rows):
+        acc = 0
+        for f in range(n_features):
+            acc += X[i * n_features + f] * X[i * n_features + f]
+        out[i] = acc
+
+
+cdef double sq_distance(const floating* a, const floating* b,
+                        int n_features) noexcept nogil:
+    """Exact ||a - b||^2, accumulated in float64 (used where a total is reported)."""
+    cdef:
+        int f
+        double diff, acc = 0.0
+    for f in range(n_features):
+        diff = <double> a[f] - <double> b[f]
+        acc += diff * diff
+    return acc

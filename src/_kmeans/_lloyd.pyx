@@ -1,0 +1,363 @@
+"""Weighted Lloyd's K-Means in which the first ``n_fixed`` centers never move.
+
+Centers are one (n_fixed + n_free, n_features) array, fixed rows first. The
+assignment step takes the nearest of all centers; the update step moves each
+free center to the weighted mean of its samples. Every reduction is ordered
+by sample index or by chunk index, never by thread, so results are
+bit-identical for any thread count:
+
+- labels are per-sample, computed over fixed chunks of rows;
+- scalar totals (inertia) are kept per chunk and summed in chunk order;
+- center sums are computed with each thread *owning* a slice of the features
+  and adding samples in index order: no lock, no per-thread copies of the
+  sums, and the same additions in the same order whatever the thread count.
+"""
+from cython cimport floating
+from cython.parallel cimport parallel, prange
+from libc.math cimport INFINITY
+from libc.stdint cimport int32_t, int64_t
+from libc.stdlib cimport calloc, free, malloc
+from libc.string cimport memcpy, memset
+
+from ._common cimport (CHUNK_SIZE, minus_two_dots, n_chunks_of, row_sq_norms,
+                      sq_distance)
+
+
+cdef extern from "column_min.h":
+    void iwk_column_min_float(const float* column, float norm, int32_t index,
+                              int n_rows, float* nearest, int32_t* best) noexcept nogil
+    void iwk_column_min_double(const double* column, double norm, int64_t index,
+                               int n_rows, double* nearest, int64_t* best) noexcept nogil
+
+
+cdef inline void nearest_in_block(const floating* dots, const floating* norms,
+                                  int n_rows, int n_centers, floating* nearest,
+                                  void* best) noexcept nogil:
+    """Per row of a center-major block of -2 <x_i, c_j>, the index j of the
+    smallest ||c_j||^2 - 2 <x_i, c_j> (ties: lowest j) and that value.
+    dots, norms: in. nearest: out (n_rows,). best: out (n_rows,), int32 for
+    float data and int64 for double (the width of the values, see column_min.h).
+    """
+    cdef int i, j
+    for i in range(n_rows):
+        nearest[i] = INFINITY
+    memset(best, 0, n_rows * sizeof(int64_t))
+    for j in range(n_centers):
+        if floating is float:
+            iwk_column_min_float(dots + j * n_rows, norms[j], j, n_rows, nearest,
+                                 <int32_t*> best)
+        else:
+            iwk_column_min_double(dots + j * n_rows, norms[j], j, n_rows, nearest,
+                                  <int64_t*> best)
+
+
+cdef Py_ssize_t assign_labels(const floating[:, ::1] X, const floating* centers,
+                              int n_centers, int[::1] labels,
+                              int n_threads) noexcept nogil:
+    """Set labels[i] to the index of the nearest center (ties: lowest index).
+
+    X: in, centers: in (n_centers, n_features), labels: in-out.
+    Returns how many labels changed.
+    """
+    cdef:
+        Py_ssize_t n_samples = X.shape[0]
+        int n_features = X.shape[1]
+        Py_ssize_t n_chunks = n_chunks_of(n_samples)
+        Py_ssize_t chunk, start, i, changed = 0
+        int rows
+        floating* dots
+        floating* nearest
+        void* best
+        int label
+        floating* norms = <floating*> malloc(n_centers * sizeof(floating))
+
+    row_sq_norms(centers, n_centers, n_features, norms)
+    dots = NULL  # each thread allocates its own buffers below
+    nearest = NULL
+    best = NULL
+    with parallel(num_threads=n_threads):
+        dots = <floating*> malloc(CHUNK_SIZE * n_centers * sizeof(floating))
+        nearest = <floating*> malloc(CHUNK_SIZE * sizeof(floating))
+        best = malloc(CHUNK_SIZE * sizeof(int64_t))
+        for chunk in prange(n_chunks, schedule="static"):
+            start = chunk * CHUNK_SIZE
+            rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
+            minus_two_dots(&X[start, 0], rows, n_features, centers, n_centers, dots)
+            nearest_in_block(dots, norms, rows, n_centers, nearest, best)
+            for i in range(rows):
+                if floating is float:
+                    label = (<int32_t*> best)[i]
+                else:
+                    label = <int> (<int64_t*> best)[i]
+                if labels[start + i] != label:
+                    labels[start + i] = label
+                    changed += 1
+        free(dots)
+        free(nearest)
+        free(best)
+    free(norms)
+    return changed
+
+
+cdef void weighted_sums(const floating[:, ::1] X, const floating[::1] sample_weight,
+                        const int[::1] labels, int n_fixed, int n_free,
+                        double* sums, double* weights, int n_threads) noexcept nogil:
+    """Per free center j: sums[j] = sum of w_i x_i and weights[j] = sum of w_i
+    over the samples labelled n_fixed + j. Accumulated in float64.
+
+    Each thread owns a contiguous slice of the features and walks the samples
+    in index order, so each total is added in one fixed order. A thread adds
+    into a buffer of its own and copies it out at the end: writing straight
+    into the shared array would bounce cache lines between the threads.
+    X, sample_weight, labels: in. sums (n_free, n_features), weights: out.
+    """
+    cdef:
+        Py_ssize_t n_samples = X.shape[0]
+        int n_features = X.shape[1]
+        int n_parts = min(n_threads, n_features)
+        int part, f, f_begin, width, j
+        Py_ssize_t i
+        double w
+        double* own
+        double* row
+        const floating* x
+
+    memset(weights, 0, n_free * sizeof(double))
+    for part in prange(n_parts, schedule="static", num_threads=n_threads):
+        f_begin = part * n_features // n_parts
+        width = (part + 1) * n_features // n_parts - f_begin
+        own = <double*> calloc(n_free * width, sizeof(double))
+        for i in range(n_samples):
+            j = labels[i] - n_fixed
+            if j < 0:
+                continue
+            w = sample_weight[i]
+            row = own + j * width
+            x = &X[i, f_begin]
+            for f in range(width):
+                row[f] += w * x[f]
+            if part == 0:
+                weights[j] += w
+        for j in range(n_free):
+            memcpy(sums + j * n_features + f_begin, own + j * width,
+                   width * sizeof(double))
+        free(own)
+
+
+cdef int relocate_empty(const floating[:, ::1] X, const floating[::1] sample_weight,
+                        const int[::1] labels, const floating* centers,
+                        int n_fixed, int n_free, double* sums, double* weights,
+                        int n_threads) noexcept nogil:
+    """Move each free center that received no weight onto the sample farthest
+    (weighted squared distance) from its own center, taking that sample out of
+    the sums of the free cluster it came from. Fixed centers are never moved.
+
+    The farthest samples are taken in decreasing distance (ties: lowest
+    index) and given to the empty clusters in increasing order. Samples of
+    zero weight are never used. Returns the number of empty clusters.
+    X, sample_weight, labels, centers (current, before the update): in.
+    sums, weights: in-out.
+    """
+    cdef:
+        Py_ssize_t n_samples = X.shape[0]
+        int n_features = X.shape[1]
+        int n_empty = 0, j, f, source
+        Py_ssize_t i, far
+        double w, best
+        double* distance
+
+    for j in range(n_free):
+        if weights[j] == 0:
+            n_empty += 1
+    if n_empty == 0:
+        return 0
+
+    distance = <double*> malloc(n_samples * sizeof(double))
+    for i in prange(n_samples, schedule="static", num_threads=n_threads):
+        if sample_weight[i] > 0:
+            distance[i] = sample_weight[i] * sq_distance(
+                &X[i, 0], centers + labels[i] * n_features, n_features)
+        else:
+            distance[i] = -1.0  # never chosen
+
+    for j in range(n_free):
+        if weights[j] != 0:
+            continue
+        far = -1
+        best = -1.0
+        for i in range(n_samples):
+            if distance[i] > best:
+                best = distance[i]
+                far = i
+        if far < 0:
+            break  # no positive-weight sample left: the center stays put
+        distance[far] = -1.0
+        w = sample_weight[far]
+        source = labels[far] - n_fixed
+        for f in range(n_features):
+            if source >= 0:
+                sums[source * n_features + f] -= w * X[far, f]
+            sums[j * n_features + f] = w * X[far, f]
+        if source >= 0:
+            weights[source] -= w
+        weights[j] = w
+    free(distance)
+    return n_empty
+
+
+cdef double update_free_centers(const double* sums, const double* weights,
+                                const floating* old, floating* new,
+                                int n_fixed, int n_free,
+                                int n_features) noexcept nogil:
+    """new[free j] = sums[j] / weights[j] (a free center with no weight keeps
+    its place). Returns the total squared shift of the free centers.
+    sums, weights, old: in. new: out (its fixed rows are not touched).
+    """
+    cdef:
+        int j, f
+        Py_ssize_t offset
+        double diff, shift = 0.0
+    for j in range(n_free):
+        offset = (n_fixed + j) * n_features
+        for f in range(n_features):
+            if weights[j] > 0:
+                new[offset + f] = <floating> (sums[j * n_features + f] / weights[j])
+            else:
+                new[offset + f] = old[offset + f]
+            diff = <double> new[offset + f] - <double> old[offset + f]
+            shift += diff * diff
+    return shift
+
+
+cdef double weighted_inertia(const floating[:, ::1] X, const floating[::1] sample_weight,
+                             const floating* centers, const int[::1] labels,
+                             int n_threads) noexcept nogil:
+    """sum_i w_i ||x_i - c_{labels_i}||^2, computed exactly (not through the
+    GEMM expansion) and summed per chunk, then over chunks in order."""
+    cdef:
+        Py_ssize_t n_samples = X.shape[0]
+        int n_features = X.shape[1]
+        Py_ssize_t n_chunks = n_chunks_of(n_samples)
+        Py_ssize_t chunk, i, end
+        double acc, total = 0.0
+        double* partial = <double*> malloc(n_chunks * sizeof(double))
+    for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
+        acc = 0.0
+        end = min((chunk + 1) * CHUNK_SIZE, n_samples)
+        for i in range(chunk * CHUNK_SIZE, end):
+            acc = acc + sample_weight[i] * sq_distance(
+                &X[i, 0], centers + labels[i] * n_features, n_features)
+        partial[chunk] = acc
+    for chunk in range(n_chunks):
+        total += partial[chunk]
+    free(partial)
+    return total
+
+
+def lloyd(const floating[:, ::1] X, const floating[::1] sample_weight,
+          floating[:, ::1] centers, int n_fixed, int max_iter, double tol,
+          int[::1] labels, int n_threads, bint verbose):
+    """Run weighted Lloyd iterations to convergence, all without the GIL.
+
+    Stops when no label changes (strict convergence) or when the squared
+    shift of the free centers is <= tol (already scaled by the caller); in
+    the latter case the labels are recomputed for the final centers.
+
+    X: in (n_samples, n_features). sample_weight: in (n_samples,).
+    centers: in-out (n_fixed + n_free, n_features); rows below n_fixed are
+    read, never written. labels: out. Returns (n_iter, inertia).
+    """
+    cdef:
+        int n_centers = centers.shape[0]
+        int n_features = centers.shape[1]
+        int n_free = n_centers - n_fixed
+        int iteration = 0, n_relocated
+        bint strict = False
+        Py_ssize_t changed
+        double shift = 0.0, inertia
+        floating[:, ::1] spare = centers.copy()
+        floating* current = &centers[0, 0]
+        floating* following = &spare[0, 0]
+        floating* swap
+        double* sums = <double*> malloc(n_free * n_features * sizeof(double))
+        double* weights = <double*> malloc(n_free * sizeof(double))
+
+    labels[:] = -1
+    with nogil:
+        for iteration in range(max_iter):
+            changed = assign_labels(X, current, n_centers, labels, n_threads)
+            if verbose:
+                inertia = weighted_inertia(X, sample_weight, current, labels, n_threads)
+                with gil:
+                    print(f"Iteration {iteration}, inertia {inertia}.")
+            weighted_sums(X, sample_weight, labels, n_fixed, n_free, sums, weights,
+                          n_threads)
+            n_relocated = relocate_empty(X, sample_weight, labels, current, n_fixed,
+                                         n_free, sums, weights, n_threads)
+            if verbose and n_relocated > 0:
+                with gil:
+                    print(f"Iteration {iteration}: relocated {n_relocated} empty "
+                          f"cluster(s).")
+            shift = update_free_centers(sums, weights, current, following, n_fixed,
+                                        n_free, n_features)
+            swap = current
+            current = following
+            following = swap
+            if changed == 0:
+                strict = True
+                if verbose:
+                    with gil:
+                        print(f"Converged at iteration {iteration}: strict "
+                              f"convergence.")
+                break
+            if shift <= tol:
+                if verbose:
+                    with gil:
+                        print(f"Converged at iteration {iteration}: center shift "
+                              f"{shift} within tolerance {tol}.")
+                break
+        if not strict:
+            assign_labels(X, current, n_centers, labels, n_threads)
+        inertia = weighted_inertia(X, sample_weight, current, labels, n_threads)
+        if current != &centers[0, 0]:
+            memcpy(&centers[0, 0], current, n_centers * n_features * sizeof(floating))
+    free(sums)
+    free(weights)
+    return iteration + 1, inertia
+
+
+def assign(const floating[:, ::1] X, const floating[:, ::1] centers,
+           int[::1] labels, int n_threads):
+    """labels (out) = index of the nearest of all centers, for predict."""
+    with nogil:
+        assign_labels(X, &centers[0, 0], centers.shape[0], labels, n_threads)
+
+
+def total_inertia(const floating[:, ::1] X, const floating[::1] sample_weight,
+            const floating[:, ::1] centers, const int[::1] labels, int n_threads):
+    """Weighted inertia of X for the given labels, for score."""
+    cdef double total
+    with nogil:
+        total = weighted_inertia(X, sample_weight, &centers[0, 0], labels, n_threads)
+    return total
+
+
+def block_step(const floating[:, ::1] X, const floating[::1] sample_weight,
+               const floating[:, ::1] centers, int n_fixed, int[::1] labels,
+               double[:, ::1] sums, double[::1] weights, int n_threads):
+    """One assignment step over a block of rows and its statistics.
+
+    The building block of mini-batch and distributed updates: partial sums
+    of several blocks, added in block order, give the full-data sums.
+    X, sample_weight, centers: in. labels (block rows), sums (n_free,
+    n_features), weights (n_free,): out. Returns the block's inertia.
+    """
+    cdef:
+        int n_free = centers.shape[0] - n_fixed
+        double total
+    with nogil:
+        assign_labels(X, &centers[0, 0], centers.shape[0], labels, n_threads)
+        weighted_sums(X, sample_weight, labels, n_fixed, n_free, &sums[0, 0],
+                      &weights[0], n_threads)
+        total = weighted_inertia(X, sample_weight, &centers[0, 0], labels, n_threads)
+    return total

@@ -1,0 +1,247 @@
+"""Greedy, weighted k-means++ seeding that starts from fixed centers.
+
+Each new center is the best of ``n_trials`` candidates drawn with
+probability proportional to w_i * D(x_i)^2, where D is the distance to the
+nearest center chosen so far, fixed centers included. Memory beyond the
+inputs is O(n_samples) plus one distance block per thread: candidate
+potentials are reduced per chunk and never stored per sample, and the
+distances to the chosen candidate are recomputed once, which is cheaper
+than keeping an (n_trials, n_samples) matrix.
+
+The random numbers are drawn by the caller; this kernel is deterministic
+and, like the Lloyd kernel, reduces per chunk in chunk order so that the
+picks do not depend on the thread count.
+"""
+from cython cimport floating
+from cython.parallel cimport parallel, prange
+from libc.math cimport INFINITY
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+
+from ._common cimport CHUNK_SIZE, minus_two_dots, n_chunks_of, row_sq_norms
+
+
+cdef void distances_to(const floating[:, ::1] X, const floating* x_norms,
+                       const floating[::1] sample_weight, floating* closest,
+                       const floating* centers, int n_centers, bint update,
+                       double* partial, int n_threads) noexcept nogil:
+    """Squared distances of every sample to each of ``centers``.
+
+    update=True: closest[i] = min(closest[i], min_j d(x_i, c_j)); partial unused.
+    update=False: partial[chunk, j] = sum over the chunk of w_i min(closest[i],
+    d(x_i, c_j)), the potential the data would have if c_j were added.
+    X, x_norms, sample_weight, centers (n_centers, n_features): in.
+    closest: in (out if update). partial (n_chunks, n_centers): out.
+    """
+    cdef:
+        Py_ssize_t n_samples = X.shape[0]
+        int n_features = X.shape[1]
+        Py_ssize_t n_chunks = n_chunks_of(n_samples)
+        Py_ssize_t chunk, start, i
+        int rows, j
+        double acc
+        floating d, norm
+        floating* dots
+        const floating* column
+        const floating* x_norm
+        floating* near
+        const floating* weight
+        floating* norms = <floating*> malloc(n_centers * sizeof(floating))
+
+    row_sq_norms(centers, n_centers, n_features, norms)
+    dots = NULL  # each thread allocates its own below
+    with parallel(num_threads=n_threads):
+        dots = <floating*> malloc(CHUNK_SIZE * n_centers * sizeof(floating))
+        for chunk in prange(n_chunks, schedule="static"):
+            start = chunk * CHUNK_SIZE
+            rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
+            minus_two_dots(&X[start, 0], rows, n_features, centers, n_centers, dots)
+            x_norm = x_norms + start
+            near = closest + start
+            weight = &sample_weight[start]
+            for j in range(n_centers):
+                column = dots + j * rows
+                norm = norms[j]
+                if update:
+                    for i in range(rows):
+                        d = x_norm[i] + column[i] + norm
+                        near[i] = d if d < near[i] else near[i]
+                else:
+                    acc = 0.0
+                    for i in range(rows):
+                        d = x_norm[i] + column[i] + norm
+                        # The expansion can round a true 0 to a tiny negative.
+                        d = d if d > 0 else 0
+                        acc = acc + weight[i] * (d if d < near[i] else near[i])
+                    partial[chunk * n_centers + j] = acc
+            if update:
+                for i in range(rows):
+                    near[i] = near[i] if near[i] > 0 else 0
+        free(dots)
+    free(norms)
+
+
+cdef double cumulative_potential(const floating[::1] sample_weight,
+                                 const floating* closest, double* chunk_total,
+                                 double* prefix, int n_threads) noexcept nogil:
+    """chunk_total[c] = sum over chunk c of w_i closest_i; prefix[c] = sum of
+    the chunks before c (prefix has n_chunks + 1 entries). Returns the total.
+    """
+    cdef:
+        Py_ssize_t n_samples = sample_weight.shape[0]
+        Py_ssize_t n_chunks = n_chunks_of(n_samples)
+        Py_ssize_t chunk, i
+        double acc
+    for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
+        acc = 0.0
+        for i in range(chunk * CHUNK_SIZE, min((chunk + 1) * CHUNK_SIZE, n_samples)):
+            acc = acc + <double> sample_weight[i] * closest[i]
+        chunk_total[chunk] = acc
+    prefix[0] = 0.0
+    for chunk in range(n_chunks):
+        prefix[chunk + 1] = prefix[chunk] + chunk_total[chunk]
+    return prefix[n_chunks]
+
+
+cdef Py_ssize_t draw(const floating[::1] sample_weight, const floating* closest,
+                     const double* chunk_total, const double* prefix,
+                     double target) noexcept nogil:
+    """The first sample at which the running total of w_i closest_i exceeds
+    target, 0 <= target < total. Samples whose term is 0 are never returned.
+    """
+    cdef:
+        Py_ssize_t n_samples = sample_weight.shape[0]
+        Py_ssize_t lo = 0, hi = n_chunks_of(n_samples) - 1, mid, i, last = -1
+        double term, acc
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if prefix[mid + 1] > target:
+            hi = mid
+        else:
+            lo = mid + 1
+    # Rounding can put target at the very end; fall back to a chunk with mass.
+    while lo > 0 and chunk_total[lo] == 0:
+        lo -= 1
+    acc = prefix[lo]
+    for i in range(lo * CHUNK_SIZE, min((lo + 1) * CHUNK_SIZE, n_samples)):
+        term = <double> sample_weight[i] * closest[i]
+        if term > 0:
+            acc += term
+            last = i
+            if acc > target:
+                return i
+    return last
+
+
+cdef Py_ssize_t first_unpicked(const floating[::1] sample_weight,
+                               const Py_ssize_t[::1] picks,
+                               int n_picked) noexcept nogil:
+    """Lowest-index sample of positive weight not yet picked: used only when
+    every remaining sample coincides with a center (zero potential)."""
+    cdef:
+        Py_ssize_t i
+        int c
+        bint taken
+    for i in range(sample_weight.shape[0]):
+        if sample_weight[i] > 0:
+            taken = False
+            for c in range(n_picked):
+                if picks[c] == i:
+                    taken = True
+                    break
+            if not taken:
+                return i
+    return -1
+
+
+def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
+                    const floating[:, ::1] fixed_centers, double first_draw,
+                    const double[:, ::1] trial_draws, Py_ssize_t[::1] picks,
+                    int n_threads):
+    """Pick picks.shape[0] samples as new centers.
+
+    X, sample_weight: in. fixed_centers: in (n_fixed, n_features), may have
+    no rows. first_draw: in [0, 1), used only without fixed centers, where
+    the first pick is proportional to weight alone. trial_draws: in [0, 1),
+    (n_picks, n_trials): the candidates of each pick. picks: out, indices
+    into X.
+    """
+    cdef:
+        Py_ssize_t n_samples = X.shape[0]
+        int n_features = X.shape[1]
+        Py_ssize_t n_chunks = n_chunks_of(n_samples)
+        int n_picks = picks.shape[0]
+        int n_trials = trial_draws.shape[1]
+        int n_fixed = fixed_centers.shape[0]
+        int c, t, best, first = 0
+        Py_ssize_t i, chunk, pick
+        double total
+        floating* x_norms = <floating*> malloc(n_samples * sizeof(floating))
+        floating* closest = <floating*> malloc(n_samples * sizeof(floating))
+        floating* candidates = <floating*> malloc(n_trials * n_features * sizeof(floating))
+        Py_ssize_t* candidate_index = <Py_ssize_t*> malloc(n_trials * sizeof(Py_ssize_t))
+        double* chunk_total = <double*> malloc(n_chunks * sizeof(double))
+        double* prefix = <double*> malloc((n_chunks + 1) * sizeof(double))
+        double* partial = <double*> malloc(n_chunks * n_trials * sizeof(double))
+        double* potential = <double*> malloc(n_trials * sizeof(double))
+
+    with nogil:
+        for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
+            row_sq_norms(&X[chunk * CHUNK_SIZE, 0],
+                         min(<Py_ssize_t> CHUNK_SIZE, n_samples - chunk * CHUNK_SIZE),
+                         n_features, x_norms + chunk * CHUNK_SIZE)
+        if n_fixed > 0:
+            for i in range(n_samples):
+                closest[i] = INFINITY
+            distances_to(X, x_norms, sample_weight, closest, &fixed_centers[0, 0],
+                         n_fixed, True, NULL, n_threads)
+        else:
+            # Every sample equally far: the draw is proportional to weight.
+            for i in range(n_samples):
+                closest[i] = 1
+            total = cumulative_potential(sample_weight, closest, chunk_total, prefix,
+                                         n_threads)
+            pick = draw(sample_weight, closest, chunk_total, prefix,
+                        first_draw * total)
+            picks[0] = pick
+            for i in range(n_samples):
+                closest[i] = INFINITY
+            distances_to(X, x_norms, sample_weight, closest, &X[pick, 0], 1, True,
+                         NULL, n_threads)
+            closest[pick] = 0
+            first = 1
+
+        for c in range(first, n_picks):
+            total = cumulative_potential(sample_weight, closest, chunk_total, prefix,
+                                         n_threads)
+            for t in range(n_trials):
+                if total > 0:
+                    candidate_index[t] = draw(sample_weight, closest, chunk_total,
+                                              prefix, trial_draws[c, t] * total)
+                else:
+                    candidate_index[t] = first_unpicked(sample_weight, picks, c)
+                memcpy(candidates + t * n_features, &X[candidate_index[t], 0],
+                       n_features * sizeof(floating))
+            distances_to(X, x_norms, sample_weight, closest, candidates, n_trials,
+                         False, partial, n_threads)
+            best = 0
+            for t in range(n_trials):
+                potential[t] = 0.0
+                for chunk in range(n_chunks):
+                    potential[t] += partial[chunk * n_trials + t]
+                if potential[t] < potential[best]:
+                    best = t
+            pick = candidate_index[best]
+            picks[c] = pick
+            distances_to(X, x_norms, sample_weight, closest, &X[pick, 0], 1, True,
+                         NULL, n_threads)
+            closest[pick] = 0
+
+    free(x_norms)
+    free(closest)
+    free(candidates)
+    free(candidate_index)
+    free(chunk_total)
+    free(prefix)
+    free(partial)
+    free(potential)

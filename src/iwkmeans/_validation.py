@@ -1,0 +1,130 @@
+"""Input validation shared by every public entry point.
+
+Validation happens once, here; the compiled kernels trust what they get:
+C-contiguous float32 or float64 arrays, finite values, non-negative weights.
+No function here modifies its input: conversions make copies, and arrays
+that are already right are passed through untouched.
+"""
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn.utils import check_array, check_scalar
+
+FLOAT_DTYPES = (np.float64, np.float32)
+
+
+def reject_non_numeric(X, name):
+    """Raise a TypeError naming ``name`` if X holds text, bytes or complex numbers.
+
+    Object arrays are left to ``check_array``, which converts numbers and
+    raises for anything else.
+    """
+    if sparse.issparse(X) or hasattr(X, "dtypes"):
+        return
+    dtype = getattr(X, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(X).dtype
+    if dtype.kind not in "biufO":
+        raise TypeError(
+            f"{name} must contain real numbers (bool, int or float); got dtype {dtype}."
+        )
+
+
+def check_data(X, name="X"):
+    """X as a C-contiguous float32/float64 2-D array of finite values.
+
+    float32 stays float32, integers and bools become float64. A C-contiguous
+    float array is returned as is (no copy; read-only memory maps work).
+    """
+    reject_non_numeric(X, name)
+    return check_array(
+        X, dtype=FLOAT_DTYPES, order="C", accept_sparse=False, input_name=name
+    )
+
+
+def check_sample_weight(sample_weight, n_samples, dtype):
+    """Non-negative finite weights of shape (n_samples,) with a positive total."""
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=dtype)
+    reject_non_numeric(sample_weight, "sample_weight")
+    weights = check_array(
+        sample_weight,
+        dtype=dtype,
+        order="C",
+        ensure_2d=False,
+        ensure_min_samples=0,
+        input_name="sample_weight",
+    )
+    if weights.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},) to match X; "
+            f"got shape {weights.shape}."
+        )
+    negative = np.flatnonzero(weights < 0)
+    if negative.size:
+        raise ValueError(
+            f"sample_weight must be non-negative; got {weights[negative[0]]} at "
+            f"index {negative[0]} ({negative.size} negative value(s) in all)."
+        )
+    if not np.any(weights > 0):
+        raise ValueError("sample_weight must have a positive entry; all are zero.")
+    return weights
+
+
+def check_fixed_centers(fixed_centers, n_features, dtype):
+    """Fixed centers as an (n_fixed, n_features) array of X's dtype.
+
+    None means no fixed center: an array with no rows.
+    """
+    if fixed_centers is None:
+        return np.empty((0, n_features), dtype=dtype)
+    reject_non_numeric(fixed_centers, "fixed_centers")
+    centers = check_array(
+        fixed_centers,
+        dtype=dtype,
+        order="C",
+        ensure_min_samples=0,
+        ensure_min_features=0,
+        input_name="fixed_centers",
+    )
+    if centers.shape[1] != n_features:
+        raise ValueError(
+            f"fixed_centers must have {n_features} columns, the number of features "
+            f"of X; got shape {centers.shape}."
+        )
+    return centers
+
+
+def check_n_free(n_clusters, sample_weight):
+    """n_clusters must be an int >= 1 and at most the number of samples that
+    can be picked as centers (those of positive weight)."""
+    check_scalar(n_clusters, "n_clusters", Integral, min_val=1)
+    n_samples = sample_weight.shape[0]
+    n_available = int(np.count_nonzero(sample_weight))
+    if n_clusters > n_available:
+        detail = (
+            "" if n_available == n_samples
+            else f", of which {n_available} have a positive sample_weight"
+        )
+        raise ValueError(
+            f"n_clusters={n_clusters} free clusters need at least as many samples; "
+            f"got n_samples={n_samples}{detail}."
+        )
+
+
+def check_n_threads(n_threads):
+    if n_threads is not None:
+        check_scalar(n_threads, "n_threads", Integral, min_val=1)
+
+
+def check_n_local_trials(n_local_trials, n_clusters):
+    """Default: 2 + ln(n_clusters) trials per pick, as in Arthur & Vassilvitskii."""
+    if n_local_trials is None:
+        return 2 + int(np.log(n_clusters))
+    check_scalar(n_local_trials, "n_local_trials", Integral, min_val=1)
+    return int(n_local_trials)
+
+
+def check_tol(tol):
+    check_scalar(tol, "tol", Real, min_val=0)

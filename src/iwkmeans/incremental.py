@@ -1,0 +1,253 @@
+"""IncrementalKMeans: weighted K-Means in which some centers are fixed."""
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.metrics.pairwise import euclidean_distances
+from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from _kmeans import _lloyd
+
+from ._parallel import effective_n_threads, single_threaded_blas
+from ._validation import (
+    FLOAT_DTYPES,
+    check_data,
+    check_fixed_centers,
+    check_n_free,
+    check_n_local_trials,
+    check_n_threads,
+    check_sample_weight,
+    check_tol,
+    reject_non_numeric,
+)
+from .seeding import greedy_kmeans_plusplus
+
+
+class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+    """Weighted K-Means (Lloyd) with optional fixed centers.
+
+    Minimises ``sum_i w_i * min_c ||x_i - c||^2`` over ``n_clusters`` free
+    centers, where ``c`` ranges over the fixed centers and the free ones.
+    Fixed centers attract samples like any center but never move, so new
+    clusters form where the data is not already covered: "fit k new clusters
+    given everything found so far". Without fixed centers this is
+    scikit-learn's ``KMeans(algorithm="lloyd")``.
+
+    The whole Lloyd loop runs in compiled code, without the GIL, on OpenMP
+    threads. Results are bit-identical for any ``n_threads``.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of free clusters (in addition to the fixed ones).
+    init : {"k-means++", "random"} or array-like of shape (n_clusters, n_features), \
+            default="k-means++"
+        Initial free centers. "k-means++" is greedy, weighted k-means++ that
+        starts from the fixed centers; "random" draws ``n_clusters`` distinct
+        samples with probability proportional to their weight; an array gives
+        the free centers directly.
+    n_init : int, default=1
+        Number of initialisations; the fit of lowest inertia is kept. Ignored
+        (with a warning) when ``init`` is an array.
+    max_iter : int, default=300
+        Maximum number of Lloyd iterations per initialisation.
+    tol : float, default=1e-4
+        Stop when the summed squared shift of the free centers is at most
+        ``tol`` times the mean per-feature variance of X (scikit-learn's
+        meaning of ``tol``), or when no label changes.
+    random_state : int, RandomState instance or None, default=None
+        Source of every random number used by the initialisation.
+    n_threads : int, default=None
+        OpenMP threads. None: ``OMP_NUM_THREADS`` or the limit set with
+        ``threadpoolctl.threadpool_limits`` if any, else all physical cores.
+    verbose : int, default=0
+        If positive, print the inertia after each assignment step.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_fixed + n_clusters, n_features)
+        The fixed centers (bit-identical to the input, in X's dtype) followed
+        by the free centers.
+    fixed_mask_ : ndarray of bool of shape (n_fixed + n_clusters,)
+        True for the fixed rows of ``cluster_centers_``.
+    labels_ : ndarray of shape (n_samples,)
+        Index into ``cluster_centers_`` of each sample's nearest center.
+    inertia_ : float
+        Weighted sum of squared distances of the samples to their centers.
+    n_iter_ : int
+        Lloyd iterations run by the kept initialisation.
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from iwkmeans import IncrementalKMeans
+    >>> X = np.array([[0., 0.], [0., 1.], [10., 0.], [10., 1.]])
+    >>> km = IncrementalKMeans(n_clusters=1, random_state=0)
+    >>> km = km.fit(X, fixed_centers=[[0., 0.5]])
+    >>> km.cluster_centers_
+    array([[ 0. ,  0.5],
+           [10. ,  0.5]])
+    >>> km.labels_
+    array([0, 0, 1, 1], dtype=int32)
+    """
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        n_init=1,
+        max_iter=300,
+        tol=1e-4,
+        random_state=None,
+        n_threads=None,
+        verbose=0,
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.verbose = verbose
+
+    def _check_params(self, X):
+        """Validate the hyper-parameters; return (free init array or None, n_init)."""
+        check_scalar(self.n_init, "n_init", Integral, min_val=1)
+        check_scalar(self.max_iter, "max_iter", Integral, min_val=1)
+        check_scalar(self.verbose, "verbose", Integral, min_val=0)
+        check_tol(self.tol)
+        check_n_threads(self.n_threads)
+        if isinstance(self.init, str):
+            if self.init not in ("k-means++", "random"):
+                raise ValueError(
+                    "init must be 'k-means++', 'random' or an array of shape "
+                    f"(n_clusters, n_features); got {self.init!r}."
+                )
+            return None, self.n_init
+        reject_non_numeric(self.init, "init")
+        init = check_data(self.init, name="init").astype(X.dtype, copy=False)
+        if init.shape != (self.n_clusters, X.shape[1]):
+            raise ValueError(
+                f"init must have shape (n_clusters, n_features) = "
+                f"({self.n_clusters}, {X.shape[1]}); got {init.shape}."
+            )
+        if self.n_init != 1:
+            warnings.warn(
+                f"init is an array, so n_init={self.n_init} is ignored and a "
+                "single initialisation is run.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return init, 1
+
+    def fit(self, X, y=None, sample_weight=None, fixed_centers=None):
+        """Compute the free centers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data. Never modified; a C-contiguous float32/float64
+            array (memory-mapped ones included) is used without a copy.
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights (at least one positive); None means 1.
+        fixed_centers : array-like of shape (n_fixed, n_features), default=None
+            Centers that take part in the assignment but never move. They come
+            first in ``cluster_centers_``, in the order given.
+
+        Returns
+        -------
+        self
+        """
+        reject_non_numeric(X, "X")
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C")
+        free_init, n_init = self._check_params(X)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        fixed_centers = check_fixed_centers(fixed_centers, X.shape[1], X.dtype)
+        check_n_free(self.n_clusters, sample_weight)
+        random_state = check_random_state(self.random_state)
+        n_threads = effective_n_threads(self.n_threads)
+        n_fixed = fixed_centers.shape[0]
+        # scikit-learn's tol: relative to the mean per-feature variance.
+        tol = float(np.mean(np.var(X, axis=0))) * self.tol
+
+        best = None
+        with single_threaded_blas():
+            for _ in range(n_init):
+                if free_init is None:
+                    free_init_run = self._initial_centers(
+                        X, sample_weight, fixed_centers, random_state, n_threads
+                    )
+                else:
+                    free_init_run = free_init
+                centers = np.concatenate([fixed_centers, free_init_run])
+                labels = np.empty(X.shape[0], dtype=np.int32)
+                if self.verbose:
+                    print("Initialization complete")
+                n_iter, inertia = _lloyd.lloyd(
+                    X, sample_weight, centers, n_fixed, self.max_iter, tol, labels,
+                    n_threads, bool(self.verbose),
+                )
+                if best is None or inertia < best[3]:
+                    best = (centers, labels, n_iter, inertia)
+
+        self.cluster_centers_, self.labels_, self.n_iter_, self.inertia_ = best
+        self.fixed_mask_ = np.arange(self.cluster_centers_.shape[0]) < n_fixed
+        return self
+
+    def _initial_centers(self, X, sample_weight, fixed_centers, random_state, n_threads):
+        if self.init == "random":
+            picks = random_state.choice(
+                X.shape[0],
+                size=self.n_clusters,
+                replace=False,
+                p=sample_weight / sample_weight.sum(dtype=np.float64),
+            )
+        else:
+            picks = greedy_kmeans_plusplus(
+                X,
+                sample_weight,
+                fixed_centers,
+                self.n_clusters,
+                random_state,
+                check_n_local_trials(None, self.n_clusters),
+                n_threads,
+            )
+        return X[picks]
+
+    def _check_test_data(self, X):
+        check_is_fitted(self)
+        reject_non_numeric(X, "X")
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C", reset=False)
+        # Compute in X's dtype: casting the few centers is cheaper than copying X.
+        return X, self.cluster_centers_.astype(X.dtype, copy=False)
+
+    def predict(self, X):
+        """Index into ``cluster_centers_`` of the nearest center of each sample."""
+        X, centers = self._check_test_data(X)
+        labels = np.empty(X.shape[0], dtype=np.int32)
+        with single_threaded_blas():
+            _lloyd.assign(X, centers, labels, effective_n_threads(self.n_threads))
+        return labels
+
+    def transform(self, X):
+        """Euclidean distances of each sample to every center (fixed ones first)."""
+        X, centers = self._check_test_data(X)
+        return euclidean_distances(X, centers)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the weighted inertia of X on the fitted centers."""
+        X, centers = self._check_test_data(X)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        labels = np.empty(X.shape[0], dtype=np.int32)
+        n_threads = effective_n_threads(self.n_threads)
+        with single_threaded_blas():
+            _lloyd.assign(X, centers, labels, n_threads)
+            inertia = _lloyd.total_inertia(X, sample_weight, centers, labels, n_threads)
+        return -inertia
