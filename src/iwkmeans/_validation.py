@@ -15,17 +15,18 @@ FLOAT_DTYPES = (np.float64, np.float32)
 
 
 def reject_non_numeric(X, name):
-    """Raise a TypeError naming ``name`` if X holds text, bytes or complex numbers.
+    """Raise a TypeError naming ``name`` if X holds text, bytes or dates.
 
     Object arrays are left to ``check_array``, which converts numbers and
-    raises for anything else.
+    raises for anything else; so is complex data (a ValueError there, as
+    scikit-learn's estimator checks expect).
     """
     if sparse.issparse(X) or hasattr(X, "dtypes"):
         return
     dtype = getattr(X, "dtype", None)
     if dtype is None:
         dtype = np.asarray(X).dtype
-    if dtype.kind not in "biufO":
+    if dtype.kind in "USVMm":
         raise TypeError(
             f"{name} must contain real numbers (bool, int or float); got dtype {dtype}."
         )

@@ -25,6 +25,20 @@ from ._validation import (
 from .seeding import greedy_kmeans_plusplus
 
 
+def mean_variance(X, chunk_rows=4096):
+    """Mean over features of the variance of X, in float64.
+
+    Computed over chunks of rows: ``np.var(X, axis=0)`` would allocate a
+    temporary as large as X.
+    """
+    mean = X.mean(axis=0, dtype=np.float64)
+    total = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], chunk_rows):
+        centred = X[start : start + chunk_rows] - mean
+        total += np.einsum("ij,ij->j", centred, centred)
+    return float(total.mean() / X.shape[0])
+
+
 class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     """Weighted K-Means (Lloyd) with optional fixed centers.
 
@@ -175,7 +189,7 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         n_threads = effective_n_threads(self.n_threads)
         n_fixed = fixed_centers.shape[0]
         # scikit-learn's tol: relative to the mean per-feature variance.
-        tol = float(np.mean(np.var(X, axis=0))) * self.tol
+        tol = mean_variance(X) * self.tol
 
         best = None
         with single_threaded_blas():

@@ -1,0 +1,197 @@
+"""The weighted Lloyd kernel against the NumPy reference and scikit-learn,
+and the properties that must always hold."""
+import contextlib
+import io
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+
+from iwkmeans import IncrementalKMeans
+
+import reference
+
+DTYPES = [np.float32, np.float64]
+# Relative tolerance of a float result that went through a different but
+# valid order of operations (GEMM expansion, float64 sums rounded to dtype).
+RTOL = {np.float32: 1e-4, np.float64: 1e-10}
+
+
+def make_problem(seed, n, d, n_fixed, k, dtype, weights="random"):
+    """Random data, weights, fixed centers and k free initial centers taken
+    from distinct samples of positive weight."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(dtype)
+    if weights == "ones":
+        w = np.ones(n, dtype=dtype)
+    else:
+        w = rng.integers(0, 4, size=n).astype(dtype)
+        w[rng.choice(n, size=k, replace=False)] += 1  # at least k positive
+    fixed = rng.normal(size=(n_fixed, d)).astype(dtype)
+    init = X[rng.choice(np.flatnonzero(w > 0), size=k, replace=False)]
+    return X, w, fixed, init
+
+
+def fit(X, w, fixed, init, **params):
+    km = IncrementalKMeans(n_clusters=init.shape[0], init=init, **params)
+    return km.fit(X, sample_weight=w, fixed_centers=fixed)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_fixed", [0, 3])
+def test_one_iteration_matches_reference(dtype, n_fixed):
+    X, w, fixed, init = make_problem(0, 600, 5, n_fixed, 6, dtype)
+    km = fit(X, w, fixed, init, max_iter=1)
+    _, expected = reference.lloyd_step(X, w, np.concatenate([fixed, init]), n_fixed)
+    np.testing.assert_allclose(km.cluster_centers_, expected, rtol=RTOL[dtype])
+    assert km.n_iter_ == 1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_empty_cluster_relocated_like_reference(dtype):
+    X, w, fixed, init = make_problem(1, 300, 3, 2, 4, dtype)
+    init[0] = 1e3  # nothing is near it: empty after the first assignment
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        km = fit(X, w, fixed, init, max_iter=1, verbose=1)
+    assert "relocated 1 empty cluster" in buffer.getvalue()
+    _, expected = reference.lloyd_step(X, w, np.concatenate([fixed, init]), 2)
+    np.testing.assert_allclose(km.cluster_centers_, expected, rtol=RTOL[dtype])
+    # The relocated center sits on the sample farthest (weighted) from its center.
+    labels, dist = reference.nearest(X, np.concatenate([fixed, init]))
+    assert np.any(np.all(km.cluster_centers_[2] == X[np.argmax(w * dist)], axis=0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_full_fit_matches_scikit_learn(dtype, weighted):
+    X, _ = make_blobs(n_samples=3000, n_features=6, centers=10, cluster_std=2.0,
+                      random_state=3)
+    X = X.astype(dtype)
+    w = np.random.default_rng(3).uniform(0.5, 2.0, size=len(X)).astype(dtype)
+    w = w if weighted else None
+    init = X[:10].copy()
+    ours = IncrementalKMeans(10, init=init, max_iter=100).fit(X, sample_weight=w)
+    theirs = KMeans(10, init=init, n_init=1, max_iter=100, algorithm="lloyd").fit(
+        X, sample_weight=w)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_,
+                               rtol=RTOL[dtype], atol=RTOL[dtype])
+    np.testing.assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-5)
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.cluster_centers_.dtype == dtype
+
+
+problems = st.builds(
+    dict,
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(20, 700),
+    d=st.integers(1, 9),
+    n_fixed=st.integers(0, 5),
+    k=st.integers(1, 8),
+    dtype=st.sampled_from(DTYPES),
+)
+
+
+@given(problems)
+def test_inertia_never_increases(p):
+    X, w, fixed, init = make_problem(**p)
+    inertias = [fit(X, w, fixed, init, max_iter=t, tol=0).inertia_ for t in range(1, 7)]
+    slack = RTOL[p["dtype"]] * inertias[0]
+    assert all(b <= a + slack for a, b in zip(inertias, inertias[1:])), inertias
+
+
+@given(problems)
+def test_fixed_centers_returned_bit_identical(p):
+    X, w, fixed, init = make_problem(**p)
+    km = IncrementalKMeans(p["k"], random_state=p["seed"]).fit(
+        X, sample_weight=w, fixed_centers=fixed)
+    assert km.cluster_centers_[: p["n_fixed"]].tobytes() == fixed.tobytes()
+    assert km.fixed_mask_.tolist() == [True] * p["n_fixed"] + [False] * p["k"]
+
+
+@given(problems)
+def test_labels_are_the_argmin_over_all_centers(p):
+    X, w, fixed, init = make_problem(**p)
+    km = IncrementalKMeans(p["k"], random_state=p["seed"]).fit(
+        X, sample_weight=w, fixed_centers=fixed)
+    d = reference.sq_distances(X, km.cluster_centers_)
+    chosen = d[np.arange(len(X)), km.labels_]
+    # Equal up to rounding: a near-tie may go either way in float arithmetic.
+    np.testing.assert_allclose(chosen, d.min(axis=1), rtol=RTOL[p["dtype"]],
+                               atol=RTOL[p["dtype"]])
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    expected = reference.inertia(X, w, km.cluster_centers_, km.labels_)
+    np.testing.assert_allclose(km.inertia_, expected, rtol=1e-6)
+
+
+@given(problems)
+def test_integer_weights_equal_repeated_samples(p):
+    X, w, fixed, init = make_problem(**p)
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log):
+        weighted = fit(X, w, fixed, init, verbose=1)
+    # Relocating an empty cluster moves a whole weighted sample but a single
+    # copy of a repeated one: the two problems differ there by design.
+    assume("relocated" not in log.getvalue())
+    repeated = fit(np.repeat(X, w.astype(int), axis=0), None, fixed, init)
+    np.testing.assert_array_equal(repeated.labels_,
+                                  np.repeat(weighted.labels_, w.astype(int)))
+    np.testing.assert_allclose(repeated.cluster_centers_, weighted.cluster_centers_,
+                               rtol=RTOL[p["dtype"]], atol=RTOL[p["dtype"]])
+    np.testing.assert_allclose(repeated.inertia_, weighted.inertia_, rtol=1e-5)
+
+
+def assert_same_fit(a, b):
+    assert a.cluster_centers_.tobytes() == b.cluster_centers_.tobytes()
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert a.inertia_ == b.inertia_
+    assert a.n_iter_ == b.n_iter_
+
+
+@given(problems.filter(lambda p: p["n"] > 300))
+def test_bit_identical_across_thread_counts(p):
+    X, w, fixed, _ = make_problem(**p)
+    fits = [
+        IncrementalKMeans(p["k"], random_state=p["seed"], n_threads=t).fit(
+            X, sample_weight=w, fixed_centers=fixed)
+        for t in (1, 2, 3)
+    ]
+    assert_same_fit(fits[0], fits[1])
+    assert_same_fit(fits[0], fits[2])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bit_identical_with_more_threads_than_cores(dtype):
+    X, w, fixed, _ = make_problem(7, 5000, 12, 20, 30, dtype)
+    one, eight = (
+        IncrementalKMeans(30, random_state=0, n_threads=t).fit(
+            X, sample_weight=w, fixed_centers=fixed)
+        for t in (1, 8)
+    )
+    assert_same_fit(one, eight)
+
+
+@given(problems)
+def test_user_arrays_unchanged(p):
+    X, w, fixed, init = make_problem(**p)
+    copies = [a.copy() for a in (X, w, fixed, init)]
+    km = fit(X, w, fixed, init)
+    km.predict(X)
+    km.score(X, sample_weight=w)
+    for original, copy in zip((X, w, fixed, init), copies):
+        assert original.tobytes() == copy.tobytes()
+    # The fitted centers are new arrays, not views of the inputs.
+    assert not np.shares_memory(km.cluster_centers_, fixed)
+    assert not np.shares_memory(km.cluster_centers_, init)
+
+
+def test_fixed_centers_only_attract():
+    # Two groups; a fixed center on the left one: the free center takes the right.
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [9.0, 0.0], [9.0, 1.0], [10.0, 0.5]])
+    km = IncrementalKMeans(1, random_state=0).fit(X, fixed_centers=[[0.0, 0.5]])
+    np.testing.assert_allclose(km.cluster_centers_, [[0.0, 0.5], [28 / 3, 0.5]])
+    np.testing.assert_array_equal(km.labels_, [0, 0, 1, 1, 1])
