@@ -195,3 +195,48 @@ def test_fixed_centers_only_attract():
     km = IncrementalKMeans(1, random_state=0).fit(X, fixed_centers=[[0.0, 0.5]])
     np.testing.assert_allclose(km.cluster_centers_, [[0.0, 0.5], [28 / 3, 0.5]])
     np.testing.assert_array_equal(km.labels_, [0, 0, 1, 1, 1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_large_k_times_d_second_pass_matches_scikit_learn(dtype):
+    # 260 centers x 131 statistics do not fit 64 blocks in the fused-sums
+    # budget, so the sums take the separate, feature-owned pass.
+    X, _ = make_blobs(n_samples=16_000, n_features=130, centers=300, random_state=0)
+    X = X.astype(dtype)
+    init = X[:260].copy()
+    ours = [IncrementalKMeans(260, init=init, max_iter=3, n_threads=t).fit(X)
+            for t in (1, 2)]
+    theirs = KMeans(260, init=init, n_init=1, max_iter=3, algorithm="lloyd").fit(X)
+    assert_same_fit(ours[0], ours[1])
+    np.testing.assert_array_equal(ours[0].labels_, theirs.labels_)
+    np.testing.assert_allclose(ours[0].cluster_centers_, theirs.cluster_centers_,
+                               rtol=RTOL[dtype], atol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_block_steps_add_up_to_the_full_statistics(dtype):
+    from _kmeans import _lloyd
+
+    X, w, fixed, init = make_problem(11, 1500, 4, 3, 5, dtype)
+    centers = np.concatenate([fixed, init])
+    labels = np.empty(len(X), dtype=np.int32)
+    sums = np.zeros((5, 4))
+    weights = np.zeros(5)
+    total = 0.0
+    for rows in np.array_split(np.arange(len(X)), 3):
+        block_sums, block_weights = np.empty((5, 4)), np.empty(5)
+        block_labels = np.empty(len(rows), dtype=np.int32)
+        total += _lloyd.block_step(X[rows], w[rows], centers, 3, block_labels,
+                                   block_sums, block_weights, 2)
+        labels[rows] = block_labels
+        sums += block_sums
+        weights += block_weights
+    expected_labels, _ = reference.nearest(X, centers)
+    np.testing.assert_array_equal(labels, expected_labels)
+    for j in range(5):
+        members = labels == 3 + j
+        np.testing.assert_allclose(sums[j], (w[members, None] * X[members]).sum(0),
+                                   rtol=1e-6)
+        np.testing.assert_allclose(weights[j], w[members].sum(), rtol=1e-6)
+    np.testing.assert_allclose(total, reference.inertia(X, w, centers, labels),
+                               rtol=1e-6)

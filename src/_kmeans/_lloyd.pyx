@@ -51,25 +51,65 @@ cdef inline void nearest_in_block(const floating* dots, const floating* norms,
                                   <int64_t*> best)
 
 
-cdef Py_ssize_t assign_labels(const floating[:, ::1] X, const floating* centers,
-                              int n_centers, int[::1] labels,
-                              int n_threads) noexcept nogil:
-    """Set labels[i] to the index of the nearest center (ties: lowest index).
+cdef enum:
+    # The center sums are accumulated per block of consecutive chunks while
+    # the rows are still in cache, then the blocks are added in block order.
+    # Blocks are cut from the shape alone (never the thread count), with at
+    # least MIN_BLOCKS of them so every thread has work, and all their sums in
+    # SUMS_BUDGET bytes. When K x d is too large for that, the sums take a
+    # second pass instead (weighted_sums), which needs no extra memory.
+    MIN_BLOCKS = 64
+    SUMS_BUDGET = 16 * 1024 * 1024
 
-    X: in, centers: in (n_centers, n_features), labels: in-out.
+
+cdef Py_ssize_t chunks_per_block(Py_ssize_t n_chunks, Py_ssize_t block_size) noexcept nogil:
+    """Chunks in each block of fused sums, or 0 if the sums do not fit."""
+    cdef Py_ssize_t max_blocks = SUMS_BUDGET // (block_size * sizeof(double))
+    if max_blocks < min(<Py_ssize_t> MIN_BLOCKS, n_chunks):
+        return 0
+    return (n_chunks + max_blocks - 1) // max_blocks
+
+
+cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
+                               const floating[::1] sample_weight,
+                               const floating* centers, int n_centers, int n_fixed,
+                               int[::1] labels, double* sums, double* weights,
+                               int n_threads) noexcept nogil:
+    """Set labels[i] to the index of the nearest center (ties: lowest index)
+    and, unless sums is NULL, the statistics of the free centers: for free
+    center j, sums[j] = sum of w_i x_i and weights[j] = sum of w_i over its
+    samples, in float64.
+
+    X, sample_weight, centers (n_centers, n_features): in. labels: in-out.
+    sums (n_centers - n_fixed, n_features), weights: out, or both NULL.
     Returns how many labels changed.
     """
     cdef:
         Py_ssize_t n_samples = X.shape[0]
         int n_features = X.shape[1]
+        int n_free = n_centers - n_fixed
         Py_ssize_t n_chunks = n_chunks_of(n_samples)
-        Py_ssize_t chunk, start, i, changed = 0
-        int rows
+        Py_ssize_t block_size = n_free * (n_features + 1)
+        Py_ssize_t per_block = 1, n_blocks, block, chunk, start, i, changed = 0
+        int rows, label, j, f
+        double w
+        double* partial = NULL
+        double* own
+        double* acc
+        const floating* x
         floating* dots
         floating* nearest
         void* best
-        int label
         floating* norms = <floating*> malloc(n_centers * sizeof(floating))
+
+    if sums != NULL:
+        per_block = chunks_per_block(n_chunks, block_size)
+        if per_block > 0:
+            n_blocks = (n_chunks + per_block - 1) // per_block
+            partial = <double*> malloc(n_blocks * block_size * sizeof(double))
+        else:
+            per_block = 1
+    n_blocks = (n_chunks + per_block - 1) // per_block
 
     row_sq_norms(centers, n_centers, n_features, norms)
     dots = NULL  # each thread allocates its own buffers below
@@ -79,24 +119,70 @@ cdef Py_ssize_t assign_labels(const floating[:, ::1] X, const floating* centers,
         dots = <floating*> malloc(CHUNK_SIZE * n_centers * sizeof(floating))
         nearest = <floating*> malloc(CHUNK_SIZE * sizeof(floating))
         best = malloc(CHUNK_SIZE * sizeof(int64_t))
-        for chunk in prange(n_chunks, schedule="static"):
-            start = chunk * CHUNK_SIZE
-            rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
-            minus_two_dots(&X[start, 0], rows, n_features, centers, n_centers, dots)
-            nearest_in_block(dots, norms, rows, n_centers, nearest, best)
-            for i in range(rows):
-                if floating is float:
-                    label = (<int32_t*> best)[i]
-                else:
-                    label = <int> (<int64_t*> best)[i]
-                if labels[start + i] != label:
-                    labels[start + i] = label
-                    changed += 1
+        for block in prange(n_blocks, schedule="static"):
+            own = NULL
+            if partial != NULL:
+                own = partial + block * block_size
+                memset(own, 0, block_size * sizeof(double))
+            for chunk in range(block * per_block, min((block + 1) * per_block, n_chunks)):
+                start = chunk * CHUNK_SIZE
+                rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
+                minus_two_dots(&X[start, 0], rows, n_features, centers, n_centers,
+                               dots)
+                nearest_in_block(dots, norms, rows, n_centers, nearest, best)
+                for i in range(rows):
+                    if floating is float:
+                        label = (<int32_t*> best)[i]
+                    else:
+                        label = <int> (<int64_t*> best)[i]
+                    if labels[start + i] != label:
+                        labels[start + i] = label
+                        changed += 1
+                    j = label - n_fixed
+                    if own == NULL or j < 0:
+                        continue
+                    w = sample_weight[start + i]
+                    acc = own + j * (n_features + 1)
+                    x = &X[start + i, 0]
+                    for f in range(n_features):
+                        acc[f] += w * x[f]
+                    acc[n_features] += w
         free(dots)
         free(nearest)
         free(best)
     free(norms)
+
+    if partial != NULL:
+        add_blocks(partial, n_blocks, n_free, n_features, sums, weights, n_threads)
+        free(partial)
+    elif sums != NULL:
+        weighted_sums(X, sample_weight, labels, n_fixed, n_free, sums, weights,
+                      n_threads)
     return changed
+
+
+cdef void add_blocks(const double* partial, Py_ssize_t n_blocks, int n_free,
+                     int n_features, double* sums, double* weights,
+                     int n_threads) noexcept nogil:
+    """Add the per-block statistics in block order: each output element is
+    owned by one thread, so the order never depends on the thread count.
+    partial (n_blocks, n_free, n_features + 1): in. sums, weights: out.
+    """
+    cdef:
+        Py_ssize_t block_size = n_free * (n_features + 1)
+        Py_ssize_t e, block
+        double acc
+        int j, f
+    for e in prange(block_size, schedule="static", num_threads=n_threads):
+        acc = 0.0
+        for block in range(n_blocks):
+            acc = acc + partial[block * block_size + e]
+        j = <int> (e // (n_features + 1))
+        f = <int> (e % (n_features + 1))
+        if f < n_features:
+            sums[j * n_features + f] = acc
+        else:
+            weights[j] = acc
 
 
 cdef void weighted_sums(const floating[:, ::1] X, const floating[::1] sample_weight,
@@ -285,13 +371,12 @@ def lloyd(const floating[:, ::1] X, const floating[::1] sample_weight,
     labels[:] = -1
     with nogil:
         for iteration in range(max_iter):
-            changed = assign_labels(X, current, n_centers, labels, n_threads)
+            changed = assign_and_sum(X, sample_weight, current, n_centers, n_fixed,
+                                     labels, sums, weights, n_threads)
             if verbose:
                 inertia = weighted_inertia(X, sample_weight, current, labels, n_threads)
                 with gil:
                     print(f"Iteration {iteration}, inertia {inertia}.")
-            weighted_sums(X, sample_weight, labels, n_fixed, n_free, sums, weights,
-                          n_threads)
             n_relocated = relocate_empty(X, sample_weight, labels, current, n_fixed,
                                          n_free, sums, weights, n_threads)
             if verbose and n_relocated > 0:
@@ -317,7 +402,8 @@ def lloyd(const floating[:, ::1] X, const floating[::1] sample_weight,
                               f"{shift} within tolerance {tol}.")
                 break
         if not strict:
-            assign_labels(X, current, n_centers, labels, n_threads)
+            assign_and_sum(X, sample_weight, current, n_centers, n_fixed, labels,
+                           NULL, NULL, n_threads)
         inertia = weighted_inertia(X, sample_weight, current, labels, n_threads)
         if current != &centers[0, 0]:
             memcpy(&centers[0, 0], current, n_centers * n_features * sizeof(floating))
@@ -329,8 +415,10 @@ def lloyd(const floating[:, ::1] X, const floating[::1] sample_weight,
 def assign(const floating[:, ::1] X, const floating[:, ::1] centers,
            int[::1] labels, int n_threads):
     """labels (out) = index of the nearest of all centers, for predict."""
+    cdef const floating[::1] unread = None  # no statistics, so no weights
     with nogil:
-        assign_labels(X, &centers[0, 0], centers.shape[0], labels, n_threads)
+        assign_and_sum(X, unread, &centers[0, 0], centers.shape[0], 0, labels,
+                       NULL, NULL, n_threads)
 
 
 def total_inertia(const floating[:, ::1] X, const floating[::1] sample_weight,
@@ -356,8 +444,7 @@ def block_step(const floating[:, ::1] X, const floating[::1] sample_weight,
         int n_free = centers.shape[0] - n_fixed
         double total
     with nogil:
-        assign_labels(X, &centers[0, 0], centers.shape[0], labels, n_threads)
-        weighted_sums(X, sample_weight, labels, n_fixed, n_free, &sums[0, 0],
-                      &weights[0], n_threads)
+        assign_and_sum(X, sample_weight, &centers[0, 0], centers.shape[0], n_fixed,
+                       labels, &sums[0, 0], &weights[0], n_threads)
         total = weighted_inertia(X, sample_weight, &centers[0, 0], labels, n_threads)
     return total
