@@ -10,6 +10,8 @@ cdef enum:
 
 cdef Py_ssize_t n_chunks_of(Py_ssize_t n_samples) noexcept nogil
 
+cdef int useful_threads(int n_threads, Py_ssize_t n_samples) noexcept nogil
+
 cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
                          const floating* centers, int n_centers,
                          floating* out) noexcept nogil

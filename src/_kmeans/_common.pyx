@@ -22,6 +22,12 @@ cdef Py_ssize_t n_chunks_of(Py_ssize_t n_samples) noexcept nogil:
     return (n_samples + CHUNK_SIZE - 1) // CHUNK_SIZE
 
 
+cdef int useful_threads(int n_threads, Py_ssize_t n_samples) noexcept nogil:
+    """No more threads than chunks: an idle thread still costs a wake-up and a
+    barrier, which dominates on small inputs and on a loaded machine."""
+    return <int> min(<Py_ssize_t> n_threads, n_chunks_of(n_samples))
+
+
 cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
                          const floating* centers, int n_centers,
                          floating* out) noexcept nogil:

@@ -20,7 +20,7 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 from ._common cimport (CHUNK_SIZE, minus_two_dots, n_chunks_of, row_sq_norms,
-                      sq_distance)
+                      sq_distance, useful_threads)
 
 
 cdef extern from "column_min.h":
@@ -369,6 +369,7 @@ def lloyd(const floating[:, ::1] X, const floating[::1] sample_weight,
         double* weights = <double*> malloc(n_free * sizeof(double))
 
     labels[:] = -1
+    n_threads = useful_threads(n_threads, X.shape[0])
     with nogil:
         for iteration in range(max_iter):
             changed = assign_and_sum(X, sample_weight, current, n_centers, n_fixed,
@@ -416,6 +417,7 @@ def assign(const floating[:, ::1] X, const floating[:, ::1] centers,
            int[::1] labels, int n_threads):
     """labels (out) = index of the nearest of all centers, for predict."""
     cdef const floating[::1] unread = None  # no statistics, so no weights
+    n_threads = useful_threads(n_threads, X.shape[0])
     with nogil:
         assign_and_sum(X, unread, &centers[0, 0], centers.shape[0], 0, labels,
                        NULL, NULL, n_threads)
@@ -425,6 +427,7 @@ def total_inertia(const floating[:, ::1] X, const floating[::1] sample_weight,
             const floating[:, ::1] centers, const int[::1] labels, int n_threads):
     """Weighted inertia of X for the given labels, for score."""
     cdef double total
+    n_threads = useful_threads(n_threads, X.shape[0])
     with nogil:
         total = weighted_inertia(X, sample_weight, &centers[0, 0], labels, n_threads)
     return total
@@ -443,6 +446,7 @@ def block_step(const floating[:, ::1] X, const floating[::1] sample_weight,
     cdef:
         int n_free = centers.shape[0] - n_fixed
         double total
+    n_threads = useful_threads(n_threads, X.shape[0])
     with nogil:
         assign_and_sum(X, sample_weight, &centers[0, 0], centers.shape[0], n_fixed,
                        labels, &sums[0, 0], &weights[0], n_threads)

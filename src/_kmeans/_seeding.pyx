@@ -2,11 +2,10 @@
 
 Each new center is the best of ``n_trials`` candidates drawn with
 probability proportional to w_i * D(x_i)^2, where D is the distance to the
-nearest center chosen so far, fixed centers included. Memory beyond the
-inputs is O(n_samples) plus one distance block per thread: candidate
-potentials are reduced per chunk and never stored per sample, and the
-distances to the chosen candidate are recomputed once, which is cheaper
-than keeping an (n_trials, n_samples) matrix.
+nearest center chosen so far, fixed centers included. One pass over X per
+pick: the pass that scores the candidates also keeps, per candidate, what
+D^2 would become (an (n_trials, n_samples) array in X's dtype), so adopting
+the winner is a copy rather than a second pass over X.
 
 The random numbers are drawn by the caller; this kernel is deterministic
 and, like the Lloyd kernel, reduces per chunk in chunk order so that the
@@ -18,20 +17,25 @@ from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
-from ._common cimport CHUNK_SIZE, minus_two_dots, n_chunks_of, row_sq_norms
+from ._common cimport (CHUNK_SIZE, minus_two_dots, n_chunks_of, row_sq_norms,
+                      useful_threads)
 
 
 cdef void distances_to(const floating[:, ::1] X, const floating* x_norms,
                        const floating[::1] sample_weight, floating* closest,
                        const floating* centers, int n_centers, bint update,
-                       double* partial, int n_threads) noexcept nogil:
+                       floating* candidate_closest, double* partial,
+                       int n_threads) noexcept nogil:
     """Squared distances of every sample to each of ``centers``.
 
-    update=True: closest[i] = min(closest[i], min_j d(x_i, c_j)); partial unused.
-    update=False: partial[chunk, j] = sum over the chunk of w_i min(closest[i],
-    d(x_i, c_j)), the potential the data would have if c_j were added.
+    update=True: closest[i] = min(closest[i], min_j d(x_i, c_j)); the other
+    outputs are unused.
+    update=False: candidate_closest[j, i] = min(closest[i], d(x_i, c_j)), what
+    closest becomes if c_j is added, and partial[chunk, j] = the sum over the
+    chunk of w_i candidate_closest[j, i], the potential if c_j is added.
     X, x_norms, sample_weight, centers (n_centers, n_features): in.
-    closest: in (out if update). partial (n_chunks, n_centers): out.
+    closest: in (out if update). candidate_closest (n_centers, n_samples),
+    partial (n_chunks, n_centers): out.
     """
     cdef:
         Py_ssize_t n_samples = X.shape[0]
@@ -42,6 +46,7 @@ cdef void distances_to(const floating[:, ::1] X, const floating* x_norms,
         double acc
         floating d, norm
         floating* dots
+        floating* out
         const floating* column
         const floating* x_norm
         floating* near
@@ -67,12 +72,14 @@ cdef void distances_to(const floating[:, ::1] X, const floating* x_norms,
                         d = x_norm[i] + column[i] + norm
                         near[i] = d if d < near[i] else near[i]
                 else:
+                    out = candidate_closest + j * n_samples + start
                     acc = 0.0
                     for i in range(rows):
                         d = x_norm[i] + column[i] + norm
                         # The expansion can round a true 0 to a tiny negative.
                         d = d if d > 0 else 0
-                        acc = acc + weight[i] * (d if d < near[i] else near[i])
+                        out[i] = d if d < near[i] else near[i]
+                        acc = acc + weight[i] * out[i]
                     partial[chunk * n_centers + j] = acc
             if update:
                 for i in range(rows):
@@ -178,6 +185,8 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
         double total
         floating* x_norms = <floating*> malloc(n_samples * sizeof(floating))
         floating* closest = <floating*> malloc(n_samples * sizeof(floating))
+        floating* candidate_closest = <floating*> malloc(
+            n_trials * n_samples * sizeof(floating))
         floating* candidates = <floating*> malloc(n_trials * n_features * sizeof(floating))
         Py_ssize_t* candidate_index = <Py_ssize_t*> malloc(n_trials * sizeof(Py_ssize_t))
         double* chunk_total = <double*> malloc(n_chunks * sizeof(double))
@@ -185,6 +194,7 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
         double* partial = <double*> malloc(n_chunks * n_trials * sizeof(double))
         double* potential = <double*> malloc(n_trials * sizeof(double))
 
+    n_threads = useful_threads(n_threads, n_samples)
     with nogil:
         for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
             row_sq_norms(&X[chunk * CHUNK_SIZE, 0],
@@ -194,7 +204,7 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
             for i in range(n_samples):
                 closest[i] = INFINITY
             distances_to(X, x_norms, sample_weight, closest, &fixed_centers[0, 0],
-                         n_fixed, True, NULL, n_threads)
+                         n_fixed, True, NULL, NULL, n_threads)
         else:
             # Every sample equally far: the draw is proportional to weight.
             for i in range(n_samples):
@@ -207,7 +217,7 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
             for i in range(n_samples):
                 closest[i] = INFINITY
             distances_to(X, x_norms, sample_weight, closest, &X[pick, 0], 1, True,
-                         NULL, n_threads)
+                         NULL, NULL, n_threads)
             closest[pick] = 0
             first = 1
 
@@ -223,7 +233,7 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
                 memcpy(candidates + t * n_features, &X[candidate_index[t], 0],
                        n_features * sizeof(floating))
             distances_to(X, x_norms, sample_weight, closest, candidates, n_trials,
-                         False, partial, n_threads)
+                         False, candidate_closest, partial, n_threads)
             best = 0
             for t in range(n_trials):
                 potential[t] = 0.0
@@ -233,12 +243,13 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
                     best = t
             pick = candidate_index[best]
             picks[c] = pick
-            distances_to(X, x_norms, sample_weight, closest, &X[pick, 0], 1, True,
-                         NULL, n_threads)
+            memcpy(closest, candidate_closest + best * n_samples,
+                   n_samples * sizeof(floating))
             closest[pick] = 0
 
     free(x_norms)
     free(closest)
+    free(candidate_closest)
     free(candidates)
     free(candidate_index)
     free(chunk_total)
