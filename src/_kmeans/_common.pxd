@@ -16,6 +16,13 @@ cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
                          const floating* centers, int n_centers,
                          floating* out) noexcept nogil
 
+cdef void minus_two_dots_by_row(const floating* X, int n_rows, int n_features,
+                                const floating* centers_t, int n_centers,
+                                floating* out) noexcept nogil
+
+cdef void transpose(const floating* a, int n_rows, int n_cols,
+                    floating* out) noexcept nogil
+
 cdef void row_sq_norms(const floating* X, Py_ssize_t n_rows, int n_features,
                        floating* out) noexcept nogil
 

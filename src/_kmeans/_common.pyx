@@ -57,6 +57,42 @@ cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
               out, &n_rows)
 
 
+cdef void minus_two_dots_by_row(const floating* X, int n_rows, int n_features,
+                                const floating* centers_t, int n_centers,
+                                floating* out) noexcept nogil:
+    """out[i * n_centers + j] = -2 <x_i, c_j>: one row of products per sample.
+
+    Takes the centers transposed, (n_features, n_centers) C-ordered, so that
+    GEMM needs no transposed operand: OpenBLAS packs a transposed chunk of X
+    slowly, which dominates when there are few centers (twice as fast on a
+    256 x 6 x 64 product here). For consumers that go sample by sample.
+    X: in (n_rows, n_features), centers_t: in, out: out (n_rows, n_centers).
+    """
+    cdef:
+        char trans = b"N"
+        floating alpha = -2.0
+        floating beta = 0.0
+    # Column-major out^T (centers x rows) = C X^T: the transposed centers read
+    # as a column-major (centers x features) matrix, X as (features x rows).
+    if floating is float:
+        sgemm(&trans, &trans, &n_centers, &n_rows, &n_features, &alpha,
+              <float*> centers_t, &n_centers, <float*> X, &n_features, &beta,
+              out, &n_centers)
+    else:
+        dgemm(&trans, &trans, &n_centers, &n_rows, &n_features, &alpha,
+              <double*> centers_t, &n_centers, <double*> X, &n_features, &beta,
+              out, &n_centers)
+
+
+cdef void transpose(const floating* a, int n_rows, int n_cols,
+                    floating* out) noexcept nogil:
+    """out (n_cols, n_rows) = a (n_rows, n_cols) transposed, both C-ordered."""
+    cdef int i, j
+    for i in range(n_rows):
+        for j in range(n_cols):
+            out[j * n_rows + i] = a[i * n_cols + j]
+
+
 cdef void row_sq_norms(const floating* X, Py_ssize_t n_rows, int n_features,
                        floating* out) noexcept nogil:
     """out[i] = ||x_i||^2 for the n_rows rows of X (in), out: out."""

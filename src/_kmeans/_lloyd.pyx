@@ -54,20 +54,20 @@ cdef inline void nearest_in_block(const floating* dots, const floating* norms,
 cdef enum:
     # The center sums are accumulated per block of consecutive chunks while
     # the rows are still in cache, then the blocks are added in block order.
-    # Blocks are cut from the shape alone (never the thread count), with at
-    # least MIN_BLOCKS of them so every thread has work, and all their sums in
-    # SUMS_BUDGET bytes. When K x d is too large for that, the sums take a
-    # second pass instead (weighted_sums), which needs no extra memory.
-    MIN_BLOCKS = 64
+    # Blocks are cut from the shape alone (never the thread count): up to
+    # N_BLOCKS of them, enough to keep every thread busy, if their sums fit in
+    # SUMS_BUDGET bytes. Otherwise (large k x d) the sums take a second pass
+    # (weighted_sums), which needs no extra memory.
+    N_BLOCKS = 64
     SUMS_BUDGET = 16 * 1024 * 1024
 
 
 cdef Py_ssize_t chunks_per_block(Py_ssize_t n_chunks, Py_ssize_t block_size) noexcept nogil:
     """Chunks in each block of fused sums, or 0 if the sums do not fit."""
-    cdef Py_ssize_t max_blocks = SUMS_BUDGET // (block_size * sizeof(double))
-    if max_blocks < min(<Py_ssize_t> MIN_BLOCKS, n_chunks):
+    cdef Py_ssize_t n_blocks = min(<Py_ssize_t> N_BLOCKS, n_chunks)
+    if n_blocks * block_size * <Py_ssize_t> sizeof(double) > SUMS_BUDGET:
         return 0
-    return (n_chunks + max_blocks - 1) // max_blocks
+    return (n_chunks + n_blocks - 1) // n_blocks
 
 
 cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,

@@ -17,8 +17,8 @@ from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
-from ._common cimport (CHUNK_SIZE, minus_two_dots, n_chunks_of, row_sq_norms,
-                      useful_threads)
+from ._common cimport (CHUNK_SIZE, minus_two_dots_by_row, n_chunks_of,
+                      row_sq_norms, transpose, useful_threads)
 
 
 cdef void distances_to(const floating[:, ::1] X, const floating* x_norms,
@@ -43,49 +43,47 @@ cdef void distances_to(const floating[:, ::1] X, const floating* x_norms,
         Py_ssize_t n_chunks = n_chunks_of(n_samples)
         Py_ssize_t chunk, start, i
         int rows, j
-        double acc
-        floating d, norm
+        double w
+        floating d, nearest
         floating* dots
-        floating* out
-        const floating* column
-        const floating* x_norm
-        floating* near
-        const floating* weight
+        const floating* row
+        double* acc
         floating* norms = <floating*> malloc(n_centers * sizeof(floating))
+        floating* centers_t = <floating*> malloc(n_centers * n_features * sizeof(floating))
 
     row_sq_norms(centers, n_centers, n_features, norms)
+    transpose(centers, n_centers, n_features, centers_t)
     dots = NULL  # each thread allocates its own below
     with parallel(num_threads=n_threads):
         dots = <floating*> malloc(CHUNK_SIZE * n_centers * sizeof(floating))
         for chunk in prange(n_chunks, schedule="static"):
             start = chunk * CHUNK_SIZE
             rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
-            minus_two_dots(&X[start, 0], rows, n_features, centers, n_centers, dots)
-            x_norm = x_norms + start
-            near = closest + start
-            weight = &sample_weight[start]
-            for j in range(n_centers):
-                column = dots + j * rows
-                norm = norms[j]
+            minus_two_dots_by_row(&X[start, 0], rows, n_features, centers_t,
+                                  n_centers, dots)
+            if not update:
+                acc = partial + chunk * n_centers
+                for j in range(n_centers):
+                    acc[j] = 0.0
+            for i in range(start, start + rows):
+                row = dots + (i - start) * n_centers
+                nearest = closest[i]
+                w = sample_weight[i]
+                for j in range(n_centers):
+                    # The expansion can round a true 0 to a tiny negative.
+                    d = x_norms[i] + row[j] + norms[j]
+                    d = d if d > 0 else 0
+                    if update:
+                        nearest = d if d < nearest else nearest
+                    else:
+                        d = d if d < nearest else nearest
+                        candidate_closest[j * n_samples + i] = d
+                        acc[j] += w * d
                 if update:
-                    for i in range(rows):
-                        d = x_norm[i] + column[i] + norm
-                        near[i] = d if d < near[i] else near[i]
-                else:
-                    out = candidate_closest + j * n_samples + start
-                    acc = 0.0
-                    for i in range(rows):
-                        d = x_norm[i] + column[i] + norm
-                        # The expansion can round a true 0 to a tiny negative.
-                        d = d if d > 0 else 0
-                        out[i] = d if d < near[i] else near[i]
-                        acc = acc + weight[i] * out[i]
-                    partial[chunk * n_centers + j] = acc
-            if update:
-                for i in range(rows):
-                    near[i] = near[i] if near[i] > 0 else 0
+                    closest[i] = nearest
         free(dots)
     free(norms)
+    free(centers_t)
 
 
 cdef double cumulative_potential(const floating[::1] sample_weight,
