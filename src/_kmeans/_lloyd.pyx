@@ -19,8 +19,9 @@ from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
-from ._common cimport (CHUNK_SIZE, minus_two_dots, n_chunks_of, row_sq_norms,
-                      sq_distance, useful_threads)
+from ._common cimport (CHUNK_SIZE, minus_two_dots, minus_two_dots_by_row,
+                      n_chunks_of, row_sq_norms, sq_distance, transpose,
+                      useful_threads)
 
 
 cdef extern from "column_min.h":
@@ -51,6 +52,27 @@ cdef inline void nearest_in_block(const floating* dots, const floating* norms,
                                   <int64_t*> best)
 
 
+cdef inline void nearest_by_row(const floating* dots, const floating* norms,
+                                int n_rows, int n_centers, void* best) noexcept nogil:
+    """nearest_in_block for a sample-major block (dots[i * n_centers + j])."""
+    cdef:
+        int i, j, label
+        floating low, value
+        const floating* row
+    for i in range(n_rows):
+        row = dots + i * n_centers
+        label = 0
+        low = row[0] + norms[0]
+        for j in range(1, n_centers):
+            value = row[j] + norms[j]
+            label = j if value < low else label
+            low = value if value < low else low
+        if floating is float:
+            (<int32_t*> best)[i] = label
+        else:
+            (<int64_t*> best)[i] = label
+
+
 cdef enum:
     # The center sums are accumulated per block of consecutive chunks while
     # the rows are still in cache, then the blocks are added in block order.
@@ -60,6 +82,12 @@ cdef enum:
     # (weighted_sums), which needs no extra memory.
     N_BLOCKS = 64
     SUMS_BUDGET = 16 * 1024 * 1024
+    # Up to this many centers, distances are computed sample-major: GEMM
+    # then needs no transposed operand (OpenBLAS's packing of a transposed
+    # chunk of X dominates thin products) and a scan of each short row is
+    # cheap. Beyond it, the center-major layout and its vectorised column
+    # scan win (measured here: 1.5x faster at k=8, 8% slower at k=100).
+    SAMPLE_MAJOR_MAX_CENTERS = 64
 
 
 cdef Py_ssize_t chunks_per_block(Py_ssize_t n_chunks, Py_ssize_t block_size) noexcept nogil:
@@ -101,6 +129,8 @@ cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
         floating* nearest
         void* best
         floating* norms = <floating*> malloc(n_centers * sizeof(floating))
+        floating* centers_t = NULL
+        bint sample_major = n_centers <= SAMPLE_MAJOR_MAX_CENTERS
 
     if sums != NULL:
         per_block = chunks_per_block(n_chunks, block_size)
@@ -112,6 +142,9 @@ cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
     n_blocks = (n_chunks + per_block - 1) // per_block
 
     row_sq_norms(centers, n_centers, n_features, norms)
+    if sample_major:
+        centers_t = <floating*> malloc(n_centers * n_features * sizeof(floating))
+        transpose(centers, n_centers, n_features, centers_t)
     dots = NULL  # each thread allocates its own buffers below
     nearest = NULL
     best = NULL
@@ -127,9 +160,14 @@ cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
             for chunk in range(block * per_block, min((block + 1) * per_block, n_chunks)):
                 start = chunk * CHUNK_SIZE
                 rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
-                minus_two_dots(&X[start, 0], rows, n_features, centers, n_centers,
-                               dots)
-                nearest_in_block(dots, norms, rows, n_centers, nearest, best)
+                if sample_major:
+                    minus_two_dots_by_row(&X[start, 0], rows, n_features, centers_t,
+                                          n_centers, dots)
+                    nearest_by_row(dots, norms, rows, n_centers, best)
+                else:
+                    minus_two_dots(&X[start, 0], rows, n_features, centers,
+                                   n_centers, dots)
+                    nearest_in_block(dots, norms, rows, n_centers, nearest, best)
                 for i in range(rows):
                     if floating is float:
                         label = (<int32_t*> best)[i]
@@ -151,6 +189,7 @@ cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
         free(nearest)
         free(best)
     free(norms)
+    free(centers_t)
 
     if partial != NULL:
         add_blocks(partial, n_blocks, n_free, n_features, sums, weights, n_threads)
