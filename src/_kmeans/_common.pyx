@@ -1,5 +1,8 @@
 """Kernels shared by Lloyd and k-means++: chunk geometry and distances."""
 from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdlib cimport free, malloc
+from libc.string cimport memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 cdef extern from "omp_compat.h":
@@ -117,3 +120,58 @@ cdef double sq_distance(const floating* a, const floating* b,
         diff = <double> a[f] - <double> b[f]
         acc += diff * diff
     return acc
+
+
+def mean_variance(const floating[:, ::1] X, int n_threads):
+    """Mean over the features of the variance of each feature of X (float64).
+
+    Two passes (means, then squared deviations) with per-chunk partial sums
+    added in chunk order: stable, deterministic, and with no temporary the
+    size of X (numpy's var allocates one).
+    """
+    cdef:
+        Py_ssize_t n_samples = X.shape[0]
+        int n_features = X.shape[1]
+        Py_ssize_t n_chunks = n_chunks_of(n_samples)
+        Py_ssize_t chunk, i
+        int f
+        double diff, total = 0.0
+        double* acc
+        double* partial = <double*> malloc(n_chunks * n_features * sizeof(double))
+        double* mean = <double*> malloc(n_features * sizeof(double))
+    n_threads = useful_threads(n_threads, n_samples)
+    with nogil:
+        for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
+            acc = partial + chunk * n_features
+            memset(acc, 0, n_features * sizeof(double))
+            for i in range(chunk * CHUNK_SIZE, min((chunk + 1) * CHUNK_SIZE, n_samples)):
+                for f in range(n_features):
+                    acc[f] += X[i, f]
+        ordered_column_sums(partial, n_chunks, n_features, mean)
+        for f in range(n_features):
+            mean[f] /= n_samples
+        for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
+            acc = partial + chunk * n_features
+            memset(acc, 0, n_features * sizeof(double))
+            for i in range(chunk * CHUNK_SIZE, min((chunk + 1) * CHUNK_SIZE, n_samples)):
+                for f in range(n_features):
+                    diff = X[i, f] - mean[f]
+                    acc[f] += diff * diff
+        ordered_column_sums(partial, n_chunks, n_features, mean)
+        for f in range(n_features):
+            total += mean[f]
+    free(partial)
+    free(mean)
+    return total / n_samples / n_features
+
+
+cdef void ordered_column_sums(const double* partial, Py_ssize_t n_rows, int n_cols,
+                              double* out) noexcept nogil:
+    """out[f] = sum of partial[r, f] over the rows r, in row order."""
+    cdef:
+        Py_ssize_t r
+        int f
+    memset(out, 0, n_cols * sizeof(double))
+    for r in range(n_rows):
+        for f in range(n_cols):
+            out[f] += partial[r * n_cols + f]

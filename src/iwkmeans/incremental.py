@@ -8,7 +8,7 @@ from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from _kmeans import _lloyd
+from _kmeans import _common, _lloyd
 
 from ._parallel import effective_n_threads, single_threaded_blas
 from ._validation import (
@@ -23,20 +23,6 @@ from ._validation import (
     reject_non_numeric,
 )
 from .seeding import greedy_kmeans_plusplus
-
-
-def mean_variance(X, chunk_rows=4096):
-    """Mean over features of the variance of X, in float64.
-
-    Computed over chunks of rows: ``np.var(X, axis=0)`` would allocate a
-    temporary as large as X.
-    """
-    mean = X.mean(axis=0, dtype=np.float64)
-    total = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], chunk_rows):
-        centred = X[start : start + chunk_rows] - mean
-        total += np.einsum("ij,ij->j", centred, centred)
-    return float(total.mean() / X.shape[0])
 
 
 class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -189,7 +175,7 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         n_threads = effective_n_threads(self.n_threads)
         n_fixed = fixed_centers.shape[0]
         # scikit-learn's tol: relative to the mean per-feature variance.
-        tol = mean_variance(X) * self.tol
+        tol = _common.mean_variance(X, n_threads) * self.tol
 
         best = None
         with single_threaded_blas():
