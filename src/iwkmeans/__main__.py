@@ -24,7 +24,7 @@ def _parser():
     )
     bench.add_argument(
         "--quick", action="store_true",
-        help="smaller workload that runs well under a minute",
+        help="smaller workload (about a minute)",
     )
     bench.add_argument(
         "--threads", type=_positive_int, metavar="N",

@@ -50,6 +50,14 @@ BUSY_CPUS_THRESHOLD = 0.25
 # Shortest case, in seconds, whose CPU accounting (10 ms ticks) is precise
 # enough to tell other processes' load.
 BUSY_MIN_SECONDS = 1.0
+# Pause before every timed call. OpenBLAS worker threads busy-wait for new
+# work for up to ~0.1 s after a call returns, and OpenMP threads spin too:
+# without the pause, the implementation timed next shares the cores with
+# the previous one's spinning threads (seen here: a 5000 x 64 x 100 fit
+# measured 4x slower right after scikit-learn's multi-threaded k-means++).
+# After the pause, an untimed call of the same implementation wakes its
+# threads and caches again, so the timed call measures the steady state.
+SETTLE_SECONDS = 0.2
 # Blob spread: overlapping blobs keep Lloyd moving for the timed iterations
 # instead of converging after two or three.
 CLUSTER_STD = 4.0
@@ -177,12 +185,15 @@ def _time_interleaved(calls, repeats):
 
     One untimed warm-up of each call first (first-call costs: imports,
     page faults, OpenMP pool start-up), then ``repeats`` rounds calling each
-    once in turn.
+    once in turn; each timed call follows a pause of SETTLE_SECONDS and an
+    untimed call of the same implementation.
     """
     results = {name: call() for name, call in calls.items()}
     times = {name: [] for name in calls}
     for _ in range(repeats):
         for name, call in calls.items():
+            time.sleep(SETTLE_SECONDS)
+            call()
             start = time.perf_counter()
             results[name] = call()
             times[name].append(time.perf_counter() - start)
@@ -499,7 +510,8 @@ def _header(rows):
         f"- BLAS: {'; '.join(blas) or 'none found'}",
         f"- OPENBLAS_CORETYPE: {os.environ.get('OPENBLAS_CORETYPE', 'unset')}",
         f"- method: same process, same data and initial centers, calls interleaved "
-        f"after one warm-up each; median of {', '.join(map(str, repeats))} timings; "
+        f"(each timed call after a {SETTLE_SECONDS} s pause and an untimed call of the "
+        f"same implementation); median of {', '.join(map(str, repeats))} timings; "
         f"threads {', '.join(map(str, threads))} (OpenMP and BLAS limits and n_threads)",
         "- times in ms (per Lloyd iteration in the per-iteration rows, with the "
         "iteration count run); speed-up = peer time / iwkmeans time; "
