@@ -412,7 +412,7 @@ def run(quick=False, n_threads=None, repeats=None, log=None):
     ----------
     quick : bool, default=False
         Smaller workload (no 1M-sample case, at most 5 Lloyd iterations, a
-        smaller k-means++ case, 3 repeats) for a run well under a minute.
+        smaller k-means++ case, 3 repeats) for a run of about a minute.
     n_threads : int, default=None
         Threads for every implementation; None: the iwkmeans default
         (``OMP_NUM_THREADS`` or the physical cores).
