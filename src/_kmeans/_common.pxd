@@ -13,12 +13,8 @@ cdef Py_ssize_t n_chunks_of(Py_ssize_t n_samples) noexcept nogil
 cdef int useful_threads(int n_threads, Py_ssize_t n_samples) noexcept nogil
 
 cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
-                         const floating* centers, int n_centers,
+                         const floating* centers, int n_centers, bint center_major,
                          floating* out) noexcept nogil
-
-cdef void minus_two_dots_by_row(const floating* X, int n_rows, int n_features,
-                                const floating* centers_t, int n_centers,
-                                floating* out) noexcept nogil
 
 cdef void transpose(const floating* a, int n_rows, int n_cols,
                     floating* out) noexcept nogil

@@ -32,59 +32,42 @@ cdef int useful_threads(int n_threads, Py_ssize_t n_samples) noexcept nogil:
 
 
 cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
-                         const floating* centers, int n_centers,
+                         const floating* centers, int n_centers, bint center_major,
                          floating* out) noexcept nogil:
-    """out[j * n_rows + i] = -2 <x_i, c_j>: one contiguous run of rows per center.
+    """-2 <x_i, c_j> for a chunk of rows, by GEMM, in one of two layouts.
 
     Adding ||c_j||^2 gives ||x_i - c_j||^2 - ||x_i||^2, which has the same
-    argmin over j. The center-major layout lets the consumers walk each
-    center's column with unit stride and branch-free selects, which the
-    compiler vectorises; a row-major block would need a per-row argmin.
+    argmin over j; callers that need true distances add ||x_i||^2 back.
 
-    X: in (n_rows, n_features), centers: in (n_centers, n_features), out: out.
+    center_major: centers given as (n_centers, n_features), C-ordered;
+        out[j * n_rows + i], one contiguous run of rows per center, which a
+        vectorised scan over each center's column consumes.
+    sample-major (center_major False): centers given transposed, as
+        (n_features, n_centers); out[i * n_centers + j]. GEMM then has no
+        transposed operand: OpenBLAS packs a transposed chunk of X slowly,
+        which dominates when there are few centers (and its small-matrix
+        path, which skips packing, applies only to untransposed operands).
+    X: in (n_rows, n_features), centers: in, out: out (n_rows * n_centers).
     """
     cdef:
-        char trans_a = b"T"
+        char trans_a = b"T" if center_major else b"N"
         char trans_b = b"N"
         floating alpha = -2.0
         floating beta = 0.0
-    # Column-major out (n_rows x n_centers) = X C^T, where row-major X and
-    # centers read as column-major (n_features x rows) matrices.
+        # Everything is read as column-major. Center-major: out (rows x
+        # centers) = X C^T, with row-major X a (features x rows) matrix.
+        # Sample-major: out (centers x rows) = C X^T.
+        int m = n_rows if center_major else n_centers
+        int n = n_centers if center_major else n_rows
+        int ld_a = n_features if center_major else n_centers
+        const floating* a = X if center_major else centers
+        const floating* b = centers if center_major else X
     if floating is float:
-        sgemm(&trans_a, &trans_b, &n_rows, &n_centers, &n_features, &alpha,
-              <float*> X, &n_features, <float*> centers, &n_features, &beta,
-              out, &n_rows)
+        sgemm(&trans_a, &trans_b, &m, &n, &n_features, &alpha, <float*> a, &ld_a,
+              <float*> b, &n_features, &beta, out, &m)
     else:
-        dgemm(&trans_a, &trans_b, &n_rows, &n_centers, &n_features, &alpha,
-              <double*> X, &n_features, <double*> centers, &n_features, &beta,
-              out, &n_rows)
-
-
-cdef void minus_two_dots_by_row(const floating* X, int n_rows, int n_features,
-                                const floating* centers_t, int n_centers,
-                                floating* out) noexcept nogil:
-    """out[i * n_centers + j] = -2 <x_i, c_j>: one row of products per sample.
-
-    Takes the centers transposed, (n_features, n_centers) C-ordered, so that
-    GEMM needs no transposed operand: OpenBLAS packs a transposed chunk of X
-    slowly, which dominates when there are few centers (twice as fast on a
-    256 x 6 x 64 product here). For consumers that go sample by sample.
-    X: in (n_rows, n_features), centers_t: in, out: out (n_rows, n_centers).
-    """
-    cdef:
-        char trans = b"N"
-        floating alpha = -2.0
-        floating beta = 0.0
-    # Column-major out^T (centers x rows) = C X^T: the transposed centers read
-    # as a column-major (centers x features) matrix, X as (features x rows).
-    if floating is float:
-        sgemm(&trans, &trans, &n_centers, &n_rows, &n_features, &alpha,
-              <float*> centers_t, &n_centers, <float*> X, &n_features, &beta,
-              out, &n_centers)
-    else:
-        dgemm(&trans, &trans, &n_centers, &n_rows, &n_features, &alpha,
-              <double*> centers_t, &n_centers, <double*> X, &n_features, &beta,
-              out, &n_centers)
+        dgemm(&trans_a, &trans_b, &m, &n, &n_features, &alpha, <double*> a, &ld_a,
+              <double*> b, &n_features, &beta, out, &m)
 
 
 cdef void transpose(const floating* a, int n_rows, int n_cols,

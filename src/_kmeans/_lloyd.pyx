@@ -8,9 +8,12 @@ bit-identical for any thread count:
 
 - labels are per-sample, computed over fixed chunks of rows;
 - scalar totals (inertia) are kept per chunk and summed in chunk order;
-- center sums are computed with each thread *owning* a slice of the features
-  and adding samples in index order: no lock, no per-thread copies of the
-  sums, and the same additions in the same order whatever the thread count.
+- center sums are added per block of consecutive rows during the
+  assignment, while the rows are in cache, and the blocks are then added in
+  block order; blocks are cut from the shape, never from the thread count.
+  When k x d is too large for the blocks' memory budget, a second pass gives
+  each thread *ownership* of a slice of the features, adding samples in
+  index order: no lock and no per-thread copies of the sums.
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange
@@ -19,9 +22,8 @@ from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
-from ._common cimport (CHUNK_SIZE, minus_two_dots, minus_two_dots_by_row,
-                      n_chunks_of, row_sq_norms, sq_distance, transpose,
-                      useful_threads)
+from ._common cimport (CHUNK_SIZE, minus_two_dots, n_chunks_of, row_sq_norms,
+                      sq_distance, transpose, useful_threads)
 
 
 cdef extern from "column_min.h":
@@ -161,12 +163,12 @@ cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
                 start = chunk * CHUNK_SIZE
                 rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
                 if sample_major:
-                    minus_two_dots_by_row(&X[start, 0], rows, n_features, centers_t,
-                                          n_centers, dots)
+                    minus_two_dots(&X[start, 0], rows, n_features, centers_t,
+                                   n_centers, False, dots)
                     nearest_by_row(dots, norms, rows, n_centers, best)
                 else:
                     minus_two_dots(&X[start, 0], rows, n_features, centers,
-                                   n_centers, dots)
+                                   n_centers, True, dots)
                     nearest_in_block(dots, norms, rows, n_centers, nearest, best)
                 for i in range(rows):
                     if floating is float:

@@ -17,7 +17,7 @@ from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
-from ._common cimport (CHUNK_SIZE, minus_two_dots_by_row, n_chunks_of,
+from ._common cimport (CHUNK_SIZE, minus_two_dots, n_chunks_of,
                       row_sq_norms, transpose, useful_threads)
 
 
@@ -59,8 +59,8 @@ cdef void distances_to(const floating[:, ::1] X, const floating* x_norms,
         for chunk in prange(n_chunks, schedule="static"):
             start = chunk * CHUNK_SIZE
             rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
-            minus_two_dots_by_row(&X[start, 0], rows, n_features, centers_t,
-                                  n_centers, dots)
+            minus_two_dots(&X[start, 0], rows, n_features, centers_t, n_centers,
+                           False, dots)
             if not update:
                 acc = partial + chunk * n_centers
                 for j in range(n_centers):
@@ -86,26 +86,41 @@ cdef void distances_to(const floating[:, ::1] X, const floating* x_norms,
     free(centers_t)
 
 
-cdef double cumulative_potential(const floating[::1] sample_weight,
-                                 const floating* closest, double* chunk_total,
-                                 double* prefix, int n_threads) noexcept nogil:
-    """chunk_total[c] = sum over chunk c of w_i closest_i; prefix[c] = sum of
-    the chunks before c (prefix has n_chunks + 1 entries). Returns the total.
-    """
+cdef double chunk_potential(const floating[::1] sample_weight,
+                            const floating* closest, Py_ssize_t chunk) noexcept nogil:
+    """Sum over one chunk of w_i closest_i, in row order: the same additions
+    in the same order as distances_to's candidate potentials."""
     cdef:
-        Py_ssize_t n_samples = sample_weight.shape[0]
-        Py_ssize_t n_chunks = n_chunks_of(n_samples)
-        Py_ssize_t chunk, i
-        double acc
-    for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
-        acc = 0.0
-        for i in range(chunk * CHUNK_SIZE, min((chunk + 1) * CHUNK_SIZE, n_samples)):
-            acc = acc + <double> sample_weight[i] * closest[i]
-        chunk_total[chunk] = acc
+        Py_ssize_t i
+        double acc = 0.0
+    for i in range(chunk * CHUNK_SIZE,
+                   min((chunk + 1) * CHUNK_SIZE, sample_weight.shape[0])):
+        acc += <double> sample_weight[i] * closest[i]
+    return acc
+
+
+cdef double prefix_sums(const double* chunk_total, Py_ssize_t n_chunks,
+                        double* prefix) noexcept nogil:
+    """prefix[c] = sum of the chunk totals before c (n_chunks + 1 entries);
+    returns the total."""
+    cdef Py_ssize_t chunk
     prefix[0] = 0.0
     for chunk in range(n_chunks):
         prefix[chunk + 1] = prefix[chunk] + chunk_total[chunk]
     return prefix[n_chunks]
+
+
+cdef double cumulative_potential(const floating[::1] sample_weight,
+                                 const floating* closest, double* chunk_total,
+                                 double* prefix, int n_threads) noexcept nogil:
+    """chunk_total[c] = sum over chunk c of w_i closest_i, and their prefix
+    sums. Returns the total."""
+    cdef:
+        Py_ssize_t n_chunks = n_chunks_of(sample_weight.shape[0])
+        Py_ssize_t chunk
+    for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
+        chunk_total[chunk] = chunk_potential(sample_weight, closest, chunk)
+    return prefix_sums(chunk_total, n_chunks, prefix)
 
 
 cdef Py_ssize_t draw(const floating[::1] sample_weight, const floating* closest,
@@ -219,9 +234,9 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
             closest[pick] = 0
             first = 1
 
+        total = cumulative_potential(sample_weight, closest, chunk_total, prefix,
+                                     n_threads)
         for c in range(first, n_picks):
-            total = cumulative_potential(sample_weight, closest, chunk_total, prefix,
-                                         n_threads)
             for t in range(n_trials):
                 if total > 0:
                     candidate_index[t] = draw(sample_weight, closest, chunk_total,
@@ -244,6 +259,14 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
             memcpy(closest, candidate_closest + best * n_samples,
                    n_samples * sizeof(floating))
             closest[pick] = 0
+            # The winner's potentials per chunk are already known; only the
+            # chunk of the pick itself changed (its own distance is now 0).
+            # This saves a parallel pass, and its barrier, per pick.
+            for chunk in range(n_chunks):
+                chunk_total[chunk] = partial[chunk * n_trials + best]
+            chunk_total[pick // CHUNK_SIZE] = chunk_potential(sample_weight, closest,
+                                                              pick // CHUNK_SIZE)
+            total = prefix_sums(chunk_total, n_chunks, prefix)
 
     free(x_norms)
     free(closest)
