@@ -488,6 +488,8 @@ def _header(rows):
     import sklearn
     from threadpoolctl import threadpool_info
 
+    from _kmeans._common import openmp_enabled
+
     from . import __version__
 
     blas = [
@@ -507,7 +509,8 @@ def _header(rows):
         f"- Python {platform.python_version()}; numpy {np.__version__}; "
         f"scipy {scipy.__version__}; scikit-learn {sklearn.__version__}; "
         f"iwkmeans {__version__}",
-        f"- BLAS: {'; '.join(blas) or 'none found'}",
+        f"- BLAS: {'; '.join(blas) or 'none found'}; iwkmeans core built with "
+        f"OpenMP: {'yes' if openmp_enabled() else 'no (serial)'}",
         f"- OPENBLAS_CORETYPE: {os.environ.get('OPENBLAS_CORETYPE', 'unset')}",
         f"- method: same process, same data and initial centers, calls interleaved "
         f"(each timed call after a {SETTLE_SECONDS} s pause and an untimed call of the "

@@ -1,0 +1,32 @@
+"""How many threads the kernels use when n_threads is None."""
+import os
+import subprocess
+import sys
+
+from threadpoolctl import threadpool_limits
+
+from iwkmeans._parallel import effective_n_threads
+
+
+def test_explicit_n_threads_wins():
+    assert effective_n_threads(3) == 3
+
+
+def test_threadpoolctl_openmp_limit_is_respected():
+    with threadpool_limits(limits=1, user_api="openmp"):
+        assert effective_n_threads(None) == 1
+
+
+def test_omp_num_threads_is_respected():
+    code = "from iwkmeans._parallel import effective_n_threads as f; print(f(None))"
+    env = {**os.environ, "OMP_NUM_THREADS": "3"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "3"
+
+
+def test_default_is_at_most_the_physical_cores():
+    from joblib import cpu_count
+
+    if "OMP_NUM_THREADS" not in os.environ:
+        assert 1 <= effective_n_threads(None) <= cpu_count(only_physical_cores=True)
