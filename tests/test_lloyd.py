@@ -240,3 +240,14 @@ def test_block_steps_add_up_to_the_full_statistics(dtype):
         np.testing.assert_allclose(weights[j], w[members].sum(), rtol=1e-6)
     np.testing.assert_allclose(total, reference.inertia(X, w, centers, labels),
                                rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tie_between_fixed_and_free_goes_to_the_fixed_center(dtype):
+    # x = 1 is exactly as far from the fixed center 0 as from the free one 2;
+    # the lower index (the fixed center) wins, so the free center moves to 3.
+    X = np.array([[1.0], [3.0]], dtype=dtype)
+    km = IncrementalKMeans(1, init=np.array([[2.0]]), max_iter=1).fit(
+        X, fixed_centers=np.array([[0.0]]))
+    assert km.cluster_centers_[1, 0] == 3.0
+    np.testing.assert_array_equal(km.labels_, [0, 1])

@@ -55,7 +55,8 @@ cdef inline void nearest_in_block(const floating* dots, const floating* norms,
 
 
 cdef inline void nearest_by_row(const floating* dots, const floating* norms,
-                                int n_rows, int n_centers, void* best) noexcept nogil:
+                                int n_rows, int n_centers, floating* nearest,
+                                void* best) noexcept nogil:
     """nearest_in_block for a sample-major block (dots[i * n_centers + j])."""
     cdef:
         int i, j, label
@@ -69,6 +70,7 @@ cdef inline void nearest_by_row(const floating* dots, const floating* norms,
             value = row[j] + norms[j]
             label = j if value < low else label
             low = value if value < low else low
+        nearest[i] = low
         if floating is float:
             (<int32_t*> best)[i] = label
         else:
@@ -103,21 +105,33 @@ cdef Py_ssize_t chunks_per_block(Py_ssize_t n_chunks, Py_ssize_t block_size) noe
 cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
                                const floating[::1] sample_weight,
                                const floating* centers, int n_centers, int n_fixed,
-                               int[::1] labels, double* sums, double* weights,
-                               int n_threads) noexcept nogil:
+                               int* labels, double* sums, double* weights,
+                               const floating* fixed_nearest, const int* fixed_label,
+                               floating* out_nearest, int n_threads) noexcept nogil:
     """Set labels[i] to the index of the nearest center (ties: lowest index)
     and, unless sums is NULL, the statistics of the free centers: for free
     center j, sums[j] = sum of w_i x_i and weights[j] = sum of w_i over its
     samples, in float64.
 
+    Fixed centers never move, so a Lloyd loop finds each sample's nearest
+    fixed center once (see nearest_fixed) and passes it as fixed_label, with
+    its ||c||^2 - 2 <x, c> as fixed_nearest; only the free centers are then
+    scanned. With both NULL, all centers are scanned.
+
     X, sample_weight, centers (n_centers, n_features): in. labels: in-out.
     sums (n_centers - n_fixed, n_features), weights: out, or both NULL.
-    Returns how many labels changed.
+    fixed_nearest, fixed_label (n_samples,): in, or both NULL.
+    out_nearest (n_samples,): out, the ||c||^2 - 2 <x, c> of the chosen
+    center among those scanned, or NULL. Returns how many labels changed.
     """
     cdef:
         Py_ssize_t n_samples = X.shape[0]
         int n_features = X.shape[1]
         int n_free = n_centers - n_fixed
+        # Centers scanned per chunk: all, or the free ones after the fixed.
+        int first = n_fixed if fixed_label != NULL else 0
+        int n_scanned = n_centers - first
+        const floating* scanned = centers + first * n_features
         Py_ssize_t n_chunks = n_chunks_of(n_samples)
         Py_ssize_t block_size = n_free * (n_features + 1)
         Py_ssize_t per_block = 1, n_blocks, block, chunk, start, i, changed = 0
@@ -130,9 +144,9 @@ cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
         floating* dots
         floating* nearest
         void* best
-        floating* norms = <floating*> malloc(n_centers * sizeof(floating))
-        floating* centers_t = NULL
-        bint sample_major = n_centers <= SAMPLE_MAJOR_MAX_CENTERS
+        floating* norms = <floating*> malloc(n_scanned * sizeof(floating))
+        floating* scanned_t = NULL
+        bint sample_major = n_scanned <= SAMPLE_MAJOR_MAX_CENTERS
 
     if sums != NULL:
         per_block = chunks_per_block(n_chunks, block_size)
@@ -143,15 +157,15 @@ cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
             per_block = 1
     n_blocks = (n_chunks + per_block - 1) // per_block
 
-    row_sq_norms(centers, n_centers, n_features, norms)
+    row_sq_norms(scanned, n_scanned, n_features, norms)
     if sample_major:
-        centers_t = <floating*> malloc(n_centers * n_features * sizeof(floating))
-        transpose(centers, n_centers, n_features, centers_t)
+        scanned_t = <floating*> malloc(n_scanned * n_features * sizeof(floating))
+        transpose(scanned, n_scanned, n_features, scanned_t)
     dots = NULL  # each thread allocates its own buffers below
     nearest = NULL
     best = NULL
     with parallel(num_threads=n_threads):
-        dots = <floating*> malloc(CHUNK_SIZE * n_centers * sizeof(floating))
+        dots = <floating*> malloc(CHUNK_SIZE * n_scanned * sizeof(floating))
         nearest = <floating*> malloc(CHUNK_SIZE * sizeof(floating))
         best = malloc(CHUNK_SIZE * sizeof(int64_t))
         for block in prange(n_blocks, schedule="static"):
@@ -163,18 +177,23 @@ cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
                 start = chunk * CHUNK_SIZE
                 rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
                 if sample_major:
-                    minus_two_dots(&X[start, 0], rows, n_features, centers_t,
-                                   n_centers, False, dots)
-                    nearest_by_row(dots, norms, rows, n_centers, best)
+                    minus_two_dots(&X[start, 0], rows, n_features, scanned_t,
+                                   n_scanned, False, dots)
+                    nearest_by_row(dots, norms, rows, n_scanned, nearest, best)
                 else:
-                    minus_two_dots(&X[start, 0], rows, n_features, centers,
-                                   n_centers, True, dots)
-                    nearest_in_block(dots, norms, rows, n_centers, nearest, best)
+                    minus_two_dots(&X[start, 0], rows, n_features, scanned,
+                                   n_scanned, True, dots)
+                    nearest_in_block(dots, norms, rows, n_scanned, nearest, best)
                 for i in range(rows):
                     if floating is float:
-                        label = (<int32_t*> best)[i]
+                        label = first + (<int32_t*> best)[i]
                     else:
-                        label = <int> (<int64_t*> best)[i]
+                        label = first + <int> (<int64_t*> best)[i]
+                    # A tie goes to the fixed center: it has the lower index.
+                    if fixed_label != NULL and fixed_nearest[start + i] <= nearest[i]:
+                        label = fixed_label[start + i]
+                    if out_nearest != NULL:
+                        out_nearest[start + i] = nearest[i]
                     if labels[start + i] != label:
                         labels[start + i] = label
                         changed += 1
@@ -191,7 +210,7 @@ cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
         free(nearest)
         free(best)
     free(norms)
-    free(centers_t)
+    free(scanned_t)
 
     if partial != NULL:
         add_blocks(partial, n_blocks, n_free, n_features, sums, weights, n_threads)
@@ -227,7 +246,7 @@ cdef void add_blocks(const double* partial, Py_ssize_t n_blocks, int n_free,
 
 
 cdef void weighted_sums(const floating[:, ::1] X, const floating[::1] sample_weight,
-                        const int[::1] labels, int n_fixed, int n_free,
+                        const int* labels, int n_fixed, int n_free,
                         double* sums, double* weights, int n_threads) noexcept nogil:
     """Per free center j: sums[j] = sum of w_i x_i and weights[j] = sum of w_i
     over the samples labelled n_fixed + j. Accumulated in float64.
@@ -408,13 +427,23 @@ def lloyd(const floating[:, ::1] X, const floating[::1] sample_weight,
         floating* swap
         double* sums = <double*> malloc(n_free * n_features * sizeof(double))
         double* weights = <double*> malloc(n_free * sizeof(double))
+        floating* fixed_nearest = NULL
+        int* fixed_label = NULL
 
     labels[:] = -1
     n_threads = useful_threads(n_threads, X.shape[0])
     with nogil:
+        if n_fixed > 0:
+            # Fixed centers never move: find each sample's nearest one once,
+            # so that every iteration scans only the free centers.
+            fixed_nearest = <floating*> malloc(X.shape[0] * sizeof(floating))
+            fixed_label = <int*> malloc(X.shape[0] * sizeof(int))
+            assign_and_sum(X, sample_weight, current, n_fixed, n_fixed, fixed_label,
+                           NULL, NULL, NULL, NULL, fixed_nearest, n_threads)
         for iteration in range(max_iter):
             changed = assign_and_sum(X, sample_weight, current, n_centers, n_fixed,
-                                     labels, sums, weights, n_threads)
+                                     &labels[0], sums, weights, fixed_nearest,
+                                     fixed_label, NULL, n_threads)
             if verbose:
                 inertia = weighted_inertia(X, sample_weight, current, labels, n_threads)
                 with gil:
@@ -444,13 +473,15 @@ def lloyd(const floating[:, ::1] X, const floating[::1] sample_weight,
                               f"{shift} within tolerance {tol}.")
                 break
         if not strict:
-            assign_and_sum(X, sample_weight, current, n_centers, n_fixed, labels,
-                           NULL, NULL, n_threads)
+            assign_and_sum(X, sample_weight, current, n_centers, n_fixed, &labels[0],
+                           NULL, NULL, fixed_nearest, fixed_label, NULL, n_threads)
         inertia = weighted_inertia(X, sample_weight, current, labels, n_threads)
         if current != &centers[0, 0]:
             memcpy(&centers[0, 0], current, n_centers * n_features * sizeof(floating))
     free(sums)
     free(weights)
+    free(fixed_nearest)
+    free(fixed_label)
     return iteration + 1, inertia
 
 
@@ -460,8 +491,8 @@ def assign(const floating[:, ::1] X, const floating[:, ::1] centers,
     cdef const floating[::1] unread = None  # no statistics, so no weights
     n_threads = useful_threads(n_threads, X.shape[0])
     with nogil:
-        assign_and_sum(X, unread, &centers[0, 0], centers.shape[0], 0, labels,
-                       NULL, NULL, n_threads)
+        assign_and_sum(X, unread, &centers[0, 0], centers.shape[0], 0, &labels[0],
+                       NULL, NULL, NULL, NULL, NULL, n_threads)
 
 
 def total_inertia(const floating[:, ::1] X, const floating[::1] sample_weight,
@@ -490,6 +521,7 @@ def block_step(const floating[:, ::1] X, const floating[::1] sample_weight,
     n_threads = useful_threads(n_threads, X.shape[0])
     with nogil:
         assign_and_sum(X, sample_weight, &centers[0, 0], centers.shape[0], n_fixed,
-                       labels, &sums[0, 0], &weights[0], n_threads)
+                       &labels[0], &sums[0, 0], &weights[0], NULL, NULL, NULL,
+                       n_threads)
         total = weighted_inertia(X, sample_weight, &centers[0, 0], labels, n_threads)
     return total
