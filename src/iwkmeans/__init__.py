@@ -6,9 +6,48 @@ Public names:
   are fixed: they attract samples but never move.
 - :func:`kmeans_plusplus` -- greedy, weighted k-means++ seeding that starts
   from fixed centers.
+- :func:`confidence_score`, :func:`margin_score`, :func:`entropy_score` --
+  uncertainty of each sample from predicted class probabilities.
+- :func:`select_wkmeans` (WKMeans, or IWKMeans with labeled samples as fixed
+  centroids) and :func:`select_kcenter_greedy` -- batch selection for any
+  model: features and scores in, pool indices out.
+- Samplers with one interface (``fit(X_labeled, y_labeled)``,
+  ``select_samples(X_pool)``): :class:`RandomSampler`,
+  :class:`ConfidenceSampler`, :class:`MarginSampler`, :class:`EntropySampler`,
+  :class:`KCenterGreedySampler`, :class:`KMeansSampler`,
+  :class:`WKMeansSampler`, :class:`IWKMeansSampler`.
 """
 from .incremental import IncrementalKMeans
+from .samplers import (
+    ConfidenceSampler,
+    EntropySampler,
+    IWKMeansSampler,
+    KCenterGreedySampler,
+    KMeansSampler,
+    MarginSampler,
+    RandomSampler,
+    WKMeansSampler,
+)
 from .seeding import kmeans_plusplus
+from .selection import select_kcenter_greedy, select_wkmeans
+from .uncertainty import confidence_score, entropy_score, margin_score
 
 __version__ = "0.1.0.dev0"
-__all__ = ["IncrementalKMeans", "kmeans_plusplus", "__version__"]
+__all__ = [
+    "IncrementalKMeans",
+    "kmeans_plusplus",
+    "confidence_score",
+    "margin_score",
+    "entropy_score",
+    "select_wkmeans",
+    "select_kcenter_greedy",
+    "RandomSampler",
+    "ConfidenceSampler",
+    "MarginSampler",
+    "EntropySampler",
+    "KCenterGreedySampler",
+    "KMeansSampler",
+    "WKMeansSampler",
+    "IWKMeansSampler",
+    "__version__",
+]

@@ -49,7 +49,7 @@ def main(argv=None):
         parser.print_help(sys.stderr)
         return 2
 
-    from .benchmark import format_report, run
+    from .benchmark import format_report, format_selection, run, run_selection
 
     start = time.perf_counter()
 
@@ -57,7 +57,9 @@ def main(argv=None):
         print(f"[{time.perf_counter() - start:4.0f} s] {line}", file=sys.stderr, flush=True)
 
     rows = run(quick=args.quick, n_threads=args.threads, repeats=args.repeats, log=progress)
-    report = format_report(rows)
+    selection = run_selection(n_threads=args.threads, repeats=args.repeats or 5,
+                              log=progress)
+    report = format_report(rows) + "\n" + format_selection(selection)
     print(report, end="")
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:

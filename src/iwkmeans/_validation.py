@@ -44,55 +44,57 @@ def check_data(X, name="X"):
     )
 
 
-def check_sample_weight(sample_weight, n_samples, dtype):
-    """Non-negative finite weights of shape (n_samples,) with a positive total."""
+def check_sample_weight(sample_weight, n_samples, dtype, *, name="sample_weight",
+                        require_positive=True):
+    """Non-negative finite weights of shape (n_samples,), with a positive
+    total if ``require_positive``. None means all ones."""
     if sample_weight is None:
         return np.ones(n_samples, dtype=dtype)
-    reject_non_numeric(sample_weight, "sample_weight")
+    reject_non_numeric(sample_weight, name)
     weights = check_array(
         sample_weight,
         dtype=dtype,
         order="C",
         ensure_2d=False,
         ensure_min_samples=0,
-        input_name="sample_weight",
+        input_name=name,
     )
     if weights.shape != (n_samples,):
         raise ValueError(
-            f"sample_weight must have shape ({n_samples},) to match X; "
+            f"{name} must have shape ({n_samples},) to match the samples; "
             f"got shape {weights.shape}."
         )
     negative = np.flatnonzero(weights < 0)
     if negative.size:
         raise ValueError(
-            f"sample_weight must be non-negative; got {weights[negative[0]]} at "
+            f"{name} must be non-negative; got {weights[negative[0]]} at "
             f"index {negative[0]} ({negative.size} negative value(s) in all)."
         )
-    if not np.any(weights > 0):
-        raise ValueError("sample_weight must have a positive entry; all are zero.")
+    if require_positive and not np.any(weights > 0):
+        raise ValueError(f"{name} must have a positive entry; all are zero.")
     return weights
 
 
-def check_fixed_centers(fixed_centers, n_features, dtype):
+def check_fixed_centers(fixed_centers, n_features, dtype, name="fixed_centers"):
     """Fixed centers as an (n_fixed, n_features) array of X's dtype.
 
     None means no fixed center: an array with no rows.
     """
     if fixed_centers is None:
         return np.empty((0, n_features), dtype=dtype)
-    reject_non_numeric(fixed_centers, "fixed_centers")
+    reject_non_numeric(fixed_centers, name)
     centers = check_array(
         fixed_centers,
         dtype=dtype,
         order="C",
         ensure_min_samples=0,
         ensure_min_features=0,
-        input_name="fixed_centers",
+        input_name=name,
     )
     if centers.shape[1] != n_features:
         raise ValueError(
-            f"fixed_centers must have {n_features} columns, the number of features "
-            f"of X; got shape {centers.shape}."
+            f"{name} must have {n_features} columns, the number of features "
+            f"of the data; got shape {centers.shape}."
         )
     return centers
 

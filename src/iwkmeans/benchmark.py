@@ -81,6 +81,11 @@ QUICK_SEEDING_SAMPLES = 20_000
 
 DTYPES = (np.float32, np.float64)
 OURS = "iwkmeans"
+# (n_pool, n_features, batch_size, n_labeled, target ms): IWKMeans selection
+# inside a labeling loop, with the labeled samples as fixed centroids.
+SELECTION_CASES = ((20_000, 64, 50, 500, 8.0), (100_000, 64, 200, 500, 25.0))
+SELECTION_BETA = 10
+SELECTION_CLASSES = 10
 
 
 # Implementations. Each loader returns {task: callable or reason-string}; a
@@ -457,6 +462,71 @@ def run(quick=False, n_threads=None, repeats=None, log=None):
         n = QUICK_SEEDING_SAMPLES
     rows.extend(runner.kmeans_plusplus(n, d, k))
     return rows
+
+
+def run_selection(n_threads=None, repeats=5, log=None):
+    """Latency of ``IWKMeansSampler.select_samples`` in a labeling loop.
+
+    LogisticRegression on the labeled set, margin scores, beta = 10. Three
+    timings, interleaved: the selection proper (:func:`select_wkmeans` on the
+    scores: validation, preselection, weighted K-Means around the labeled
+    samples, picks), the classifier's ``predict_proba`` on the pool, and
+    ``select_samples`` as a whole. Returns one dict per case.
+    """
+    from sklearn.datasets import make_blobs
+    from sklearn.linear_model import LogisticRegression
+
+    from ._parallel import effective_n_threads
+    from .samplers import IWKMeansSampler
+    from .selection import select_wkmeans
+    from .uncertainty import margin_score
+
+    n_threads = effective_n_threads(n_threads)
+    log = log or (lambda line: None)
+    controller = ThreadpoolController()
+    rows = []
+    for n_pool, d, batch, n_labeled, target in SELECTION_CASES:
+        log(f"IWKMeans selection: pool {n_pool} x {d}, batch {batch}")
+        X, y = make_blobs(n_samples=n_pool + n_labeled, n_features=d,
+                          centers=SELECTION_CLASSES, cluster_std=CLUSTER_STD,
+                          random_state=SEED)
+        X_labeled, pool = X[:n_labeled], X[n_labeled:]
+        sampler = IWKMeansSampler(
+            LogisticRegression(max_iter=1000), batch, beta=SELECTION_BETA,
+            random_state=SEED, n_threads=n_threads,
+        ).fit(X_labeled, y[:n_labeled])
+        scores = margin_score(sampler.classifier_.predict_proba(pool))
+        calls = {
+            "select": partial(select_wkmeans, pool, scores, batch, beta=SELECTION_BETA,
+                              X_labeled=X_labeled, random_state=SEED,
+                              n_threads=n_threads),
+            "predict_proba": partial(sampler.classifier_.predict_proba, pool),
+            "select_samples": partial(sampler.select_samples, pool),
+        }
+        with controller.limit(limits=n_threads):
+            measured = _time_interleaved(calls, repeats)
+        rows.append({
+            "pool": f"{n_pool} x {d}", "batch": batch, "labeled": n_labeled,
+            "threads": n_threads, "target_ms": target,
+            **{name: seconds * 1e3 for name, (seconds, _) in measured.items()},
+        })
+    return rows
+
+
+def format_selection(rows):
+    """Render :func:`run_selection`'s rows as a Markdown table."""
+    header = ["pool n x d", "batch", "labeled (fixed centroids)", "threads",
+              "selection ms (excl. predict_proba)", "target ms", "predict_proba ms",
+              "select_samples ms (total)"]
+    lines = ["## IWKMeansSampler.select_samples latency (LogisticRegression, margin, "
+             f"beta={SELECTION_BETA})", "", "| " + " | ".join(header) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
+    for row in rows:
+        cells = [row["pool"], str(row["batch"]), str(row["labeled"]), str(row["threads"]),
+                 _sig(row["select"]), _sig(row["target_ms"]), _sig(row["predict_proba"]),
+                 _sig(row["select_samples"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 # Report

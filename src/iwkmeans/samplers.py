@@ -1,0 +1,173 @@
+"""Active-learning query samplers with one interface.
+
+``sampler.fit(X_labeled, y_labeled)`` fits a clone of the classifier and
+remembers the labeled set; ``sampler.select_samples(X_pool)`` returns
+``batch_size`` distinct row indices into ``X_pool``; the uncertainty-based
+samplers also have ``score_samples(X_pool)``. A sampler never clusters by
+itself: it calls the selection functions of :mod:`iwkmeans.selection`.
+"""
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_data
+from .selection import (
+    _check_batch_size,
+    _check_beta,
+    cluster_and_pick,
+    select_kcenter_greedy,
+    top_scores,
+    wkmeans_picks,
+)
+from .uncertainty import confidence_score, entropy_score, margin_score
+
+
+class _Sampler(BaseEstimator):
+    """Shared fit: fit a clone of the classifier (if any) on the labeled set."""
+
+    needs_proba = False
+
+    def __init__(self, classifier, batch_size, *, random_state=None):
+        self.classifier = classifier
+        self.batch_size = batch_size
+        self.random_state = random_state
+
+    def fit(self, X_labeled, y_labeled):
+        """Fit a clone of the classifier on the labeled set and remember it."""
+        if self.needs_proba and not hasattr(self.classifier, "predict_proba"):
+            raise TypeError(
+                f"{type(self).__name__} needs a classifier with predict_proba; "
+                f"{type(self.classifier).__name__} has none."
+            )
+        self.X_labeled_ = check_data(X_labeled, name="X_labeled")
+        if self.classifier is not None:
+            self.classifier_ = clone(self.classifier).fit(self.X_labeled_, y_labeled)
+        return self
+
+    def _pool(self, X_pool):
+        check_is_fitted(self, "X_labeled_")
+        if self.needs_proba:
+            check_is_fitted(self, "classifier_")
+        X = check_data(X_pool, name="X_pool")
+        if X.shape[1] != self.X_labeled_.shape[1]:
+            raise ValueError(
+                f"X_pool has {X.shape[1]} features but the labeled set has "
+                f"{self.X_labeled_.shape[1]}."
+            )
+        _check_batch_size(self.batch_size, X.shape[0])
+        return X
+
+
+class RandomSampler(_Sampler):
+    """``batch_size`` pool samples drawn uniformly without replacement.
+
+    The classifier is fitted (so the sampler fits any loop) but not used; it
+    may be None.
+    """
+
+    def select_samples(self, X_pool):
+        X = self._pool(X_pool)
+        rng = check_random_state(self.random_state)
+        return np.sort(rng.choice(X.shape[0], size=self.batch_size, replace=False))
+
+
+class _UncertaintySampler(_Sampler):
+    """The ``batch_size`` pool samples of highest uncertainty score."""
+
+    needs_proba = True
+
+    def score_samples(self, X_pool):
+        """Uncertainty of each pool sample, in [0, 1] (higher: more uncertain)."""
+        return self._scores(self._pool(X_pool))
+
+    def _scores(self, X):
+        return type(self).score(self.classifier_.predict_proba(X))
+
+    def select_samples(self, X_pool):
+        return top_scores(self.score_samples(X_pool), self.batch_size)
+
+
+class ConfidenceSampler(_UncertaintySampler):
+    """Least-confidence sampling: highest ``1 - max_c p_c``."""
+
+    score = staticmethod(confidence_score)
+
+
+class MarginSampler(_UncertaintySampler):
+    """Smallest-margin sampling: highest ``1 - (p_(1) - p_(2))``."""
+
+    score = staticmethod(margin_score)
+
+
+class EntropySampler(_UncertaintySampler):
+    """Maximum-entropy sampling: highest normalised entropy."""
+
+    score = staticmethod(entropy_score)
+
+
+class KCenterGreedySampler(_Sampler):
+    """Core-set sampling: greedy k-center from the labeled set
+    (:func:`iwkmeans.select_kcenter_greedy`). The classifier may be None."""
+
+    def __init__(self, classifier, batch_size, *, random_state=None, n_threads=None):
+        super().__init__(classifier, batch_size, random_state=random_state)
+        self.n_threads = n_threads
+
+    def select_samples(self, X_pool):
+        X = self._pool(X_pool)
+        return select_kcenter_greedy(
+            X, self.batch_size, X_labeled=self.X_labeled_, n_threads=self.n_threads
+        )
+
+
+class KMeansSampler(_Sampler):
+    """Unweighted K-Means on the whole pool with ``batch_size`` clusters; the
+    sample nearest each centroid. No preselection, no labeled centroids. The
+    classifier may be None."""
+
+    def __init__(self, classifier, batch_size, *, random_state=None, n_threads=None):
+        super().__init__(classifier, batch_size, random_state=random_state)
+        self.n_threads = n_threads
+
+    def select_samples(self, X_pool):
+        X = self._pool(X_pool)
+        no_fixed = np.empty((0, X.shape[1]), dtype=X.dtype)
+        return cluster_and_pick(
+            X, None, self.batch_size, no_fixed, self.random_state, self.n_threads
+        )
+
+
+class WKMeansSampler(_UncertaintySampler):
+    """WKMeans (Zhdanov 2019): margin scores, the ``beta * batch_size`` most
+    uncertain samples clustered with the scores as weights, one sample per
+    cluster (:func:`iwkmeans.select_wkmeans`)."""
+
+    score = staticmethod(margin_score)
+    uses_labeled = False
+
+    def __init__(self, classifier, batch_size, *, beta=10, random_state=None,
+                 n_threads=None):
+        super().__init__(classifier, batch_size, random_state=random_state)
+        self.beta = beta
+        self.n_threads = n_threads
+
+    def select_samples(self, X_pool):
+        X = self._pool(X_pool)
+        _check_beta(self.beta)
+        if self.uses_labeled:
+            fixed = self.X_labeled_.astype(X.dtype, copy=False)
+        else:
+            fixed = np.empty((0, X.shape[1]), dtype=X.dtype)
+        return wkmeans_picks(
+            X, self._scores(X), self.batch_size, self.beta, fixed,
+            self.random_state, self.n_threads,
+        )
+
+
+class IWKMeansSampler(WKMeansSampler):
+    """IWKMeans: WKMeans with every labeled sample as a fixed centroid, which
+    repels new picks from what is already known and from dense "honey pots"
+    of uncertain samples next to it."""
+
+    uses_labeled = True
