@@ -3,7 +3,7 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -23,6 +23,15 @@ from ._validation import (
     reject_non_numeric,
 )
 from .seeding import greedy_kmeans_plusplus
+
+
+def nearest_centers(X, centers, n_threads):
+    """Index of the nearest row of ``centers`` for each row of X (validated,
+    same dtype), computed by the compiled core in chunks."""
+    labels = np.empty(X.shape[0], dtype=np.int32)
+    with single_threaded_blas():
+        _lloyd.assign(X, centers, labels, effective_n_threads(n_threads))
+    return labels
 
 
 class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -201,6 +210,35 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.fixed_mask_ = np.arange(self.cluster_centers_.shape[0]) < n_fixed
         return self
 
+    def extend(self, X, n_new, *, sample_weight=None):
+        """Fit ``n_new`` more clusters, keeping every current center fixed.
+
+        "k new clusters given everything found so far": returns a new fitted
+        estimator whose first rows are this estimator's ``cluster_centers_``
+        (fixed, unchanged) followed by ``n_new`` free centers. ``labels_``
+        and ``predict`` range over all of them. This estimator is unchanged.
+        Equivalent to ``fit(X, fixed_centers=self.cluster_centers_)`` on a
+        clone with ``n_clusters=n_new``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data for the new round (the same data or new data).
+        n_new : int
+            Number of new free clusters.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        IncrementalKMeans
+        """
+        check_is_fitted(self)
+        # An init array was sized for this estimator's free clusters.
+        init = self.init if isinstance(self.init, str) else "k-means++"
+        extended = clone(self).set_params(n_clusters=n_new, init=init)
+        return extended.fit(X, sample_weight=sample_weight,
+                            fixed_centers=self.cluster_centers_)
+
     def _initial_centers(self, X, sample_weight, fixed_centers, random_state, n_threads):
         if self.init == "random":
             picks = random_state.choice(
@@ -231,10 +269,7 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def predict(self, X):
         """Index into ``cluster_centers_`` of the nearest center of each sample."""
         X, centers = self._check_test_data(X)
-        labels = np.empty(X.shape[0], dtype=np.int32)
-        with single_threaded_blas():
-            _lloyd.assign(X, centers, labels, effective_n_threads(self.n_threads))
-        return labels
+        return nearest_centers(X, centers, self.n_threads)
 
     def transform(self, X):
         """Euclidean distances of each sample to every center (fixed ones first)."""

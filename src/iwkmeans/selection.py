@@ -10,16 +10,13 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_scalar
 
-from _kmeans import _lloyd
-
-from ._parallel import effective_n_threads, single_threaded_blas
 from ._validation import (
     check_data,
     check_fixed_centers,
     check_n_threads,
     check_sample_weight,
 )
-from .incremental import IncrementalKMeans
+from .incremental import IncrementalKMeans, nearest_centers
 
 # Rows per step when measuring distances to the labeled set.
 KCENTER_CHUNK = 4096
@@ -180,9 +177,7 @@ def select_kcenter_greedy(X_pool, batch_size, *, X_labeled=None, n_threads=None)
     labeled = check_fixed_centers(X_labeled, X.shape[1], X.dtype, name="X_labeled")
 
     if labeled.shape[0]:
-        nearest = np.empty(n_pool, dtype=np.int32)
-        with single_threaded_blas():
-            _lloyd.assign(X, labeled, nearest, effective_n_threads(n_threads))
+        nearest = nearest_centers(X, labeled, n_threads)
         sources = labeled
     else:
         nearest = np.zeros(n_pool, dtype=np.int32)

@@ -1,0 +1,132 @@
+"""HierarchicalKMeans: levels of clusters, each level's centers fixed for the next."""
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.metrics.pairwise import euclidean_distances
+from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._validation import FLOAT_DTYPES, reject_non_numeric
+from .incremental import IncrementalKMeans, nearest_centers
+
+
+class HierarchicalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+    """K-Means in levels: each level adds clusters around all earlier ones.
+
+    Level 1 fits ``n_clusters[0]`` clusters. Level l+1 fits
+    ``n_clusters[l]`` *new* clusters with every center of levels 1..l fixed
+    (:class:`IncrementalKMeans` with ``fixed_centers``): the new centers go
+    where the earlier ones leave data poorly covered, and the earlier centers
+    never move. Each new center records its parent, the nearest center of the
+    level just above it.
+
+    How this differs from scikit-learn's ``BisectingKMeans``: bisecting
+    K-Means is divisive (it splits one cluster in two at a time, and a
+    sample's finer cluster lies inside its coarser one). Here the hierarchy
+    is additive: the user chooses how many centers each level adds, a finer
+    level may take samples from any coarser cluster, and the coarse centers
+    stay exactly where they were fitted, so they keep describing the data
+    at their own scale.
+
+    Parameters
+    ----------
+    n_clusters : int or sequence of int, default=(8,)
+        New clusters per level; an int means one level.
+    init, n_init, max_iter, tol, n_threads :
+        As in :class:`IncrementalKMeans`, for every level (``init`` must be
+        ``"k-means++"`` or ``"random"``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds every level (one generator, used level after level).
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (sum(n_clusters), n_features)
+        The centers of all levels, level 1 first.
+    level_ : ndarray of int of shape (sum(n_clusters),)
+        Level of each center, counted from 0.
+    parent_ : ndarray of int of shape (sum(n_clusters),)
+        Index into ``cluster_centers_`` of each center's parent (the nearest
+        center of the previous level); -1 on level 0.
+    labels_ : ndarray of shape (n_samples,)
+        Nearest center of all levels for each sample (the finest labels).
+    inertia_ : float
+        Weighted inertia of the finest labels.
+    n_iter_ : int
+        Lloyd iterations run, summed over the levels.
+    n_features_in_ : int
+    """
+
+    def __init__(self, n_clusters=(8,), *, init="k-means++", n_init=1, max_iter=300,
+                 tol=1e-4, random_state=None, n_threads=None):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+    def _levels(self):
+        levels = (self.n_clusters,) if isinstance(self.n_clusters, Integral) \
+            else tuple(self.n_clusters)
+        if not levels:
+            raise ValueError("n_clusters must name at least one level; got ().")
+        for k in levels:
+            check_scalar(k, "n_clusters", Integral, min_val=1)
+        if not isinstance(self.init, str):
+            raise ValueError(
+                "init must be 'k-means++' or 'random' for HierarchicalKMeans; "
+                f"got {type(self.init).__name__}."
+            )
+        return levels
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Fit the levels one after the other."""
+        reject_non_numeric(X, "X")
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C")
+        levels = self._levels()
+        random_state = check_random_state(self.random_state)
+        centers = np.empty((0, X.shape[1]), dtype=X.dtype)
+        level_of, parent_of = [], []
+        n_iter = 0
+        for level, k in enumerate(levels):
+            km = IncrementalKMeans(
+                k, init=self.init, n_init=self.n_init, max_iter=self.max_iter,
+                tol=self.tol, random_state=random_state, n_threads=self.n_threads,
+            ).fit(X, sample_weight=sample_weight, fixed_centers=centers)
+            new = km.cluster_centers_[len(centers):]
+            if level == 0:
+                parent_of += [-1] * k
+            else:
+                previous = np.flatnonzero(np.asarray(level_of) == level - 1)
+                nearest = euclidean_distances(new, centers[previous]).argmin(axis=1)
+                parent_of += previous[nearest].tolist()
+            level_of += [level] * k
+            centers = km.cluster_centers_
+            n_iter += km.n_iter_
+        self.cluster_centers_ = centers
+        self.level_ = np.asarray(level_of)
+        self.parent_ = np.asarray(parent_of)
+        self.labels_ = km.labels_
+        self.inertia_ = km.inertia_
+        self.n_iter_ = n_iter
+        self._finest = km
+        return self
+
+    def predict(self, X, level=None):
+        """Index into ``cluster_centers_`` of the nearest center of levels
+        0..``level`` (all levels if None)."""
+        check_is_fitted(self)
+        X, centers = self._finest._check_test_data(X)
+        if level is not None:
+            check_scalar(level, "level", Integral, min_val=0,
+                         max_val=int(self.level_.max()))
+            # Levels are stored in order, so levels 0..level are a prefix.
+            centers = centers[: np.count_nonzero(self.level_ <= level)]
+        return nearest_centers(X, centers, self.n_threads)
+
+    def transform(self, X):
+        """Euclidean distances to every center of every level."""
+        check_is_fitted(self)
+        return self._finest.transform(X)
