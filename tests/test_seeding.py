@@ -89,6 +89,19 @@ def test_picks_distinct_positive_weight_deterministic(p):
         np.testing.assert_array_equal(again, idx)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_fixed", [0, 30])
+def test_picks_identical_for_any_thread_count(dtype, n_fixed):
+    # Enough work per pick (20000 x 4 trials x 16) for several threads.
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(20_000, 16)).astype(dtype)
+    fixed = rng.normal(size=(n_fixed, 16)).astype(dtype)
+    picks = [kmeans_plusplus(X, 20, fixed_centers=fixed, random_state=1,
+                             n_local_trials=4, n_threads=t)[1] for t in (1, 2, 3, 8)]
+    for other in picks[1:]:
+        np.testing.assert_array_equal(other, picks[0])
+
+
 def test_picks_avoid_fixed_centers():
     # Six tight blobs; fixed centers sit on three of them. With D^2 measured
     # to the fixed centers, picks land on the three uncovered blobs.

@@ -7,10 +7,16 @@ cdef enum:
     # bit-identical for any number of threads. 256 rows keep one chunk of X and
     # its distance block in L2 for the shapes we target (as in scikit-learn).
     CHUNK_SIZE = 256
+    # Least work (multiply-adds) worth a thread of its own, ~10-50 us. A
+    # thread costs a wake-up and a barrier; when another process holds a
+    # core, every barrier waits for a descheduled thread, which slowed
+    # mini-batch steps 6x here. Thread counts never change results.
+    MIN_WORK_PER_THREAD = 1 << 18
 
 cdef Py_ssize_t n_chunks_of(Py_ssize_t n_samples) noexcept nogil
 
-cdef int useful_threads(int n_threads, Py_ssize_t n_samples) noexcept nogil
+cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
+                        Py_ssize_t work_per_row) noexcept nogil
 
 cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
                          const floating* centers, int n_centers, bint center_major,

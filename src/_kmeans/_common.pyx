@@ -25,10 +25,12 @@ cdef Py_ssize_t n_chunks_of(Py_ssize_t n_samples) noexcept nogil:
     return (n_samples + CHUNK_SIZE - 1) // CHUNK_SIZE
 
 
-cdef int useful_threads(int n_threads, Py_ssize_t n_samples) noexcept nogil:
-    """No more threads than chunks: an idle thread still costs a wake-up and a
-    barrier, which dominates on small inputs and on a loaded machine."""
-    return <int> min(<Py_ssize_t> n_threads, n_chunks_of(n_samples))
+cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
+                        Py_ssize_t work_per_row) noexcept nogil:
+    """Threads worth using: no more than there are chunks, and each with at
+    least MIN_WORK_PER_THREAD multiply-adds (work_per_row per sample)."""
+    cdef Py_ssize_t by_work = n_samples * work_per_row // MIN_WORK_PER_THREAD
+    return <int> max(1, min(<Py_ssize_t> n_threads, min(n_chunks_of(n_samples), by_work)))
 
 
 cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
@@ -122,7 +124,7 @@ def mean_variance(const floating[:, ::1] X, int n_threads):
         double* acc
         double* partial = <double*> malloc(n_chunks * n_features * sizeof(double))
         double* mean = <double*> malloc(n_features * sizeof(double))
-    n_threads = useful_threads(n_threads, n_samples)
+    n_threads = useful_threads(n_threads, n_samples, n_features)
     with nogil:
         for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
             acc = partial + chunk * n_features

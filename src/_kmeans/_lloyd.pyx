@@ -431,7 +431,7 @@ def lloyd(const floating[:, ::1] X, const floating[::1] sample_weight,
         int* fixed_label = NULL
 
     labels[:] = -1
-    n_threads = useful_threads(n_threads, X.shape[0])
+    n_threads = useful_threads(n_threads, X.shape[0], n_centers * n_features)
     with nogil:
         if n_fixed > 0:
             # Fixed centers never move: find each sample's nearest one once,
@@ -489,7 +489,7 @@ def assign(const floating[:, ::1] X, const floating[:, ::1] centers,
            int[::1] labels, int n_threads):
     """labels (out) = index of the nearest of all centers, for predict."""
     cdef const floating[::1] unread = None  # no statistics, so no weights
-    n_threads = useful_threads(n_threads, X.shape[0])
+    n_threads = useful_threads(n_threads, X.shape[0], centers.shape[0] * X.shape[1])
     with nogil:
         assign_and_sum(X, unread, &centers[0, 0], centers.shape[0], 0, &labels[0],
                        NULL, NULL, NULL, NULL, NULL, n_threads)
@@ -499,7 +499,7 @@ def total_inertia(const floating[:, ::1] X, const floating[::1] sample_weight,
             const floating[:, ::1] centers, const int[::1] labels, int n_threads):
     """Weighted inertia of X for the given labels, for score."""
     cdef double total
-    n_threads = useful_threads(n_threads, X.shape[0])
+    n_threads = useful_threads(n_threads, X.shape[0], X.shape[1])
     with nogil:
         total = weighted_inertia(X, sample_weight, &centers[0, 0], labels, n_threads)
     return total
@@ -518,7 +518,7 @@ def block_step(const floating[:, ::1] X, const floating[::1] sample_weight,
     cdef:
         int n_free = centers.shape[0] - n_fixed
         double total
-    n_threads = useful_threads(n_threads, X.shape[0])
+    n_threads = useful_threads(n_threads, X.shape[0], centers.shape[0] * X.shape[1])
     with nogil:
         assign_and_sum(X, sample_weight, &centers[0, 0], centers.shape[0], n_fixed,
                        &labels[0], &sums[0, 0], &weights[0], NULL, NULL, NULL,

@@ -207,7 +207,7 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
         double* partial = <double*> malloc(n_chunks * n_trials * sizeof(double))
         double* potential = <double*> malloc(n_trials * sizeof(double))
 
-    n_threads = useful_threads(n_threads, n_samples)
+    n_threads = useful_threads(n_threads, n_samples, n_trials * n_features)
     with nogil:
         for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
             row_sq_norms(&X[chunk * CHUNK_SIZE, 0],

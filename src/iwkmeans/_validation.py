@@ -99,6 +99,18 @@ def check_fixed_centers(fixed_centers, n_features, dtype, name="fixed_centers"):
     return centers
 
 
+def check_init_array(init, n_clusters, X):
+    """An array of initial free centers: (n_clusters, n_features), X's dtype."""
+    reject_non_numeric(init, "init")
+    init = check_data(init, name="init").astype(X.dtype, copy=False)
+    if init.shape != (n_clusters, X.shape[1]):
+        raise ValueError(
+            f"init must have shape (n_clusters, n_features) = "
+            f"({n_clusters}, {X.shape[1]}); got {init.shape}."
+        )
+    return init
+
+
 def check_n_free(n_clusters, sample_weight):
     """n_clusters must be an int >= 1 and at most the number of samples that
     can be picked as centers (those of positive weight)."""

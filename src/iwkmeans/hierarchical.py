@@ -3,15 +3,15 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_random_state, check_scalar
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from ._validation import FLOAT_DTYPES, reject_non_numeric
-from .incremental import IncrementalKMeans, nearest_centers
+from .incremental import FittedCentersMixin, IncrementalKMeans, nearest_centers
 
 
-class HierarchicalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+class HierarchicalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
+                         BaseEstimator):
     """K-Means in levels: each level adds clusters around all earlier ones.
 
     Level 1 fits ``n_clusters[0]`` clusters. Level l+1 fits
@@ -100,7 +100,7 @@ class HierarchicalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 parent_of += [-1] * k
             else:
                 previous = np.flatnonzero(np.asarray(level_of) == level - 1)
-                nearest = euclidean_distances(new, centers[previous]).argmin(axis=1)
+                nearest = nearest_centers(new, centers[previous], self.n_threads)
                 parent_of += previous[nearest].tolist()
             level_of += [level] * k
             centers = km.cluster_centers_
@@ -111,22 +111,15 @@ class HierarchicalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.labels_ = km.labels_
         self.inertia_ = km.inertia_
         self.n_iter_ = n_iter
-        self._finest = km
         return self
 
     def predict(self, X, level=None):
         """Index into ``cluster_centers_`` of the nearest center of levels
         0..``level`` (all levels if None)."""
-        check_is_fitted(self)
-        X, centers = self._finest._check_test_data(X)
+        X, centers = self._check_test_data(X)
         if level is not None:
             check_scalar(level, "level", Integral, min_val=0,
                          max_val=int(self.level_.max()))
             # Levels are stored in order, so levels 0..level are a prefix.
             centers = centers[: np.count_nonzero(self.level_ <= level)]
         return nearest_centers(X, centers, self.n_threads)
-
-    def transform(self, X):
-        """Euclidean distances to every center of every level."""
-        check_is_fitted(self)
-        return self._finest.transform(X)

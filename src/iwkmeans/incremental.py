@@ -13,8 +13,8 @@ from _kmeans import _common, _lloyd
 from ._parallel import effective_n_threads, single_threaded_blas
 from ._validation import (
     FLOAT_DTYPES,
-    check_data,
     check_fixed_centers,
+    check_init_array,
     check_n_free,
     check_n_local_trials,
     check_n_threads,
@@ -34,7 +34,46 @@ def nearest_centers(X, centers, n_threads):
     return labels
 
 
-class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+def scaled_tol(X, tol, n_threads):
+    """scikit-learn's meaning of ``tol``: relative to the mean per-feature variance."""
+    return _common.mean_variance(X, n_threads) * tol
+
+
+class FittedCentersMixin:
+    """predict, transform and score for estimators with ``cluster_centers_``
+    (fixed ones first) and an ``n_threads`` parameter."""
+
+    def _check_test_data(self, X):
+        check_is_fitted(self)
+        reject_non_numeric(X, "X")
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C", reset=False)
+        # Compute in X's dtype: casting the few centers is cheaper than copying X.
+        return X, self.cluster_centers_.astype(X.dtype, copy=False)
+
+    def predict(self, X):
+        """Index into ``cluster_centers_`` of the nearest center of each sample."""
+        X, centers = self._check_test_data(X)
+        return nearest_centers(X, centers, self.n_threads)
+
+    def transform(self, X):
+        """Euclidean distances of each sample to every center (fixed ones first)."""
+        X, centers = self._check_test_data(X)
+        return euclidean_distances(X, centers)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the weighted inertia of X on the fitted centers."""
+        X, centers = self._check_test_data(X)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        labels = np.empty(X.shape[0], dtype=np.int32)
+        n_threads = effective_n_threads(self.n_threads)
+        with single_threaded_blas():
+            _lloyd.assign(X, centers, labels, n_threads)
+            inertia = _lloyd.total_inertia(X, sample_weight, centers, labels, n_threads)
+        return -inertia
+
+
+class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
+                        BaseEstimator):
     """Weighted K-Means (Lloyd) with optional fixed centers.
 
     Minimises ``sum_i w_i * min_c ||x_i - c||^2`` over ``n_clusters`` free
@@ -139,13 +178,7 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                     f"(n_clusters, n_features); got {self.init!r}."
                 )
             return None, self.n_init
-        reject_non_numeric(self.init, "init")
-        init = check_data(self.init, name="init").astype(X.dtype, copy=False)
-        if init.shape != (self.n_clusters, X.shape[1]):
-            raise ValueError(
-                f"init must have shape (n_clusters, n_features) = "
-                f"({self.n_clusters}, {X.shape[1]}); got {init.shape}."
-            )
+        init = check_init_array(self.init, self.n_clusters, X)
         if self.n_init != 1:
             warnings.warn(
                 f"init is an array, so n_init={self.n_init} is ignored and a "
@@ -183,8 +216,7 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         random_state = check_random_state(self.random_state)
         n_threads = effective_n_threads(self.n_threads)
         n_fixed = fixed_centers.shape[0]
-        # scikit-learn's tol: relative to the mean per-feature variance.
-        tol = _common.mean_variance(X, n_threads) * self.tol
+        tol = scaled_tol(X, self.tol, n_threads)
 
         best = None
         with single_threaded_blas():
@@ -258,31 +290,3 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 n_threads,
             )
         return X[picks]
-
-    def _check_test_data(self, X):
-        check_is_fitted(self)
-        reject_non_numeric(X, "X")
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C", reset=False)
-        # Compute in X's dtype: casting the few centers is cheaper than copying X.
-        return X, self.cluster_centers_.astype(X.dtype, copy=False)
-
-    def predict(self, X):
-        """Index into ``cluster_centers_`` of the nearest center of each sample."""
-        X, centers = self._check_test_data(X)
-        return nearest_centers(X, centers, self.n_threads)
-
-    def transform(self, X):
-        """Euclidean distances of each sample to every center (fixed ones first)."""
-        X, centers = self._check_test_data(X)
-        return euclidean_distances(X, centers)
-
-    def score(self, X, y=None, sample_weight=None):
-        """Opposite of the weighted inertia of X on the fitted centers."""
-        X, centers = self._check_test_data(X)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        labels = np.empty(X.shape[0], dtype=np.int32)
-        n_threads = effective_n_threads(self.n_threads)
-        with single_threaded_blas():
-            _lloyd.assign(X, centers, labels, n_threads)
-            inertia = _lloyd.total_inertia(X, sample_weight, centers, labels, n_threads)
-        return -inertia

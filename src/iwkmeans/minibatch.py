@@ -1,0 +1,232 @@
+"""IncrementalMiniBatchKMeans: mini-batch K-Means in which some centers are fixed."""
+import math
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils.validation import validate_data
+
+from _kmeans import _lloyd
+
+from ._parallel import effective_n_threads, single_threaded_blas
+from ._validation import (
+    FLOAT_DTYPES,
+    check_fixed_centers,
+    check_init_array,
+    check_n_free,
+    check_n_local_trials,
+    check_n_threads,
+    check_sample_weight,
+    check_tol,
+    reject_non_numeric,
+)
+from .incremental import FittedCentersMixin, scaled_tol
+from .seeding import greedy_kmeans_plusplus
+
+
+class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
+                                 BaseEstimator):
+    """Mini-batch K-Means with fixed centers, for pools too large for Lloyd.
+
+    Each step assigns a mini-batch to the nearest of all centers (fixed and
+    free) with the compiled block step, then moves every free center to the
+    running weighted mean of all samples it has received so far:
+    ``c_j <- (W_j c_j + S_j) / (W_j + w_j)``, where ``S_j`` and ``w_j`` are the
+    batch's weighted sum and weight for center j and ``W_j`` the weight
+    received before. Weights therefore act exactly as repetitions. Fixed
+    centers attract samples but never move.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of free clusters.
+    init : {"k-means++", "random"} or array-like of shape (n_clusters, n_features), \
+            default="k-means++"
+        Seeding of the free centers, on ``init_size`` samples drawn at
+        random; or the free centers themselves.
+    batch_size : int, default=1024
+        Samples per mini-batch.
+    max_iter : int, default=100
+        Maximum number of passes over the data in :meth:`fit`.
+    tol : float, default=0.0
+        Stop when the squared shift of the free centers over one step,
+        relative to the mean per-feature variance, is at most ``tol``
+        (0 disables this test).
+    max_no_improvement : int or None, default=10
+        Stop after this many steps without improvement of the smoothed
+        batch inertia (None disables this test).
+    init_size : int, default=None
+        Samples used for seeding; default ``3 * batch_size`` (at least
+        ``n_clusters``, at most the data).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation and the order of the mini-batches.
+    n_threads : int, default=None
+        OpenMP threads, as in :class:`IncrementalKMeans`.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_fixed + n_clusters, n_features)
+        Fixed centers first, then the free ones.
+    fixed_mask_ : ndarray of bool of shape (n_fixed + n_clusters,)
+    counts_ : ndarray of shape (n_clusters,)
+        Weight received so far by each free center.
+    labels_ : ndarray of shape (n_samples,)
+        Nearest center of every sample after :meth:`fit` (not set by
+        :meth:`partial_fit`).
+    inertia_ : float
+        Weighted inertia of ``labels_`` (after :meth:`fit`).
+    n_steps_ : int
+        Mini-batch steps run.
+    n_iter_ : int
+        Passes over the data started by :meth:`fit`.
+    n_features_in_ : int
+    """
+
+    def __init__(self, n_clusters=8, *, init="k-means++", batch_size=1024, max_iter=100,
+                 tol=0.0, max_no_improvement=10, init_size=None, random_state=None,
+                 n_threads=None):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.max_no_improvement = max_no_improvement
+        self.init_size = init_size
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+    def _check_params(self):
+        check_scalar(self.batch_size, "batch_size", Integral, min_val=1)
+        check_scalar(self.max_iter, "max_iter", Integral, min_val=1)
+        check_tol(self.tol)
+        if self.max_no_improvement is not None:
+            check_scalar(self.max_no_improvement, "max_no_improvement", Integral,
+                         min_val=1)
+        if self.init_size is not None:
+            check_scalar(self.init_size, "init_size", Integral, min_val=1)
+        check_n_threads(self.n_threads)
+        if isinstance(self.init, str) and self.init not in ("k-means++", "random"):
+            raise ValueError(
+                "init must be 'k-means++', 'random' or an array of shape "
+                f"(n_clusters, n_features); got {self.init!r}."
+            )
+
+    def _validate(self, X, sample_weight, fixed_centers, reset):
+        reject_non_numeric(X, "X")
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C", reset=reset)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        return X, sample_weight
+
+    def _initialise(self, X, sample_weight, fixed_centers, random_state, n_threads):
+        """Seed the free centers on a random subset of X."""
+        fixed = check_fixed_centers(fixed_centers, X.shape[1], X.dtype)
+        check_n_free(self.n_clusters, sample_weight)
+        if not isinstance(self.init, str):
+            free = check_init_array(self.init, self.n_clusters, X)
+        else:
+            free = self._seed(X, sample_weight, fixed, random_state, n_threads)
+        self.cluster_centers_ = np.concatenate([fixed, free])
+        self.fixed_mask_ = np.arange(len(self.cluster_centers_)) < len(fixed)
+        self.counts_ = np.zeros(self.n_clusters)
+        self.n_steps_ = 0
+
+    def _seed(self, X, sample_weight, fixed, random_state, n_threads):
+        """k-means++ or random free centers from ``init_size`` random samples."""
+        init_size = self.init_size or 3 * self.batch_size
+        init_size = min(X.shape[0], max(init_size, self.n_clusters))
+        rows = np.sort(random_state.choice(X.shape[0], init_size, replace=False))
+        weights = sample_weight[rows]
+        if np.count_nonzero(weights) < self.n_clusters:
+            rows, weights = np.arange(X.shape[0]), sample_weight
+        if self.init == "random":
+            picks = random_state.choice(rows.size, self.n_clusters, replace=False,
+                                        p=weights / weights.sum(dtype=np.float64))
+        else:
+            picks = greedy_kmeans_plusplus(
+                X[rows], weights, fixed, self.n_clusters, random_state,
+                check_n_local_trials(None, self.n_clusters), n_threads,
+            )
+        return X[rows[picks]]
+
+    def _step(self, X, sample_weight, n_threads):
+        """One mini-batch update; returns (batch inertia, squared center shift)."""
+        n_fixed = int(self.fixed_mask_.sum())
+        centers = self.cluster_centers_
+        labels = np.empty(X.shape[0], dtype=np.int32)
+        sums = np.empty((self.n_clusters, X.shape[1]))
+        weights = np.empty(self.n_clusters)
+        with single_threaded_blas():
+            inertia = _lloyd.block_step(X, sample_weight, centers, n_fixed, labels,
+                                        sums, weights, n_threads)
+        hit = weights > 0
+        free = centers[n_fixed:]
+        old = free[hit].astype(np.float64)
+        total = self.counts_[hit] + weights[hit]
+        new = (old * self.counts_[hit, None] + sums[hit]) / total[:, None]
+        free[hit] = new
+        self.counts_[hit] = total
+        self.n_steps_ += 1
+        return inertia, float(np.sum((new - old) ** 2))
+
+    def fit(self, X, y=None, sample_weight=None, fixed_centers=None):
+        """Seed on a subset, then run mini-batch steps over shuffled passes."""
+        self._check_params()
+        X, sample_weight = self._validate(X, sample_weight, fixed_centers, reset=True)
+        random_state = check_random_state(self.random_state)
+        n_threads = effective_n_threads(self.n_threads)
+        self._initialise(X, sample_weight, fixed_centers, random_state, n_threads)
+        n_samples = X.shape[0]
+        batch_size = min(self.batch_size, n_samples)
+        tol = scaled_tol(X, self.tol, n_threads)
+        # Smoothed per-sample batch inertia, as scikit-learn's early stopping.
+        alpha = min(1.0, 2.0 * batch_size / (n_samples + 1))
+        smoothed, best, stale = None, math.inf, 0
+        self.n_iter_ = 0
+        for _ in range(self.max_iter):
+            self.n_iter_ += 1
+            order = random_state.permutation(n_samples)
+            stop = False
+            for start in range(0, n_samples, batch_size):
+                rows = np.sort(order[start:start + batch_size])
+                inertia, shift = self._step(X[rows], sample_weight[rows], n_threads)
+                per_sample = inertia / max(float(sample_weight[rows].sum()), 1e-300)
+                smoothed = per_sample if smoothed is None else (
+                    (1 - alpha) * smoothed + alpha * per_sample)
+                if smoothed < best:
+                    best, stale = smoothed, 0
+                else:
+                    stale += 1
+                if (tol > 0 and shift <= tol) or (
+                        self.max_no_improvement is not None
+                        and stale >= self.max_no_improvement):
+                    stop = True
+                    break
+            if stop:
+                break
+        labels = np.empty(n_samples, dtype=np.int32)
+        with single_threaded_blas():
+            _lloyd.assign(X, self.cluster_centers_, labels, n_threads)
+            self.inertia_ = _lloyd.total_inertia(X, sample_weight, self.cluster_centers_,
+                                                 labels, n_threads)
+        self.labels_ = labels
+        return self
+
+    def partial_fit(self, X, y=None, sample_weight=None, fixed_centers=None):
+        """One mini-batch step on X; the first call also seeds the centers
+        (``fixed_centers`` is read on that call only)."""
+        first = not hasattr(self, "cluster_centers_")
+        self._check_params()
+        X, sample_weight = self._validate(X, sample_weight, fixed_centers, reset=first)
+        n_threads = effective_n_threads(self.n_threads)
+        if first:
+            self._random_state = check_random_state(self.random_state)
+            self._initialise(X, sample_weight, fixed_centers, self._random_state,
+                             n_threads)
+        elif fixed_centers is not None:
+            raise ValueError(
+                "fixed_centers can only be given on the first call to partial_fit; "
+                "the fixed centers are already set."
+            )
+        self._step(X, sample_weight, n_threads)
+        return self
