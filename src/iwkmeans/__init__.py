@@ -6,6 +6,10 @@ Public names:
   are fixed: they attract samples but never move.
 - :func:`kmeans_plusplus` -- greedy, weighted k-means++ seeding that starts
   from fixed centers.
+- :class:`HierarchicalKMeans` -- levels of clusters, each level's centers
+  fixed while the next level is fitted.
+- :class:`IncrementalMiniBatchKMeans` -- mini-batch K-Means with fixed
+  centers and ``partial_fit``, for large pools.
 - :func:`confidence_score`, :func:`margin_score`, :func:`entropy_score` --
   uncertainty of each sample from predicted class probabilities.
 - :func:`select_wkmeans` (WKMeans, or IWKMeans with labeled samples as fixed
@@ -16,8 +20,16 @@ Public names:
   :class:`ConfidenceSampler`, :class:`MarginSampler`, :class:`EntropySampler`,
   :class:`KCenterGreedySampler`, :class:`KMeansSampler`,
   :class:`WKMeansSampler`, :class:`IWKMeansSampler`.
+
+Submodules for active-learning experiments (imported on demand):
+:mod:`iwkmeans.metrics` (learning-curve AUC, noisy-sample ratio,
+contradictions, exploration, classifier agreement, batch easiness),
+:mod:`iwkmeans.experiments` (the experiment loop, comparisons over seeds,
+summary and learning-curve plots) and :mod:`iwkmeans.datasets` (noisy blobs).
 """
+from .hierarchical import HierarchicalKMeans
 from .incremental import IncrementalKMeans
+from .minibatch import IncrementalMiniBatchKMeans
 from .samplers import (
     ConfidenceSampler,
     EntropySampler,
@@ -35,6 +47,8 @@ from .uncertainty import confidence_score, entropy_score, margin_score
 __version__ = "0.1.0.dev0"
 __all__ = [
     "IncrementalKMeans",
+    "HierarchicalKMeans",
+    "IncrementalMiniBatchKMeans",
     "kmeans_plusplus",
     "confidence_score",
     "margin_score",

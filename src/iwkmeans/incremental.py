@@ -34,6 +34,19 @@ def nearest_centers(X, centers, n_threads):
     return labels
 
 
+def nearest_centers_and_distances(X, centers, n_threads, chunk_rows=4096):
+    """:func:`nearest_centers`, and the squared distance of each row of X to
+    its nearest center, in float64, computed from ``x - c`` itself (no
+    cancellation error) over chunks of rows, never all at once."""
+    labels = nearest_centers(X, centers, n_threads)
+    sq_distances = np.empty(X.shape[0])
+    for start in range(0, X.shape[0], chunk_rows):
+        rows = slice(start, start + chunk_rows)
+        diff = X[rows] - centers[labels[rows]]
+        sq_distances[rows] = np.einsum("ij,ij->i", diff, diff, dtype=np.float64)
+    return labels, sq_distances
+
+
 def scaled_tol(X, tol, n_threads):
     """scikit-learn's meaning of ``tol``: relative to the mean per-feature variance."""
     return _common.mean_variance(X, n_threads) * tol

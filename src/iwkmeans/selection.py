@@ -16,10 +16,7 @@ from ._validation import (
     check_n_threads,
     check_sample_weight,
 )
-from .incremental import IncrementalKMeans, nearest_centers
-
-# Rows per step when measuring distances to the labeled set.
-KCENTER_CHUNK = 4096
+from .incremental import IncrementalKMeans, nearest_centers_and_distances
 
 
 def _check_batch_size(batch_size, n_pool):
@@ -176,17 +173,9 @@ def select_kcenter_greedy(X_pool, batch_size, *, X_labeled=None, n_threads=None)
     check_n_threads(n_threads)
     labeled = check_fixed_centers(X_labeled, X.shape[1], X.dtype, name="X_labeled")
 
-    if labeled.shape[0]:
-        nearest = nearest_centers(X, labeled, n_threads)
-        sources = labeled
-    else:
-        nearest = np.zeros(n_pool, dtype=np.int32)
-        sources = X.mean(axis=0, keepdims=True)
-    closest = np.empty(n_pool)
-    for start in range(0, n_pool, KCENTER_CHUNK):
-        rows = slice(start, start + KCENTER_CHUNK)
-        diff = X[rows] - sources[nearest[rows]]
-        closest[rows] = np.einsum("ij,ij->i", diff, diff)
+    # Without labeled samples, the pool's mean stands in for them.
+    sources = labeled if labeled.shape[0] else X.mean(axis=0, keepdims=True)
+    _, closest = nearest_centers_and_distances(X, sources, n_threads)
     norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
     picks = np.empty(batch_size, dtype=np.intp)
     for b in range(batch_size):

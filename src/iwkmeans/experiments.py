@@ -1,0 +1,386 @@
+"""Active-learning experiments: one run, several samplers over several seeds,
+a summary table and learning-curve plots.
+
+A run (:func:`run_experiment`) splits the data into a train and a test part,
+draws a stratified initial labeled set from the train part and treats the rest
+of it as the unlabeled pool. At each step the sampler fits its classifier on
+the labeled set, the metrics of :mod:`iwkmeans.metrics` are recorded, and the
+batch the sampler selects moves from the pool to the labeled set (the
+"oracle" is the known label). The loop only keeps the books: selection is
+the sampler's job.
+"""
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_scalar
+from tqdm import tqdm
+
+from . import metrics
+from ._validation import check_data
+from .datasets import make_noisy_blobs
+from .samplers import IWKMeansSampler, RandomSampler, WKMeansSampler
+
+# Per-step entries of a run's result, in table order. "noisy_ratio" is there
+# only when the noise flags are known.
+STEP_KEYS = (
+    "n_labeled", "accuracy", "contradiction", "exploration",
+    "exploration_decrease", "agreement", "easiness", "noisy_ratio",
+)
+
+
+def _seeded(classifier, seed):
+    """A clone of the classifier, seeded with ``seed`` if it takes a
+    random_state that the user left to None, so that a run is reproducible."""
+    model = clone(classifier)
+    params = model.get_params(deep=False)
+    if "random_state" in params and params["random_state"] is None:
+        model.set_params(random_state=seed)
+    return model
+
+
+def _split(y, test_size, initial_size, seed, swap_split):
+    """Row indices of the initial labeled set, the pool and the test set."""
+    rows = np.arange(y.shape[0])
+    train, test = train_test_split(rows, test_size=test_size, stratify=y,
+                                   random_state=seed)
+    if swap_split:
+        train, test = test, train
+    initial, pool = train_test_split(train, train_size=initial_size,
+                                     stratify=y[train], random_state=seed)
+    return initial, pool, test
+
+
+def _check_picks(picks, batch_size, n_pool):
+    """A sampler made by the user's factory must keep the samplers' contract."""
+    picks = np.asarray(picks)
+    if (picks.shape != (batch_size,) or picks.dtype.kind not in "iu"
+            or np.unique(picks).size != batch_size
+            or picks.min() < 0 or picks.max() >= n_pool):
+        raise ValueError(
+            f"The sampler from sampler_factory must return {batch_size} distinct "
+            f"integer indices into a pool of {n_pool} samples; got {picks!r}."
+        )
+    return picks
+
+
+def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches,
+                   classifier, random_state, test_size=0.5, noisy=None,
+                   swap_split=False):
+    """One active-learning run: ``n_batches`` batches, ``n_batches + 1`` steps.
+
+    1. Split the rows into train and test (stratified, seeded with
+       ``random_state``); ``swap_split=True`` exchanges the two parts (the
+       second half of a 2-fold protocol).
+    2. Draw ``initial_size`` labeled samples from train (stratified, same
+       seed); the rest of train is the pool.
+    3. At each step the sampler fits ``classifier`` on the labeled set; the
+       metrics below are recorded with that fitted model
+       (``sampler.classifier_``); then, except at the last step, the sampler
+       selects ``batch_size`` pool samples, which join the labeled set.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    sampler_factory : callable
+        ``sampler_factory(classifier, batch_size, random_state)`` returns a
+        sampler (see :mod:`iwkmeans.samplers`), e.g.
+        ``lambda c, b, r: IWKMeansSampler(c, b, beta=10, random_state=r)``.
+        It gets a ``numpy.random.RandomState`` seeded with the run's seed, so
+        a random sampler draws a new batch at every step yet the run is
+        reproducible.
+    initial_size : int
+        Size of the initial labeled set, at least the number of classes.
+    batch_size, n_batches : int
+        Samples per batch and number of batches.
+    classifier : scikit-learn classifier
+        With ``predict_proba`` for the uncertainty-based samplers. Cloned; if
+        it takes a ``random_state`` left to None, the clone gets the run's
+        seed.
+    random_state : int
+        Seed of the run: the split, the initial set, the classifier, the
+        sampler.
+    test_size : float or int, default=0.5
+        As in :func:`sklearn.model_selection.train_test_split`.
+    noisy : array-like of bool, shape (n_samples,), default=None
+        Noise flags; when given, the noisy-sample ratio of each batch is
+        recorded.
+    swap_split : bool, default=False
+        Use the test part for training and the train part for testing.
+
+    Returns
+    -------
+    result : dict of ndarrays
+        Per step, arrays of shape (n_batches + 1,); NaN where a metric does
+        not apply (no previous model at step 0, no batch at the last step):
+
+        - ``n_labeled`` -- size of the labeled set;
+        - ``accuracy`` -- test accuracy;
+        - ``contradiction`` -- :func:`~iwkmeans.metrics.contradiction_ratio`
+          of this step's and the previous step's test predictions;
+        - ``exploration`` -- :func:`~iwkmeans.metrics.exploration` of the
+          test set by the labeled set;
+        - ``exploration_decrease`` -- ``exploration[t] - exploration[t+1]``:
+          how much the batch selected at step t covered;
+        - ``agreement`` -- :func:`~iwkmeans.metrics.classifier_agreement` on
+          the batch selected at this step;
+        - ``easiness`` -- :func:`~iwkmeans.metrics.reverse_batch_accuracy`
+          of the batch, with the classifier trained on the whole test set as
+          the reference;
+        - ``noisy_ratio`` -- :func:`~iwkmeans.metrics.noisy_sample_ratio` of
+          the batch (only with ``noisy``).
+
+        And the bookkeeping, as row indices into X: ``initial``
+        (initial_size,), ``selected`` (n_batches, batch_size) with the batch
+        of each step, and ``test``.
+    """
+    X = check_data(X, name="X")
+    y = np.asarray(y)
+    if y.shape != (X.shape[0],):
+        raise ValueError(
+            f"y must have shape ({X.shape[0]},), one label per row of X; got "
+            f"shape {y.shape}."
+        )
+    if noisy is not None:
+        noisy = np.asarray(noisy)
+        if noisy.shape != y.shape or noisy.dtype != bool:
+            raise ValueError(
+                f"noisy must be a boolean mask of shape {y.shape}; got dtype "
+                f"{noisy.dtype} and shape {noisy.shape}."
+            )
+    check_scalar(random_state, "random_state", Integral, min_val=0)
+    check_scalar(batch_size, "batch_size", Integral, min_val=1)
+    check_scalar(n_batches, "n_batches", Integral, min_val=1)
+    check_scalar(initial_size, "initial_size", Integral, min_val=1)
+    n_classes = np.unique(y).size
+    if initial_size < n_classes:
+        raise ValueError(
+            f"initial_size={initial_size} is too small for a stratified initial set: "
+            f"y has {n_classes} classes."
+        )
+
+    initial, pool, test = _split(y, test_size, initial_size, random_state, swap_split)
+    if n_batches * batch_size > pool.size:
+        raise ValueError(
+            f"n_batches * batch_size = {n_batches * batch_size} samples to select, "
+            f"but the pool (train part minus the initial set) has {pool.size}."
+        )
+    model = _seeded(classifier, random_state)
+    sampler = sampler_factory(model, batch_size, np.random.RandomState(random_state))
+    reference = clone(model).fit(X[test], y[test])
+
+    keys = STEP_KEYS if noisy is not None else STEP_KEYS[:-1]
+    result = {key: np.full(n_batches + 1, np.nan) for key in keys}
+    result["n_labeled"] = np.zeros(n_batches + 1, dtype=np.intp)
+    selected = np.empty((n_batches, batch_size), dtype=np.intp)
+    labeled = initial
+    previous = None
+    for step in range(n_batches + 1):
+        sampler.fit(X[labeled], y[labeled])
+        predictions = sampler.classifier_.predict(X[test])
+        result["n_labeled"][step] = labeled.size
+        result["accuracy"][step] = np.mean(predictions == y[test])
+        result["exploration"][step] = metrics.exploration(X[test], X[labeled])
+        if previous is not None:
+            result["contradiction"][step] = metrics.contradiction_ratio(
+                previous, predictions)
+            result["exploration_decrease"][step - 1] = (
+                result["exploration"][step - 1] - result["exploration"][step])
+        previous = predictions
+        if step == n_batches:
+            break
+
+        picks = _check_picks(sampler.select_samples(X[pool]), batch_size, pool.size)
+        batch = pool[picks]
+        result["agreement"][step] = metrics.classifier_agreement(
+            sampler.classifier_, X[labeled], y[labeled], X[batch])
+        result["easiness"][step] = metrics.reverse_batch_accuracy(
+            reference, X[batch], y[batch])
+        if noisy is not None:
+            result["noisy_ratio"][step] = metrics.noisy_sample_ratio(batch, noisy)
+        selected[step] = batch
+        labeled = np.concatenate([labeled, batch])
+        pool = np.delete(pool, picks)
+
+    result.update(initial=initial, selected=selected, test=test)
+    return result
+
+
+def compare_samplers(X, y, samplers, *, seeds, both_halves=False, progress=None,
+                     **run_options):
+    """Run every sampler with every seed; return one table row per step.
+
+    Parameters
+    ----------
+    X, y : arrays
+        The data, as for :func:`run_experiment`.
+    samplers : dict
+        Method name -> ``sampler_factory`` (see :func:`run_experiment`).
+    seeds : iterable of int
+        One run per seed and method.
+    both_halves : bool, default=False
+        Two runs per seed, named e.g. ``"11A"`` and ``"11B"``: B swaps the
+        train and test parts of A (use with ``test_size=0.5``).
+    progress : bool or None, default=None
+        Progress bar on stderr, one tick per run; None shows it only when
+        stderr is a terminal.
+    **run_options
+        Passed to :func:`run_experiment` (``initial_size``, ``batch_size``,
+        ``n_batches``, ``classifier``, ``test_size``, ``noisy``).
+
+    Returns
+    -------
+    rows : list of dict
+        Tidy table: ``method``, ``run``, ``seed``, ``step`` and the per-step
+        entries of :func:`run_experiment` (``n_labeled``, ``accuracy``, ...),
+        ordered by run, then method, then step.
+    """
+    if not samplers:
+        raise ValueError("samplers must name at least one sampler factory.")
+    halves = ("A", "B") if both_halves else ("",)
+    runs = [(int(seed), half) for seed in seeds for half in halves]
+    if not runs:
+        raise ValueError("seeds must hold at least one seed.")
+    rows = []
+    disable = None if progress is None else not progress
+    with tqdm(total=len(runs) * len(samplers), unit="run", disable=disable) as bar:
+        for seed, half in runs:
+            for method, factory in samplers.items():
+                bar.set_description(f"{method} {seed}{half}")
+                result = run_experiment(X, y, factory, random_state=seed,
+                                        swap_split=half == "B", **run_options)
+                for step in range(result["n_labeled"].size):
+                    row = {"method": method, "run": f"{seed}{half}", "seed": seed,
+                           "step": step}
+                    row.update((key, result[key][step].item())
+                               for key in STEP_KEYS if key in result)
+                    rows.append(row)
+                bar.update()
+    return rows
+
+
+def _curves(rows, key):
+    """Per method (in table order): the n_labeled axis and an array
+    (n_runs, n_steps) of ``key``."""
+    if not rows:
+        raise ValueError("rows must hold at least one row (see compare_samplers).")
+    by_run = {}
+    for row in rows:
+        by_run.setdefault(row["method"], {}).setdefault(row["run"], []).append(row)
+    curves = {}
+    for method, runs in by_run.items():
+        first = next(iter(runs.values()))
+        curves[method] = (
+            np.array([row["n_labeled"] for row in first]),
+            np.array([[row[key] for row in run] for run in runs.values()]),
+        )
+    return curves
+
+
+def summarize(rows):
+    """AUC of each method over its runs, and its noisy-sample ratio.
+
+    Returns one dict per method (in table order): ``method``, ``n_runs``,
+    ``auc_mean``, ``auc_std`` (over runs, ddof=0), ``auc_p10``, ``auc_p90``
+    (10th and 90th percentiles over runs), all as ``100 *``
+    :func:`~iwkmeans.metrics.learning_curve_auc`, and, when the rows have
+    it, ``noisy_ratio``: the share of noisy samples among all the samples
+    the method selected (every batch has the same size, so it is the mean of
+    the per-batch ratios).
+    """
+    accuracies = _curves(rows, "accuracy")
+    noisy = _curves(rows, "noisy_ratio") if "noisy_ratio" in rows[0] else {}
+    summary = []
+    for method, (_, accuracy) in accuracies.items():
+        auc = 100 * metrics.learning_curve_auc(accuracy)
+        entry = {"method": method, "n_runs": auc.size, "auc_mean": auc.mean(),
+                 "auc_std": auc.std(), "auc_p10": np.percentile(auc, 10),
+                 "auc_p90": np.percentile(auc, 90)}
+        if noisy:
+            entry["noisy_ratio"] = np.nanmean(noisy[method][1])
+        summary.append(entry)
+    return summary
+
+
+def format_summary(summary):
+    """The output of :func:`summarize` as a Markdown table."""
+    has_noise = "noisy_ratio" in summary[0]
+    lines = [
+        "| method | runs | AUC | std | 10th-90th pct |"
+        + (" noisy ratio |" if has_noise else ""),
+        "| --- | ---: | ---: | ---: | ---: |" + (" ---: |" if has_noise else ""),
+    ]
+    for s in summary:
+        line = (f"| {s['method']} | {s['n_runs']} | {s['auc_mean']:.2f} | "
+                f"{s['auc_std']:.2f} | {s['auc_p10']:.2f}-{s['auc_p90']:.2f} |")
+        if has_noise:
+            line += f" {s['noisy_ratio']:.2f} |"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def plot_learning_curves(rows, path, *, title=None):
+    """Write the learning curves of a :func:`compare_samplers` table to a PNG.
+
+    One line per method: the mean test accuracy over its runs at each number
+    of labels, with a band from the 10th to the 90th percentile over runs;
+    the legend gives each method's mean AUC. Uses matplotlib's Agg renderer
+    through a bare ``Figure`` (no pyplot), so it works without a display and
+    leaves the user's matplotlib backend alone. Returns ``path``.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    for method, (n_labeled, accuracy) in _curves(rows, "accuracy").items():
+        auc = 100 * metrics.learning_curve_auc(accuracy).mean()
+        accuracy = 100 * accuracy
+        low, high = np.percentile(accuracy, [10, 90], axis=0)
+        (line,) = ax.plot(n_labeled, accuracy.mean(axis=0),
+                          label=f"{method} (AUC {auc:.1f})")
+        ax.fill_between(n_labeled, low, high, color=line.get_color(), alpha=0.2,
+                        linewidth=0)
+    ax.set_xlabel("labeled samples")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize="small")
+    if title:
+        ax.set_title(title)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def run_demo(n_seeds=5, batch_size=10, output="iwkmeans_demo.png", progress=None):
+    """The demo experiment: Random vs WKMeans vs IWKMeans on noisy blobs.
+
+    A small Noisy-LD: :func:`~iwkmeans.datasets.make_noisy_blobs` with 2,000
+    samples, 10 classes of 5 clean blobs each and half of the samples in
+    noisy blobs; a 50/50 split, 20 initial labels, 10 batches of
+    ``batch_size``, a random forest of 30 trees (depth 10), ``beta`` = the
+    number of classes as in the paper; seeds 0 to ``n_seeds - 1``. Writes
+    the learning curves to ``output`` and returns ``(summary, output)``
+    (see :func:`summarize`).
+    """
+    n_classes = 10
+    X, y, noisy = make_noisy_blobs(2000, n_classes, noise_fraction=0.5,
+                                   blobs_per_class=5, random_state=0)
+    samplers = {
+        "Random": lambda c, b, r: RandomSampler(c, b, random_state=r),
+        "WKMeans": lambda c, b, r: WKMeansSampler(c, b, beta=n_classes, random_state=r),
+        "IWKMeans": lambda c, b, r: IWKMeansSampler(c, b, beta=n_classes,
+                                                    random_state=r),
+    }
+    rows = compare_samplers(
+        X, y, samplers, seeds=range(n_seeds), progress=progress,
+        initial_size=2 * n_classes, batch_size=batch_size, n_batches=10,
+        classifier=RandomForestClassifier(n_estimators=30, max_depth=10),
+        noisy=noisy,
+    )
+    plot_learning_curves(
+        rows, output,
+        title=f"Noisy blobs: {n_seeds} seed(s), batches of {batch_size}",
+    )
+    return summarize(rows), output
