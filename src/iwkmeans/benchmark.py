@@ -86,6 +86,12 @@ FIT_SHAPES = ((500, 64, 50), (5000, 64, 100))
 FIT_DTYPES = (np.float64, np.float32)
 # (n, d, k): k-means++ seeding alone; quick mode uses QUICK_SEEDING_SAMPLES.
 SEEDING_SHAPE = (100_000, 64, 100)
+# (n, d, k, passes over the data): mini-batch K-Means from the same initial
+# centers, a fixed number of passes (no early stopping), batches of
+# MINIBATCH_SIZE; quick mode uses QUICK_MINIBATCH_SAMPLES.
+MINIBATCH_SHAPE = (200_000, 32, 100, 3)
+MINIBATCH_SIZE = 1024
+QUICK_MINIBATCH_SAMPLES = 50_000
 QUICK_SEEDING_SAMPLES = 20_000
 
 DTYPES = (np.float32, np.float64)
@@ -143,7 +149,7 @@ def _float32_only(X, *rest):
 
 
 def _iwkmeans_tasks():
-    from iwkmeans import IncrementalKMeans, kmeans_plusplus
+    from iwkmeans import IncrementalKMeans, IncrementalMiniBatchKMeans, kmeans_plusplus
 
     def lloyd(X, init, max_iter, n_threads):
         return lloyd_fixed(X, None, init, max_iter, n_threads)
@@ -165,16 +171,24 @@ def _iwkmeans_tasks():
             X, n_clusters, random_state=random_state, n_threads=n_threads
         )[0]
 
+    def minibatch(X, init, passes, n_threads):
+        mb = IncrementalMiniBatchKMeans(
+            init.shape[0], init=init, batch_size=MINIBATCH_SIZE, max_iter=passes,
+            max_no_improvement=None, random_state=SEED, n_threads=n_threads,
+        )
+        return mb.fit(X)
+
     return {
         "lloyd": lloyd,
         "lloyd_fixed": lloyd_fixed,
         "fit": fit,
         "kmeans_plusplus": seeding,
+        "minibatch": minibatch,
     }
 
 
 def _sklearn_tasks():
-    from sklearn.cluster import KMeans, kmeans_plusplus
+    from sklearn.cluster import KMeans, MiniBatchKMeans, kmeans_plusplus
 
     def lloyd(X, init, max_iter, n_threads):
         km = KMeans(
@@ -190,11 +204,19 @@ def _sklearn_tasks():
     def seeding(X, n_clusters, random_state, n_threads):
         return kmeans_plusplus(X, n_clusters, random_state=random_state)[0]
 
+    def minibatch(X, init, passes, n_threads):
+        mb = MiniBatchKMeans(
+            init.shape[0], init=init, n_init=1, batch_size=MINIBATCH_SIZE,
+            max_iter=passes, max_no_improvement=None, random_state=SEED,
+        )
+        return mb.fit(X)
+
     return {
         "lloyd": lloyd,
         "lloyd_fixed": "cannot fix centers",
         "fit": fit,
         "kmeans_plusplus": seeding,
+        "minibatch": minibatch,
     }
 
 
@@ -845,6 +867,21 @@ class _Runner:
                 notes=["seedings differ, so the inertia difference measures quality, not error"],
             )
 
+    def minibatch(self, n, d, k, passes):
+        X64 = _blobs(n, d, k)
+        for dtype in DTYPES:
+            yield self.compare(
+                "minibatch",
+                partial(_lloyd_case, d=d, k=k, max_iter=passes, dtype=dtype), n,
+                _estimator_summary, X64=X64,
+                case=f"mini-batch fit ({passes} passes, batches of {MINIBATCH_SIZE}, "
+                     "same init)",
+                shape=f"{n} x {d} x {k}", dtype=dtype, per_iteration=False,
+                notes=["batch sampling (and scikit-learn's reassignment of small "
+                       "clusters) differ, so the inertia difference measures quality, "
+                       "not error"],
+            )
+
     def kmeans_plusplus(self, n, d, k):
         X64 = _blobs(n, d, k)
         for dtype in (np.float64, np.float32):
@@ -911,6 +948,10 @@ def run(quick=False, n_threads=None, repeats=None, log=None, memory=True):
     rows.extend(runner.lloyd_fixed(n, d, n_fixed, k, max_iter))
     for n, d, k in FIT_SHAPES:
         rows.extend(runner.fit(n, d, k))
+    n, d, k, passes = MINIBATCH_SHAPE
+    if quick:
+        n = QUICK_MINIBATCH_SAMPLES
+    rows.extend(runner.minibatch(n, d, k, passes))
     n, d, k = SEEDING_SHAPE
     if quick:
         n = QUICK_SEEDING_SAMPLES
