@@ -95,3 +95,18 @@ def test_check_estimator():
             "k-means++ picks depend on the order of the samples",
     }
     check_estimator(IncrementalMiniBatchKMeans(), expected_failed_checks=expected)
+
+
+def test_a_starved_center_is_moved_onto_the_data(blobs):
+    from iwkmeans.minibatch import REASSIGN_EVERY
+
+    init = np.r_[blobs[:4], [[1e3] * 6]]  # the last center attracts nothing
+    mb = IncrementalMiniBatchKMeans(5, init=init, batch_size=256, random_state=0)
+    for step in range(REASSIGN_EVERY):
+        mb.partial_fit(blobs[step * 256:(step + 1) * 256])
+    assert np.abs(mb.cluster_centers_[4]).max() < 100
+    off = IncrementalMiniBatchKMeans(5, init=init, batch_size=256, random_state=0,
+                                     reassignment_ratio=0.0)
+    for step in range(REASSIGN_EVERY):
+        off.partial_fit(blobs[step * 256:(step + 1) * 256])
+    assert off.cluster_centers_[4, 0] == 1e3

@@ -25,6 +25,10 @@ from .incremental import FittedCentersMixin, scaled_tol
 from .seeding import greedy_kmeans_plusplus
 
 
+# Steps between two checks for free centers that receive (almost) nothing.
+REASSIGN_EVERY = 10
+
+
 class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
                                  BaseEstimator):
     """Mini-batch K-Means with fixed centers, for pools too large for Lloyd.
@@ -59,6 +63,10 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
     init_size : int, default=None
         Samples used for seeding; default ``3 * batch_size`` (at least
         ``n_clusters``, at most the data).
+    reassignment_ratio : float, default=0.01
+        Every REASSIGN_EVERY steps, a free center that has received less than
+        this fraction of the weight of the most-fed free center is moved onto
+        a sample of the current batch (0 disables this).
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation and the order of the mini-batches.
     n_threads : int, default=None
@@ -84,8 +92,8 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
     """
 
     def __init__(self, n_clusters=8, *, init="k-means++", batch_size=1024, max_iter=100,
-                 tol=0.0, max_no_improvement=10, init_size=None, random_state=None,
-                 n_threads=None):
+                 tol=0.0, max_no_improvement=10, init_size=None,
+                 reassignment_ratio=0.01, random_state=None, n_threads=None):
         self.n_clusters = n_clusters
         self.init = init
         self.batch_size = batch_size
@@ -93,6 +101,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         self.tol = tol
         self.max_no_improvement = max_no_improvement
         self.init_size = init_size
+        self.reassignment_ratio = reassignment_ratio
         self.random_state = random_state
         self.n_threads = n_threads
 
@@ -103,6 +112,8 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         if self.max_no_improvement is not None:
             check_scalar(self.max_no_improvement, "max_no_improvement", Integral,
                          min_val=1)
+        check_scalar(self.reassignment_ratio, "reassignment_ratio", Real, min_val=0,
+                     max_val=1)
         if self.init_size is not None:
             check_scalar(self.init_size, "init_size", Integral, min_val=1)
         check_n_threads(self.n_threads)
@@ -149,7 +160,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
             )
         return X[rows[picks]]
 
-    def _step(self, X, sample_weight, n_threads):
+    def _step(self, X, sample_weight, n_threads, random_state):
         """One mini-batch update; returns (batch inertia, squared center shift)."""
         n_fixed = int(self.fixed_mask_.sum())
         centers = self.cluster_centers_
@@ -167,13 +178,35 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         free[hit] = new
         self.counts_[hit] = total
         self.n_steps_ += 1
+        if self.n_steps_ % REASSIGN_EVERY == 0:
+            self._reassign_starved(X, sample_weight, free, random_state)
         return inertia, float(np.sum((new - old) ** 2))
+
+    def _reassign_starved(self, X, sample_weight, free, random_state):
+        """Move the free centers that received almost nothing onto samples of
+        the batch (drawn in proportion to weight), as scikit-learn does: a
+        center stuck far from the data otherwise never recovers, since the
+        running mean only moves centers that receive samples."""
+        starved = np.flatnonzero(
+            self.counts_ < self.reassignment_ratio * self.counts_.max())
+        positive = np.count_nonzero(sample_weight)
+        if starved.size == 0 or starved.size >= self.n_clusters or positive == 0:
+            return
+        starved = starved[:positive]
+        picks = random_state.choice(
+            X.shape[0], size=starved.size, replace=False,
+            p=sample_weight / sample_weight.sum(dtype=np.float64))
+        free[starved] = X[picks]
+        # As if each had received as much as the least-fed healthy center.
+        healthy = np.setdiff1d(np.arange(self.n_clusters), starved)
+        self.counts_[starved] = self.counts_[healthy].min()
 
     def fit(self, X, y=None, sample_weight=None, fixed_centers=None):
         """Seed on a subset, then run mini-batch steps over shuffled passes."""
         self._check_params()
         X, sample_weight = self._validate(X, sample_weight, fixed_centers, reset=True)
-        random_state = check_random_state(self.random_state)
+        # Kept for partial_fit calls after fit.
+        self._random_state = random_state = check_random_state(self.random_state)
         n_threads = effective_n_threads(self.n_threads)
         self._initialise(X, sample_weight, fixed_centers, random_state, n_threads)
         n_samples = X.shape[0]
@@ -189,7 +222,8 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
             stop = False
             for start in range(0, n_samples, batch_size):
                 rows = np.sort(order[start:start + batch_size])
-                inertia, shift = self._step(X[rows], sample_weight[rows], n_threads)
+                inertia, shift = self._step(X[rows], sample_weight[rows], n_threads,
+                                            random_state)
                 per_sample = inertia / max(float(sample_weight[rows].sum()), 1e-300)
                 smoothed = per_sample if smoothed is None else (
                     (1 - alpha) * smoothed + alpha * per_sample)
@@ -228,5 +262,5 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
                 "fixed_centers can only be given on the first call to partial_fit; "
                 "the fixed centers are already set."
             )
-        self._step(X, sample_weight, n_threads)
+        self._step(X, sample_weight, n_threads, self._random_state)
         return self
