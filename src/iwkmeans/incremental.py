@@ -16,13 +16,12 @@ from ._validation import (
     check_fixed_centers,
     check_init_array,
     check_n_free,
-    check_n_local_trials,
     check_n_threads,
     check_sample_weight,
     check_tol,
     reject_non_numeric,
 )
-from .seeding import greedy_kmeans_plusplus
+from .seeding import initial_picks
 
 
 def nearest_centers(X, centers, n_threads):
@@ -235,9 +234,10 @@ class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
         with single_threaded_blas():
             for _ in range(n_init):
                 if free_init is None:
-                    free_init_run = self._initial_centers(
-                        X, sample_weight, fixed_centers, random_state, n_threads
-                    )
+                    free_init_run = X[initial_picks(
+                        self.init, X, sample_weight, fixed_centers, self.n_clusters,
+                        random_state, n_threads,
+                    )]
                 else:
                     free_init_run = free_init
                 centers = np.concatenate([fixed_centers, free_init_run])
@@ -284,22 +284,3 @@ class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
         return extended.fit(X, sample_weight=sample_weight,
                             fixed_centers=self.cluster_centers_)
 
-    def _initial_centers(self, X, sample_weight, fixed_centers, random_state, n_threads):
-        if self.init == "random":
-            picks = random_state.choice(
-                X.shape[0],
-                size=self.n_clusters,
-                replace=False,
-                p=sample_weight / sample_weight.sum(dtype=np.float64),
-            )
-        else:
-            picks = greedy_kmeans_plusplus(
-                X,
-                sample_weight,
-                fixed_centers,
-                self.n_clusters,
-                random_state,
-                check_n_local_trials(None, self.n_clusters),
-                n_threads,
-            )
-        return X[picks]

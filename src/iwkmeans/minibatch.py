@@ -15,14 +15,13 @@ from ._validation import (
     check_fixed_centers,
     check_init_array,
     check_n_free,
-    check_n_local_trials,
     check_n_threads,
     check_sample_weight,
     check_tol,
     reject_non_numeric,
 )
 from .incremental import FittedCentersMixin, scaled_tol
-from .seeding import greedy_kmeans_plusplus
+from .seeding import initial_picks
 
 
 # Steps between two checks for free centers that receive (almost) nothing.
@@ -123,7 +122,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
                 f"(n_clusters, n_features); got {self.init!r}."
             )
 
-    def _validate(self, X, sample_weight, fixed_centers, reset):
+    def _validate(self, X, sample_weight, reset):
         reject_non_numeric(X, "X")
         X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C", reset=reset)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
@@ -150,26 +149,20 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         weights = sample_weight[rows]
         if np.count_nonzero(weights) < self.n_clusters:
             rows, weights = np.arange(X.shape[0]), sample_weight
-        if self.init == "random":
-            picks = random_state.choice(rows.size, self.n_clusters, replace=False,
-                                        p=weights / weights.sum(dtype=np.float64))
-        else:
-            picks = greedy_kmeans_plusplus(
-                X[rows], weights, fixed, self.n_clusters, random_state,
-                check_n_local_trials(None, self.n_clusters), n_threads,
-            )
+        picks = initial_picks(self.init, X[rows], weights, fixed, self.n_clusters,
+                              random_state, n_threads)
         return X[rows[picks]]
 
     def _step(self, X, sample_weight, n_threads, random_state):
-        """One mini-batch update; returns (batch inertia, squared center shift)."""
+        """One mini-batch update; returns (batch inertia, squared center shift).
+        Callers hold the single-threaded BLAS limit (entered once per fit)."""
         n_fixed = int(self.fixed_mask_.sum())
         centers = self.cluster_centers_
         labels = np.empty(X.shape[0], dtype=np.int32)
         sums = np.empty((self.n_clusters, X.shape[1]))
         weights = np.empty(self.n_clusters)
-        with single_threaded_blas():
-            inertia = _lloyd.block_step(X, sample_weight, centers, n_fixed, labels,
-                                        sums, weights, n_threads)
+        inertia = _lloyd.block_step(X, sample_weight, centers, n_fixed, labels, sums,
+                                    weights, n_threads)
         hit = weights > 0
         free = centers[n_fixed:]
         old = free[hit].astype(np.float64)
@@ -204,14 +197,26 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
     def fit(self, X, y=None, sample_weight=None, fixed_centers=None):
         """Seed on a subset, then run mini-batch steps over shuffled passes."""
         self._check_params()
-        X, sample_weight = self._validate(X, sample_weight, fixed_centers, reset=True)
+        X, sample_weight = self._validate(X, sample_weight, reset=True)
         # Kept for partial_fit calls after fit.
         self._random_state = random_state = check_random_state(self.random_state)
         n_threads = effective_n_threads(self.n_threads)
         self._initialise(X, sample_weight, fixed_centers, random_state, n_threads)
+        with single_threaded_blas():
+            self._passes(X, sample_weight, random_state, n_threads)
+            labels = np.empty(X.shape[0], dtype=np.int32)
+            _lloyd.assign(X, self.cluster_centers_, labels, n_threads)
+            self.inertia_ = _lloyd.total_inertia(X, sample_weight, self.cluster_centers_,
+                                                 labels, n_threads)
+        self.labels_ = labels
+        return self
+
+    def _passes(self, X, sample_weight, random_state, n_threads):
+        """Mini-batch steps over shuffled passes, until max_iter passes or an
+        early stop (tol, max_no_improvement)."""
         n_samples = X.shape[0]
         batch_size = min(self.batch_size, n_samples)
-        tol = scaled_tol(X, self.tol, n_threads)
+        tol = scaled_tol(X, self.tol, n_threads) if self.tol > 0 else 0.0
         # Smoothed per-sample batch inertia, as scikit-learn's early stopping.
         alpha = min(1.0, 2.0 * batch_size / (n_samples + 1))
         smoothed, best, stale = None, math.inf, 0
@@ -219,7 +224,6 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         for _ in range(self.max_iter):
             self.n_iter_ += 1
             order = random_state.permutation(n_samples)
-            stop = False
             for start in range(0, n_samples, batch_size):
                 rows = np.sort(order[start:start + batch_size])
                 inertia, shift = self._step(X[rows], sample_weight[rows], n_threads,
@@ -234,24 +238,14 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
                 if (tol > 0 and shift <= tol) or (
                         self.max_no_improvement is not None
                         and stale >= self.max_no_improvement):
-                    stop = True
-                    break
-            if stop:
-                break
-        labels = np.empty(n_samples, dtype=np.int32)
-        with single_threaded_blas():
-            _lloyd.assign(X, self.cluster_centers_, labels, n_threads)
-            self.inertia_ = _lloyd.total_inertia(X, sample_weight, self.cluster_centers_,
-                                                 labels, n_threads)
-        self.labels_ = labels
-        return self
+                    return
 
     def partial_fit(self, X, y=None, sample_weight=None, fixed_centers=None):
         """One mini-batch step on X; the first call also seeds the centers
         (``fixed_centers`` is read on that call only)."""
         first = not hasattr(self, "cluster_centers_")
         self._check_params()
-        X, sample_weight = self._validate(X, sample_weight, fixed_centers, reset=first)
+        X, sample_weight = self._validate(X, sample_weight, reset=first)
         n_threads = effective_n_threads(self.n_threads)
         if first:
             self._random_state = check_random_state(self.random_state)
@@ -262,5 +256,6 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
                 "fixed_centers can only be given on the first call to partial_fit; "
                 "the fixed centers are already set."
             )
-        self._step(X, sample_weight, n_threads, self._random_state)
+        with single_threaded_blas():
+            self._step(X, sample_weight, n_threads, self._random_state)
         return self

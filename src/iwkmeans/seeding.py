@@ -91,3 +91,19 @@ def greedy_kmeans_plusplus(
             X, sample_weight, fixed_centers, first_draw, trial_draws, picks, n_threads
         )
     return picks
+
+
+def initial_picks(init, X, sample_weight, fixed_centers, n_clusters, random_state,
+                  n_threads):
+    """Rows of X (validated) where the free centers start, for ``init`` in
+    {"k-means++", "random"}: greedy weighted k-means++ around the fixed
+    centers, or distinct rows drawn in proportion to their weight."""
+    if init == "random":
+        return random_state.choice(
+            X.shape[0], size=n_clusters, replace=False,
+            p=sample_weight / sample_weight.sum(dtype=np.float64),
+        )
+    return greedy_kmeans_plusplus(
+        X, sample_weight, fixed_centers, n_clusters, random_state,
+        check_n_local_trials(None, n_clusters), n_threads,
+    )
