@@ -61,26 +61,29 @@ cdef void distances_to(const floating[:, ::1] X, const floating* x_norms,
             rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
             minus_two_dots(&X[start, 0], rows, n_features, centers_t, n_centers,
                            False, dots)
-            if not update:
+            # The expansion can round a true 0 to a tiny negative: clip at 0.
+            if update:
+                for i in range(start, start + rows):
+                    row = dots + (i - start) * n_centers
+                    nearest = closest[i]
+                    for j in range(n_centers):
+                        d = x_norms[i] + row[j] + norms[j]
+                        d = d if d > 0 else 0
+                        nearest = d if d < nearest else nearest
+                    closest[i] = nearest
+            else:
                 acc = partial + chunk * n_centers
                 for j in range(n_centers):
                     acc[j] = 0.0
-            for i in range(start, start + rows):
-                row = dots + (i - start) * n_centers
-                nearest = closest[i]
-                w = sample_weight[i]
-                for j in range(n_centers):
-                    # The expansion can round a true 0 to a tiny negative.
-                    d = x_norms[i] + row[j] + norms[j]
-                    d = d if d > 0 else 0
-                    if update:
-                        nearest = d if d < nearest else nearest
-                    else:
-                        d = d if d < nearest else nearest
+                for i in range(start, start + rows):
+                    row = dots + (i - start) * n_centers
+                    w = sample_weight[i]
+                    for j in range(n_centers):
+                        d = x_norms[i] + row[j] + norms[j]
+                        d = d if d > 0 else 0
+                        d = d if d < closest[i] else closest[i]
                         candidate_closest[j * n_samples + i] = d
                         acc[j] += w * d
-                if update:
-                    closest[i] = nearest
         free(dots)
     free(norms)
     free(centers_t)
