@@ -243,8 +243,8 @@ def test_block_steps_add_up_to_the_full_statistics(dtype):
     for rows in np.array_split(np.arange(len(X)), 3):
         block_sums, block_weights = np.empty((5, 4)), np.empty(5)
         block_labels = np.empty(len(rows), dtype=np.int32)
-        total += _lloyd.block_step(X[rows], w[rows], centers, 3, block_labels,
-                                   block_sums, block_weights, 2)
+        total += _lloyd.block_step(X[rows].reshape(-1), None, None, w[rows], centers, 3,
+                                   block_labels, block_sums, block_weights, 2)
         labels[rows] = block_labels
         sums += block_sums
         weights += block_weights

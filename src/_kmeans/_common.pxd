@@ -30,3 +30,6 @@ cdef void row_sq_norms(const floating* X, Py_ssize_t n_rows, int n_features,
 
 cdef double sq_distance(const floating* a, const floating* b,
                         int n_features) noexcept nogil
+
+cdef void sq_norms(const floating* a, int n_rows, int n_features,
+                   double* out) noexcept nogil

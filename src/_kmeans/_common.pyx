@@ -107,6 +107,19 @@ cdef double sq_distance(const floating* a, const floating* b,
     return acc
 
 
+cdef void sq_norms(const floating* a, int n_rows, int n_features,
+                   double* out) noexcept nogil:
+    """out[i] = ||a_i||^2 in float64 for the n_rows rows of a (in)."""
+    cdef:
+        int i, f
+        double acc
+    for i in range(n_rows):
+        acc = 0.0
+        for f in range(n_features):
+            acc += <double> a[i * n_features + f] * a[i * n_features + f]
+        out[i] = acc
+
+
 def mean_variance(const floating[:, ::1] X, int n_threads):
     """Mean over the features of the variance of each feature of X (float64).
 

@@ -22,8 +22,10 @@ from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
-from ._common cimport (CHUNK_SIZE, minus_two_dots, n_chunks_of, row_sq_norms,
-                      sq_distance, transpose, useful_threads)
+from ._common cimport (CHUNK_SIZE, n_chunks_of, row_sq_norms, sq_norms, transpose,
+                      useful_threads)
+from ._rows cimport (Rows, add_row, chunk_dots, row_sq_distance, rows_of,
+                    values_of)
 
 
 cdef extern from "column_min.h":
@@ -91,6 +93,7 @@ cdef enum:
     # chunk of X dominates thin products) and a scan of each short row is
     # cheap. Beyond it, the center-major layout and its vectorised column
     # scan win (measured here: 1.5x faster at k=8, 8% slower at k=100).
+    # Sparse rows are always sample-major (see chunk_dots).
     SAMPLE_MAJOR_MAX_CENTERS = 64
 
 
@@ -102,7 +105,7 @@ cdef Py_ssize_t chunks_per_block(Py_ssize_t n_chunks, Py_ssize_t block_size) noe
     return (n_chunks + n_blocks - 1) // n_blocks
 
 
-cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
+cdef Py_ssize_t assign_and_sum(const floating* values, Rows X,
                                const floating[::1] sample_weight,
                                const floating* centers, int n_centers, int n_fixed,
                                int* labels, double* sums, double* weights,
@@ -118,15 +121,15 @@ cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
     its ||c||^2 - 2 <x, c> as fixed_nearest; only the free centers are then
     scanned. With both NULL, all centers are scanned.
 
-    X, sample_weight, centers (n_centers, n_features): in. labels: in-out.
-    sums (n_centers - n_fixed, n_features), weights: out, or both NULL.
+    values, X, sample_weight, centers (n_centers, n_features): in.
+    labels: in-out. sums (n_centers - n_fixed, n_features), weights: out, or both NULL.
     fixed_nearest, fixed_label (n_samples,): in, or both NULL.
     out_nearest (n_samples,): out, the ||c||^2 - 2 <x, c> of the chosen
     center among those scanned, or NULL. Returns how many labels changed.
     """
     cdef:
-        Py_ssize_t n_samples = X.shape[0]
-        int n_features = X.shape[1]
+        Py_ssize_t n_samples = X.n_samples
+        int n_features = X.n_features
         int n_free = n_centers - n_fixed
         # Centers scanned per chunk: all, or the free ones after the fixed.
         int first = n_fixed if fixed_label != NULL else 0
@@ -140,13 +143,13 @@ cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
         double* partial = NULL
         double* own
         double* acc
-        const floating* x
         floating* dots
         floating* nearest
         void* best
         floating* norms = <floating*> malloc(n_scanned * sizeof(floating))
         floating* scanned_t = NULL
-        bint sample_major = n_scanned <= SAMPLE_MAJOR_MAX_CENTERS
+        bint sample_major = (X.indptr != NULL
+                             or n_scanned <= SAMPLE_MAJOR_MAX_CENTERS)
 
     if sums != NULL:
         per_block = chunks_per_block(n_chunks, block_size)
@@ -177,12 +180,11 @@ cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
                 start = chunk * CHUNK_SIZE
                 rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
                 if sample_major:
-                    minus_two_dots(&X[start, 0], rows, n_features, scanned_t,
-                                   n_scanned, False, dots)
+                    chunk_dots(values, X, start, rows, scanned_t, n_scanned, False,
+                               dots)
                     nearest_by_row(dots, norms, rows, n_scanned, nearest, best)
                 else:
-                    minus_two_dots(&X[start, 0], rows, n_features, scanned,
-                                   n_scanned, True, dots)
+                    chunk_dots(values, X, start, rows, scanned, n_scanned, True, dots)
                     nearest_in_block(dots, norms, rows, n_scanned, nearest, best)
                 for i in range(rows):
                     if floating is float:
@@ -202,9 +204,7 @@ cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
                         continue
                     w = sample_weight[start + i]
                     acc = own + j * (n_features + 1)
-                    x = &X[start + i, 0]
-                    for f in range(n_features):
-                        acc[f] += w * x[f]
+                    add_row(acc, w, values, X, start + i, 0, n_features)
                     acc[n_features] += w
         free(dots)
         free(nearest)
@@ -216,8 +216,8 @@ cdef Py_ssize_t assign_and_sum(const floating[:, ::1] X,
         add_blocks(partial, n_blocks, n_free, n_features, sums, weights, n_threads)
         free(partial)
     elif sums != NULL:
-        weighted_sums(X, sample_weight, labels, n_fixed, n_free, sums, weights,
-                      n_threads)
+        weighted_sums(values, X, sample_weight, labels, n_fixed, n_free, sums,
+                      weights, n_threads)
     return changed
 
 
@@ -245,8 +245,8 @@ cdef void add_blocks(const double* partial, Py_ssize_t n_blocks, int n_free,
             weights[j] = acc
 
 
-cdef void weighted_sums(const floating[:, ::1] X, const floating[::1] sample_weight,
-                        const int* labels, int n_fixed, int n_free,
+cdef void weighted_sums(const floating* values, Rows X,
+                        const floating[::1] sample_weight, const int* labels, int n_fixed, int n_free,
                         double* sums, double* weights, int n_threads) noexcept nogil:
     """Per free center j: sums[j] = sum of w_i x_i and weights[j] = sum of w_i
     over the samples labelled n_fixed + j. Accumulated in float64.
@@ -255,18 +255,19 @@ cdef void weighted_sums(const floating[:, ::1] X, const floating[::1] sample_wei
     in index order, so each total is added in one fixed order. A thread adds
     into a buffer of its own and copies it out at the end: writing straight
     into the shared array would bounce cache lines between the threads.
-    X, sample_weight, labels: in. sums (n_free, n_features), weights: out.
+    A sparse row is read by every thread, each adding the values that fall
+    in its slice.
+    values, X, sample_weight, labels: in. sums (n_free, n_features),
+    weights: out.
     """
     cdef:
-        Py_ssize_t n_samples = X.shape[0]
-        int n_features = X.shape[1]
+        Py_ssize_t n_samples = X.n_samples
+        int n_features = X.n_features
         int n_parts = min(n_threads, n_features)
-        int part, f, f_begin, width, j
+        int part, f_begin, width, j
         Py_ssize_t i
         double w
         double* own
-        double* row
-        const floating* x
 
     memset(weights, 0, n_free * sizeof(double))
     for part in prange(n_parts, schedule="static", num_threads=n_threads):
@@ -278,10 +279,7 @@ cdef void weighted_sums(const floating[:, ::1] X, const floating[::1] sample_wei
             if j < 0:
                 continue
             w = sample_weight[i]
-            row = own + j * width
-            x = &X[i, f_begin]
-            for f in range(width):
-                row[f] += w * x[f]
+            add_row(own + j * width, w, values, X, i, f_begin, f_begin + width)
             if part == 0:
                 weights[j] += w
         for j in range(n_free):
@@ -290,8 +288,8 @@ cdef void weighted_sums(const floating[:, ::1] X, const floating[::1] sample_wei
         free(own)
 
 
-cdef int relocate_empty(const floating[:, ::1] X, const floating[::1] sample_weight,
-                        const int[::1] labels, const floating* centers,
+cdef int relocate_empty(const floating* values, Rows X,
+                        const floating[::1] sample_weight, const int[::1] labels, const floating* centers,
                         int n_fixed, int n_free, double* sums, double* weights,
                         int n_threads) noexcept nogil:
     """Move each free center that received no weight onto the sample farthest
@@ -301,16 +299,17 @@ cdef int relocate_empty(const floating[:, ::1] X, const floating[::1] sample_wei
     The farthest samples are taken in decreasing distance (ties: lowest
     index) and given to the empty clusters in increasing order. Samples of
     zero weight are never used. Returns the number of empty clusters.
-    X, sample_weight, labels, centers (current, before the update): in.
-    sums, weights: in-out.
+    values, X, sample_weight, labels, centers (current, before the
+    update): in. sums, weights: in-out.
     """
     cdef:
-        Py_ssize_t n_samples = X.shape[0]
-        int n_features = X.shape[1]
-        int n_empty = 0, j, f, source
+        Py_ssize_t n_samples = X.n_samples
+        int n_features = X.n_features
+        int n_empty = 0, j, source
         Py_ssize_t i, far
         double w, best
         double* distance
+        double* norms
 
     for j in range(n_free):
         if weights[j] == 0:
@@ -319,12 +318,15 @@ cdef int relocate_empty(const floating[:, ::1] X, const floating[::1] sample_wei
         return 0
 
     distance = <double*> malloc(n_samples * sizeof(double))
+    norms = <double*> malloc((n_fixed + n_free) * sizeof(double))
+    sq_norms(centers, n_fixed + n_free, n_features, norms)
     for i in prange(n_samples, schedule="static", num_threads=n_threads):
         if sample_weight[i] > 0:
-            distance[i] = sample_weight[i] * sq_distance(
-                &X[i, 0], centers + labels[i] * n_features, n_features)
+            distance[i] = sample_weight[i] * row_sq_distance(
+                values, X, i, centers + labels[i] * n_features, norms[labels[i]])
         else:
             distance[i] = -1.0  # never chosen
+    free(norms)
 
     for j in range(n_free):
         if weights[j] != 0:
@@ -340,10 +342,10 @@ cdef int relocate_empty(const floating[:, ::1] X, const floating[::1] sample_wei
         distance[far] = -1.0
         w = sample_weight[far]
         source = labels[far] - n_fixed
-        for f in range(n_features):
-            if source >= 0:
-                sums[source * n_features + f] -= w * X[far, f]
-            sums[j * n_features + f] = w * X[far, f]
+        if source >= 0:
+            add_row(sums + source * n_features, -w, values, X, far, 0, n_features)
+        memset(sums + j * n_features, 0, n_features * sizeof(double))
+        add_row(sums + j * n_features, w, values, X, far, 0, n_features)
         if source >= 0:
             weights[source] -= w
         weights[j] = w
@@ -375,47 +377,55 @@ cdef double update_free_centers(const double* sums, const double* weights,
     return shift
 
 
-cdef double weighted_inertia(const floating[:, ::1] X, const floating[::1] sample_weight,
-                             const floating* centers, const int[::1] labels,
-                             int n_threads) noexcept nogil:
+cdef double weighted_inertia(const floating* values, Rows X,
+                             const floating[::1] sample_weight,
+                             const floating* centers, int n_centers,
+                             const int[::1] labels, int n_threads) noexcept nogil:
     """sum_i w_i ||x_i - c_{labels_i}||^2, computed exactly (not through the
     GEMM expansion) and summed per chunk, then over chunks in order."""
     cdef:
-        Py_ssize_t n_samples = X.shape[0]
-        int n_features = X.shape[1]
+        Py_ssize_t n_samples = X.n_samples
+        int n_features = X.n_features
         Py_ssize_t n_chunks = n_chunks_of(n_samples)
         Py_ssize_t chunk, i, end
         double acc, total = 0.0
         double* partial = <double*> malloc(n_chunks * sizeof(double))
+        double* norms = <double*> malloc(n_centers * sizeof(double))
+    sq_norms(centers, n_centers, n_features, norms)
     for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
         acc = 0.0
         end = min((chunk + 1) * CHUNK_SIZE, n_samples)
         for i in range(chunk * CHUNK_SIZE, end):
-            acc = acc + sample_weight[i] * sq_distance(
-                &X[i, 0], centers + labels[i] * n_features, n_features)
+            acc = acc + sample_weight[i] * row_sq_distance(
+                values, X, i, centers + labels[i] * n_features, norms[labels[i]])
         partial[chunk] = acc
     for chunk in range(n_chunks):
         total += partial[chunk]
     free(partial)
+    free(norms)
     return total
 
 
-def lloyd(const floating[:, ::1] X, const floating[::1] sample_weight,
-          floating[:, ::1] centers, int n_fixed, int max_iter, double tol,
-          int[::1] labels, int n_threads, bint verbose):
+def lloyd(const floating[::1] values, const int32_t[::1] indices,
+          const int32_t[::1] indptr, int n_features,
+          const floating[::1] sample_weight, floating[:, ::1] centers, int n_fixed,
+          int max_iter, double tol, int[::1] labels, int n_threads, bint verbose):
     """Run weighted Lloyd iterations to convergence, all without the GIL.
 
     Stops when no label changes (strict convergence) or when the squared
     shift of the free centers is <= tol (already scaled by the caller); in
     the latter case the labels are recomputed for the final centers.
 
-    X: in (n_samples, n_features). sample_weight: in (n_samples,).
+    The samples (in) are either dense, values the row-major (n_samples,
+    n_features) array and indices, indptr None, or CSR. Every entry point
+    of the module takes them this way. sample_weight: in (n_samples,).
     centers: in-out (n_fixed + n_free, n_features); rows below n_fixed are
     read, never written. labels: out. Returns (n_iter, inertia).
     """
     cdef:
+        Rows X = rows_of(values, indices, indptr, sample_weight.shape[0], n_features)
+        const floating* v = values_of(values)
         int n_centers = centers.shape[0]
-        int n_features = centers.shape[1]
         int n_free = n_centers - n_fixed
         int iteration = 0, n_relocated
         bint strict = False
@@ -431,24 +441,25 @@ def lloyd(const floating[:, ::1] X, const floating[::1] sample_weight,
         int* fixed_label = NULL
 
     labels[:] = -1
-    n_threads = useful_threads(n_threads, X.shape[0], n_centers * n_features)
+    n_threads = useful_threads(n_threads, X.n_samples, n_centers * n_features)
     with nogil:
         if n_fixed > 0:
             # Fixed centers never move: find each sample's nearest one once,
             # so that every iteration scans only the free centers.
-            fixed_nearest = <floating*> malloc(X.shape[0] * sizeof(floating))
-            fixed_label = <int*> malloc(X.shape[0] * sizeof(int))
-            assign_and_sum(X, sample_weight, current, n_fixed, n_fixed, fixed_label,
+            fixed_nearest = <floating*> malloc(X.n_samples * sizeof(floating))
+            fixed_label = <int*> malloc(X.n_samples * sizeof(int))
+            assign_and_sum(v, X, sample_weight, current, n_fixed, n_fixed, fixed_label,
                            NULL, NULL, NULL, NULL, fixed_nearest, n_threads)
         for iteration in range(max_iter):
-            changed = assign_and_sum(X, sample_weight, current, n_centers, n_fixed,
+            changed = assign_and_sum(v, X, sample_weight, current, n_centers, n_fixed,
                                      &labels[0], sums, weights, fixed_nearest,
                                      fixed_label, NULL, n_threads)
             if verbose:
-                inertia = weighted_inertia(X, sample_weight, current, labels, n_threads)
+                inertia = weighted_inertia(v, X, sample_weight, current, n_centers,
+                                           labels, n_threads)
                 with gil:
                     print(f"Iteration {iteration}, inertia {inertia}.")
-            n_relocated = relocate_empty(X, sample_weight, labels, current, n_fixed,
+            n_relocated = relocate_empty(v, X, sample_weight, labels, current, n_fixed,
                                          n_free, sums, weights, n_threads)
             if verbose and n_relocated > 0:
                 with gil:
@@ -473,9 +484,10 @@ def lloyd(const floating[:, ::1] X, const floating[::1] sample_weight,
                               f"{shift} within tolerance {tol}.")
                 break
         if not strict:
-            assign_and_sum(X, sample_weight, current, n_centers, n_fixed, &labels[0],
+            assign_and_sum(v, X, sample_weight, current, n_centers, n_fixed, &labels[0],
                            NULL, NULL, fixed_nearest, fixed_label, NULL, n_threads)
-        inertia = weighted_inertia(X, sample_weight, current, labels, n_threads)
+        inertia = weighted_inertia(v, X, sample_weight, current, n_centers, labels,
+                                   n_threads)
         if current != &centers[0, 0]:
             memcpy(&centers[0, 0], current, n_centers * n_features * sizeof(floating))
     free(sums)
@@ -485,43 +497,78 @@ def lloyd(const floating[:, ::1] X, const floating[::1] sample_weight,
     return iteration + 1, inertia
 
 
-def assign(const floating[:, ::1] X, const floating[:, ::1] centers,
+def assign(const floating[::1] values, const int32_t[::1] indices,
+           const int32_t[::1] indptr, const floating[:, ::1] centers,
            int[::1] labels, int n_threads):
     """labels (out) = index of the nearest of all centers, for predict."""
-    cdef const floating[::1] unread = None  # no statistics, so no weights
-    n_threads = useful_threads(n_threads, X.shape[0], centers.shape[0] * X.shape[1])
+    cdef:
+        Rows X = rows_of(values, indices, indptr, labels.shape[0], centers.shape[1])
+        const floating* v = values_of(values)
+        const floating[::1] unread = None  # no statistics, so no weights
+    n_threads = useful_threads(n_threads, X.n_samples, centers.shape[0] * X.n_features)
     with nogil:
-        assign_and_sum(X, unread, &centers[0, 0], centers.shape[0], 0, &labels[0],
-                       NULL, NULL, NULL, NULL, NULL, n_threads)
+        assign_and_sum(v, X, unread, &centers[0, 0], centers.shape[0],
+                       0, &labels[0], NULL, NULL, NULL, NULL, NULL, n_threads)
 
 
-def total_inertia(const floating[:, ::1] X, const floating[::1] sample_weight,
-            const floating[:, ::1] centers, const int[::1] labels, int n_threads):
-    """Weighted inertia of X for the given labels, for score."""
-    cdef double total
-    n_threads = useful_threads(n_threads, X.shape[0], X.shape[1])
+def total_inertia(const floating[::1] values, const int32_t[::1] indices,
+                  const int32_t[::1] indptr, const floating[::1] sample_weight,
+                  const floating[:, ::1] centers, const int[::1] labels, int n_threads):
+    """Weighted inertia of the samples for the given labels, for score."""
+    cdef:
+        Rows X = rows_of(values, indices, indptr, sample_weight.shape[0],
+                         centers.shape[1])
+        const floating* v = values_of(values)
+        double total
+    n_threads = useful_threads(n_threads, X.n_samples, X.n_features)
     with nogil:
-        total = weighted_inertia(X, sample_weight, &centers[0, 0], labels, n_threads)
+        total = weighted_inertia(v, X, sample_weight, &centers[0, 0],
+                                 centers.shape[0], labels, n_threads)
     return total
 
 
-def block_step(const floating[:, ::1] X, const floating[::1] sample_weight,
+def block_step(const floating[::1] values, const int32_t[::1] indices,
+               const int32_t[::1] indptr, const floating[::1] sample_weight,
                const floating[:, ::1] centers, int n_fixed, int[::1] labels,
                double[:, ::1] sums, double[::1] weights, int n_threads):
     """One assignment step over a block of rows and its statistics.
 
     The building block of mini-batch and distributed updates: partial sums
     of several blocks, added in block order, give the full-data sums.
-    X, sample_weight, centers: in. labels (block rows), sums (n_free,
-    n_features), weights (n_free,): out. Returns the block's inertia.
+    The block's samples, sample_weight, centers: in. labels (block rows),
+    sums (n_free, n_features), weights (n_free,): out. Returns the block's
+    inertia.
     """
     cdef:
-        int n_free = centers.shape[0] - n_fixed
+        Rows X = rows_of(values, indices, indptr, sample_weight.shape[0],
+                         centers.shape[1])
+        const floating* v = values_of(values)
         double total
-    n_threads = useful_threads(n_threads, X.shape[0], centers.shape[0] * X.shape[1])
+    n_threads = useful_threads(n_threads, X.n_samples, centers.shape[0] * X.n_features)
     with nogil:
-        assign_and_sum(X, sample_weight, &centers[0, 0], centers.shape[0], n_fixed,
+        assign_and_sum(v, X, sample_weight, &centers[0, 0], centers.shape[0], n_fixed,
                        &labels[0], &sums[0, 0], &weights[0], NULL, NULL, NULL,
                        n_threads)
-        total = weighted_inertia(X, sample_weight, &centers[0, 0], labels, n_threads)
+        total = weighted_inertia(v, X, sample_weight, &centers[0, 0], centers.shape[0],
+                                 labels, n_threads)
     return total
+
+
+def label_distances(const floating[::1] values, const int32_t[::1] indices,
+                    const int32_t[::1] indptr, const floating[:, ::1] centers,
+                    const int[::1] labels, double[::1] out, int n_threads):
+    """out[i] = ||x_i - centers[labels[i]]||^2 in float64, exactly (not
+    through the GEMM expansion). The samples, centers, labels: in. out: out.
+    """
+    cdef:
+        Rows X = rows_of(values, indices, indptr, labels.shape[0], centers.shape[1])
+        const floating* v = values_of(values)
+        int n_centers = centers.shape[0]
+        double* norms = <double*> malloc(n_centers * sizeof(double))
+        Py_ssize_t i
+    n_threads = useful_threads(n_threads, X.n_samples, X.n_features)
+    with nogil:
+        sq_norms(&centers[0, 0], n_centers, X.n_features, norms)
+        for i in prange(X.n_samples, schedule="static", num_threads=n_threads):
+            out[i] = row_sq_distance(v, X, i, &centers[labels[i], 0], norms[labels[i]])
+    free(norms)

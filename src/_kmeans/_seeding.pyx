@@ -14,14 +14,16 @@ picks do not depend on the thread count.
 from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY
+from libc.stdint cimport int32_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
-from ._common cimport (CHUNK_SIZE, minus_two_dots, n_chunks_of,
-                      row_sq_norms, transpose, useful_threads)
+from ._common cimport (CHUNK_SIZE, n_chunks_of, row_sq_norms, transpose,
+                      useful_threads)
+from ._rows cimport Rows, chunk_dots, dense_row, row_sq_norm, rows_of, values_of
 
 
-cdef void distances_to(const floating[:, ::1] X, const floating* x_norms,
+cdef void distances_to(const floating* values, Rows X, const floating* x_norms,
                        const floating[::1] sample_weight, floating* closest,
                        const floating* centers, int n_centers, bint update,
                        floating* candidate_closest, double* partial,
@@ -33,13 +35,13 @@ cdef void distances_to(const floating[:, ::1] X, const floating* x_norms,
     update=False: candidate_closest[j, i] = min(closest[i], d(x_i, c_j)), what
     closest becomes if c_j is added, and partial[chunk, j] = the sum over the
     chunk of w_i candidate_closest[j, i], the potential if c_j is added.
-    X, x_norms, sample_weight, centers (n_centers, n_features): in.
+    values, X, x_norms, sample_weight, centers (n_centers, n_features): in.
     closest: in (out if update). candidate_closest (n_centers, n_samples),
     partial (n_chunks, n_centers): out.
     """
     cdef:
-        Py_ssize_t n_samples = X.shape[0]
-        int n_features = X.shape[1]
+        Py_ssize_t n_samples = X.n_samples
+        int n_features = X.n_features
         Py_ssize_t n_chunks = n_chunks_of(n_samples)
         Py_ssize_t chunk, start, i
         int rows, j
@@ -59,8 +61,7 @@ cdef void distances_to(const floating[:, ::1] X, const floating* x_norms,
         for chunk in prange(n_chunks, schedule="static"):
             start = chunk * CHUNK_SIZE
             rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
-            minus_two_dots(&X[start, 0], rows, n_features, centers_t, n_centers,
-                           False, dots)
+            chunk_dots(values, X, start, rows, centers_t, n_centers, False, dots)
             # The expansion can round a true 0 to a tiny negative: clip at 0.
             if update:
                 for i in range(start, start + rows):
@@ -177,21 +178,25 @@ cdef Py_ssize_t first_unpicked(const floating[::1] sample_weight,
     return -1
 
 
-def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
+def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
+                    const int32_t[::1] indptr, const floating[::1] sample_weight,
                     const floating[:, ::1] fixed_centers, double first_draw,
                     const double[:, ::1] trial_draws, Py_ssize_t[::1] picks,
                     int n_threads):
     """Pick picks.shape[0] samples as new centers.
 
-    X, sample_weight: in. fixed_centers: in (n_fixed, n_features), may have
+    The samples (values, indices, indptr: dense or CSR, as in _lloyd.lloyd),
+    sample_weight: in. fixed_centers: in (n_fixed, n_features), may have
     no rows. first_draw: in [0, 1), used only without fixed centers, where
     the first pick is proportional to weight alone. trial_draws: in [0, 1),
     (n_picks, n_trials): the candidates of each pick. picks: out, indices
     into X.
     """
     cdef:
-        Py_ssize_t n_samples = X.shape[0]
-        int n_features = X.shape[1]
+        int n_features = fixed_centers.shape[1]
+        Rows X = rows_of(values, indices, indptr, sample_weight.shape[0], n_features)
+        const floating* v = values_of(values)
+        Py_ssize_t n_samples = X.n_samples
         Py_ssize_t n_chunks = n_chunks_of(n_samples)
         int n_picks = picks.shape[0]
         int n_trials = trial_draws.shape[1]
@@ -212,14 +217,12 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
 
     n_threads = useful_threads(n_threads, n_samples, n_trials * n_features)
     with nogil:
-        for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
-            row_sq_norms(&X[chunk * CHUNK_SIZE, 0],
-                         min(<Py_ssize_t> CHUNK_SIZE, n_samples - chunk * CHUNK_SIZE),
-                         n_features, x_norms + chunk * CHUNK_SIZE)
+        for i in prange(n_samples, schedule="static", num_threads=n_threads):
+            x_norms[i] = row_sq_norm(v, X, i)
         if n_fixed > 0:
             for i in range(n_samples):
                 closest[i] = INFINITY
-            distances_to(X, x_norms, sample_weight, closest, &fixed_centers[0, 0],
+            distances_to(v, X, x_norms, sample_weight, closest, &fixed_centers[0, 0],
                          n_fixed, True, NULL, NULL, n_threads)
         else:
             # Every sample equally far: the draw is proportional to weight.
@@ -232,7 +235,8 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
             picks[0] = pick
             for i in range(n_samples):
                 closest[i] = INFINITY
-            distances_to(X, x_norms, sample_weight, closest, &X[pick, 0], 1, True,
+            dense_row(v, X, pick, candidates)
+            distances_to(v, X, x_norms, sample_weight, closest, candidates, 1, True,
                          NULL, NULL, n_threads)
             closest[pick] = 0
             first = 1
@@ -246,9 +250,8 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
                                               prefix, trial_draws[c, t] * total)
                 else:
                     candidate_index[t] = first_unpicked(sample_weight, picks, c)
-                memcpy(candidates + t * n_features, &X[candidate_index[t], 0],
-                       n_features * sizeof(floating))
-            distances_to(X, x_norms, sample_weight, closest, candidates, n_trials,
+                dense_row(v, X, candidate_index[t], candidates + t * n_features)
+            distances_to(v, X, x_norms, sample_weight, closest, candidates, n_trials,
                          False, candidate_closest, partial, n_threads)
             best = 0
             for t in range(n_trials):

@@ -32,16 +32,41 @@ def reject_non_numeric(X, name):
         )
 
 
-def check_data(X, name="X"):
-    """X as a C-contiguous float32/float64 2-D array of finite values.
+def check_data(X, name="X", *, accept_sparse=False):
+    """X as a C-contiguous float32/float64 2-D array of finite values, or,
+    if ``accept_sparse``, possibly as a CSR matrix (see :func:`canonical_csr`).
 
     float32 stays float32, integers and bools become float64. A C-contiguous
     float array is returned as is (no copy; read-only memory maps work).
     """
     reject_non_numeric(X, name)
-    return check_array(
-        X, dtype=FLOAT_DTYPES, order="C", accept_sparse=False, input_name=name
+    X = check_array(
+        X, dtype=FLOAT_DTYPES, order="C",
+        accept_sparse="csr" if accept_sparse else False, input_name=name,
     )
+    return canonical_csr(X, name)
+
+
+def canonical_csr(X, name):
+    """A sparse X (already CSR, float, finite) in the form the kernels read:
+    no duplicate entries and 32-bit indices. X itself is never changed: a
+    matrix that needs either gets new arrays. Dense X passes through."""
+    if not sparse.issparse(X):
+        return X
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    if X.indices.dtype != np.int32 or X.indptr.dtype != np.int32:
+        if X.nnz > np.iinfo(np.int32).max:
+            raise ValueError(
+                f"{name} has {X.nnz} stored values; sparse input is limited to "
+                f"{np.iinfo(np.int32).max} (32-bit indices)."
+            )
+        X = type(X)(
+            (X.data, X.indices.astype(np.int32), X.indptr.astype(np.int32)),
+            shape=X.shape,
+        )
+    return X
 
 
 def check_sample_weight(sample_weight, n_samples, dtype, *, name="sample_weight",
@@ -87,10 +112,15 @@ def check_fixed_centers(fixed_centers, n_features, dtype, name="fixed_centers"):
         fixed_centers,
         dtype=dtype,
         order="C",
+        accept_sparse="csr",
         ensure_min_samples=0,
         ensure_min_features=0,
         input_name=name,
     )
+    if sparse.issparse(centers):
+        # Centers are dense in the core; a sparse set (e.g. the labeled rows
+        # of a TF-IDF pool) is densified once.
+        centers = centers.toarray()
     if centers.shape[1] != n_features:
         raise ValueError(
             f"{name} must have {n_features} columns, the number of features "

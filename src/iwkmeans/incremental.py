@@ -3,16 +3,20 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from _kmeans import _common, _lloyd
 
 from ._parallel import effective_n_threads, single_threaded_blas
+from ._rows import core_rows, take_rows
 from ._validation import (
     FLOAT_DTYPES,
+    canonical_csr,
     check_fixed_centers,
     check_init_array,
     check_n_free,
@@ -26,28 +30,33 @@ from .seeding import initial_picks
 
 def nearest_centers(X, centers, n_threads):
     """Index of the nearest row of ``centers`` for each row of X (validated,
-    same dtype), computed by the compiled core in chunks."""
+    dense or CSR, same dtype), computed by the compiled core in chunks."""
     labels = np.empty(X.shape[0], dtype=np.int32)
     with single_threaded_blas():
-        _lloyd.assign(X, centers, labels, effective_n_threads(n_threads))
+        _lloyd.assign(*core_rows(X), centers, labels, effective_n_threads(n_threads))
     return labels
 
 
-def nearest_centers_and_distances(X, centers, n_threads, chunk_rows=4096):
+def nearest_centers_and_distances(X, centers, n_threads):
     """:func:`nearest_centers`, and the squared distance of each row of X to
     its nearest center, in float64, computed from ``x - c`` itself (no
-    cancellation error) over chunks of rows, never all at once."""
+    cancellation error)."""
     labels = nearest_centers(X, centers, n_threads)
-    sq_distances = np.empty(X.shape[0])
-    for start in range(0, X.shape[0], chunk_rows):
-        rows = slice(start, start + chunk_rows)
-        diff = X[rows] - centers[labels[rows]]
-        sq_distances[rows] = np.einsum("ij,ij->i", diff, diff, dtype=np.float64)
-    return labels, sq_distances
+    return labels, sq_distances_to(X, centers, labels, n_threads)
+
+
+def sq_distances_to(X, centers, labels, n_threads):
+    """Squared distance of each row of X to ``centers[labels]``, in float64."""
+    out = np.empty(X.shape[0])
+    _lloyd.label_distances(*core_rows(X), centers, labels, out,
+                           effective_n_threads(n_threads))
+    return out
 
 
 def scaled_tol(X, tol, n_threads):
     """scikit-learn's meaning of ``tol``: relative to the mean per-feature variance."""
+    if sparse.issparse(X):
+        return float(np.mean(mean_variance_axis(X, axis=0)[1])) * tol
     return _common.mean_variance(X, n_threads) * tol
 
 
@@ -58,9 +67,10 @@ class FittedCentersMixin:
     def _check_test_data(self, X):
         check_is_fitted(self)
         reject_non_numeric(X, "X")
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C", reset=False)
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C", reset=False,
+                          accept_sparse="csr")
         # Compute in X's dtype: casting the few centers is cheaper than copying X.
-        return X, self.cluster_centers_.astype(X.dtype, copy=False)
+        return canonical_csr(X, "X"), self.cluster_centers_.astype(X.dtype, copy=False)
 
     def predict(self, X):
         """Index into ``cluster_centers_`` of the nearest center of each sample."""
@@ -79,8 +89,9 @@ class FittedCentersMixin:
         labels = np.empty(X.shape[0], dtype=np.int32)
         n_threads = effective_n_threads(self.n_threads)
         with single_threaded_blas():
-            _lloyd.assign(X, centers, labels, n_threads)
-            inertia = _lloyd.total_inertia(X, sample_weight, centers, labels, n_threads)
+            _lloyd.assign(*core_rows(X), centers, labels, n_threads)
+            inertia = _lloyd.total_inertia(*core_rows(X), sample_weight, centers,
+                                           labels, n_threads)
         return -inertia
 
 
@@ -176,6 +187,11 @@ class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
         self.n_threads = n_threads
         self.verbose = verbose
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def _check_params(self, X):
         """Validate the hyper-parameters; return (free init array or None, n_init)."""
         check_scalar(self.n_init, "n_init", Integral, min_val=1)
@@ -220,7 +236,10 @@ class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
         self
         """
         reject_non_numeric(X, "X")
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C")
+        X = canonical_csr(
+            validate_data(self, X, dtype=FLOAT_DTYPES, order="C", accept_sparse="csr"),
+            "X",
+        )
         free_init, n_init = self._check_params(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         fixed_centers = check_fixed_centers(fixed_centers, X.shape[1], X.dtype)
@@ -234,10 +253,10 @@ class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
         with single_threaded_blas():
             for _ in range(n_init):
                 if free_init is None:
-                    free_init_run = X[initial_picks(
+                    free_init_run = take_rows(X, initial_picks(
                         self.init, X, sample_weight, fixed_centers, self.n_clusters,
                         random_state, n_threads,
-                    )]
+                    ))
                 else:
                     free_init_run = free_init
                 centers = np.concatenate([fixed_centers, free_init_run])
@@ -245,7 +264,7 @@ class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
                 if self.verbose:
                     print("Initialization complete")
                 n_iter, inertia = _lloyd.lloyd(
-                    X, sample_weight, centers, n_fixed, self.max_iter, tol, labels,
+                    *core_rows(X), X.shape[1], sample_weight, centers, n_fixed, self.max_iter, tol, labels,
                     n_threads, bool(self.verbose),
                 )
                 if best is None or inertia < best[3]:

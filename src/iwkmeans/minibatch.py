@@ -10,6 +10,7 @@ from sklearn.utils.validation import validate_data
 from _kmeans import _lloyd
 
 from ._parallel import effective_n_threads, single_threaded_blas
+from ._rows import core_rows
 from ._validation import (
     FLOAT_DTYPES,
     check_fixed_centers,
@@ -161,8 +162,8 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         labels = np.empty(X.shape[0], dtype=np.int32)
         sums = np.empty((self.n_clusters, X.shape[1]))
         weights = np.empty(self.n_clusters)
-        inertia = _lloyd.block_step(X, sample_weight, centers, n_fixed, labels, sums,
-                                    weights, n_threads)
+        inertia = _lloyd.block_step(*core_rows(X), sample_weight, centers, n_fixed,
+                                    labels, sums, weights, n_threads)
         hit = weights > 0
         free = centers[n_fixed:]
         old = free[hit].astype(np.float64)
@@ -205,9 +206,9 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         with single_threaded_blas():
             self._passes(X, sample_weight, random_state, n_threads)
             labels = np.empty(X.shape[0], dtype=np.int32)
-            _lloyd.assign(X, self.cluster_centers_, labels, n_threads)
-            self.inertia_ = _lloyd.total_inertia(X, sample_weight, self.cluster_centers_,
-                                                 labels, n_threads)
+            _lloyd.assign(*core_rows(X), self.cluster_centers_, labels, n_threads)
+            self.inertia_ = _lloyd.total_inertia(*core_rows(X), sample_weight,
+                                                 self.cluster_centers_, labels, n_threads)
         self.labels_ = labels
         return self
 

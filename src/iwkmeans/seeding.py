@@ -5,6 +5,7 @@ from sklearn.utils import check_random_state
 from _kmeans import _seeding
 
 from ._parallel import effective_n_threads, single_threaded_blas
+from ._rows import core_rows, take_rows
 from ._validation import (
     check_data,
     check_fixed_centers,
@@ -59,7 +60,7 @@ def kmeans_plusplus(
     indices : ndarray of shape (n_clusters,)
         Their row indices in X, all distinct.
     """
-    X = check_data(X)
+    X = check_data(X, accept_sparse=True)
     sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
     fixed_centers = check_fixed_centers(fixed_centers, X.shape[1], X.dtype)
     check_n_free(n_clusters, sample_weight)
@@ -74,7 +75,7 @@ def kmeans_plusplus(
         n_local_trials,
         effective_n_threads(n_threads),
     )
-    return X[indices], indices
+    return take_rows(X, indices), indices
 
 
 def greedy_kmeans_plusplus(
@@ -88,7 +89,7 @@ def greedy_kmeans_plusplus(
     picks = np.empty(n_clusters, dtype=np.intp)
     with single_threaded_blas():
         _seeding.kmeans_plusplus(
-            X, sample_weight, fixed_centers, first_draw, trial_draws, picks, n_threads
+            *core_rows(X), sample_weight, fixed_centers, first_draw, trial_draws, picks, n_threads
         )
     return picks
 
