@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_data
+from ._validation import check_data, check_fixed_centers
 from .selection import (
     _check_batch_size,
     _check_beta,
@@ -40,7 +40,7 @@ class _Sampler(BaseEstimator):
                 f"{type(self).__name__} needs a classifier with predict_proba; "
                 f"{type(self.classifier).__name__} has none."
             )
-        self.X_labeled_ = check_data(X_labeled, name="X_labeled")
+        self.X_labeled_ = check_data(X_labeled, name="X_labeled", accept_sparse=True)
         if self.classifier is not None:
             self.classifier_ = clone(self.classifier).fit(self.X_labeled_, y_labeled)
         return self
@@ -49,7 +49,7 @@ class _Sampler(BaseEstimator):
         check_is_fitted(self, "X_labeled_")
         if self.needs_proba:
             check_is_fitted(self, "classifier_")
-        X = check_data(X_pool, name="X_pool")
+        X = check_data(X_pool, name="X_pool", accept_sparse=True)
         if X.shape[1] != self.X_labeled_.shape[1]:
             raise ValueError(
                 f"X_pool has {X.shape[1]} features but the labeled set has "
@@ -156,7 +156,9 @@ class WKMeansSampler(_UncertaintySampler):
         X = self._pool(X_pool)
         _check_beta(self.beta)
         if self.uses_labeled:
-            fixed = self.X_labeled_.astype(X.dtype, copy=False)
+            # Dense centers in X's dtype (labeled rows of a sparse pool too).
+            fixed = check_fixed_centers(self.X_labeled_, X.shape[1], X.dtype,
+                                        name="X_labeled")
         else:
             fixed = np.empty((0, X.shape[1]), dtype=X.dtype)
         return wkmeans_picks(

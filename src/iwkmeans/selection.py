@@ -16,7 +16,8 @@ from ._validation import (
     check_n_threads,
     check_sample_weight,
 )
-from .incremental import IncrementalKMeans, nearest_centers_and_distances
+from ._rows import take_rows
+from .incremental import IncrementalKMeans, nearest_centers_and_distances, sq_distances_to
 
 
 def _check_batch_size(batch_size, n_pool):
@@ -42,18 +43,17 @@ def top_scores(scores, count):
     return np.sort(np.concatenate([above, at]))
 
 
-def nearest_to_centers(X, centers, labels, members):
+def nearest_to_centers(X, centers, labels, members, n_threads=None):
     """For each center, the member of its cluster nearest to it (exact
     squared distance; ties: lowest row).
 
-    ``members`` are the rows of X that belong to one of ``centers``, with
-    ``labels[row]`` its center. A center with no member takes, in center
-    order, the nearest row of X not yet taken. Returns one distinct row index
-    per center.
+    ``members`` are the rows of X (dense or CSR) that belong to one of
+    ``centers``, with ``labels[row]`` (int32) its center. A center with no
+    member takes, in center order, the nearest row of X not yet taken.
+    Returns one distinct row index per center.
     """
     n_centers = centers.shape[0]
-    diff = X[members] - centers[labels[members]]
-    distance = np.einsum("ij,ij->i", diff, diff)
+    distance = sq_distances_to(X[members], centers, labels[members], n_threads)
     # Sort by (center, distance, row): the first row of each center is its pick.
     order = np.lexsort((members, distance, labels[members]))
     sorted_labels = labels[members][order]
@@ -64,8 +64,10 @@ def nearest_to_centers(X, centers, labels, members):
     taken[picks[picks >= 0]] = True
     for center in np.flatnonzero(picks < 0):
         free = np.flatnonzero(~taken)
-        diff = X[free] - centers[center]
-        best = free[np.argmin(np.einsum("ij,ij->i", diff, diff))]
+        to_center = sq_distances_to(X[free], centers, np.full(free.size, center,
+                                                              dtype=np.int32),
+                                    n_threads)
+        best = free[np.argmin(to_center)]
         picks[center] = best
         taken[best] = True
     return picks
@@ -79,8 +81,9 @@ def cluster_and_pick(X, weights, batch_size, fixed_centers, random_state, n_thre
     ).fit(X, sample_weight=weights, fixed_centers=fixed_centers)
     n_fixed = fixed_centers.shape[0]
     members = np.flatnonzero(km.labels_ >= n_fixed)
-    labels = km.labels_.astype(np.intp) - n_fixed
-    return nearest_to_centers(X, km.cluster_centers_[n_fixed:], labels, members)
+    labels = km.labels_ - np.int32(n_fixed)
+    return nearest_to_centers(X, km.cluster_centers_[n_fixed:], labels, members,
+                              n_threads)
 
 
 def select_wkmeans(
@@ -124,7 +127,7 @@ def select_wkmeans(
     indices : ndarray of shape (batch_size,)
         Distinct row indices into ``X_pool``.
     """
-    X = check_data(X_pool, name="X_pool")
+    X = check_data(X_pool, name="X_pool", accept_sparse=True)
     n_pool = X.shape[0]
     scores = check_sample_weight(
         scores, n_pool, X.dtype, name="scores", require_positive=False
@@ -167,22 +170,26 @@ def select_kcenter_greedy(X_pool, batch_size, *, X_labeled=None, n_threads=None)
 
     Returns ``batch_size`` distinct row indices into ``X_pool``.
     """
-    X = check_data(X_pool, name="X_pool")
+    X = check_data(X_pool, name="X_pool", accept_sparse=True)
     n_pool = X.shape[0]
     _check_batch_size(batch_size, n_pool)
     check_n_threads(n_threads)
     labeled = check_fixed_centers(X_labeled, X.shape[1], X.dtype, name="X_labeled")
 
     # Without labeled samples, the pool's mean stands in for them.
-    sources = labeled if labeled.shape[0] else X.mean(axis=0, keepdims=True)
+    if labeled.shape[0]:
+        sources = labeled
+    else:
+        sources = np.asarray(X.mean(axis=0), dtype=X.dtype).reshape(1, -1)
     _, closest = nearest_centers_and_distances(X, sources, n_threads)
-    norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    origin = np.zeros((1, X.shape[1]), dtype=X.dtype)
+    norms = sq_distances_to(X, origin, np.zeros(n_pool, dtype=np.int32), n_threads)
     picks = np.empty(batch_size, dtype=np.intp)
     for b in range(batch_size):
         pick = int(np.argmax(closest))
         picks[b] = pick
         # In X's dtype: a float64 vector would make numpy upcast all of X.
-        to_pick = norms - 2.0 * (X @ X[pick]) + norms[pick]
+        to_pick = norms - 2.0 * (X @ take_rows(X, [pick])[0]) + norms[pick]
         np.minimum(closest, np.maximum(to_pick, 0.0), out=closest)
         closest[pick] = -1.0  # never again, even if rounding left it above 0
     return picks
