@@ -90,6 +90,10 @@ SEEDING_SHAPE = (100_000, 64, 100)
 # centers, a fixed number of passes (no early stopping), batches of
 # MINIBATCH_SIZE; quick mode uses QUICK_MINIBATCH_SAMPLES.
 MINIBATCH_SHAPE = (200_000, 32, 100, 3)
+# A TF-IDF-like pool (n, vocabulary, k, share of stored values, iterations):
+# 100 stored values per row on average, rows scaled to unit norm.
+SPARSE_SHAPE = (100_000, 20_000, 100, 0.005, 10)
+QUICK_SPARSE_SAMPLES = 20_000
 MINIBATCH_SIZE = 1024
 QUICK_MINIBATCH_SAMPLES = 50_000
 QUICK_SEEDING_SAMPLES = 20_000
@@ -180,6 +184,7 @@ def _iwkmeans_tasks():
 
     return {
         "lloyd": lloyd,
+        "lloyd_sparse": lloyd,
         "lloyd_fixed": lloyd_fixed,
         "fit": fit,
         "kmeans_plusplus": seeding,
@@ -213,6 +218,7 @@ def _sklearn_tasks():
 
     return {
         "lloyd": lloyd,
+        "lloyd_sparse": lloyd,
         "lloyd_fixed": "cannot fix centers",
         "fit": fit,
         "kmeans_plusplus": seeding,
@@ -326,6 +332,7 @@ def _faiss_tasks():
     no_pp = "this faiss has no k-means++ (ClusteringParameters.init_method)"
     return {
         "lloyd": lloyd,
+        "lloyd_sparse": "dense input only",
         "lloyd_fixed": lloyd_fixed,
         "fit": fit if kmeans_pp is not None else no_pp,
         "kmeans_plusplus": seeding if kmeans_pp is not None else no_pp,
@@ -385,6 +392,7 @@ def _sklearnex_tasks():
 
     return {
         "lloyd": lloyd,
+        "lloyd_sparse": lloyd,
         "lloyd_fixed": "cannot fix centers",
         "fit": fit,
         "kmeans_plusplus": "no standalone k-means++",
@@ -703,6 +711,19 @@ def _lloyd_fixed_case(n, d, n_fixed, k, max_iter, dtype, X64=None):
     return X, X[fixed], X[free], max_iter
 
 
+def _sparse_pool(n, d, density):
+    from scipy import sparse
+    from sklearn.preprocessing import normalize
+
+    X = sparse.random(n, d, density=density, format="csr", random_state=SEED)
+    return normalize(X)
+
+
+def _sparse_case(n, d, k, density, max_iter, dtype, X64=None):
+    X = (_sparse_pool(n, d, density) if X64 is None else X64).astype(dtype)
+    return X, X[_sample_rows(n, k)].toarray(), max_iter
+
+
 def _fit_case(n, d, k, dtype, X64=None):
     return _case_data(n, d, k, dtype, X64), k, SEED
 
@@ -842,6 +863,19 @@ class _Runner:
                 flops_per_iteration=2.0 * n * k * d, matmul_shape=(d, k),
             )
 
+    def lloyd_sparse(self, n, d, k, density, max_iter):
+        X64 = _sparse_pool(n, d, density)
+        for dtype in DTYPES:
+            yield self.compare(
+                "lloyd_sparse",
+                partial(_sparse_case, d=d, k=k, density=density, max_iter=max_iter,
+                        dtype=dtype), n,
+                _estimator_summary, X64=X64,
+                case=f"sparse CSR Lloyd, per iteration (max_iter={max_iter}, tol=0)",
+                shape=f"{n} x {d} x {k} ({X64.nnz / n:.0f} values per row)",
+                dtype=dtype, per_iteration=True,
+            )
+
     def lloyd_fixed(self, n, d, n_fixed, k, max_iter):
         X64 = _blobs(n, d, k)
         for dtype in DTYPES:
@@ -946,6 +980,10 @@ def run(quick=False, n_threads=None, repeats=None, log=None, memory=True):
     if quick:
         max_iter = min(max_iter, QUICK_MAX_ITER)
     rows.extend(runner.lloyd_fixed(n, d, n_fixed, k, max_iter))
+    n, d, k, density, max_iter = SPARSE_SHAPE
+    if quick:
+        n, max_iter = QUICK_SPARSE_SAMPLES, min(max_iter, QUICK_MAX_ITER)
+    rows.extend(runner.lloyd_sparse(n, d, k, density, max_iter))
     for n, d, k in FIT_SHAPES:
         rows.extend(runner.fit(n, d, k))
     n, d, k, passes = MINIBATCH_SHAPE
