@@ -80,9 +80,9 @@ class LinearGradientEmbedding:
     def __init__(self, proba, X):
         self.residuals = _residuals(proba)
         self.X = X
-        self.inputs_sq_norms = np.einsum("ij,ij->i", X, X, dtype=np.float64) + 1.0
+        inputs_sq_norms = np.einsum("ij,ij->i", X, X, dtype=np.float64) + 1.0
         self.sq_norms = (
-            np.einsum("ij,ij->i", self.residuals, self.residuals) * self.inputs_sq_norms
+            np.einsum("ij,ij->i", self.residuals, self.residuals) * inputs_sq_norms
         )
 
     def __len__(self):
