@@ -15,10 +15,22 @@ def test_demo_prints_the_table_and_writes_the_plot(tmp_path, capsys):
     out = capsys.readouterr().out
     for method in ("Random", "WKMeans", "IWKMeans"):
         assert re.search(rf"^\| {method} \| 1 \| \d+\.\d\d \|", out, re.MULTILINE)
+    for method in ("Clustered", "Submodular", "BADGE"):
+        assert f"| {method} |" not in out  # only with --extra-samplers
     assert f"Learning curves: {path}" in out
     assert path.read_bytes()[:8] == PNG_SIGNATURE
     height, width, channels = image.imread(path).shape
     assert height > 100 and width > 100 and channels in (3, 4)
+
+
+def test_demo_runs_the_extra_samplers_on_request(tmp_path, capsys):
+    path = tmp_path / "demo.png"
+    assert main(["demo", "--seeds", "1", "--batch-size", "5", "--extra-samplers",
+                 "--output", str(path)]) == 0
+    out = capsys.readouterr().out
+    for method in ("Random", "WKMeans", "IWKMeans", "Clustered", "Submodular", "BADGE"):
+        assert re.search(rf"^\| {method} \| 1 \| \d+\.\d\d \|", out, re.MULTILINE)
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
 
 
 def test_demo_reports_batches_larger_than_the_pool(tmp_path, capsys):

@@ -1,4 +1,5 @@
-"""select_wkmeans / select_kcenter_greedy and the samplers."""
+"""select_wkmeans (WKMeans, IWKMeans, Clustered) / select_kcenter_greedy and
+the samplers."""
 import re
 
 import numpy as np
@@ -10,6 +11,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
 from iwkmeans import (
+    BadgeSampler,
+    ClusteredSampler,
     ConfidenceSampler,
     EntropySampler,
     IWKMeansSampler,
@@ -17,16 +20,23 @@ from iwkmeans import (
     KMeansSampler,
     MarginSampler,
     RandomSampler,
+    SubmodularSampler,
     WKMeansSampler,
+    margin_score,
     select_kcenter_greedy,
     select_wkmeans,
 )
 
+from iwkmeans.selection import cluster_and_pick
+
 import reference
 
 SAMPLERS = [RandomSampler, ConfidenceSampler, MarginSampler, EntropySampler,
-            KCenterGreedySampler, KMeansSampler, WKMeansSampler, IWKMeansSampler]
-THREADED = (KCenterGreedySampler, KMeansSampler, WKMeansSampler, IWKMeansSampler)
+            KCenterGreedySampler, KMeansSampler, WKMeansSampler, IWKMeansSampler,
+            ClusteredSampler, SubmodularSampler, BadgeSampler]
+THREADED = (KCenterGreedySampler, KMeansSampler, WKMeansSampler, IWKMeansSampler,
+            ClusteredSampler)
+PRESELECTING = (WKMeansSampler, IWKMeansSampler, ClusteredSampler, SubmodularSampler)
 
 
 def make_pool(seed, n_pool, n_labeled=30, n_features=4):
@@ -46,7 +56,7 @@ def make_sampler(cls, batch_size, seed, n_threads=None, beta=None):
     params = {"random_state": seed}
     if cls in THREADED:
         params["n_threads"] = n_threads
-    if beta is not None and cls in (WKMeansSampler, IWKMeansSampler):
+    if beta is not None and cls in PRESELECTING:
         params["beta"] = beta
     return cls(LogisticRegression(), batch_size, **params)
 
@@ -125,6 +135,56 @@ def test_wkmeans_picks_the_member_nearest_each_centroid():
         assert nearest in picks
 
 
+def test_no_weights_is_the_unweighted_clustering():
+    # One code path: weights=None is unit weights, not a separate routine.
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(200, 3))
+    no_fixed = np.empty((0, 3))
+    np.testing.assert_array_equal(
+        cluster_and_pick(X, None, 7, no_fixed, 5, 1),
+        cluster_and_pick(X, np.ones(200), 7, no_fixed, 5, 1),
+    )
+
+
+@given(seed=st.integers(0, 10_000), n_pool=st.integers(10, 300),
+       batch=st.integers(1, 15), beta=st.floats(1.0, 5.0), labeled=st.booleans())
+def test_clustered_is_wkmeans_with_unit_weights_on_the_preselection(seed, n_pool, batch,
+                                                                     beta, labeled):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_pool, 3))
+    scores = rng.uniform(size=n_pool)
+    X_labeled = rng.normal(size=(5, 3)) if labeled else None
+    batch = min(batch, n_pool)
+    picks = select_wkmeans(X, scores, batch, beta=beta, X_labeled=X_labeled,
+                           weighted=False, random_state=seed)
+    n_pre = min(n_pool, int(np.ceil(beta * batch)))
+    preselected = np.sort(np.argsort(-scores, kind="stable")[:n_pre])
+    # WKMeans on the preselected samples alone, every one kept, every weight 1.
+    unit = select_wkmeans(X[preselected], np.ones(n_pre), batch, beta=n_pre / batch,
+                          X_labeled=X_labeled, random_state=seed)
+    np.testing.assert_array_equal(picks, preselected[unit])
+
+
+def test_weights_move_the_pick_to_the_uncertain_sample():
+    # One cluster: unweighted, its mean (3.2) is nearest x=3; weighted by the
+    # scores, the mean (7.6) is nearest the one very uncertain sample, x=10.
+    X = np.array([[0.0], [1.0], [2.0], [3.0], [10.0]])
+    scores = np.array([0.1, 0.1, 0.1, 0.1, 1.0])
+    assert select_wkmeans(X, scores, 1, beta=5, random_state=0).tolist() == [4]
+    assert select_wkmeans(X, scores, 1, beta=5, weighted=False,
+                          random_state=0).tolist() == [3]
+
+
+def test_clustered_sampler_is_select_wkmeans_unweighted():
+    X_l, y_l, X_pool = make_pool(3, 300)
+    sampler = ClusteredSampler(LogisticRegression(), 8, beta=4, random_state=2)
+    picks = sampler.fit(X_l, y_l).select_samples(X_pool)
+    scores = margin_score(sampler.classifier_.predict_proba(X_pool))
+    np.testing.assert_array_equal(
+        picks, select_wkmeans(X_pool, scores, 8, beta=4, weighted=False, random_state=2)
+    )
+
+
 def test_all_zero_scores_still_select():
     X = np.random.default_rng(0).normal(size=(50, 2))
     picks = select_wkmeans(X, np.zeros(50), 5, random_state=0)
@@ -170,7 +230,8 @@ def test_selection_errors(call, error, message):
 
 
 @pytest.mark.parametrize("cls", [ConfidenceSampler, MarginSampler, EntropySampler,
-                                 WKMeansSampler, IWKMeansSampler])
+                                 WKMeansSampler, IWKMeansSampler, ClusteredSampler,
+                                 SubmodularSampler, BadgeSampler])
 def test_uncertainty_samplers_need_predict_proba(cls):
     X_l, y_l, _ = make_pool(0, 20)
     with pytest.raises(TypeError, match="needs a classifier with predict_proba; "

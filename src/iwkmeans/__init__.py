@@ -12,14 +12,19 @@ Public names:
   centers and ``partial_fit``, for large pools.
 - :func:`confidence_score`, :func:`margin_score`, :func:`entropy_score` --
   uncertainty of each sample from predicted class probabilities.
-- :func:`select_wkmeans` (WKMeans, or IWKMeans with labeled samples as fixed
-  centroids) and :func:`select_kcenter_greedy` -- batch selection for any
-  model: features and scores in, pool indices out.
+- :func:`select_wkmeans` (WKMeans, IWKMeans with labeled samples as fixed
+  centroids, Clustered with ``weighted=False``), :func:`select_submodular`
+  (facility location on the preselected samples), :func:`select_badge`
+  (k-means++ on gradient embeddings) and :func:`select_kcenter_greedy` --
+  batch selection for any model: features, scores or embeddings in, pool
+  indices out.
 - Samplers with one interface (``fit(X_labeled, y_labeled)``,
   ``select_samples(X_pool)``): :class:`RandomSampler`,
   :class:`ConfidenceSampler`, :class:`MarginSampler`, :class:`EntropySampler`,
   :class:`KCenterGreedySampler`, :class:`KMeansSampler`,
-  :class:`WKMeansSampler`, :class:`IWKMeansSampler`.
+  :class:`WKMeansSampler`, :class:`IWKMeansSampler`,
+  :class:`ClusteredSampler`, :class:`SubmodularSampler`,
+  :class:`BadgeSampler`.
 
 Submodules for active-learning experiments (imported on demand):
 :mod:`iwkmeans.metrics` (learning-curve AUC, noisy-sample ratio,
@@ -27,10 +32,13 @@ contradictions, exploration, classifier agreement, batch easiness),
 :mod:`iwkmeans.experiments` (the experiment loop, comparisons over seeds,
 summary and learning-curve plots) and :mod:`iwkmeans.datasets` (noisy blobs).
 """
+from .badge import select_badge
 from .hierarchical import HierarchicalKMeans
 from .incremental import IncrementalKMeans
 from .minibatch import IncrementalMiniBatchKMeans
 from .samplers import (
+    BadgeSampler,
+    ClusteredSampler,
     ConfidenceSampler,
     EntropySampler,
     IWKMeansSampler,
@@ -38,10 +46,12 @@ from .samplers import (
     KMeansSampler,
     MarginSampler,
     RandomSampler,
+    SubmodularSampler,
     WKMeansSampler,
 )
 from .seeding import kmeans_plusplus
 from .selection import select_kcenter_greedy, select_wkmeans
+from .submodular import select_submodular
 from .uncertainty import confidence_score, entropy_score, margin_score
 
 __version__ = "0.1.0.dev0"
@@ -55,6 +65,8 @@ __all__ = [
     "entropy_score",
     "select_wkmeans",
     "select_kcenter_greedy",
+    "select_submodular",
+    "select_badge",
     "RandomSampler",
     "ConfidenceSampler",
     "MarginSampler",
@@ -63,5 +75,8 @@ __all__ = [
     "KMeansSampler",
     "WKMeansSampler",
     "IWKMeansSampler",
+    "ClusteredSampler",
+    "SubmodularSampler",
+    "BadgeSampler",
     "__version__",
 ]

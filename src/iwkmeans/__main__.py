@@ -59,6 +59,10 @@ def _parser():
         "--output", default="iwkmeans_demo.png", metavar="PNG",
         help="learning-curve plot to write (default: iwkmeans_demo.png)",
     )
+    demo.add_argument(
+        "--extra-samplers", action="store_true",
+        help="also run Clustered, Submodular (Zhdanov 2019) and BADGE",
+    )
     return parser
 
 
@@ -67,7 +71,8 @@ def _demo(args):
 
     start = time.perf_counter()
     try:
-        summary, path = run_demo(args.seeds, args.batch_size, args.output)
+        summary, path = run_demo(args.seeds, args.batch_size, args.output,
+                                 extra_samplers=args.extra_samplers)
     except ValueError as error:  # e.g. batches larger than the pool
         print(f"iwkmeans demo: error: {error}", file=sys.stderr)
         return 2

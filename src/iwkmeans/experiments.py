@@ -21,7 +21,14 @@ from tqdm import tqdm
 from . import metrics
 from ._validation import check_data
 from .datasets import make_noisy_blobs
-from .samplers import IWKMeansSampler, RandomSampler, WKMeansSampler
+from .samplers import (
+    BadgeSampler,
+    ClusteredSampler,
+    IWKMeansSampler,
+    RandomSampler,
+    SubmodularSampler,
+    WKMeansSampler,
+)
 
 # Per-step entries of a run's result, in table order. "noisy_ratio" is there
 # only when the noise flags are known.
@@ -353,16 +360,21 @@ def plot_learning_curves(rows, path, *, title=None):
     return path
 
 
-def run_demo(n_seeds=5, batch_size=10, output="iwkmeans_demo.png", progress=None):
+def run_demo(n_seeds=5, batch_size=10, output="iwkmeans_demo.png", progress=None,
+             extra_samplers=False):
     """The demo experiment: Random vs WKMeans vs IWKMeans on noisy blobs.
 
     A small Noisy-LD: :func:`~iwkmeans.datasets.make_noisy_blobs` with 2,000
     samples, 10 classes of 5 clean blobs each and half of the samples in
     noisy blobs; a 50/50 split, 20 initial labels, 10 batches of
     ``batch_size``, a random forest of 30 trees (depth 10), ``beta`` = the
-    number of classes as in the paper; seeds 0 to ``n_seeds - 1``. Writes
-    the learning curves to ``output`` and returns ``(summary, output)``
-    (see :func:`summarize`).
+    number of classes as in the paper; seeds 0 to ``n_seeds - 1``. With
+    ``extra_samplers``, Zhdanov's Clustered and Submodular (same ``beta``)
+    and BADGE run too; BADGE's gradient embedding treats the features as the
+    input of a linear last layer, which a random forest does not have, so
+    there it is the approximation described in :class:`BadgeSampler`.
+    Writes the learning curves to ``output`` and returns ``(summary,
+    output)`` (see :func:`summarize`).
     """
     n_classes = 10
     X, y, noisy = make_noisy_blobs(2000, n_classes, noise_fraction=0.5,
@@ -373,6 +385,13 @@ def run_demo(n_seeds=5, batch_size=10, output="iwkmeans_demo.png", progress=None
         "IWKMeans": lambda c, b, r: IWKMeansSampler(c, b, beta=n_classes,
                                                     random_state=r),
     }
+    if extra_samplers:
+        samplers.update({
+            "Clustered": lambda c, b, r: ClusteredSampler(c, b, beta=n_classes,
+                                                          random_state=r),
+            "Submodular": lambda c, b, r: SubmodularSampler(c, b, beta=n_classes),
+            "BADGE": lambda c, b, r: BadgeSampler(c, b, random_state=r),
+        })
     rows = compare_samplers(
         X, y, samplers, seeds=range(n_seeds), progress=progress,
         initial_size=2 * n_classes, batch_size=batch_size, n_batches=10,

@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_data, check_fixed_centers
+from .badge import LinearGradientEmbedding, implicit_kmeans_plusplus
 from .selection import (
     _check_batch_size,
     _check_beta,
@@ -20,6 +21,7 @@ from .selection import (
     top_scores,
     wkmeans_picks,
 )
+from .submodular import submodular_picks
 from .uncertainty import confidence_score, entropy_score, margin_score
 
 
@@ -145,6 +147,7 @@ class WKMeansSampler(_UncertaintySampler):
 
     score = staticmethod(margin_score)
     uses_labeled = False
+    weighted = True
 
     def __init__(self, classifier, batch_size, *, beta=10, random_state=None,
                  n_threads=None):
@@ -163,7 +166,7 @@ class WKMeansSampler(_UncertaintySampler):
             fixed = np.empty((0, X.shape[1]), dtype=X.dtype)
         return wkmeans_picks(
             X, self._scores(X), self.batch_size, self.beta, fixed,
-            self.random_state, self.n_threads,
+            self.random_state, self.n_threads, weighted=self.weighted,
         )
 
 
@@ -173,3 +176,60 @@ class IWKMeansSampler(WKMeansSampler):
     of uncertain samples next to it."""
 
     uses_labeled = True
+
+
+class ClusteredSampler(WKMeansSampler):
+    """Zhdanov's Clustered(beta): WKMeans without the weights. The margin
+    scores choose the ``beta * batch_size`` preselected samples; the K-Means
+    on them is unweighted (``select_wkmeans(..., weighted=False)``)."""
+
+    weighted = False
+
+
+class SubmodularSampler(_UncertaintySampler):
+    """Zhdanov's Submodular(beta): the margin scores choose the ``beta *
+    batch_size`` preselected samples, and a lazy greedy facility-location
+    maximisation picks the batch among them
+    (:func:`iwkmeans.select_submodular`). Deterministic: ``random_state`` is
+    not used."""
+
+    score = staticmethod(margin_score)
+
+    def __init__(self, classifier, batch_size, *, beta=10, random_state=None):
+        super().__init__(classifier, batch_size, random_state=random_state)
+        self.beta = beta
+
+    def select_samples(self, X_pool):
+        X = self._pool(X_pool)
+        _check_beta(self.beta)
+        return submodular_picks(X, self._scores(X), self.batch_size, self.beta)
+
+
+class BadgeSampler(_Sampler):
+    """BADGE (Ash et al. 2019) for a scikit-learn classifier with
+    ``predict_proba``: plain k-means++ seeding on the gradient embeddings
+    ``g(x) = (p(x) - onehot(argmax p(x))) ⊗ [x, 1]``.
+
+    g(x) is the gradient of the cross-entropy loss, at the predicted label,
+    with respect to the weights and intercept of a multinomial linear model
+    on x (e.g. :class:`~sklearn.linear_model.LogisticRegression`): for such
+    a model the embedding is exact. For any other classifier it is an
+    approximation that treats x as the input of a softmax last layer: an
+    uncertainty-scaled copy of the features, with no claim to be the model's
+    gradient. For a network, compute the embeddings from its penultimate
+    layer and call :func:`iwkmeans.select_badge`.
+
+    The embeddings (n_pool x n_classes * (n_features + 1)) are never formed:
+    the k-means++ distances come from the probabilities and the features by
+    the Kronecker identity (see :mod:`iwkmeans.badge`), with memory
+    O(n_pool x (n_classes + n_features)).
+    """
+
+    needs_proba = True
+
+    def select_samples(self, X_pool):
+        X = self._pool(X_pool)
+        embedding = LinearGradientEmbedding(self.classifier_.predict_proba(X), X)
+        return implicit_kmeans_plusplus(
+            embedding, self.batch_size, check_random_state(self.random_state)
+        )

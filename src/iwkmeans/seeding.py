@@ -82,16 +82,24 @@ def greedy_kmeans_plusplus(
     X, sample_weight, fixed_centers, n_clusters, random_state, n_local_trials, n_threads
 ):
     """Indices of the k-means++ picks for inputs that are already validated."""
-    # All random numbers come from the caller's generator, in a fixed amount
-    # that does not depend on the data: the kernel itself is deterministic.
-    first_draw = random_state.uniform()
-    trial_draws = random_state.uniform(size=(n_clusters, n_local_trials))
+    first_draw, trial_draws = kmeans_plusplus_draws(random_state, n_clusters,
+                                                    n_local_trials)
     picks = np.empty(n_clusters, dtype=np.intp)
     with single_threaded_blas():
         _seeding.kmeans_plusplus(
             *core_rows(X), sample_weight, fixed_centers, first_draw, trial_draws, picks, n_threads
         )
     return picks
+
+
+def kmeans_plusplus_draws(random_state, n_clusters, n_local_trials):
+    """The uniform [0, 1) draws of one k-means++ seeding: the first pick's
+    (used only without fixed centers) and an (n_clusters, n_local_trials)
+    array for the candidates, row c for pick c."""
+    # All random numbers come from the caller's generator, in a fixed amount
+    # that does not depend on the data: the kernel itself is deterministic.
+    first_draw = random_state.uniform()
+    return first_draw, random_state.uniform(size=(n_clusters, n_local_trials))
 
 
 def initial_picks(init, X, sample_weight, fixed_centers, n_clusters, random_state,

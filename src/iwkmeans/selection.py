@@ -20,11 +20,11 @@ from ._rows import take_rows
 from .incremental import IncrementalKMeans, nearest_centers_and_distances, sq_distances_to
 
 
-def _check_batch_size(batch_size, n_pool):
+def _check_batch_size(batch_size, n_pool, pool_name="X_pool"):
     check_scalar(batch_size, "batch_size", Integral, min_val=1)
     if batch_size > n_pool:
         raise ValueError(
-            f"batch_size={batch_size} is larger than the pool: X_pool has "
+            f"batch_size={batch_size} is larger than the pool: {pool_name} has "
             f"{n_pool} sample(s)."
         )
 
@@ -87,15 +87,16 @@ def cluster_and_pick(X, weights, batch_size, fixed_centers, random_state, n_thre
 
 
 def select_wkmeans(
-    X_pool, scores, batch_size, *, beta=10, X_labeled=None, random_state=None,
-    n_threads=None,
+    X_pool, scores, batch_size, *, beta=10, X_labeled=None, weighted=True,
+    random_state=None, n_threads=None,
 ):
-    """WKMeans batch selection (Zhdanov 2019); IWKMeans with ``X_labeled``.
+    """WKMeans batch selection (Zhdanov 2019); IWKMeans with ``X_labeled``;
+    Zhdanov's Clustered with ``weighted=False``.
 
     1. Preselect the ``beta * batch_size`` samples of highest score (all of
        the pool if it is smaller; ties go to the lowest index).
     2. Run weighted K-Means on them with ``batch_size`` free clusters and the
-       scores as sample weights. With ``X_labeled`` the labeled samples are
+       scores as sample weights (unit weights if ``weighted=False``). With ``X_labeled`` the labeled samples are
        fixed centroids (IWKMeans): they pull nearby samples into their own
        clusters, so the new picks avoid what is already labeled.
     3. Return, for each free cluster, the preselected sample nearest to its
@@ -117,6 +118,10 @@ def select_wkmeans(
         Preselection factor, >= 1.
     X_labeled : array-like of shape (n_labeled, n_features), default=None
         Already-labeled samples, used as fixed centroids.
+    weighted : bool, default=True
+        Weight the clustering by the scores (WKMeans). False gives
+        Zhdanov's Clustered(beta): the scores only choose the preselection,
+        and the clustering is the same code with unit weights.
     random_state : int, RandomState instance or None, default=None
         Seed of the k-means++ initialisation.
     n_threads : int, default=None
@@ -136,22 +141,28 @@ def select_wkmeans(
     _check_beta(beta)
     check_n_threads(n_threads)
     fixed = check_fixed_centers(X_labeled, X.shape[1], X.dtype, name="X_labeled")
-    return wkmeans_picks(X, scores, batch_size, beta, fixed, random_state, n_threads)
+    return wkmeans_picks(X, scores, batch_size, beta, fixed, random_state, n_threads,
+                         weighted=weighted)
 
 
 def _check_beta(beta):
     check_scalar(beta, "beta", Real, min_val=1)
 
 
-def wkmeans_picks(X, scores, batch_size, beta, fixed_centers, random_state, n_threads):
+def preselect(scores, batch_size, beta):
+    """Indices of the ``ceil(beta * batch_size)`` highest scores (Zhdanov's
+    preselection, shared by WKMeans, Clustered and Submodular)."""
+    return top_scores(scores, math.ceil(beta * batch_size))
+
+
+def wkmeans_picks(X, scores, batch_size, beta, fixed_centers, random_state, n_threads,
+                  weighted=True):
     """:func:`select_wkmeans` on inputs that are already validated."""
-    preselected = top_scores(scores, math.ceil(beta * batch_size))
-    weights = scores[preselected]
-    largest = weights.max()
-    if largest > 0:
-        weights = np.maximum(weights, np.finfo(X.dtype).eps * largest)
-    else:
-        weights = np.ones_like(weights)
+    preselected = preselect(scores, batch_size, beta)
+    weights = None  # unit weights: Clustered, or every preselected score is 0
+    largest = scores[preselected].max()
+    if weighted and largest > 0:
+        weights = np.maximum(scores[preselected], np.finfo(X.dtype).eps * largest)
     picks = cluster_and_pick(
         X[preselected], weights, batch_size, fixed_centers, random_state, n_threads
     )
