@@ -20,16 +20,21 @@ Public names:
   :class:`ConfidenceSampler`, :class:`MarginSampler`, :class:`EntropySampler`,
   :class:`KCenterGreedySampler`, :class:`KMeansSampler`,
   :class:`WKMeansSampler`, :class:`IWKMeansSampler`.
+- :class:`LabelingMonitor` -- watches a live labeling loop without a labeled
+  test set (contradictions, agreement, exploration, uncertainty) and advises
+  on it (:mod:`iwkmeans.monitor`).
 
 Submodules for active-learning experiments (imported on demand):
 :mod:`iwkmeans.metrics` (learning-curve AUC, noisy-sample ratio,
 contradictions, exploration, classifier agreement, batch easiness),
 :mod:`iwkmeans.experiments` (the experiment loop, comparisons over seeds,
-summary and learning-curve plots) and :mod:`iwkmeans.datasets` (noisy blobs).
+summary and learning-curve plots), :mod:`iwkmeans.cache` (the resumable,
+replayable store of runs) and :mod:`iwkmeans.datasets` (noisy blobs).
 """
 from .hierarchical import HierarchicalKMeans
 from .incremental import IncrementalKMeans
 from .minibatch import IncrementalMiniBatchKMeans
+from .monitor import LabelingMonitor
 from .samplers import (
     ConfidenceSampler,
     EntropySampler,
@@ -63,5 +68,6 @@ __all__ = [
     "KMeansSampler",
     "WKMeansSampler",
     "IWKMeansSampler",
+    "LabelingMonitor",
     "__version__",
 ]

@@ -216,7 +216,8 @@ class RunStore:
     def load_predictions(self, iteration):
         """The test predictions of a stored step."""
         path = _iteration_folder(self.run_folder, iteration) / "predictions.npy"
-        return np.load(path, allow_pickle=False)
+        # Labels of object dtype are pickled; the cache is the user's own folder.
+        return np.load(path, allow_pickle=True)
 
     def load_random_state(self, iteration):
         """The sampler's random state after a stored step, for
@@ -240,7 +241,7 @@ class RunStore:
         temporary.mkdir()
         if selected is not None:
             np.save(temporary / "selected.npy", selected)
-        np.save(temporary / "predictions.npy", predictions, allow_pickle=False)
+        np.save(temporary / "predictions.npy", predictions)
         state = random_state.get_state(legacy=False)
         state["state"]["key"] = state["state"]["key"].tolist()
         (temporary / "random_state.json").write_text(json.dumps(state))

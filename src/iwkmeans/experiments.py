@@ -30,6 +30,8 @@ STEP_KEYS = (
     "n_labeled", "accuracy", "contradiction", "exploration",
     "exploration_decrease", "agreement", "easiness", "noisy_ratio",
 )
+# The entries that describe the batch selected at a step: none at the last step.
+BATCH_KEYS = ("agreement", "easiness", "noisy_ratio")
 
 
 def _seeded(classifier, seed):
@@ -210,6 +212,8 @@ def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches
         last = step == n_batches
         if step < n_stored:
             values, batch = store.load(step)
+            if last:  # of this run, not of the longer one stored
+                values = {k: v for k, v in values.items() if k not in BATCH_KEYS}
             if step == n_stored - 1 and not last:
                 previous = store.load_predictions(step)
                 rng.set_state(store.load_random_state(step))
