@@ -201,6 +201,25 @@ def test_a_longer_run_extends_a_stored_one(blobs, uninterrupted, tmp_path):
                        run(blobs, factory, n_batches=3))
 
 
+def test_an_extension_killed_while_redoing_the_last_step(blobs, tmp_path,
+                                                          monkeypatch):
+    expected = run(blobs)
+    run(blobs, cache=tmp_path, n_batches=2)
+    commit = RunStore._commit
+
+    def die_at_2(self, iteration, values):
+        if iteration == 2:
+            raise Killed
+        commit(self, iteration, values)
+
+    monkeypatch.setattr(RunStore, "_commit", die_at_2)
+    with pytest.raises(Killed):  # step 2's new folder is in place, not committed
+        run(blobs, cache=tmp_path)
+    monkeypatch.undo()
+    assert RunStore(tmp_path, "IWKMeansSampler_seed0").n_stored() == 2
+    assert_same_result(run(blobs, cache=tmp_path), expected)
+
+
 @pytest.mark.parametrize("options, difference", [
     (dict(batch_size=4), "batch_size: stored 5, now 4"),
     (dict(factory=lambda c, b, r: IWKMeansSampler(c, b, beta=2, random_state=r,
@@ -281,13 +300,13 @@ def test_replay_refuses_other_data_or_classifier(blobs, tmp_path):
     run(blobs, cache=tmp_path, n_batches=1)
     key = "IWKMeansSampler_seed0"
     with pytest.raises(ValueError, match="X is not the data run 'IWKMeansSampler_seed0'"):
-        list(replay(tmp_path, key, X * 2, y))
+        replay(tmp_path, key, X * 2, y)
     with pytest.raises(ValueError, match="y is not the data run"):
-        list(replay(tmp_path, key, X, y[::-1]))
+        replay(tmp_path, key, X, y[::-1])
     with pytest.raises(ValueError, match="classifier must be the run's classifier"):
-        list(replay(tmp_path, key, X, y, classifier=DecisionTreeClassifier()))
+        replay(tmp_path, key, X, y, classifier=DecisionTreeClassifier())
     with pytest.raises(ValueError, match="run 'nope' is not stored in the cache"):
-        list(replay(tmp_path, "nope", X, y))
+        replay(tmp_path, "nope", X, y)
 
 
 def test_cache_validation(blobs, tmp_path):

@@ -231,6 +231,11 @@ class RunStore:
         """Store one step: its scalars (name -> float; NaN ones are left
         out), the selected rows (None at the last step), its test
         predictions and the sampler's ``numpy.random.RandomState``."""
+        # A step stored before (the last step of a shorter run, now redone)
+        # stops being trusted before its folder changes.
+        with _connect(self.folder) as connection, connection:
+            connection.execute("DELETE FROM iterations WHERE run = ? AND iteration >= ?",
+                               (self.key, iteration))
         self._write_folder(iteration, selected, predictions, random_state)
         self._commit(iteration, values)
 
@@ -338,9 +343,11 @@ def replay(cache, run, X, y, *, classifier=None):
         The run's classifier (as given to ``run_experiment``); checked
         against the stored settings. None: ``model`` is None at every step.
 
-    Yields
-    ------
-    step : ReplayedStep
+    Returns
+    -------
+    steps : iterator of ReplayedStep
+        The stored steps in order; the arguments are checked at once, the
+        models fitted as the steps are drawn.
     """
     from .experiments import _seeded  # experiments imports this module
 
@@ -364,6 +371,10 @@ def replay(cache, run, X, y, *, classifier=None):
                 f"classifier must be the run's classifier, "
                 f"{settings['classifier']}; got {describe(model)}."
             )
+    return _replay_steps(store, X, y, model)
+
+
+def _replay_steps(store, X, y, model):
     labeled, test = store.initial(), store.test()
     for iteration in range(store.n_stored()):
         _, batch = store.load(iteration)
