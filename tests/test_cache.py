@@ -237,6 +237,13 @@ def test_a_run_with_other_settings_is_refused(blobs, tmp_path, options, differen
     assert "holds run 'IWKMeansSampler_seed0' with other settings" in str(error.value)
 
 
+def test_numpy_scalar_settings_are_the_same_run(blobs, tmp_path):
+    expected = run(blobs, cache=tmp_path, n_batches=2)
+    again = run(blobs, dying(iwkmeans, 0), cache=tmp_path, n_batches=np.int64(2),
+                batch_size=np.int64(5), random_state=np.int64(0), test_size=np.float64(0.5))
+    assert_same_result(again, expected)
+
+
 def test_other_data_is_refused(blobs, tmp_path):
     X, y, noisy = blobs
     run(blobs, cache=tmp_path, n_batches=1)

@@ -72,6 +72,8 @@ def describe(obj):
         return f"{type(obj).__qualname__}({inner})"
     if isinstance(obj, (np.random.RandomState, np.random.Generator)):
         return type(obj).__name__
+    if isinstance(obj, np.generic):  # np.int64(5) is the run of 5
+        return repr(obj.item())
     if callable(obj) and hasattr(obj, "__qualname__"):
         return f"{getattr(obj, '__module__', '')}.{obj.__qualname__}"
     if type(obj).__repr__ is object.__repr__:  # the default repr holds an address

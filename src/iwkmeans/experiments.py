@@ -276,11 +276,13 @@ def _settings(name, sampler, model, X, y, noisy, random_state, initial_size,
               batch_size, test_size, swap_split):
     """What makes a run the same run, for the cache. ``n_batches`` is left
     out: a longer run starts as the shorter one did."""
+    # .item(): NumPy scalars as the Python numbers that JSON stores.
     return {
-        "name": name, "sampler": describe(sampler), "classifier": describe(model),
-        "random_state": random_state, "initial_size": initial_size,
-        "batch_size": batch_size, "test_size": test_size,
-        "swap_split": bool(swap_split),
+        "name": str(name), "sampler": describe(sampler), "classifier": describe(model),
+        "random_state": np.asarray(random_state).item(),
+        "initial_size": np.asarray(initial_size).item(),
+        "batch_size": np.asarray(batch_size).item(),
+        "test_size": np.asarray(test_size).item(), "swap_split": bool(swap_split),
         "data": {"X": fingerprint(X), "y": fingerprint(y),
                  "noisy": fingerprint(noisy)},
     }

@@ -325,7 +325,7 @@ class LabelingMonitor:
         ax.plot(n_labeled, curve("random_agreement"), marker="o",
                 label="random (hold-out)")
         ax.set_ylabel("classifier / 1-NN agreement")
-        ax.legend(loc="lower right", fontsize="small")
+        ax.legend(loc="best", fontsize="small")
         axes[1, 0].plot(n_labeled, curve("exploration"), marker="o")
         axes[1, 0].set_ylabel("exploration of the hold-out")
         axes[1, 1].plot(n_labeled, curve("score_variance"), marker="o")
