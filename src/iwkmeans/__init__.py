@@ -25,17 +25,22 @@ Public names:
   :class:`WKMeansSampler`, :class:`IWKMeansSampler`,
   :class:`ClusteredSampler`, :class:`SubmodularSampler`,
   :class:`BadgeSampler`.
+- :class:`LabelingMonitor` -- watches a live labeling loop without a labeled
+  test set (contradictions, agreement, exploration, uncertainty) and advises
+  on it (:mod:`iwkmeans.monitor`).
 
 Submodules for active-learning experiments (imported on demand):
 :mod:`iwkmeans.metrics` (learning-curve AUC, noisy-sample ratio,
 contradictions, exploration, classifier agreement, batch easiness),
 :mod:`iwkmeans.experiments` (the experiment loop, comparisons over seeds,
-summary and learning-curve plots) and :mod:`iwkmeans.datasets` (noisy blobs).
+summary and learning-curve plots), :mod:`iwkmeans.cache` (the resumable,
+replayable store of runs) and :mod:`iwkmeans.datasets` (noisy blobs).
 """
 from .badge import select_badge
 from .hierarchical import HierarchicalKMeans
 from .incremental import IncrementalKMeans
 from .minibatch import IncrementalMiniBatchKMeans
+from .monitor import LabelingMonitor
 from .samplers import (
     BadgeSampler,
     ClusteredSampler,
@@ -78,5 +83,6 @@ __all__ = [
     "ClusteredSampler",
     "SubmodularSampler",
     "BadgeSampler",
+    "LabelingMonitor",
     "__version__",
 ]

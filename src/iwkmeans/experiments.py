@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from . import metrics
 from ._validation import check_data
+from .cache import RunStore, describe, fingerprint, run_key
 from .datasets import make_noisy_blobs
 from .samplers import (
     BadgeSampler,
@@ -36,6 +37,8 @@ STEP_KEYS = (
     "n_labeled", "accuracy", "contradiction", "exploration",
     "exploration_decrease", "agreement", "easiness", "noisy_ratio",
 )
+# The entries that describe the batch selected at a step: none at the last step.
+BATCH_KEYS = ("agreement", "easiness", "noisy_ratio")
 
 
 def _seeded(classifier, seed):
@@ -75,7 +78,7 @@ def _check_picks(picks, batch_size, n_pool):
 
 def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches,
                    classifier, random_state, test_size=0.5, noisy=None,
-                   swap_split=False):
+                   swap_split=False, cache=None, run_name=None):
     """One active-learning run: ``n_batches`` batches, ``n_batches + 1`` steps.
 
     1. Split the rows into train and test (stratified, seeded with
@@ -117,6 +120,21 @@ def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches
         recorded.
     swap_split : bool, default=False
         Use the test part for training and the train part for testing.
+    cache : str or os.PathLike, default=None
+        A folder in which every step is stored as it completes (see
+        :mod:`iwkmeans.cache`), under ``<run_name>_seed<random_state>``
+        (plus ``_swapped`` with ``swap_split``). If the folder already holds
+        steps of this run, they are read back instead of recomputed and the
+        run continues from the first missing step, with the sampler's random
+        state restored: an interrupted run resumes, a finished one is read
+        back, and a longer ``n_batches`` extends it. The result is the one an
+        uninterrupted run gives. A stored run made with other settings
+        (sampler and its parameters, classifier, seed, sizes, split, data)
+        raises a ValueError. Resuming assumes what the package's samplers do:
+        a selection depends only on the labeled set, the pool and the random
+        state the sampler was given.
+    run_name : str, default=None
+        Name of the run in the cache; None uses the sampler's class name.
 
     Returns
     -------
@@ -176,7 +194,19 @@ def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches
             f"but the pool (train part minus the initial set) has {pool.size}."
         )
     model = _seeded(classifier, random_state)
-    sampler = sampler_factory(model, batch_size, np.random.RandomState(random_state))
+    rng = np.random.RandomState(random_state)
+    sampler = sampler_factory(model, batch_size, rng)
+    store = None
+    n_stored = 0
+    if cache is not None:
+        name = type(sampler).__name__ if run_name is None else run_name
+        store = RunStore(cache, run_key(name, random_state, swap_split))
+        store.open(_settings(name, sampler, model, X, y, noisy, random_state,
+                             initial_size, batch_size, test_size, swap_split),
+                   initial, test)
+        n_stored = min(store.n_stored(), n_batches + 1)
+        if 0 < n_stored <= n_batches and not store.has_batch(n_stored - 1):
+            n_stored -= 1  # a shorter run's last step: redo it, selecting this time
     reference = clone(model).fit(X[test], y[test])
 
     keys = STEP_KEYS if noisy is not None else STEP_KEYS[:-1]
@@ -186,38 +216,87 @@ def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches
     labeled = initial
     previous = None
     for step in range(n_batches + 1):
-        sampler.fit(X[labeled], y[labeled])
-        predictions = sampler.classifier_.predict(X[test])
-        result["n_labeled"][step] = labeled.size
-        result["accuracy"][step] = np.mean(predictions == y[test])
-        result["exploration"][step] = metrics.exploration(X[test], X[labeled])
-        if previous is not None:
-            result["contradiction"][step] = metrics.contradiction_ratio(
-                previous, predictions)
-            result["exploration_decrease"][step - 1] = (
-                result["exploration"][step - 1] - result["exploration"][step])
-        previous = predictions
-        if step == n_batches:
+        last = step == n_batches
+        if step < n_stored:
+            values, batch = store.load(step)
+            if last:  # of this run, not of the longer one stored
+                values = {k: v for k, v in values.items() if k not in BATCH_KEYS}
+            if step == n_stored - 1 and not last:
+                previous = store.load_predictions(step)
+                rng.set_state(store.load_random_state(step))
+            if batch is not None and not np.all(np.isin(batch, pool)):
+                raise ValueError(
+                    f"The cache {store.run_folder} is corrupt: step {step} selected "
+                    f"rows that are not in the pool."
+                )
+        else:
+            values, batch, previous = _step(sampler, batch_size, X, y, labeled, pool,
+                                            test, previous, reference, noisy, last)
+            if store is not None:
+                store.save(step, values, batch, previous, rng)
+        for key in keys:
+            if key in values:
+                result[key][step] = values[key]
+        if last:
             break
-
-        picks = _check_picks(sampler.select_samples(X[pool]), batch_size, pool.size)
-        batch = pool[picks]
-        result["agreement"][step] = metrics.classifier_agreement(
-            sampler.classifier_, X[labeled], y[labeled], X[batch])
-        result["easiness"][step] = metrics.reverse_batch_accuracy(
-            reference, X[batch], y[batch])
-        if noisy is not None:
-            result["noisy_ratio"][step] = metrics.noisy_sample_ratio(batch, noisy)
         selected[step] = batch
         labeled = np.concatenate([labeled, batch])
-        pool = np.delete(pool, picks)
+        pool = pool[~np.isin(pool, batch)]
 
+    result["exploration_decrease"][:-1] = (
+        result["exploration"][:-1] - result["exploration"][1:])
     result.update(initial=initial, selected=selected, test=test)
     return result
 
 
+def _step(sampler, batch_size, X, y, labeled, pool, test, previous, reference,
+          noisy, last):
+    """One step of a run: fit, record, select.
+
+    Returns the step's values (metric name -> float, as in
+    :func:`run_experiment`'s result; the batch metrics only when a batch is
+    selected), the selected rows of X (None at the last step) and the test
+    predictions.
+    """
+    sampler.fit(X[labeled], y[labeled])
+    predictions = sampler.classifier_.predict(X[test])
+    values = {
+        "n_labeled": labeled.size,
+        "accuracy": np.mean(predictions == y[test]),
+        "exploration": metrics.exploration(X[test], X[labeled]),
+    }
+    if previous is not None:
+        values["contradiction"] = metrics.contradiction_ratio(previous, predictions)
+    if last:
+        return values, None, predictions
+    picks = _check_picks(sampler.select_samples(X[pool]), batch_size, pool.size)
+    batch = pool[picks]
+    values["agreement"] = metrics.classifier_agreement(
+        sampler.classifier_, X[labeled], y[labeled], X[batch])
+    values["easiness"] = metrics.reverse_batch_accuracy(reference, X[batch], y[batch])
+    if noisy is not None:
+        values["noisy_ratio"] = metrics.noisy_sample_ratio(batch, noisy)
+    return values, batch, predictions
+
+
+def _settings(name, sampler, model, X, y, noisy, random_state, initial_size,
+              batch_size, test_size, swap_split):
+    """What makes a run the same run, for the cache. ``n_batches`` is left
+    out: a longer run starts as the shorter one did."""
+    # .item(): NumPy scalars as the Python numbers that JSON stores.
+    return {
+        "name": str(name), "sampler": describe(sampler), "classifier": describe(model),
+        "random_state": np.asarray(random_state).item(),
+        "initial_size": np.asarray(initial_size).item(),
+        "batch_size": np.asarray(batch_size).item(),
+        "test_size": np.asarray(test_size).item(), "swap_split": bool(swap_split),
+        "data": {"X": fingerprint(X), "y": fingerprint(y),
+                 "noisy": fingerprint(noisy)},
+    }
+
+
 def compare_samplers(X, y, samplers, *, seeds, both_halves=False, progress=None,
-                     **run_options):
+                     cache=None, **run_options):
     """Run every sampler with every seed; return one table row per step.
 
     Parameters
@@ -234,6 +313,10 @@ def compare_samplers(X, y, samplers, *, seeds, both_halves=False, progress=None,
     progress : bool or None, default=None
         Progress bar on stderr, one tick per run; None shows it only when
         stderr is a terminal.
+    cache : str or os.PathLike, default=None
+        A cache folder for every run (see :func:`run_experiment`), each
+        stored under its method's name: an interrupted comparison resumes
+        where it stopped, and one that finished is read back.
     **run_options
         Passed to :func:`run_experiment` (``initial_size``, ``batch_size``,
         ``n_batches``, ``classifier``, ``test_size``, ``noisy``).
@@ -258,7 +341,8 @@ def compare_samplers(X, y, samplers, *, seeds, both_halves=False, progress=None,
             for method, factory in samplers.items():
                 bar.set_description(f"{method} {seed}{half}")
                 result = run_experiment(X, y, factory, random_state=seed,
-                                        swap_split=half == "B", **run_options)
+                                        swap_split=half == "B", cache=cache,
+                                        run_name=method, **run_options)
                 for step in range(result["n_labeled"].size):
                     row = {"method": method, "run": f"{seed}{half}", "seed": seed,
                            "step": step}

@@ -1,0 +1,343 @@
+"""The experiment cache: a killed run resumes to the uninterrupted result, a
+half-written step is never trusted, settings mismatches are refused, and
+metrics replayed from the stored selections equal the live ones."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.tree import DecisionTreeClassifier
+
+from iwkmeans import IWKMeansSampler, RandomSampler
+from iwkmeans.cache import LOG_FILE, RunStore, read_log, replay
+from iwkmeans.datasets import make_noisy_blobs
+from iwkmeans.experiments import compare_samplers, run_experiment
+from iwkmeans.metrics import exploration, noisy_sample_ratio
+
+N_BATCHES = 6
+
+
+def iwkmeans(c, b, r):
+    return IWKMeansSampler(c, b, beta=3, random_state=r, n_threads=1)
+
+
+def random_(c, b, r):
+    return RandomSampler(c, b, random_state=r)
+
+
+class Killed(Exception):
+    """Stands for the process being killed."""
+
+
+def dying(factory, n_calls):
+    """The sampler of ``factory``, killed at its ``n_calls + 1``-th selection."""
+    def make(c, b, r):
+        sampler = factory(c, b, r)
+        select, calls = sampler.select_samples, []
+
+        def select_samples(X_pool):
+            calls.append(None)
+            if len(calls) > n_calls:
+                raise Killed
+            return select(X_pool)
+
+        sampler.select_samples = select_samples  # same class and parameters
+        return sampler
+    return make
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y, noisy = make_noisy_blobs(240, 3, blobs_per_class=2, random_state=0)
+    for array in (X, y, noisy):
+        array.setflags(write=False)
+    return X, y, noisy
+
+
+OPTIONS = dict(initial_size=6, batch_size=5, n_batches=N_BATCHES, random_state=0)
+
+
+def run(blobs, factory=iwkmeans, **options):
+    X, y, noisy = blobs
+    settings = dict(OPTIONS, classifier=DecisionTreeClassifier(max_depth=4),
+                    noisy=noisy)
+    settings.update(options)
+    return run_experiment(X, y, factory, **settings)
+
+
+def assert_same_rows(rows, expected):
+    assert len(rows) == len(expected)
+    for row, same in zip(rows, expected):
+        assert row.keys() == same.keys()
+        for key, value in same.items():
+            assert row[key] == value or (np.isnan(row[key]) and np.isnan(value)), key
+
+
+def assert_same_result(result, expected):
+    assert result.keys() == expected.keys()
+    for key in expected:
+        assert result[key].dtype == expected[key].dtype, key
+        np.testing.assert_array_equal(result[key], expected[key], err_msg=key)
+
+
+@pytest.fixture(scope="module", params=[iwkmeans, random_], ids=["IWKMeans", "Random"])
+def uninterrupted(request, blobs):
+    return request.param, run(blobs, request.param)
+
+
+def test_a_cached_run_equals_an_uncached_one(blobs, uninterrupted, tmp_path):
+    factory, expected = uninterrupted
+    assert_same_result(run(blobs, factory, cache=tmp_path), expected)
+    # Read back whole: the sampler is never called.
+    assert_same_result(run(blobs, dying(factory, 0), cache=tmp_path), expected)
+
+
+def test_a_run_killed_after_3_of_6_batches_resumes(blobs, uninterrupted, tmp_path):
+    factory, expected = uninterrupted
+    with pytest.raises(Killed):
+        run(blobs, dying(factory, 3), cache=tmp_path)
+    key = f"{type(factory(None, 1, None)).__name__}_seed0"
+    assert RunStore(tmp_path, key).n_stored() == 3
+    assert sorted({row["iteration"] for row in read_log(tmp_path)}) == [0, 1, 2]
+    # The resumed run calls the sampler only for the 3 batches left.
+    assert_same_result(run(blobs, dying(factory, 3), cache=tmp_path), expected)
+
+
+@settings(max_examples=8)
+@given(st.integers(0, N_BATCHES), st.integers(0, 100))
+def test_a_run_killed_at_any_batch_resumes(tmp_path_factory, kill_at, seed):
+    data = make_noisy_blobs(150, 3, blobs_per_class=2, random_state=seed)
+    options = dict(random_state=seed)
+    expected = run(data, random_, **options)
+    folder = tmp_path_factory.mktemp("cache")
+    if kill_at < N_BATCHES:
+        with pytest.raises(Killed):
+            run(data, dying(random_, kill_at), cache=folder, **options)
+    assert_same_result(run(data, random_, cache=folder, **options), expected)
+
+
+def test_a_really_killed_process_resumes(blobs, uninterrupted, tmp_path):
+    """SIGKILL during the 4th selection, in a child process."""
+    factory, expected = uninterrupted
+    name = "IWKMeans" if factory is iwkmeans else "Random"
+    script = textwrap.dedent(f"""
+        import os, signal
+        from sklearn.tree import DecisionTreeClassifier
+        from iwkmeans import IWKMeansSampler, RandomSampler
+        from iwkmeans.datasets import make_noisy_blobs
+        from iwkmeans.experiments import run_experiment
+
+        X, y, noisy = make_noisy_blobs(240, 3, blobs_per_class=2, random_state=0)
+        calls = []
+
+        def make(c, b, r):
+            if {name!r} == "IWKMeans":
+                sampler = IWKMeansSampler(c, b, beta=3, random_state=r, n_threads=1)
+            else:
+                sampler = RandomSampler(c, b, random_state=r)
+            select = sampler.select_samples
+
+            def select_samples(X_pool):
+                calls.append(None)
+                if len(calls) > 3:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return select(X_pool)
+
+            sampler.select_samples = select_samples
+            return sampler
+
+        run_experiment(X, y, make, initial_size=6, batch_size=5, n_batches=6,
+                       random_state=0, classifier=DecisionTreeClassifier(max_depth=4),
+                       noisy=noisy, cache={str(tmp_path)!r})
+    """)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    child = subprocess.run([sys.executable, "-c", script], env=env,
+                           capture_output=True, text=True)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    assert sorted({row["iteration"] for row in read_log(tmp_path)}) == [0, 1, 2]
+    assert_same_result(run(blobs, dying(factory, 3), cache=tmp_path), expected)
+
+
+def test_a_step_killed_before_its_commit_is_not_trusted(blobs, tmp_path, monkeypatch):
+    expected = run(blobs)
+    commit = RunStore._commit
+
+    def commit_but_die_at_3(self, iteration, values):
+        if iteration == 3:
+            raise Killed
+        commit(self, iteration, values)
+
+    monkeypatch.setattr(RunStore, "_commit", commit_but_die_at_3)
+    with pytest.raises(Killed):
+        run(blobs, cache=tmp_path)
+    monkeypatch.undo()
+    run_folder = tmp_path / "IWKMeansSampler_seed0"
+    assert (run_folder / "iter_0003" / "selected.npy").exists()  # written, untrusted
+    assert RunStore(tmp_path, "IWKMeansSampler_seed0").n_stored() == 3
+    # Debris of other kills: a half-written temporary folder, a stray later step.
+    (run_folder / ".iter_0004.tmp").mkdir()
+    (run_folder / ".iter_0004.tmp" / "selected.npy").write_bytes(b"half")
+    (run_folder / "iter_0005").mkdir()
+    np.save(run_folder / "iter_0005" / "selected.npy", np.arange(5))
+    assert_same_result(run(blobs, dying(iwkmeans, 3), cache=tmp_path), expected)
+    assert not (run_folder / ".iter_0004.tmp").exists()
+
+
+def test_a_longer_run_extends_a_stored_one(blobs, uninterrupted, tmp_path):
+    factory, expected = uninterrupted
+    run(blobs, factory, cache=tmp_path, n_batches=2)
+    # Its last step selected nothing: it is redone, the two before are read back.
+    assert_same_result(run(blobs, dying(factory, N_BATCHES - 2), cache=tmp_path),
+                       expected)
+    # A shorter run is read back from the longer one.
+    assert_same_result(run(blobs, dying(factory, 0), cache=tmp_path, n_batches=3),
+                       run(blobs, factory, n_batches=3))
+
+
+def test_an_extension_killed_while_redoing_the_last_step(blobs, tmp_path,
+                                                          monkeypatch):
+    expected = run(blobs)
+    run(blobs, cache=tmp_path, n_batches=2)
+    commit = RunStore._commit
+
+    def die_at_2(self, iteration, values):
+        if iteration == 2:
+            raise Killed
+        commit(self, iteration, values)
+
+    monkeypatch.setattr(RunStore, "_commit", die_at_2)
+    with pytest.raises(Killed):  # step 2's new folder is in place, not committed
+        run(blobs, cache=tmp_path)
+    monkeypatch.undo()
+    assert RunStore(tmp_path, "IWKMeansSampler_seed0").n_stored() == 2
+    assert_same_result(run(blobs, cache=tmp_path), expected)
+
+
+@pytest.mark.parametrize("options, difference", [
+    (dict(batch_size=4), "batch_size: stored 5, now 4"),
+    (dict(factory=lambda c, b, r: IWKMeansSampler(c, b, beta=2, random_state=r,
+                                                  n_threads=1)),
+     "sampler: stored \"IWKMeansSampler(batch_size=5, beta=3,"),
+    (dict(classifier=DecisionTreeClassifier(max_depth=5)), "classifier: stored"),
+    (dict(noisy=None), "data: stored"),
+    (dict(test_size=0.4), "test_size: stored 0.5, now 0.4"),
+])
+def test_a_run_with_other_settings_is_refused(blobs, tmp_path, options, difference):
+    run(blobs, cache=tmp_path, n_batches=1)
+    factory = options.pop("factory", iwkmeans)
+    with pytest.raises(ValueError, match=re.escape(difference)) as error:
+        run(blobs, factory, cache=tmp_path, n_batches=1, **options)
+    assert "holds run 'IWKMeansSampler_seed0' with other settings" in str(error.value)
+
+
+def test_numpy_scalar_settings_are_the_same_run(blobs, tmp_path):
+    expected = run(blobs, cache=tmp_path, n_batches=2)
+    again = run(blobs, dying(iwkmeans, 0), cache=tmp_path, n_batches=np.int64(2),
+                batch_size=np.int64(5), random_state=np.int64(0), test_size=np.float64(0.5))
+    assert_same_result(again, expected)
+
+
+def test_other_data_is_refused(blobs, tmp_path):
+    X, y, noisy = blobs
+    run(blobs, cache=tmp_path, n_batches=1)
+    with pytest.raises(ValueError, match="data: stored"):
+        run((X + 1.0, y, noisy), cache=tmp_path, n_batches=1)
+
+
+def test_runs_are_stored_apart(blobs, tmp_path):
+    run(blobs, cache=tmp_path, n_batches=1)
+    run(blobs, cache=tmp_path, n_batches=1, random_state=1)
+    run(blobs, cache=tmp_path, n_batches=1, swap_split=True)
+    run(blobs, cache=tmp_path, n_batches=1, run_name="IWKMeans beta=3")
+    assert {row["run"] for row in read_log(tmp_path)} == {
+        "IWKMeansSampler_seed0", "IWKMeansSampler_seed1",
+        "IWKMeansSampler_seed0_swapped", "IWKMeans_beta_3_seed0"}
+
+
+def test_the_folder_is_readable(blobs, tmp_path):
+    result = run(blobs, cache=tmp_path)
+    run_folder = tmp_path / "IWKMeansSampler_seed0"
+    np.testing.assert_array_equal(np.load(run_folder / "initial.npy"), result["initial"])
+    np.testing.assert_array_equal(np.load(run_folder / "test.npy"), result["test"])
+    for step in range(N_BATCHES):
+        np.testing.assert_array_equal(
+            np.load(run_folder / f"iter_{step:04d}" / "selected.npy"),
+            result["selected"][step])
+    assert not (run_folder / f"iter_{N_BATCHES:04d}" / "selected.npy").exists()
+    stored = json.loads((run_folder / "settings.json").read_text())
+    assert stored["batch_size"] == 5 and stored["random_state"] == 0
+    # The SQLite log holds every finite per-step value of the result.
+    logged = {(row["iteration"], row["name"]): row["value"] for row in read_log(tmp_path)}
+    expected = {(step, key): result[key][step]
+                for key in ("n_labeled", "accuracy", "contradiction", "exploration",
+                            "agreement", "easiness", "noisy_ratio")
+                for step in range(N_BATCHES + 1) if np.isfinite(result[key][step])}
+    assert logged == expected
+    assert (tmp_path / LOG_FILE).is_file()
+
+
+def test_replayed_metrics_equal_the_live_ones(blobs, uninterrupted, tmp_path):
+    X, y, noisy = blobs
+    factory, live = uninterrupted
+    run(blobs, factory, cache=tmp_path)
+    key = f"{type(factory(None, 1, None)).__name__}_seed0"
+    steps = list(replay(tmp_path, key, X, y,
+                        classifier=DecisionTreeClassifier(max_depth=4)))
+    assert [s.iteration for s in steps] == list(range(N_BATCHES + 1))
+    assert steps[-1].batch is None
+    accuracy = [np.mean(s.model.predict(X[s.test]) == y[s.test]) for s in steps]
+    np.testing.assert_array_equal(accuracy, live["accuracy"])
+    noisy_ratio = [noisy_sample_ratio(s.batch, noisy) for s in steps[:-1]]
+    np.testing.assert_array_equal(noisy_ratio, live["noisy_ratio"][:-1])
+    explored = [exploration(X[s.test], X[s.labeled]) for s in steps]
+    np.testing.assert_array_equal(explored, live["exploration"])
+    # Without a classifier, no model is fitted.
+    assert all(s.model is None for s in replay(tmp_path, key, X, y))
+
+
+def test_replay_refuses_other_data_or_classifier(blobs, tmp_path):
+    X, y, _ = blobs
+    run(blobs, cache=tmp_path, n_batches=1)
+    key = "IWKMeansSampler_seed0"
+    with pytest.raises(ValueError, match="X is not the data run 'IWKMeansSampler_seed0'"):
+        replay(tmp_path, key, X * 2, y)
+    with pytest.raises(ValueError, match="y is not the data run"):
+        replay(tmp_path, key, X, y[::-1])
+    with pytest.raises(ValueError, match="classifier must be the run's classifier"):
+        replay(tmp_path, key, X, y, classifier=DecisionTreeClassifier())
+    with pytest.raises(ValueError, match="run 'nope' is not stored in the cache"):
+        replay(tmp_path, "nope", X, y)
+
+
+def test_cache_validation(blobs, tmp_path):
+    with pytest.raises(TypeError, match="cache must be a folder path"):
+        run(blobs, cache=3)
+    with pytest.raises(ValueError, match=f"has no {LOG_FILE}"):
+        read_log(tmp_path)
+
+
+def test_compare_samplers_resumes_from_the_cache(blobs, tmp_path):
+    X, y, noisy = blobs
+    options = dict(seeds=[3, 4], both_halves=True, progress=False, initial_size=6,
+                   batch_size=5, n_batches=2, noisy=noisy,
+                   classifier=DecisionTreeClassifier(max_depth=4))
+    samplers = {"Random": random_, "IWKMeans": iwkmeans}
+    expected = compare_samplers(X, y, samplers, **options)
+    with pytest.raises(Killed):  # dies during the second run
+        compare_samplers(X, y, {"Random": random_, "IWKMeans": dying(iwkmeans, 1)},
+                         cache=tmp_path, **options)
+    assert {row["run"] for row in read_log(tmp_path)} == {
+        "Random_seed3", "IWKMeans_seed3"}
+    resumed = compare_samplers(X, y, samplers, cache=tmp_path, **options)
+    assert_same_rows(resumed, expected)
+    read_back = compare_samplers(
+        X, y, {name: dying(f, 0) for name, f in samplers.items()}, cache=tmp_path,
+        **options)
+    assert_same_rows(read_back, expected)
