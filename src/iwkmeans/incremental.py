@@ -221,9 +221,11 @@ class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. Never modified; a C-contiguous float32/float64
-            array (memory-mapped ones included) is used without a copy.
+            array (memory-mapped ones included) is used without a copy, as
+            is a CSR matrix without duplicate entries (other sparse formats
+            are converted to CSR).
         y : Ignored
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights (at least one positive); None means 1.

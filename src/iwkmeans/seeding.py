@@ -37,8 +37,9 @@ def kmeans_plusplus(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Samples to pick from. float32 stays float32; other numbers become float64.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Samples to pick from, dense or CSR. float32 stays float32; other
+        numbers become float64.
     n_clusters : int
         Number of new (free) centers to pick.
     sample_weight : array-like of shape (n_samples,), default=None

@@ -105,8 +105,8 @@ def select_wkmeans(
 
     Parameters
     ----------
-    X_pool : array-like of shape (n_pool, n_features)
-        Unlabeled samples (features or embeddings).
+    X_pool : {array-like, sparse matrix} of shape (n_pool, n_features)
+        Unlabeled samples (features or embeddings), dense or CSR.
     scores : array-like of shape (n_pool,)
         Non-negative uncertainty scores, e.g. :func:`margin_score`. A score of
         0 keeps a tiny weight (machine epsilon times the largest score) so the
