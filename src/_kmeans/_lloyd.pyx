@@ -28,11 +28,17 @@ from ._rows cimport (Rows, add_row, chunk_dots, row_sq_distance, rows_of,
                     values_of)
 
 
-cdef extern from "column_min.h":
+cdef extern from "simd.h":
     void iwk_column_min_float(const float* column, float norm, int32_t index,
                               int n_rows, float* nearest, int32_t* best) noexcept nogil
     void iwk_column_min_double(const double* column, double norm, int64_t index,
                                int n_rows, double* nearest, int64_t* best) noexcept nogil
+    void iwk_row_min_float(const float* dots, int stride, const float* norms,
+                           int n_rows, int n_centers, float* nearest,
+                           int32_t* best) noexcept nogil
+    void iwk_row_min_double(const double* dots, int stride, const double* norms,
+                            int n_rows, int n_centers, double* nearest,
+                            int64_t* best) noexcept nogil
 
 
 cdef inline void nearest_in_block(const floating* dots, const floating* norms,
@@ -41,7 +47,7 @@ cdef inline void nearest_in_block(const floating* dots, const floating* norms,
     """Per row of a center-major block of -2 <x_i, c_j>, the index j of the
     smallest ||c_j||^2 - 2 <x_i, c_j> (ties: lowest j) and that value.
     dots, norms: in. nearest: out (n_rows,). best: out (n_rows,), int32 for
-    float data and int64 for double (the width of the values, see column_min.h).
+    float data and int64 for double (the width of the values, see simd.h).
     """
     cdef int i, j
     for i in range(n_rows):
@@ -60,23 +66,12 @@ cdef inline void nearest_by_row(const floating* dots, const floating* norms,
                                 int n_rows, int n_centers, floating* nearest,
                                 void* best) noexcept nogil:
     """nearest_in_block for a sample-major block (dots[i * n_centers + j])."""
-    cdef:
-        int i, j, label
-        floating low, value
-        const floating* row
-    for i in range(n_rows):
-        row = dots + i * n_centers
-        label = 0
-        low = row[0] + norms[0]
-        for j in range(1, n_centers):
-            value = row[j] + norms[j]
-            label = j if value < low else label
-            low = value if value < low else low
-        nearest[i] = low
-        if floating is float:
-            (<int32_t*> best)[i] = label
-        else:
-            (<int64_t*> best)[i] = label
+    if floating is float:
+        iwk_row_min_float(dots, n_centers, norms, n_rows, n_centers, nearest,
+                          <int32_t*> best)
+    else:
+        iwk_row_min_double(dots, n_centers, norms, n_rows, n_centers, nearest,
+                           <int64_t*> best)
 
 
 cdef enum:

@@ -12,6 +12,13 @@ from libc.string cimport memset
 from ._common cimport minus_two_dots, sq_distance
 
 
+cdef extern from "simd.h":
+    void iwk_add_scaled_float(double* acc, double w, const float* x,
+                              int n) noexcept nogil
+    void iwk_add_scaled_double(double* acc, double w, const double* x,
+                               int n) noexcept nogil
+
+
 cdef struct Rows:
     # The values live in a separate floating* argument: a struct cannot hold
     # a fused type. Dense: indptr is NULL and values is the row-major
@@ -115,11 +122,13 @@ cdef inline void add_row(double* acc, double w, const floating* values, Rows X,
     cdef:
         Py_ssize_t p
         int f
-        const floating* x
     if X.indptr == NULL:
-        x = values + i * X.n_features
-        for f in range(f_begin, f_end):
-            acc[f - f_begin] += w * x[f]
+        if floating is float:
+            iwk_add_scaled_float(acc, w, values + i * X.n_features + f_begin,
+                                 f_end - f_begin)
+        else:
+            iwk_add_scaled_double(acc, w, values + i * X.n_features + f_begin,
+                                  f_end - f_begin)
         return
     for p in range(X.indptr[i], X.indptr[i + 1]):
         f = X.indices[p]

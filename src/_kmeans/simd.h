@@ -1,0 +1,169 @@
+/* The few inner loops that decide the speed of a Lloyd iteration, in C.
+
+   C gives `restrict` (otherwise the compiler must assume that inputs and
+   outputs overlap) and access to the CPU's vector units. Baseline x86-64
+   (SSE2) has no vector select, no FMA and only 128-bit registers, so on GCC
+   and clang for x86-64 these functions are also compiled for AVX2 and
+   AVX-512 and the loader picks the best clone for the CPU (the runtime
+   dispatch NumPy and OpenBLAS use). Every thread runs the same clone, so
+   results never depend on the thread count. */
+#ifndef IWKMEANS_SIMD_H
+#define IWKMEANS_SIMD_H
+
+#include <math.h>
+#include <stdint.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    defined(__has_attribute)
+#if __has_attribute(target_clones) && !defined(__APPLE__)
+#define IWK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define IWK_AVX512 1
+#include <immintrin.h>
+#endif
+#endif
+#ifndef IWK_CLONES
+#define IWK_CLONES
+#endif
+/* Every module that reads samples includes this header; not all use every
+   function. */
+#if defined(__GNUC__) || defined(__clang__)
+#define IWK_STATIC static __attribute__((unused))
+#else
+#define IWK_STATIC static
+#endif
+
+/* Running argmin over one center's column of a center-major distance block:
+   branch-free (every load happens before the selects) and with an index as
+   wide as the value, so that it vectorises. A select does no arithmetic, so
+   every clone gives the same result. */
+#define IWK_COLUMN_MIN(NAME, T, I)                                            \
+    IWK_CLONES IWK_STATIC void NAME(const T *restrict column, T norm, I index,    \
+                                int n_rows, T *restrict nearest,              \
+                                I *restrict best)                             \
+    {                                                                         \
+        for (int i = 0; i < n_rows; ++i) {                                    \
+            T value = column[i] + norm, current = nearest[i];                 \
+            I seen = best[i];                                                 \
+            best[i] = value < current ? index : seen;                         \
+            nearest[i] = value < current ? value : current;                   \
+        }                                                                     \
+    }
+
+IWK_COLUMN_MIN(iwk_column_min_float, float, int32_t)
+IWK_COLUMN_MIN(iwk_column_min_double, double, int64_t)
+
+/* acc[f] += w * x[f]: a sample's share of its center's sum, in float64. */
+#define IWK_ADD_SCALED(NAME, T)                                               \
+    IWK_CLONES IWK_STATIC void NAME(double *restrict acc, double w,               \
+                                const T *restrict x, int n)                   \
+    {                                                                         \
+        for (int f = 0; f < n; ++f)                                           \
+            acc[f] += w * (double)x[f];                                       \
+    }
+
+IWK_ADD_SCALED(iwk_add_scaled_float, float)
+IWK_ADD_SCALED(iwk_add_scaled_double, double)
+
+/* Per row of a sample-major block (row i at dots + i * stride), the index j
+   of the smallest dots[j] + norms[j] (ties: lowest j) and that value.
+
+   A compiler cannot vectorise an argmin along a row by itself. With AVX-512
+   each row takes a vector minimum over blocks of lanes, then the first lane
+   that equals it: the same value (a minimum does no arithmetic) and the same
+   index (the lowest) as the scalar loop, which serves every other CPU. */
+#define IWK_ROW_MIN_SCALAR(NAME, T, I)                                        \
+    IWK_STATIC void NAME(const T *restrict dots, int stride,                      \
+                     const T *restrict norms, int n_rows, int n_centers,      \
+                     T *restrict nearest, I *restrict best)                   \
+    {                                                                         \
+        for (int i = 0; i < n_rows; ++i) {                                    \
+            const T *row = dots + (int64_t)i * stride;                        \
+            T low = row[0] + norms[0];                                        \
+            I label = 0;                                                      \
+            for (int j = 1; j < n_centers; ++j) {                             \
+                T value = row[j] + norms[j];                                  \
+                label = value < low ? j : label;                              \
+                low = value < low ? value : low;                              \
+            }                                                                 \
+            nearest[i] = low;                                                 \
+            best[i] = label;                                                  \
+        }                                                                     \
+    }
+
+IWK_ROW_MIN_SCALAR(iwk_row_min_scalar_float, float, int32_t)
+IWK_ROW_MIN_SCALAR(iwk_row_min_scalar_double, double, int64_t)
+
+#ifdef IWK_AVX512
+/* V: vector type, W: lanes, M: mask type, S: intrinsic suffix. Lanes past
+   n_centers hold +inf, which never wins. */
+#define IWK_ROW_MIN_AVX512(NAME, T, I, V, W, M, S)                            \
+    __attribute__((target("avx512f"))) IWK_STATIC void NAME(                      \
+        const T *restrict dots, int stride, const T *restrict norms,          \
+        int n_rows, int n_centers, T *restrict nearest, I *restrict best)     \
+    {                                                                         \
+        const V inf = _mm512_set1_##S((T)INFINITY);                           \
+        for (int i = 0; i < n_rows; ++i) {                                    \
+            const T *row = dots + (int64_t)i * stride;                        \
+            V low = inf;                                                      \
+            for (int j = 0; j < n_centers; j += W) {                          \
+                int left = n_centers - j;                                     \
+                M lanes = (M)(left >= W ? (M)~(M)0 : (M)((1u << left) - 1));  \
+                V value = _mm512_add_##S(                                     \
+                    _mm512_mask_loadu_##S(inf, lanes, row + j),               \
+                    _mm512_mask_loadu_##S(inf, lanes, norms + j));            \
+                low = _mm512_min_##S(low, value);                             \
+            }                                                                 \
+            T minimum = _mm512_reduce_min_##S(low);                           \
+            V target = _mm512_set1_##S(minimum);                              \
+            for (int j = 0; j < n_centers; j += W) {                          \
+                int left = n_centers - j;                                     \
+                M lanes = (M)(left >= W ? (M)~(M)0 : (M)((1u << left) - 1));  \
+                V value = _mm512_add_##S(                                     \
+                    _mm512_mask_loadu_##S(inf, lanes, row + j),               \
+                    _mm512_mask_loadu_##S(inf, lanes, norms + j));            \
+                M hit = _mm512_mask_cmp_##S##_mask(lanes, value, target,      \
+                                                  _CMP_EQ_OQ);                \
+                if (hit) {                                                    \
+                    best[i] = j + __builtin_ctz((unsigned)hit);               \
+                    break;                                                    \
+                }                                                             \
+            }                                                                 \
+            nearest[i] = minimum;                                             \
+        }                                                                     \
+    }
+
+IWK_ROW_MIN_AVX512(iwk_row_min_avx512_float, float, int32_t, __m512, 16,
+                   __mmask16, ps)
+IWK_ROW_MIN_AVX512(iwk_row_min_avx512_double, double, int64_t, __m512d, 8,
+                   __mmask8, pd)
+#endif
+
+IWK_STATIC void iwk_row_min_float(const float *dots, int stride, const float *norms,
+                              int n_rows, int n_centers, float *nearest,
+                              int32_t *best)
+{
+#ifdef IWK_AVX512
+    if (__builtin_cpu_supports("avx512f")) {
+        iwk_row_min_avx512_float(dots, stride, norms, n_rows, n_centers, nearest,
+                                 best);
+        return;
+    }
+#endif
+    iwk_row_min_scalar_float(dots, stride, norms, n_rows, n_centers, nearest, best);
+}
+
+IWK_STATIC void iwk_row_min_double(const double *dots, int stride, const double *norms,
+                               int n_rows, int n_centers, double *nearest,
+                               int64_t *best)
+{
+#ifdef IWK_AVX512
+    if (__builtin_cpu_supports("avx512f")) {
+        iwk_row_min_avx512_double(dots, stride, norms, n_rows, n_centers, nearest,
+                                  best);
+        return;
+    }
+#endif
+    iwk_row_min_scalar_double(dots, stride, norms, n_rows, n_centers, nearest, best);
+}
+
+#endif
