@@ -22,7 +22,7 @@ cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
                          const floating* centers, int n_centers, bint center_major,
                          floating* out) noexcept nogil
 
-cdef void transpose(const floating* a, int n_rows, int n_cols,
+cdef void transpose(const floating* a, int n_rows, int n_cols, int out_stride,
                     floating* out) noexcept nogil
 
 cdef void row_sq_norms(const floating* X, Py_ssize_t n_rows, int n_features,

@@ -72,13 +72,14 @@ cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
               <double*> b, &n_features, &beta, out, &m)
 
 
-cdef void transpose(const floating* a, int n_rows, int n_cols,
+cdef void transpose(const floating* a, int n_rows, int n_cols, int out_stride,
                     floating* out) noexcept nogil:
-    """out (n_cols, n_rows) = a (n_rows, n_cols) transposed, both C-ordered."""
+    """out (n_cols, out_stride >= n_rows) = a (n_rows, n_cols) transposed,
+    both C-ordered; columns of out past n_rows are not written."""
     cdef int i, j
     for i in range(n_rows):
         for j in range(n_cols):
-            out[j * n_rows + i] = a[i * n_cols + j]
+            out[j * out_stride + i] = a[i * n_cols + j]
 
 
 cdef void row_sq_norms(const floating* X, Py_ssize_t n_rows, int n_features,

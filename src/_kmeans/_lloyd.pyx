@@ -33,6 +33,13 @@ cdef extern from "simd.h":
                               int n_rows, float* nearest, int32_t* best) noexcept nogil
     void iwk_column_min_double(const double* column, double norm, int64_t index,
                                int n_rows, double* nearest, int64_t* best) noexcept nogil
+    int iwk_small_lanes(int is_double) noexcept nogil
+    void iwk_nearest_small_float(const float* X, int n_rows, int n_features,
+                                 const float* centers_t, const float* norms,
+                                 float* nearest, int32_t* best) noexcept nogil
+    void iwk_nearest_small_double(const double* X, int n_rows, int n_features,
+                                  const double* centers_t, const double* norms,
+                                  double* nearest, int64_t* best) noexcept nogil
     void iwk_row_min_float(const float* dots, int stride, const float* norms,
                            int n_rows, int n_centers, float* nearest,
                            int32_t* best) noexcept nogil
@@ -141,10 +148,13 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X,
         floating* dots
         floating* nearest
         void* best
-        floating* norms = <floating*> malloc(n_scanned * sizeof(floating))
+        # Dense rows and centers that fit in one vector: the fused kernel.
+        int lanes = iwk_small_lanes(floating is double)
+        bint small = X.indptr == NULL and n_scanned <= lanes
+        floating* norms = <floating*> malloc(max(n_scanned, lanes) * sizeof(floating))
         floating* scanned_t = NULL
-        bint sample_major = (X.indptr != NULL
-                             or n_scanned <= SAMPLE_MAJOR_MAX_CENTERS)
+        bint sample_major = not small and (X.indptr != NULL
+                                           or n_scanned <= SAMPLE_MAJOR_MAX_CENTERS)
 
     if sums != NULL:
         per_block = chunks_per_block(n_chunks, block_size)
@@ -156,9 +166,15 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X,
     n_blocks = (n_chunks + per_block - 1) // per_block
 
     row_sq_norms(scanned, n_scanned, n_features, norms)
-    if sample_major:
+    if small:
+        # Padded to the vector: zero centers that an infinite norm rules out.
+        for j in range(n_scanned, lanes):
+            norms[j] = INFINITY
+        scanned_t = <floating*> calloc(lanes * n_features, sizeof(floating))
+        transpose(scanned, n_scanned, n_features, lanes, scanned_t)
+    elif sample_major:
         scanned_t = <floating*> malloc(n_scanned * n_features * sizeof(floating))
-        transpose(scanned, n_scanned, n_features, scanned_t)
+        transpose(scanned, n_scanned, n_features, n_scanned, scanned_t)
     dots = NULL  # each thread allocates its own buffers below
     nearest = NULL
     best = NULL
@@ -174,7 +190,16 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X,
             for chunk in range(block * per_block, min((block + 1) * per_block, n_chunks)):
                 start = chunk * CHUNK_SIZE
                 rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
-                if sample_major:
+                if small:
+                    if floating is float:
+                        iwk_nearest_small_float(values + start * n_features, rows,
+                                                n_features, scanned_t, norms, nearest,
+                                                <int32_t*> best)
+                    else:
+                        iwk_nearest_small_double(values + start * n_features, rows,
+                                                 n_features, scanned_t, norms, nearest,
+                                                 <int64_t*> best)
+                elif sample_major:
                     chunk_dots(values, X, start, rows, scanned_t, n_scanned, False,
                                dots)
                     nearest_by_row(dots, norms, rows, n_scanned, nearest, best)

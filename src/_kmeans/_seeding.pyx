@@ -54,7 +54,7 @@ cdef void distances_to(const floating* values, Rows X, const floating* x_norms,
         floating* centers_t = <floating*> malloc(n_centers * n_features * sizeof(floating))
 
     row_sq_norms(centers, n_centers, n_features, norms)
-    transpose(centers, n_centers, n_features, centers_t)
+    transpose(centers, n_centers, n_features, n_centers, centers_t)
     dots = NULL  # each thread allocates its own below
     with parallel(num_threads=n_threads):
         dots = <floating*> malloc(CHUNK_SIZE * n_centers * sizeof(floating))

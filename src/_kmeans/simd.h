@@ -138,6 +138,91 @@ IWK_ROW_MIN_AVX512(iwk_row_min_avx512_double, double, int64_t, __m512d, 8,
                    __mmask8, pd)
 #endif
 
+/* Nearest of a few centers (at most one vector of them: 16 float or 8
+   double) for a chunk of dense rows, dots and argmin fused: each row's
+   distances stay in one register, and 8 rows are interleaved so that their
+   chains of multiply-adds overlap. For so few centers this does the work of
+   a GEMM plus a scan in the time of the GEMM alone, whose cost on such thin
+   products is mostly overhead. centers_t is (n_features, lanes), zero past
+   the last center; norms has +inf past it, so those lanes never win. Ties
+   go to the lowest index, as everywhere. */
+#ifdef IWK_AVX512
+#define IWK_SMALL_ROWS 8
+#define IWK_NEAREST_SMALL(NAME, T, I, V, M, S)                                \
+    __attribute__((target("avx512f"))) IWK_STATIC void NAME##_finish(         \
+        V dots, V norms, T *nearest, I *best)                                 \
+    {                                                                         \
+        V value = _mm512_fmadd_##S(dots, _mm512_set1_##S((T)-2), norms);      \
+        T minimum = _mm512_reduce_min_##S(value);                             \
+        M hit = _mm512_cmp_##S##_mask(value, _mm512_set1_##S(minimum),        \
+                                      _CMP_EQ_OQ);                            \
+        *nearest = minimum;                                                   \
+        *best = __builtin_ctz((unsigned)hit);                                 \
+    }                                                                         \
+    __attribute__((target("avx512f"))) IWK_STATIC void NAME(                  \
+        const T *restrict X, int n_rows, int n_features,                      \
+        const T *restrict centers_t, const T *restrict norms,                 \
+        T *restrict nearest, I *restrict best)                                \
+    {                                                                         \
+        const V norm = _mm512_loadu_##S(norms);                               \
+        const int lanes = (int)(sizeof(V) / sizeof(T));                       \
+        int i = 0;                                                            \
+        for (; i + IWK_SMALL_ROWS <= n_rows; i += IWK_SMALL_ROWS) {           \
+            const T *x = X + (int64_t)i * n_features;                         \
+            V acc[IWK_SMALL_ROWS];                                            \
+            for (int r = 0; r < IWK_SMALL_ROWS; ++r)                          \
+                acc[r] = _mm512_setzero_##S();                                \
+            for (int f = 0; f < n_features; ++f) {                            \
+                V c = _mm512_loadu_##S(centers_t + f * lanes);                \
+                for (int r = 0; r < IWK_SMALL_ROWS; ++r)                      \
+                    acc[r] = _mm512_fmadd_##S(                                \
+                        _mm512_set1_##S(x[(int64_t)r * n_features + f]), c,   \
+                        acc[r]);                                              \
+            }                                                                 \
+            for (int r = 0; r < IWK_SMALL_ROWS; ++r)                          \
+                NAME##_finish(acc[r], norm, nearest + i + r, best + i + r);   \
+        }                                                                     \
+        for (; i < n_rows; ++i) {                                             \
+            const T *x = X + (int64_t)i * n_features;                         \
+            V acc = _mm512_setzero_##S();                                     \
+            for (int f = 0; f < n_features; ++f)                              \
+                acc = _mm512_fmadd_##S(_mm512_set1_##S(x[f]),                 \
+                                       _mm512_loadu_##S(centers_t + f * lanes), \
+                                       acc);                                  \
+            NAME##_finish(acc, norm, nearest + i, best + i);                  \
+        }                                                                     \
+    }
+
+IWK_NEAREST_SMALL(iwk_nearest_small_float, float, int32_t, __m512, __mmask16, ps)
+IWK_NEAREST_SMALL(iwk_nearest_small_double, double, int64_t, __m512d, __mmask8, pd)
+#endif
+
+/* Whether iwk_nearest_small_* can run here: the CPU has AVX-512 and the
+   centers fit in one vector of lanes (16 float, 8 double). */
+IWK_STATIC int iwk_small_lanes(int is_double)
+{
+#ifdef IWK_AVX512
+    if (__builtin_cpu_supports("avx512f"))
+        return is_double ? 8 : 16;
+#endif
+    (void)is_double;
+    return 0;
+}
+
+#ifndef IWK_AVX512
+/* Never called (iwk_small_lanes is 0); defined so that callers link. */
+IWK_STATIC void iwk_nearest_small_float(const float *X, int n_rows, int n_features,
+                                        const float *centers_t, const float *norms,
+                                        float *nearest, int32_t *best)
+{ (void)X; (void)n_rows; (void)n_features; (void)centers_t; (void)norms;
+  (void)nearest; (void)best; }
+IWK_STATIC void iwk_nearest_small_double(const double *X, int n_rows, int n_features,
+                                         const double *centers_t, const double *norms,
+                                         double *nearest, int64_t *best)
+{ (void)X; (void)n_rows; (void)n_features; (void)centers_t; (void)norms;
+  (void)nearest; (void)best; }
+#endif
+
 IWK_STATIC void iwk_row_min_float(const float *dots, int stride, const float *norms,
                               int n_rows, int n_centers, float *nearest,
                               int32_t *best)
