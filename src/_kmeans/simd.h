@@ -223,32 +223,27 @@ IWK_STATIC void iwk_nearest_small_double(const double *X, int n_rows, int n_feat
   (void)nearest; (void)best; }
 #endif
 
-IWK_STATIC void iwk_row_min_float(const float *dots, int stride, const float *norms,
-                              int n_rows, int n_centers, float *nearest,
-                              int32_t *best)
-{
 #ifdef IWK_AVX512
-    if (__builtin_cpu_supports("avx512f")) {
-        iwk_row_min_avx512_float(dots, stride, norms, n_rows, n_centers, nearest,
-                                 best);
-        return;
+#define IWK_ROW_MIN_VECTOR(T) \
+    if (__builtin_cpu_supports("avx512f")) { \
+        iwk_row_min_avx512_##T(dots, stride, norms, n_rows, n_centers, nearest, best); \
+        return; \
     }
+#else
+#define IWK_ROW_MIN_VECTOR(T)
 #endif
-    iwk_row_min_scalar_float(dots, stride, norms, n_rows, n_centers, nearest, best);
-}
 
-IWK_STATIC void iwk_row_min_double(const double *dots, int stride, const double *norms,
-                               int n_rows, int n_centers, double *nearest,
-                               int64_t *best)
-{
-#ifdef IWK_AVX512
-    if (__builtin_cpu_supports("avx512f")) {
-        iwk_row_min_avx512_double(dots, stride, norms, n_rows, n_centers, nearest,
-                                  best);
-        return;
+#define IWK_ROW_MIN(T, I)                                                     \
+    IWK_STATIC void iwk_row_min_##T(const T *dots, int stride, const T *norms, \
+                                    int n_rows, int n_centers, T *nearest,    \
+                                    I *best)                                  \
+    {                                                                         \
+        IWK_ROW_MIN_VECTOR(T)                                                 \
+        iwk_row_min_scalar_##T(dots, stride, norms, n_rows, n_centers,        \
+                               nearest, best);                                \
     }
-#endif
-    iwk_row_min_scalar_double(dots, stride, norms, n_rows, n_centers, nearest, best);
-}
+
+IWK_ROW_MIN(float, int32_t)
+IWK_ROW_MIN(double, int64_t)
 
 #endif
