@@ -1,4 +1,4 @@
-"""Running the cases on every implementation: :class:`_Runner`, :func:`run`, :func:`run_selection`."""
+"""Running the cases on every implementation: ``_Runner``, :func:`run`, :func:`run_selection`."""
 from functools import partial
 
 import numpy as np
