@@ -15,7 +15,7 @@ linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"),
 
 
 def _normal_blobs(monkeypatch):
-    monkeypatch.setattr(benchmark, "_blobs",
+    monkeypatch.setattr(benchmark.runner, "_blobs",
                         lambda n, d, k: np.random.default_rng(0).normal(size=(n, d)))
 
 
@@ -53,7 +53,7 @@ def test_peer_that_fails_to_import_is_skipped(monkeypatch):
     def missing():
         raise ImportError("No module named 'nonexistent_kmeans'")
 
-    monkeypatch.setattr(benchmark, "PEERS", (
+    monkeypatch.setattr(benchmark.peers, "PEERS", (
         benchmark.Peer("scikit-learn", benchmark._sklearn_tasks, "scikit-learn"),
         benchmark.Peer("nonexistent", missing, "nonexistent-kmeans"),
     ))
@@ -91,7 +91,7 @@ def test_peak_rss_sees_c_malloc_and_numpy():
 def test_peak_memory_is_measured_in_fresh_processes(monkeypatch):
     # The whole path on one tiny case: a child process per implementation,
     # the row's fields and the report's columns.
-    monkeypatch.setattr(benchmark, "PEERS", (
+    monkeypatch.setattr(benchmark.peers, "PEERS", (
         benchmark.Peer("scikit-learn", benchmark._sklearn_tasks, "scikit-learn"),
     ))
     runner = benchmark._Runner(n_threads=1, repeats=1, log=lambda line: None, memory=True)
@@ -110,8 +110,8 @@ def test_memory_failure_keeps_the_timings(monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("the process died (exit code 1)")
 
-    monkeypatch.setattr(benchmark, "_peak_extra_mib", fail)
-    monkeypatch.setattr(benchmark, "PEERS", ())
+    monkeypatch.setattr(benchmark.runner, "_peak_extra_mib", fail)
+    monkeypatch.setattr(benchmark.peers, "PEERS", ())
     _normal_blobs(monkeypatch)
     runner = benchmark._Runner(n_threads=1, repeats=1, log=lambda line: None, memory=True)
     (row, _) = runner.fit(300, 4, 3)

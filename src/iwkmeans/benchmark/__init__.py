@@ -1,0 +1,53 @@
+"""Side-by-side timing of iwkmeans against other K-Means implementations.
+
+Every comparison runs in one process on identical data with, where the
+algorithm allows it, identical initial centers. The implementations are
+called alternately (A B A B ...) after one untimed warm-up call of each, so
+slow drifts of the machine (frequency scaling, a noisy neighbour) hit all of
+them alike; the median of the timings is reported.
+
+The cases are
+
+* Lloyd iterations from the same initial centers with ``tol=0``, reported
+  per iteration (fit time / ``n_iter_``), with the GF/s they reach and, as
+  the hardware reference, the GF/s of numpy's matmul on one chunk of rows;
+* Lloyd with fixed centers (iwkmeans, and faiss with frozen centroids);
+* full fits at active-learning sizes, each implementation with its own
+  k-means++ seeding and default stopping rule;
+* k-means++ seeding alone.
+
+For the Lloyd (free and fixed centers) and full-fit cases the peak extra
+memory of one call of each implementation is measured as well, in a fresh process per implementation
+and case (see :func:`_peak_extra_mib`).
+
+The peers are scikit-learn, faiss (float32 only) and scikit-learn-intelex.
+A peer is one entry in :data:`PEERS`: a name and a function returning the
+tasks it can run; a peer that cannot be imported is skipped with a note in
+the report.
+
+Use :func:`run` to measure and :func:`format_report` to render the rows as a
+Markdown report, or the command line ``python -m iwkmeans bench``.
+
+The package's modules:
+
+* :mod:`.cases`: the cases' sizes and the builders of their data and
+  initial centers;
+* :mod:`.peers`: the implementations and their tasks (:data:`PEERS`);
+* :mod:`.timing`: interleaved timing, the matmul GF/s reference, other
+  processes' load;
+* :mod:`.memory`: peak memory of one call in a fresh process;
+* :mod:`.runner`: ``_Runner``, :func:`run` and :func:`run_selection`;
+* :mod:`.report`: :func:`format_report` and :func:`format_selection`.
+
+Each module looks a name up where it imported it from: to replace one (a
+test's ``monkeypatch``), replace it in the module that uses it, and
+:data:`PEERS` in :mod:`.peers`; rebinding a name re-exported here reaches
+none of the modules.
+"""
+from .cases import FAISS_SEED, _faiss_free_init_rows
+from .memory import _PeakRSS
+from .peers import FLOAT32_ONLY, PEERS, Peer, _FallbackWatch, _sklearn_tasks
+from .report import format_report, format_selection
+from .runner import _Runner, run, run_selection
+
+__all__ = ["PEERS", "Peer", "format_report", "format_selection", "run", "run_selection"]

@@ -1,0 +1,359 @@
+"""Running the cases on every implementation: ``_Runner``, :func:`run`, :func:`run_selection`."""
+from functools import partial
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+# PEERS is read through its module, so that replacing it there (as the tests
+# do) reaches every reader.
+from . import peers
+from .cases import (
+    CLUSTER_STD,
+    DTYPES,
+    FIT_DTYPES,
+    FIT_SHAPES,
+    FIXED_SHAPE,
+    LLOYD_SHAPES,
+    MINIBATCH_SHAPE,
+    MINIBATCH_SIZE,
+    QUICK_MAX_ITER,
+    QUICK_MAX_SAMPLES,
+    QUICK_MINIBATCH_SAMPLES,
+    QUICK_SEEDING_SAMPLES,
+    QUICK_SPARSE_SAMPLES,
+    SEED,
+    SEEDING_SHAPE,
+    SELECTION_BETA,
+    SELECTION_CASES,
+    SELECTION_CLASSES,
+    SPARSE_SHAPE,
+    _blobs,
+    _estimator_summary,
+    _fit_case,
+    _lloyd_case,
+    _lloyd_fixed_case,
+    _seeding_summary,
+    _sparse_case,
+    _sparse_pool,
+)
+from .memory import MEMORY_MAX_SAMPLES, MEMORY_TASKS, _peak_extra_mib
+from .peers import OURS, _iwkmeans_tasks, _load_peers
+from .timing import BUSY_CPUS_THRESHOLD, _matmul_gflops, _OtherLoad, _time_interleaved
+
+
+class _Runner:
+    """Runs the cases on all implementations with one thread budget.
+
+    With ``memory``, the rows of MEMORY_TASKS also get each implementation's
+    peak extra memory (one fresh process per implementation and case).
+    """
+
+    def __init__(self, n_threads, repeats, log, memory=False):
+        self.n_threads = n_threads
+        self.repeats = repeats
+        self.log = log
+        self.memory = memory
+        self.implementations = {OURS: _iwkmeans_tasks(), **_load_peers()}
+        self.loaders = {OURS: _iwkmeans_tasks, **{peer.name: peer.load for peer in peers.PEERS}}
+        # Created after the implementations are imported, so that the
+        # controller sees every BLAS and OpenMP library they loaded.
+        self.controller = ThreadpoolController()
+
+    def compare(self, task, build, n, summarize, *, case, shape, dtype, per_iteration,
+                X64=None, warmup_samples=None, flops_per_iteration=None,
+                matmul_shape=None, notes=()):
+        """Time ``task(*build(n))`` on every implementation and return the report row.
+
+        ``warmup_samples``: the size of the memory measurement's warm-up case.
+        """
+        self.log(f"{case}: {shape} {np.dtype(dtype).name}")
+        args = build(n, X64=X64)
+        calls, skipped = {}, {}
+        for name, tasks in self.implementations.items():
+            entry = tasks if isinstance(tasks, str) else tasks.get(task, "task not implemented")
+            if not isinstance(entry, str):
+                entry = getattr(entry, "why_not", lambda *args: None)(*args) or entry
+            if isinstance(entry, str):
+                skipped[name] = entry
+            else:
+                calls[name] = partial(entry, *args, self.n_threads)
+                if getattr(entry, "note", None):
+                    notes = (*notes, entry.note)
+        with _OtherLoad() as other_load:
+            # Both the OpenMP and the BLAS budgets: scikit-learn's Lloyd runs
+            # on OpenMP, its k-means++ on multi-threaded BLAS.
+            with self.controller.limit(limits=self.n_threads):
+                measured = _time_interleaved(calls, self.repeats)
+            matmul_gflops = None
+            if matmul_shape is not None:
+                matmul_gflops = tuple(
+                    _matmul_gflops(*matmul_shape, dtype, threads, self.controller, self.repeats)
+                    for threads in (1, self.n_threads)
+                )
+        del args
+
+        notes = list(notes)
+        # After the timings, so that the children count in no case's load.
+        peaks, memory_method = self._peak_memory(task, build, n, warmup_samples, calls, notes)
+
+        results = {}
+        for name, (seconds, result) in measured.items():
+            inertia, n_iter = summarize(result)
+            ms = seconds * 1e3 / (n_iter if per_iteration else 1)
+            results[name] = {"ms": ms, "n_iter": n_iter, "inertia": inertia,
+                             "peak_mib": peaks.get(name)}
+            if getattr(result, "bench_note", None):
+                notes.append(f"{name}: {result.bench_note}")
+        ours = results[OURS]
+        by_peer = {}
+        if other_load.cpus is not None and other_load.cpus > BUSY_CPUS_THRESHOLD:
+            notes.append(
+                f"other processes kept {other_load.cpus:.1f} CPUs busy on average "
+                "during this case: its timings are unreliable"
+            )
+        for name in self.implementations:
+            if name == OURS:
+                continue
+            if name in skipped:
+                by_peer[name] = {"skipped": skipped[name]}
+                continue
+            peer = results[name]
+            peer["speedup"] = peer["ms"] / ours["ms"]
+            peer["rel_inertia_diff"] = abs(ours["inertia"] - peer["inertia"]) / peer["inertia"]
+            by_peer[name] = peer
+            if per_iteration and peer["n_iter"] != ours["n_iter"]:
+                notes.append(
+                    f"n_iter differs ({OURS} {ours['n_iter']}, {name} {peer['n_iter']}): "
+                    "per-iteration times spread fixed costs differently"
+                )
+
+        row = {
+            "case": case,
+            "shape": shape,
+            "dtype": np.dtype(dtype).name,
+            "threads": self.n_threads,
+            "repeats": self.repeats,
+            "per_iteration": per_iteration,
+            OURS: ours,
+            "peers": by_peer,
+            "gflops": None,
+            "matmul_gflops": matmul_gflops,
+            "other_cpus": other_load.cpus,
+            "memory_method": memory_method,
+            "notes": notes,
+        }
+        if flops_per_iteration is not None:
+            row["gflops"] = flops_per_iteration / (ours["ms"] * 1e-3) / 1e9
+        return row
+
+    def _peak_memory(self, task, build, n, warmup_samples, names, notes):
+        """({name: peak extra MiB}, method or None) of one call of each implementation."""
+        if not self.memory or task not in MEMORY_TASKS or warmup_samples is None:
+            return {}, None
+        if n > MEMORY_MAX_SAMPLES:
+            notes.append(f"peak memory not measured above {MEMORY_MAX_SAMPLES} samples "
+                         "(a fresh process per implementation rebuilding the data: too slow)")
+            return {}, None
+        peaks, methods = {}, set()
+        for name in names:
+            try:
+                peaks[name], method = _peak_extra_mib(
+                    self.loaders[name], task, build, n, warmup_samples, self.n_threads
+                )
+                methods.add(method)
+            except Exception as exc:  # a failed measurement must not lose the timings
+                notes.append(f"peak memory of {name} not measured: {type(exc).__name__}: {exc}")
+        return peaks, "/".join(sorted(methods)) or None
+
+    def lloyd(self, n, d, k, max_iter):
+        X64 = _blobs(n, d, k)
+        for dtype in DTYPES:
+            yield self.compare(
+                "lloyd", partial(_lloyd_case, d=d, k=k, max_iter=max_iter, dtype=dtype), n,
+                _estimator_summary, X64=X64, warmup_samples=max(4 * k, 256),
+                case=f"Lloyd, per iteration (max_iter={max_iter}, tol=0)",
+                shape=f"{n} x {d} x {k}", dtype=dtype, per_iteration=True,
+                flops_per_iteration=2.0 * n * k * d, matmul_shape=(d, k),
+            )
+
+    def lloyd_sparse(self, n, d, k, density, max_iter):
+        X64 = _sparse_pool(n, d, density)
+        for dtype in DTYPES:
+            yield self.compare(
+                "lloyd_sparse",
+                partial(_sparse_case, d=d, k=k, density=density, max_iter=max_iter,
+                        dtype=dtype), n,
+                _estimator_summary, X64=X64,
+                case=f"sparse CSR Lloyd, per iteration (max_iter={max_iter}, tol=0)",
+                shape=f"{n} x {d} x {k} ({X64.nnz / n:.0f} values per row)",
+                dtype=dtype, per_iteration=True,
+            )
+
+    def lloyd_fixed(self, n, d, n_fixed, k, max_iter):
+        X64 = _blobs(n, d, k)
+        for dtype in DTYPES:
+            build = partial(_lloyd_fixed_case, d=d, n_fixed=n_fixed, k=k,
+                            max_iter=max_iter, dtype=dtype)
+            yield self.compare(
+                "lloyd_fixed", build, n, _estimator_summary, X64=X64,
+                warmup_samples=2 * (n_fixed + k),
+                case=f"Lloyd with fixed centers, per iteration (max_iter={max_iter}, tol=0)",
+                shape=f"{n} x {d} x {k} (+{n_fixed} fixed)", dtype=dtype,
+                per_iteration=True, flops_per_iteration=2.0 * n * (n_fixed + k) * d,
+                matmul_shape=(d, n_fixed + k),
+            )
+
+    def fit(self, n, d, k):
+        X64 = _blobs(n, d, k)
+        for dtype in FIT_DTYPES:
+            yield self.compare(
+                "fit", partial(_fit_case, d=d, k=k, dtype=dtype), n, _estimator_summary,
+                X64=X64, warmup_samples=max(4 * k, 256),
+                case="full fit with own k-means++ (n_init=1, default stopping)",
+                shape=f"{n} x {d} x {k}", dtype=dtype, per_iteration=False,
+                notes=["seedings differ, so the inertia difference measures quality, not error"],
+            )
+
+    def minibatch(self, n, d, k, passes):
+        X64 = _blobs(n, d, k)
+        for dtype in DTYPES:
+            yield self.compare(
+                "minibatch",
+                partial(_lloyd_case, d=d, k=k, max_iter=passes, dtype=dtype), n,
+                _estimator_summary, X64=X64,
+                case=f"mini-batch fit ({passes} passes, batches of {MINIBATCH_SIZE}, "
+                     "same init)",
+                shape=f"{n} x {d} x {k}", dtype=dtype, per_iteration=False,
+                notes=["batch sampling (and scikit-learn's reassignment of small "
+                       "clusters) differ, so the inertia difference measures quality, "
+                       "not error"],
+            )
+
+    def kmeans_plusplus(self, n, d, k):
+        X64 = _blobs(n, d, k)
+        for dtype in (np.float64, np.float32):
+            X = X64.astype(dtype, copy=False)
+            yield self.compare(
+                "kmeans_plusplus", partial(_fit_case, d=d, k=k, dtype=dtype), n,
+                partial(_seeding_summary, X), X64=X64,
+                case="kmeans_plusplus (inertia = seeding potential)",
+                shape=f"{n} x {d} x {k}", dtype=dtype, per_iteration=False,
+                notes=["seedings differ, so the inertia difference measures quality, not error"],
+            )
+
+
+def run(quick=False, n_threads=None, repeats=None, log=None, memory=True):
+    """Measure every case; return one dict per report row.
+
+    Parameters
+    ----------
+    quick : bool, default=False
+        Smaller workload (no 1M-sample case, at most 5 Lloyd iterations, a
+        smaller k-means++ case, 3 repeats) for a run of a few minutes.
+    n_threads : int, default=None
+        Threads for every implementation; None: the iwkmeans default
+        (``OMP_NUM_THREADS`` or the physical cores).
+    repeats : int, default=None
+        Timed calls per implementation and case; None: 5, or 3 if ``quick``.
+    log : callable, default=None
+        Called with a one-line description before each case (progress).
+    memory : bool, default=True
+        Also measure each implementation's peak extra memory on the Lloyd
+        and full-fit cases of at most MEMORY_MAX_SAMPLES samples (a fresh
+        process per implementation and case: about 2 s each).
+
+    Returns
+    -------
+    rows : list of dict
+        Keys: ``case``, ``shape``, ``dtype``, ``threads``, ``repeats``,
+        ``per_iteration`` (times are per Lloyd iteration), ``"iwkmeans"``
+        (``{"ms", "n_iter", "inertia", "peak_mib"}``, ``peak_mib`` None where
+        not measured), ``peers`` (name -> the same keys plus ``speedup`` =
+        peer time / iwkmeans time and ``rel_inertia_diff`` = |ours - peer| /
+        peer, or ``{"skipped": reason}``), ``gflops`` (iwkmeans, Lloyd rows),
+        ``matmul_gflops`` ((one thread, all threads) numpy matmul reference,
+        Lloyd rows), ``other_cpus`` (average CPUs other processes used during
+        the case, None if it could not be told), ``memory_method`` ("VmHWM",
+        "ru_maxrss" or None: see :func:`_peak_extra_mib`) and ``notes``.
+    """
+    from .._parallel import effective_n_threads
+
+    if repeats is None:
+        repeats = 3 if quick else 5
+    runner = _Runner(effective_n_threads(n_threads), repeats, log or (lambda line: None),
+                     memory=memory)
+    rows = []
+    for n, d, k, max_iter in LLOYD_SHAPES:
+        if quick:
+            if n > QUICK_MAX_SAMPLES:
+                continue
+            max_iter = min(max_iter, QUICK_MAX_ITER)
+        rows.extend(runner.lloyd(n, d, k, max_iter))
+    n, d, n_fixed, k, max_iter = FIXED_SHAPE
+    if quick:
+        max_iter = min(max_iter, QUICK_MAX_ITER)
+    rows.extend(runner.lloyd_fixed(n, d, n_fixed, k, max_iter))
+    n, d, k, density, max_iter = SPARSE_SHAPE
+    if quick:
+        n, max_iter = QUICK_SPARSE_SAMPLES, min(max_iter, QUICK_MAX_ITER)
+    rows.extend(runner.lloyd_sparse(n, d, k, density, max_iter))
+    for n, d, k in FIT_SHAPES:
+        rows.extend(runner.fit(n, d, k))
+    n, d, k, passes = MINIBATCH_SHAPE
+    if quick:
+        n = QUICK_MINIBATCH_SAMPLES
+    rows.extend(runner.minibatch(n, d, k, passes))
+    n, d, k = SEEDING_SHAPE
+    if quick:
+        n = QUICK_SEEDING_SAMPLES
+    rows.extend(runner.kmeans_plusplus(n, d, k))
+    return rows
+
+
+def run_selection(n_threads=None, repeats=5, log=None):
+    """Latency of ``IWKMeansSampler.select_samples`` in a labeling loop.
+
+    LogisticRegression on the labeled set, margin scores, beta = 10. Three
+    timings, interleaved: the selection proper (:func:`select_wkmeans` on the
+    scores: validation, preselection, weighted K-Means around the labeled
+    samples, picks), the classifier's ``predict_proba`` on the pool, and
+    ``select_samples`` as a whole. Returns one dict per case.
+    """
+    from sklearn.datasets import make_blobs
+    from sklearn.linear_model import LogisticRegression
+
+    from .._parallel import effective_n_threads
+    from ..samplers import IWKMeansSampler
+    from ..selection import select_wkmeans
+    from ..uncertainty import margin_score
+
+    n_threads = effective_n_threads(n_threads)
+    log = log or (lambda line: None)
+    controller = ThreadpoolController()
+    rows = []
+    for n_pool, d, batch, n_labeled, target in SELECTION_CASES:
+        log(f"IWKMeans selection: pool {n_pool} x {d}, batch {batch}")
+        X, y = make_blobs(n_samples=n_pool + n_labeled, n_features=d,
+                          centers=SELECTION_CLASSES, cluster_std=CLUSTER_STD,
+                          random_state=SEED)
+        X_labeled, pool = X[:n_labeled], X[n_labeled:]
+        sampler = IWKMeansSampler(
+            LogisticRegression(max_iter=1000), batch, beta=SELECTION_BETA,
+            random_state=SEED, n_threads=n_threads,
+        ).fit(X_labeled, y[:n_labeled])
+        scores = margin_score(sampler.classifier_.predict_proba(pool))
+        calls = {
+            "select": partial(select_wkmeans, pool, scores, batch, beta=SELECTION_BETA,
+                              X_labeled=X_labeled, random_state=SEED,
+                              n_threads=n_threads),
+            "predict_proba": partial(sampler.classifier_.predict_proba, pool),
+            "select_samples": partial(sampler.select_samples, pool),
+        }
+        with controller.limit(limits=n_threads):
+            measured = _time_interleaved(calls, repeats)
+        rows.append({
+            "pool": f"{n_pool} x {d}", "batch": batch, "labeled": n_labeled,
+            "threads": n_threads, "target_ms": target,
+            **{name: seconds * 1e3 for name, (seconds, _) in measured.items()},
+        })
+    return rows
