@@ -23,7 +23,9 @@ FLOAT32_ONLY = "float32 only"
 # Tasks and their call signatures:
 #   "lloyd"            (X, init, max_iter, n_threads) -> fitted estimator
 #   "lloyd_fixed"      (X, fixed_centers, init, max_iter, n_threads) -> fitted estimator
+#   "lloyd_sparse"     (X (CSR), init, max_iter, n_threads) -> fitted estimator
 #   "fit"              (X, n_clusters, random_state, n_threads) -> fitted estimator
+#   "minibatch"        (X, init, passes, n_threads) -> fitted estimator
 #   "kmeans_plusplus"  (X, n_clusters, random_state, n_threads) -> centers
 #
 # "Fitted estimator" means anything with ``inertia_`` and ``n_iter_``. A
