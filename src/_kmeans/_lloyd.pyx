@@ -34,6 +34,12 @@ cdef extern from "simd.h":
     void iwk_column_min_double(const double* column, double norm, int64_t index,
                                int n_rows, double* nearest, int64_t* best) noexcept nogil
     int iwk_small_lanes(int is_double) noexcept nogil
+    void iwk_accumulate_float(const float* X, int n_rows, int n_features,
+                              const float* w, const int* target,
+                              double* sums) noexcept nogil
+    void iwk_accumulate_double(const double* X, int n_rows, int n_features,
+                               const double* w, const int* target,
+                               double* sums) noexcept nogil
     void iwk_nearest_small_float(const float* X, int n_rows, int n_features,
                                  const float* centers_t, const float* norms,
                                  float* nearest, int32_t* best) noexcept nogil
@@ -148,6 +154,7 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X,
         floating* dots
         floating* nearest
         void* best
+        int* target
         # Dense rows and centers that fit in one vector: the fused kernel.
         int lanes = iwk_small_lanes(floating is double)
         bint small = X.indptr == NULL and n_scanned <= lanes
@@ -178,10 +185,12 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X,
     dots = NULL  # each thread allocates its own buffers below
     nearest = NULL
     best = NULL
+    target = NULL
     with parallel(num_threads=n_threads):
         dots = <floating*> malloc(CHUNK_SIZE * n_scanned * sizeof(floating))
         nearest = <floating*> malloc(CHUNK_SIZE * sizeof(floating))
         best = malloc(CHUNK_SIZE * sizeof(int64_t))
+        target = <int*> malloc(CHUNK_SIZE * sizeof(int))
         for block in prange(n_blocks, schedule="static"):
             own = NULL
             if partial != NULL:
@@ -219,16 +228,30 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X,
                     if labels[start + i] != label:
                         labels[start + i] = label
                         changed += 1
-                    j = label - n_fixed
-                    if own == NULL or j < 0:
-                        continue
-                    w = sample_weight[start + i]
-                    acc = own + j * (n_features + 1)
-                    add_row(acc, w, values, X, start + i, 0, n_features)
-                    acc[n_features] += w
+                    # The free center whose sums take this row, or -1.
+                    target[i] = label - n_fixed if label >= n_fixed else -1
+                if own == NULL:
+                    continue
+                if X.indptr == NULL:
+                    if floating is float:
+                        iwk_accumulate_float(values + start * n_features, rows,
+                                             n_features, &sample_weight[start], target,
+                                             own)
+                    else:
+                        iwk_accumulate_double(values + start * n_features, rows,
+                                              n_features, &sample_weight[start],
+                                              target, own)
+                    continue
+                for i in range(rows):
+                    if target[i] >= 0:
+                        w = sample_weight[start + i]
+                        acc = own + target[i] * (n_features + 1)
+                        add_row(acc, w, values, X, start + i, 0, n_features)
+                        acc[n_features] += w
         free(dots)
         free(nearest)
         free(best)
+        free(target)
     free(norms)
     free(scanned_t)
 

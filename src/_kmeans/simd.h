@@ -64,6 +64,31 @@ IWK_COLUMN_MIN(iwk_column_min_double, double, int64_t)
 IWK_ADD_SCALED(iwk_add_scaled_float, float)
 IWK_ADD_SCALED(iwk_add_scaled_double, double)
 
+/* sums[target[i]] += w[i] * [x_i, 1] over a chunk of dense rows (rows with
+   target -1 belong to no free center): a chunk's statistics, each center's
+   row of sums being (n_features + 1) float64, the last the weight. Rows are
+   added in order, as one call per chunk rather than one per row. */
+#define IWK_ACCUMULATE(NAME, T)                                               \
+    IWK_CLONES IWK_STATIC void NAME(const T *restrict X, int n_rows,          \
+                                    int n_features, const T *restrict w,      \
+                                    const int *restrict target,               \
+                                    double *restrict sums)                    \
+    {                                                                         \
+        for (int i = 0; i < n_rows; ++i) {                                    \
+            if (target[i] < 0)                                                \
+                continue;                                                     \
+            double weight = (double)w[i];                                     \
+            double *restrict acc = sums + (int64_t)target[i] * (n_features + 1); \
+            const T *restrict x = X + (int64_t)i * n_features;                \
+            for (int f = 0; f < n_features; ++f)                              \
+                acc[f] += weight * (double)x[f];                              \
+            acc[n_features] += weight;                                        \
+        }                                                                     \
+    }
+
+IWK_ACCUMULATE(iwk_accumulate_float, float)
+IWK_ACCUMULATE(iwk_accumulate_double, double)
+
 /* Per row of a sample-major block (row i at dots + i * stride), the index j
    of the smallest dots[j] + norms[j] (ties: lowest j) and that value.
 
