@@ -34,6 +34,14 @@ cdef extern from "simd.h":
     void iwk_column_min_double(const double* column, double norm, int64_t index,
                                int n_rows, double* nearest, int64_t* best) noexcept nogil
     int iwk_small_lanes(int is_double) noexcept nogil
+    int64_t iwk_labels_float(const int32_t* best, const float* nearest, int n_rows,
+                             int first, int n_fixed, const int* fixed_label,
+                             const float* fixed_nearest, float* out_nearest,
+                             int* labels, int* target) noexcept nogil
+    int64_t iwk_labels_double(const int64_t* best, const double* nearest, int n_rows,
+                              int first, int n_fixed, const int* fixed_label,
+                              const double* fixed_nearest, double* out_nearest,
+                              int* labels, int* target) noexcept nogil
     void iwk_accumulate_float(const float* X, int n_rows, int n_features,
                               const float* w, const int* target,
                               double* sums) noexcept nogil
@@ -146,7 +154,7 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X,
         Py_ssize_t n_chunks = n_chunks_of(n_samples)
         Py_ssize_t block_size = n_free * (n_features + 1)
         Py_ssize_t per_block = 1, n_blocks, block, chunk, start, i, changed = 0
-        int rows, label, j, f
+        int rows, j
         double w
         double* partial = NULL
         double* own
@@ -215,21 +223,20 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X,
                 else:
                     chunk_dots(values, X, start, rows, scanned, n_scanned, True, dots)
                     nearest_in_block(dots, norms, rows, n_scanned, nearest, best)
-                for i in range(rows):
-                    if floating is float:
-                        label = first + (<int32_t*> best)[i]
-                    else:
-                        label = first + <int> (<int64_t*> best)[i]
-                    # A tie goes to the fixed center: it has the lower index.
-                    if fixed_label != NULL and fixed_nearest[start + i] <= nearest[i]:
-                        label = fixed_label[start + i]
-                    if out_nearest != NULL:
-                        out_nearest[start + i] = nearest[i]
-                    if labels[start + i] != label:
-                        labels[start + i] = label
-                        changed += 1
-                    # The free center whose sums take this row, or -1.
-                    target[i] = label - n_fixed if label >= n_fixed else -1
+                if floating is float:
+                    changed += iwk_labels_float(
+                        <int32_t*> best, nearest, rows, first, n_fixed,
+                        fixed_label + start if fixed_label != NULL else NULL,
+                        fixed_nearest + start if fixed_nearest != NULL else NULL,
+                        out_nearest + start if out_nearest != NULL else NULL,
+                        labels + start, target)
+                else:
+                    changed += iwk_labels_double(
+                        <int64_t*> best, nearest, rows, first, n_fixed,
+                        fixed_label + start if fixed_label != NULL else NULL,
+                        fixed_nearest + start if fixed_nearest != NULL else NULL,
+                        out_nearest + start if out_nearest != NULL else NULL,
+                        labels + start, target)
                 if own == NULL:
                     continue
                 if X.indptr == NULL:

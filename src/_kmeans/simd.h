@@ -64,6 +64,37 @@ IWK_COLUMN_MIN(iwk_column_min_double, double, int64_t)
 IWK_ADD_SCALED(iwk_add_scaled_float, float)
 IWK_ADD_SCALED(iwk_add_scaled_double, double)
 
+/* Labels of a chunk from the nearest scanned center (best, offset by first)
+   and, when the fixed centers were scanned once before (fixed_label not
+   NULL), the nearest fixed one, which wins ties: it has the lower index.
+   Also writes out_nearest (if not NULL) and target (the free center taking
+   the row's statistics, or -1). Returns how many labels changed. All
+   pointers start at the chunk's first row. */
+#define IWK_LABELS(NAME, T, I)                                                \
+    IWK_STATIC int64_t NAME(const I *restrict best, const T *restrict nearest, \
+                            int n_rows, int first, int n_fixed,               \
+                            const int *restrict fixed_label,                  \
+                            const T *restrict fixed_nearest,                  \
+                            T *restrict out_nearest, int *restrict labels,    \
+                            int *restrict target)                             \
+    {                                                                         \
+        int64_t changed = 0;                                                  \
+        for (int i = 0; i < n_rows; ++i) {                                    \
+            int label = first + (int)best[i];                                 \
+            if (fixed_label != NULL && fixed_nearest[i] <= nearest[i])        \
+                label = fixed_label[i];                                       \
+            if (out_nearest != NULL)                                          \
+                out_nearest[i] = nearest[i];                                  \
+            changed += labels[i] != label;                                    \
+            labels[i] = label;                                                \
+            target[i] = label >= n_fixed ? label - n_fixed : -1;              \
+        }                                                                     \
+        return changed;                                                       \
+    }
+
+IWK_LABELS(iwk_labels_float, float, int32_t)
+IWK_LABELS(iwk_labels_double, double, int64_t)
+
 /* sums[target[i]] += w[i] * [x_i, 1] over a chunk of dense rows (rows with
    target -1 belong to no free center): a chunk's statistics, each center's
    row of sums being (n_features + 1) float64, the last the weight. Rows are
