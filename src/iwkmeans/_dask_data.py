@@ -1,0 +1,142 @@
+"""Dask inputs: validation, and a row-chunked array as one task per chunk.
+
+Shapes and dtypes are checked at once; values (NaN, infinity, negative
+weights) can only be checked by reading the data, so :func:`check_values`
+reads X and the weights in one pass, which also yields what a fit needs
+from all of X (the mean variance behind ``tol``). Numpy inputs are
+validated by the package's usual helpers and wrapped in a Dask array.
+"""
+import math
+
+import dask
+import dask.array as da
+import numpy as np
+
+from ._validation import (
+    FLOAT_DTYPES,
+    check_data,
+    check_sample_weight,
+    reject_non_numeric,
+)
+
+
+def as_dask_data(X, name="X"):
+    """X as a Dask array of float32/float64 with all features in one chunk.
+
+    float32 stays float32, bools and integers become float64 (lazily). A
+    numpy input is validated and cut into chunks of rows.
+    """
+    if not isinstance(X, da.Array):
+        return da.from_array(check_data(X, name), chunks=("auto", -1))
+    reject_non_numeric(X, name)
+    if X.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must contain real numbers (bool, int or float); got dtype {X.dtype}."
+        )
+    if X.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D, of shape (n_samples, n_features); got "
+            f"{X.ndim} dimension(s)."
+        )
+    if any(math.isnan(size) for size in X.chunks[0]):
+        raise ValueError(
+            f"{name} has chunks of unknown size; call {name}.compute_chunk_sizes() first."
+        )
+    if 0 in X.shape:
+        raise ValueError(
+            f"{name} must have at least one sample and one feature; got shape {X.shape}."
+        )
+    if X.dtype not in FLOAT_DTYPES:
+        X = X.astype(np.float64)
+    return X.rechunk({1: -1})
+
+
+def as_dask_weights(sample_weight, X, name="sample_weight"):
+    """Weights as a Dask array in X's dtype, chunked like X's rows.
+
+    None means 1. A numpy input is validated at once (negative, non-finite);
+    a Dask one by :func:`check_values`.
+    """
+    rows = (X.chunks[0],)
+    if sample_weight is None:
+        return da.ones(X.shape[0], dtype=X.dtype, chunks=rows)
+    if not isinstance(sample_weight, da.Array):
+        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype, name=name,
+                                      require_positive=False)
+        return da.from_array(weights, chunks=rows)
+    reject_non_numeric(sample_weight, name)
+    if sample_weight.shape != (X.shape[0],):
+        raise ValueError(
+            f"{name} must have shape ({X.shape[0]},) to match the samples; "
+            f"got shape {sample_weight.shape}."
+        )
+    return sample_weight.astype(X.dtype).rechunk(rows)
+
+
+def check_values(X, sample_weight, *, weight_name="sample_weight",
+                 require_positive=True, variance=True):
+    """Read X and the weights once; raise a ValueError naming the argument
+    if X is not finite or the weights are not finite and non-negative (or,
+    with ``require_positive``, all zero). Returns the mean per-feature
+    variance of X if ``variance``, else None."""
+    checks = {
+        "finite": da.isfinite(X).all(),
+        "weights_finite": da.isfinite(sample_weight).all(),
+        "weights_min": sample_weight.min(),
+        "weights_positive": (sample_weight > 0).any(),
+    }
+    if variance:
+        checks["variance"] = X.var(axis=0, dtype=np.float64).mean()
+    (values,) = dask.compute(checks)
+    if not values["finite"]:
+        raise ValueError("Input X contains NaN or infinity.")
+    if not values["weights_finite"]:
+        raise ValueError(f"Input {weight_name} contains NaN or infinity.")
+    if values["weights_min"] < 0:
+        raise ValueError(
+            f"{weight_name} must be non-negative; got {values['weights_min']} as "
+            "its smallest value."
+        )
+    if require_positive and not values["weights_positive"]:
+        raise ValueError(f"{weight_name} must have a positive entry; all are zero.")
+    return float(values["variance"]) if variance else None
+
+
+class RowChunks:
+    """A validated Dask array and its weights as one delayed block per
+    non-empty chunk of rows, in row order.
+
+    ``blocks`` holds (X block, weight block, index of the chunk's first row,
+    number of rows). Tasks built with :meth:`map` run the same function on
+    every chunk; their results come back in chunk order, so every reduction
+    the driver makes over them is independent of which worker ran what.
+    """
+
+    def __init__(self, X, sample_weight):
+        sizes = np.asarray(X.chunks[0], dtype=np.intp)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        self.blocks = [
+            (x, w, int(start), int(size))
+            for x, w, start, size in zip(X.to_delayed().ravel(),
+                                         sample_weight.to_delayed().ravel(),
+                                         starts, sizes)
+            if size > 0
+        ]
+        self.dtype = X.dtype
+        self.n_samples, self.n_features = X.shape
+
+    def map(self, func, *args):
+        """``func(X_chunk, weight_chunk, first_row, *args)`` for every chunk,
+        as delayed values in chunk order."""
+        task = dask.delayed(func, pure=True)
+        return [task(x, w, start, *args) for x, w, start, _ in self.blocks]
+
+    def compute(self, func, *args):
+        """The results of :meth:`map`, computed, in chunk order."""
+        return list(dask.compute(*self.map(func, *args)))
+
+
+def shared(value):
+    """A value that every chunk's task reads (centers): one node of the
+    graph, sent once to each worker rather than embedded in every task."""
+    return dask.delayed(value, pure=True)
