@@ -231,7 +231,7 @@ def test_nearest_seed_tracks_the_nearest_of_all_centers(seed, n, rows, sizes):
     np.testing.assert_allclose(np.concatenate([s[0] for s in states]), sq_distances,
                                rtol=1e-12, atol=1e-12)
     weights = _dask_lloyd.add_in_order([
-        _chunk_tasks.weight_per_center(w[s:s + rows], state, n_known)
+        _chunk_tasks.weight_per_center(X[s:s + rows], w[s:s + rows], s, state, n_known)
         for s, state in zip(starts, states)])
     np.testing.assert_allclose(weights, np.bincount(labels, w, minlength=n_known))
 

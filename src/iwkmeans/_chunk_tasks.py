@@ -20,9 +20,25 @@ from .selection import top_scores
 
 
 def _contiguous(X, sample_weight):
-    """The core takes C-contiguous arrays; Dask blocks can be views (a
-    slice of columns, or ``da.ones`` weights, which are broadcast)."""
-    return np.ascontiguousarray(X), np.ascontiguousarray(sample_weight)
+    """The core takes C-contiguous arrays (Dask blocks can be views);
+    weights None mean 1 (no weight array travels between workers)."""
+    return np.ascontiguousarray(X), _weights(sample_weight, X)
+
+
+def _weights(sample_weight, X):
+    if sample_weight is None:
+        return np.ones(X.shape[0], dtype=X.dtype)
+    return np.ascontiguousarray(sample_weight)
+
+
+def cumulative_weight(X, sample_weight, start):
+    """Running total of the chunk's weights, in float64."""
+    return np.cumsum(_weights(sample_weight, X), dtype=np.float64)
+
+
+def total_weight(X, sample_weight, start):
+    """Total of the chunk's weights, in float64."""
+    return float(np.sum(_weights(sample_weight, X), dtype=np.float64))
 
 
 def lloyd_stats(X, sample_weight, start, centers, n_fixed, n_threads):
@@ -109,7 +125,7 @@ def oversample(X, sample_weight, start, state, seed, oversampling):
     rows in the whole data, samples)).
     """
     sq_distances, _ = state
-    weighted = sample_weight * sq_distances
+    weighted = _weights(sample_weight, X) * sq_distances
     potential = float(weighted.sum())
     u = np.random.default_rng(seed).random(X.shape[0])
     keep = np.flatnonzero(u * potential < oversampling * weighted)
@@ -117,16 +133,17 @@ def oversample(X, sample_weight, start, state, seed, oversampling):
                        np.ascontiguousarray(X[keep]))
 
 
-def weight_per_center(sample_weight, state, n_centers):
+def weight_per_center(X, sample_weight, start, state, n_centers):
     """Total weight of the samples nearest to each k-means|| center (float64)."""
     _, labels = state
-    return np.bincount(labels, weights=sample_weight, minlength=n_centers)
+    return np.bincount(labels, weights=_weights(sample_weight, X),
+                       minlength=n_centers).astype(np.float64)
 
 
 def first_unpicked(X, sample_weight, start, picked, count):
     """Up to ``count`` samples of positive weight that are not centers yet,
     lowest rows first, as (rows in the whole data, samples)."""
-    eligible = sample_weight > 0
+    eligible = _weights(sample_weight, X) > 0
     eligible[picked] = False
     rows = np.flatnonzero(eligible)[:count]
     return start + rows, np.ascontiguousarray(X[rows])

@@ -15,6 +15,7 @@ import numpy as np
 from ._validation import (
     FLOAT_DTYPES,
     check_data,
+    check_n_free,
     check_sample_weight,
     reject_non_numeric,
 )
@@ -52,14 +53,15 @@ def as_dask_data(X, name="X"):
 
 
 def as_dask_weights(sample_weight, X, name="sample_weight"):
-    """Weights as a Dask array in X's dtype, chunked like X's rows.
+    """Weights as a Dask array in X's dtype, chunked like X's rows; None
+    stays None (all ones: no array to read or move between workers).
 
-    None means 1. A numpy input is validated at once (negative, non-finite);
-    a Dask one by :func:`check_values`.
+    A numpy input is validated at once (negative, non-finite); a Dask one
+    by :func:`check_values`.
     """
     rows = (X.chunks[0],)
     if sample_weight is None:
-        return da.ones(X.shape[0], dtype=X.dtype, chunks=rows)
+        return None
     if not isinstance(sample_weight, da.Array):
         weights = check_sample_weight(sample_weight, X.shape[0], X.dtype, name=name,
                                       require_positive=False)
@@ -79,17 +81,18 @@ def check_values(X, sample_weight, *, weight_name="sample_weight",
     if X is not finite or the weights are not finite and non-negative (or,
     with ``require_positive``, all zero). Returns the mean per-feature
     variance of X if ``variance``, else None."""
-    checks = {
-        "finite": da.isfinite(X).all(),
-        "weights_finite": da.isfinite(sample_weight).all(),
-        "weights_min": sample_weight.min(),
-        "weights_positive": (sample_weight > 0).any(),
-    }
+    checks = {"finite": da.isfinite(X).all()}
     if variance:
         checks["variance"] = X.var(axis=0, dtype=np.float64).mean()
+    if sample_weight is not None:
+        checks.update(weights_finite=da.isfinite(sample_weight).all(),
+                      weights_min=sample_weight.min(),
+                      weights_positive=(sample_weight > 0).any())
     (values,) = dask.compute(checks)
     if not values["finite"]:
         raise ValueError("Input X contains NaN or infinity.")
+    if sample_weight is None:
+        return float(values["variance"]) if variance else None
     if not values["weights_finite"]:
         raise ValueError(f"Input {weight_name} contains NaN or infinity.")
     if values["weights_min"] < 0:
@@ -100,6 +103,13 @@ def check_values(X, sample_weight, *, weight_name="sample_weight",
     if require_positive and not values["weights_positive"]:
         raise ValueError(f"{weight_name} must have a positive entry; all are zero.")
     return float(values["variance"]) if variance else None
+
+
+def check_enough_samples(n_clusters, sample_weight, n_samples):
+    """``check_n_free`` for weights that may be None (all ones)."""
+    if sample_weight is None:
+        sample_weight = np.broadcast_to(np.float32(1), (n_samples,))
+    check_n_free(n_clusters, sample_weight)
 
 
 class RowChunks:
@@ -115,11 +125,11 @@ class RowChunks:
     def __init__(self, X, sample_weight):
         sizes = np.asarray(X.chunks[0], dtype=np.intp)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        weights = ([None] * len(sizes) if sample_weight is None
+                   else sample_weight.to_delayed().ravel())
         self.blocks = [
             (x, w, int(start), int(size))
-            for x, w, start, size in zip(X.to_delayed().ravel(),
-                                         sample_weight.to_delayed().ravel(),
-                                         starts, sizes)
+            for x, w, start, size in zip(X.to_delayed().ravel(), weights, starts, sizes)
             if size > 0
         ]
         self.dtype = X.dtype

@@ -30,19 +30,18 @@ from .seeding import greedy_kmeans_plusplus
 def weighted_draw(chunks, random_state):
     """Row (in the whole data) of one sample drawn in proportion to its
     weight, and the sample."""
-    weight_blocks = [w for _, w, _, _ in chunks.blocks]
-    totals = np.cumsum(dask.compute(*[
-        dask.delayed(np.sum)(w, dtype=np.float64) for w in weight_blocks]))
+    totals = np.cumsum(chunks.compute(_chunk_tasks.total_weight))
     target = random_state.uniform() * totals[-1]
     chunk = min(int(np.searchsorted(totals, target, side="right")), len(totals) - 1)
     if chunk > 0:
         target -= totals[chunk - 1]
-    (weights,) = dask.compute(weight_blocks[chunk])
-    local = int(np.searchsorted(np.cumsum(weights, dtype=np.float64), target,
-                                side="right"))
+    X_block, w_block, start, _ = chunks.blocks[chunk]
+    (cumulative,) = dask.compute(dask.delayed(_chunk_tasks.cumulative_weight)(
+        X_block, w_block, start))
+    local = int(np.searchsorted(cumulative, target, side="right"))
     # Rounding can step past the end: take the last sample of positive weight.
-    local = min(local, int(np.flatnonzero(weights > 0)[-1]))
-    X_block, _, start, _ = chunks.blocks[chunk]
+    last = int(np.flatnonzero(np.diff(cumulative, prepend=0.0) > 0)[-1])
+    local = min(local, last)
     (sample,) = dask.compute(X_block[local])
     return start + local, np.asarray(sample)[None, :]
 
@@ -101,8 +100,9 @@ def kmeans_parallel(chunks, fixed_centers, n_clusters, oversampling_factor, n_ro
         exhausted = potential == 0
 
     weights = add_in_order(dask.compute(*[
-        dask.delayed(_chunk_tasks.weight_per_center, pure=True)(w, state, n_known)
-        for (_, w, _, _), state in zip(chunks.blocks, state_tasks)
+        dask.delayed(_chunk_tasks.weight_per_center, pure=True)(x, w, start, state,
+                                                                n_known)
+        for (x, w, start, _), state in zip(chunks.blocks, state_tasks)
     ]))
     candidates = np.ascontiguousarray(np.concatenate(samples), dtype=chunks.dtype)
     picks = greedy_kmeans_plusplus(

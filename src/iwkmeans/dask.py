@@ -29,14 +29,19 @@ from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted
 
 from . import _chunk_tasks
-from ._dask_data import RowChunks, as_dask_data, as_dask_weights, check_values
+from ._dask_data import (
+    RowChunks,
+    as_dask_data,
+    as_dask_weights,
+    check_enough_samples,
+    check_values,
+)
 from ._dask_lloyd import add_in_order, final_labels, lloyd
 from ._dask_seeding import kmeans_parallel as _kmeans_parallel
 from ._parallel import single_threaded_blas
 from ._validation import (
     check_fixed_centers,
     check_init_array,
-    check_n_free,
     check_n_threads,
     check_tol,
 )
@@ -102,7 +107,7 @@ def kmeans_parallel(X, n_clusters, *, sample_weight=None, fixed_centers=None,
     _check_seeding_params(oversampling_factor, n_rounds, "n_rounds")
     check_n_threads(n_threads)
     check_values(X, sample_weight, variance=False)
-    check_n_free(n_clusters, sample_weight)
+    check_enough_samples(n_clusters, sample_weight, X.shape[0])
     fixed_centers = check_fixed_centers(fixed_centers, X.shape[1], X.dtype)
     with single_threaded_blas():
         indices, centers = _kmeans_parallel(
@@ -257,7 +262,7 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         free_init, n_init = self._check_params(X)
         sample_weight = as_dask_weights(sample_weight, X)
         tol = check_values(X, sample_weight) * self.tol
-        check_n_free(self.n_clusters, sample_weight)
+        check_enough_samples(self.n_clusters, sample_weight, X.shape[0])
         fixed_centers = check_fixed_centers(fixed_centers, X.shape[1], X.dtype)
         random_state = check_random_state(self.random_state)
         n_fixed = fixed_centers.shape[0]
@@ -375,6 +380,8 @@ def select_wkmeans(X_pool, scores, batch_size, *, beta=10, X_labeled=None,
         Distinct row indices into ``X_pool``.
     """
     X = as_dask_data(X_pool, name="X_pool")
+    if scores is None:
+        raise ValueError("scores must be an array of shape (n_pool,); got None.")
     scores = as_dask_weights(scores, X, name="scores")
     _check_batch_size(batch_size, X.shape[0])
     _check_beta(beta)

@@ -1,0 +1,232 @@
+"""Lloyd iterations on Dask: iwkmeans.dask against dask-ml, and against the
+single-machine estimator. ``python bench/dask_compare.py [--quick] [--repeats R]``
+
+1. Out of core: a float32 pool memory-mapped from a .npy file in a temporary
+   folder (4 GiB; 64 MiB with --quick), read chunk by chunk by a
+   LocalCluster of 2 single-threaded workers capped at 1 GiB each.
+   ``iwkmeans.dask.IncrementalKMeans`` and ``dask_ml.cluster.KMeans`` fit it
+   from the same initial centers.
+2. In memory: a pool that fits (512 MiB; 16 MiB with --quick), fitted by
+   ``iwkmeans.IncrementalKMeans`` on 2 threads and by the Dask estimator on
+   the same cluster with the pool persisted on the workers: the overhead of
+   the distributed path.
+
+Time per iteration is the difference between fits of ``--long`` and
+``--short`` iterations (tol=0), divided by the difference: it leaves out
+what a fit does once (validation pass, final labels). Medians of repeats.
+The temporary folder is deleted at the end.
+"""
+import argparse
+import logging
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+import time
+
+import dask
+import dask.array as da
+import numpy as np
+import threadpoolctl
+from distributed import Client, LocalCluster
+
+import iwkmeans
+from iwkmeans import dask as iwk_dask
+
+N_FEATURES = 64
+N_BLOBS = 100
+
+
+def blobs_block(rows, seed):
+    """Rows of Gaussian blobs around N_BLOBS fixed centers (the same
+    centers for every seed), float32."""
+    centers = np.random.default_rng(0).uniform(-10, 10, size=(N_BLOBS, N_FEATURES))
+    rng = np.random.default_rng(seed + 1)
+    labels = rng.integers(0, N_BLOBS, size=rows)
+    noise = rng.standard_normal((rows, N_FEATURES), dtype=np.float32)
+    return (centers[labels] + 2.0 * noise).astype(np.float32)
+
+
+def write_memmap(path, n_samples, chunk_rows):
+    """Write the pool to a .npy file block by block (never all in memory)."""
+    pool = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
+                                     shape=(n_samples, N_FEATURES))
+    for block, start in enumerate(range(0, n_samples, chunk_rows)):
+        stop = min(start + chunk_rows, n_samples)
+        pool[start:stop] = blobs_block(stop - start, block)
+    pool.flush()
+    del pool
+
+
+def load_rows(path, block_info=None):
+    """One chunk of the memory-mapped pool: a view into the file, so the
+    worker reads pages on demand and holds no copy."""
+    (start, stop), _ = block_info[None]["array-location"]
+    return np.load(path, mmap_mode="r")[start:stop]
+
+
+def memmap_array(path, n_samples, chunk_rows):
+    sizes = [min(chunk_rows, n_samples - s) for s in range(0, n_samples, chunk_rows)]
+    return da.map_blocks(load_rows, path, chunks=(tuple(sizes), (N_FEATURES,)),
+                         dtype=np.float32, meta=np.empty((0, 0), np.float32))
+
+
+def generated_array(n_samples, chunk_rows):
+    """The same kind of pool, generated on the workers chunk by chunk."""
+    sizes = [min(chunk_rows, n_samples - s) for s in range(0, n_samples, chunk_rows)]
+
+    def block(block_info=None):
+        (start, stop), _ = block_info[None]["array-location"]
+        return blobs_block(stop - start, start // chunk_rows)
+
+    return da.map_blocks(block, chunks=(tuple(sizes), (N_FEATURES,)),
+                         dtype=np.float32, meta=np.empty((0, 0), np.float32))
+
+
+def per_iteration(fit, short, long, repeats):
+    """Median over repeats of (time of a long fit - time of a short fit) /
+    (long - short), after one untimed fit; also checks that each fit ran
+    exactly its iterations."""
+    fit(short)  # warm-up: imports and compilation on the workers, page cache
+    values = []
+    for _ in range(repeats):
+        times = {}
+        for n_iter in (short, long):
+            start = time.perf_counter()
+            ran = fit(n_iter)
+            times[n_iter] = time.perf_counter() - start
+            if ran != n_iter:
+                raise RuntimeError(
+                    f"a fit converged after {ran} of {n_iter} iterations: the "
+                    f"difference would not time {long - short} iterations")
+        values.append((times[long] - times[short]) / (long - short))
+    return statistics.median(values), values
+
+
+def initial_centers(X, n_clusters, seed):
+    rows = np.sort(np.random.default_rng(seed).choice(X.shape[0], n_clusters,
+                                                      replace=False))
+    return np.ascontiguousarray(X[rows].compute())
+
+
+def out_of_core(args, folder, client):
+    n_samples = args.ooc_rows
+    path = os.path.join(folder, "pool.npy")
+    start = time.perf_counter()
+    write_memmap(path, n_samples, args.chunk_rows)
+    print(f"wrote {n_samples} x {N_FEATURES} float32 = "
+          f"{os.path.getsize(path) / 2**30:.2f} GiB in {time.perf_counter() - start:.0f} s")
+    X = memmap_array(path, n_samples, args.chunk_rows)
+    init = initial_centers(X, args.n_clusters, 0)
+    pids = client.run(os.getpid)
+
+    def ours(n_iter):
+        km = iwk_dask.IncrementalKMeans(args.n_clusters, init=init, max_iter=n_iter,
+                                        tol=0.0).fit(X)
+        return km.n_iter_
+
+    def dask_ml(n_iter):
+        from dask_ml.cluster import KMeans
+        km = KMeans(n_clusters=args.n_clusters, init=init, max_iter=n_iter, tol=0.0,
+                    n_init=1).fit(X)
+        return km.n_iter_
+
+    rows = {}
+    try:
+        rows["dask-ml KMeans"] = per_iteration(dask_ml, args.short, args.long,
+                                               args.repeats)
+    except ImportError:
+        print("dask-ml is not installed: skipped (pip install '.[bench]')")
+    rows["iwkmeans.dask"] = per_iteration(ours, args.short, args.long, args.repeats)
+    restarted = len(set(pids.values()) - set(client.run(os.getpid).values()))
+    return rows, restarted
+
+
+def in_memory(args, client):
+    X = generated_array(args.mem_rows, args.chunk_rows).persist()
+    X_local = X.compute()
+    init = initial_centers(X, args.n_clusters, 1)
+
+    def ours(n_iter):
+        return iwk_dask.IncrementalKMeans(args.n_clusters, init=init, max_iter=n_iter,
+                                          tol=0.0).fit(X).n_iter_
+
+    def single(n_iter):
+        return iwkmeans.IncrementalKMeans(args.n_clusters, init=init, max_iter=n_iter,
+                                          tol=0.0, n_threads=2).fit(X_local).n_iter_
+
+    rows = {
+        "iwkmeans.IncrementalKMeans (2 threads)":
+            per_iteration(single, args.short, args.long, args.repeats),
+        "iwkmeans.dask (persisted)":
+            per_iteration(ours, args.short, args.long, args.repeats),
+    }
+    # The same answer both ways, from the same initial centers.
+    a = iwkmeans.IncrementalKMeans(args.n_clusters, init=init, max_iter=args.short,
+                                   tol=0.0).fit(X_local)
+    b = iwk_dask.IncrementalKMeans(args.n_clusters, init=init, max_iter=args.short,
+                                   tol=0.0).fit(X)
+    same = (np.array_equal(a.labels_, b.labels_.compute())
+            and np.allclose(a.cluster_centers_, b.cluster_centers_, rtol=1e-4, atol=1e-4))
+    return rows, same
+
+
+def header(args):
+    blas = [
+        f"{info.get('internal_api')} {info.get('version')} "
+        f"({info.get('architecture')}, {info.get('num_threads')} threads)"
+        for info in threadpoolctl.threadpool_info() if info.get("user_api") == "blas"
+    ]
+    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}; "
+          f"BLAS: {'; '.join(blas)}")
+    print(f"dask {dask.__version__}; cluster: 2 workers x 1 thread, memory limit "
+          f"{args.memory_limit} each; k={args.n_clusters}, d={N_FEATURES}, chunks of "
+          f"{args.chunk_rows} rows; per-iteration = (fit of {args.long} - fit of "
+          f"{args.short} iterations) / {args.long - args.short}, median of "
+          f"{args.repeats}")
+
+
+def table(rows, baseline):
+    print("| estimator | s / iteration (median) | runs | ratio |")
+    print("| --- | ---: | --- | ---: |")
+    for name, (median, values) in rows.items():
+        ratio = rows[baseline][0] / median if name != baseline else 1.0
+        print(f"| {name} | {median:.3f} | {', '.join(f'{v:.3f}' for v in values)} | "
+              f"{ratio:.2f}x |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, 1 repeat")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--short", type=int, default=1)
+    parser.add_argument("--long", type=int, default=4)
+    parser.add_argument("--n-clusters", type=int, default=64)
+    args = parser.parse_args()
+    if args.quick:
+        args.ooc_rows, args.mem_rows, args.chunk_rows = 2**18, 2**16, 2**15
+        args.repeats, args.long = 1, 2
+    else:
+        args.ooc_rows, args.mem_rows, args.chunk_rows = 2**24, 2**21, 2**19
+    args.memory_limit = "1GiB"
+    header(args)
+    folder = tempfile.mkdtemp(prefix="iwkmeans-dask-bench-")
+    try:
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          memory_limit=args.memory_limit, dashboard_address=":0",
+                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            rows, restarted = out_of_core(args, folder, client)
+            print(f"\nOut of core ({args.ooc_rows} rows memory-mapped; workers restarted "
+                  f"during the fits: {restarted}); ratio = dask-ml time / this time")
+            table(rows, next(iter(rows)))
+            rows, same = in_memory(args, client)
+            print(f"\nIn memory ({args.mem_rows} rows; same labels and centers both ways: "
+                  f"{same}); ratio = single-machine time / this time")
+            table(rows, "iwkmeans.IncrementalKMeans (2 threads)")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
