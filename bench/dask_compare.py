@@ -11,10 +11,13 @@ single-machine estimator. ``python bench/dask_compare.py [--quick] [--repeats R]
    the same cluster with the pool persisted on the workers: the overhead of
    the distributed path.
 
-Time per iteration is the difference between fits of ``--long`` and
-``--short`` iterations (tol=0), divided by the difference: it leaves out
-what a fit does once (validation pass, final labels). Medians of repeats.
-The temporary folder is deleted at the end.
+Time per iteration leaves out what a fit does once (validation pass, final
+labels). Out of core, each Lloyd iteration is timed inside the fit: dask-ml
+logs each one, and iwkmeans.dask's iteration function is wrapped with a
+timer; ``--repeats`` fits of ``--long`` iterations (tol=0), interleaved,
+after an untimed warm-up fit of each on one chunk. In memory, it is (fit of
+``--long`` - fit of ``--short`` iterations) / (long - short). Medians. The
+temporary folder is deleted at the end.
 """
 import argparse
 import logging
@@ -32,6 +35,7 @@ import threadpoolctl
 from distributed import Client, LocalCluster
 
 import iwkmeans
+from iwkmeans import _dask_lloyd
 from iwkmeans import dask as iwk_dask
 
 N_FEATURES = 64
@@ -86,9 +90,7 @@ def generated_array(n_samples, chunk_rows):
 
 def per_iteration(fit, short, long, repeats):
     """Median over repeats of (time of a long fit - time of a short fit) /
-    (long - short), after one untimed fit; also checks that each fit ran
-    exactly its iterations."""
-    fit(short)  # warm-up: imports and compilation on the workers, page cache
+    (long - short); also checks that each fit ran exactly its iterations."""
     values = []
     for _ in range(repeats):
         times = {}
@@ -110,7 +112,39 @@ def initial_centers(X, n_clusters, seed):
     return np.ascontiguousarray(X[rows].compute())
 
 
+class IterationTimes(logging.Handler):
+    """Collects the duration of each of dask-ml's Lloyd iterations, which
+    its k-means module logs ("Finished Lloyd loop  i. in <timedelta>")."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.seconds = []
+
+    def emit(self, record):
+        if record.msg.startswith("Finished %s") and "Lloyd loop" in str(record.args[0]):
+            self.seconds.append(record.args[1].total_seconds())
+
+
+def timed_lloyd_iterations():
+    """Wrap iwkmeans.dask's Lloyd iteration (one pass of block steps over
+    the chunks and the update) with a timer; returns the list it fills."""
+    seconds = []
+    iteration = _dask_lloyd.lloyd_iteration
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        result = iteration(*args, **kwargs)
+        seconds.append(time.perf_counter() - start)
+        return result
+
+    _dask_lloyd.lloyd_iteration = timed
+    return seconds
+
+
 def out_of_core(args, folder, client):
+    """Per-iteration and whole-fit times of both estimators on the memory-
+    mapped pool, fits interleaved, ``args.repeats`` fits of ``args.long``
+    iterations each."""
     n_samples = args.ooc_rows
     path = os.path.join(folder, "pool.npy")
     start = time.perf_counter()
@@ -120,26 +154,50 @@ def out_of_core(args, folder, client):
     X = memmap_array(path, n_samples, args.chunk_rows)
     init = initial_centers(X, args.n_clusters, 0)
     pids = client.run(os.getpid)
-
-    def ours(n_iter):
-        km = iwk_dask.IncrementalKMeans(args.n_clusters, init=init, max_iter=n_iter,
-                                        tol=0.0).fit(X)
-        return km.n_iter_
-
-    def dask_ml(n_iter):
-        from dask_ml.cluster import KMeans
-        km = KMeans(n_clusters=args.n_clusters, init=init, max_iter=n_iter, tol=0.0,
-                    n_init=1).fit(X)
-        return km.n_iter_
-
-    rows = {}
     try:
-        rows["dask-ml KMeans"] = per_iteration(dask_ml, args.short, args.long,
-                                               args.repeats)
+        from dask_ml.cluster import KMeans
     except ImportError:
+        KMeans = None
         print("dask-ml is not installed: skipped (pip install '.[bench]')")
-    rows["iwkmeans.dask"] = per_iteration(ours, args.short, args.long, args.repeats)
+
+    def ours(data):
+        return iwk_dask.IncrementalKMeans(args.n_clusters, init=init, max_iter=args.long,
+                                          tol=0.0).fit(data)
+
+    def dask_ml(data):
+        return KMeans(n_clusters=args.n_clusters, init=init, max_iter=args.long,
+                      tol=0.0, n_init=1).fit(data)
+
+    fits = {"dask-ml KMeans": dask_ml} if KMeans is not None else {}
+    fits["iwkmeans.dask"] = ours
+    # Warm-up on one chunk: imports and compilation (dask-ml's numba) on the
+    # workers, outside the timings.
+    for fit in fits.values():
+        fit(X[:args.chunk_rows])
+    handler = IterationTimes()
+    logging.getLogger("dask_ml.cluster.k_means").addHandler(handler)
+    logging.getLogger("dask_ml.cluster.k_means").setLevel(logging.INFO)
+    per_iteration = {"dask-ml KMeans": handler.seconds,
+                     "iwkmeans.dask": timed_lloyd_iterations()}
+    whole = {name: [] for name in fits}
+    fitted = {}
+    for _ in range(args.repeats):
+        for name, fit in fits.items():
+            start = time.perf_counter()
+            fitted[name] = fit(X)
+            whole[name].append(time.perf_counter() - start)
+            if fitted[name].n_iter_ != args.long:
+                raise RuntimeError(f"{name} stopped after {fitted[name].n_iter_} "
+                                   "iterations")
     restarted = len(set(pids.values()) - set(client.run(os.getpid).values()))
+    rows = {name: (statistics.median(per_iteration[name]), per_iteration[name],
+                   statistics.median(whole[name])) for name in fits}
+    if KMeans is not None:
+        a, b = fitted["iwkmeans.dask"], fitted["dask-ml KMeans"]
+        # (dask-ml's inertia_ is not comparable: after max_iter iterations it
+        # sums unsquared distances.)
+        print(f"same answer: largest |difference| between the final centers "
+              f"{np.abs(a.cluster_centers_ - b.cluster_centers_).max():.2e}")
     return rows, restarted
 
 
@@ -155,6 +213,9 @@ def in_memory(args, client):
     def single(n_iter):
         return iwkmeans.IncrementalKMeans(args.n_clusters, init=init, max_iter=n_iter,
                                           tol=0.0, n_threads=2).fit(X_local).n_iter_
+
+    ours(1)  # warm-up
+    single(1)
 
     rows = {
         "iwkmeans.IncrementalKMeans (2 threads)":
@@ -182,26 +243,26 @@ def header(args):
           f"BLAS: {'; '.join(blas)}")
     print(f"dask {dask.__version__}; cluster: 2 workers x 1 thread, memory limit "
           f"{args.memory_limit} each; k={args.n_clusters}, d={N_FEATURES}, chunks of "
-          f"{args.chunk_rows} rows; per-iteration = (fit of {args.long} - fit of "
-          f"{args.short} iterations) / {args.long - args.short}, median of "
-          f"{args.repeats}")
+          f"{args.chunk_rows} rows")
 
 
-def table(rows, baseline):
-    print("| estimator | s / iteration (median) | runs | ratio |")
-    print("| --- | ---: | --- | ---: |")
-    for name, (median, values) in rows.items():
-        ratio = rows[baseline][0] / median if name != baseline else 1.0
-        print(f"| {name} | {median:.3f} | {', '.join(f'{v:.3f}' for v in values)} | "
-              f"{ratio:.2f}x |")
+def table(rows, baseline, whole_fit=False):
+    extra = " whole fit s (median) |" if whole_fit else ""
+    print(f"| estimator | s / iteration (median) | each |{extra} ratio |")
+    print("| --- | ---: | --- |" + (" ---: |" if whole_fit else "") + " ---: |")
+    for name, (median, values, *fit) in rows.items():
+        ratio = rows[baseline][0] / median
+        extra = f" {fit[0]:.1f} |" if whole_fit else ""
+        print(f"| {name} | {median:.3f} | {', '.join(f'{v:.3f}' for v in values)} |"
+              f"{extra} {ratio:.2f}x |")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, 1 repeat")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--short", type=int, default=1)
-    parser.add_argument("--long", type=int, default=4)
+    parser.add_argument("--long", type=int, default=3)
     parser.add_argument("--n-clusters", type=int, default=64)
     args = parser.parse_args()
     if args.quick:
@@ -215,14 +276,17 @@ def main():
     try:
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                           memory_limit=args.memory_limit, dashboard_address=":0",
-                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                          silence_logs=logging.WARNING) as cluster, Client(cluster) as client:
             rows, restarted = out_of_core(args, folder, client)
-            print(f"\nOut of core ({args.ooc_rows} rows memory-mapped; workers restarted "
-                  f"during the fits: {restarted}); ratio = dask-ml time / this time")
-            table(rows, next(iter(rows)))
+            print(f"\nOut of core ({args.ooc_rows} rows memory-mapped; {args.repeats} fits "
+                  f"of {args.long} iterations each; workers restarted during the fits: "
+                  f"{restarted}); ratio = first row's time per iteration / this row's")
+            table(rows, next(iter(rows)), whole_fit=True)
             rows, same = in_memory(args, client)
             print(f"\nIn memory ({args.mem_rows} rows; same labels and centers both ways: "
-                  f"{same}); ratio = single-machine time / this time")
+                  f"{same}); per iteration = (fit of {args.long} - fit of {args.short} "
+                  f"iterations) / {args.long - args.short}, median of {args.repeats}; "
+                  "ratio = first row's time / this row's")
             table(rows, "iwkmeans.IncrementalKMeans (2 threads)")
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -20,7 +20,7 @@ import dask.array as da  # noqa: E402
 import iwkmeans  # noqa: E402
 from iwkmeans import _chunk_tasks, _dask_lloyd, _dask_seeding  # noqa: E402
 from iwkmeans import dask as idk  # noqa: E402
-from iwkmeans._dask_data import RowChunks  # noqa: E402
+from iwkmeans._dask_data import RowChunks, check_values  # noqa: E402
 
 import reference  # noqa: E402
 
@@ -155,6 +155,16 @@ def test_one_iteration_matches_reference(seed, n, d, n_fixed, k, rows, far):
                                atol=1e-12)
     np.testing.assert_allclose(inertia, reference.inertia(X, w, centers, labels),
                                rtol=1e-10)
+
+
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 300), d=st.integers(1, 4),
+       rows=st.integers(1, 100), offset=st.floats(-1e3, 1e3))
+def test_mean_variance_matches_numpy(seed, n, d, rows, offset):
+    """The variance behind tol, merged over chunks, against numpy's."""
+    X = np.random.default_rng(seed).normal(size=(n, d)) + offset
+    with dask.config.set(scheduler="sync"):
+        variance = check_values(da.from_array(X, chunks=(rows, -1)), None)
+    np.testing.assert_allclose(variance, X.var(axis=0).mean(), rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -346,6 +356,16 @@ def test_inputs_not_modified_and_numpy_accepted(sync):
     for original, copy in zip((X, w, fixed, init), copies):
         np.testing.assert_array_equal(original, copy)
     assert isinstance(km.labels_, da.Array) and km.labels_.shape == (300,)
+
+
+def test_column_chunks_and_integers_accepted(sync):
+    X = np.random.default_rng(8).integers(0, 20, size=(400, 4))
+    init = X[:3].astype(np.float64)
+    ref = iwkmeans.IncrementalKMeans(3, init=init).fit(X)
+    ours = idk.IncrementalKMeans(3, init=init).fit(da.from_array(X, chunks=(90, 2)))
+    assert ours.cluster_centers_.dtype == np.float64
+    np.testing.assert_array_equal(ours.labels_.compute(), ref.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-12)
 
 
 def _nan_data():

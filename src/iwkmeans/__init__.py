@@ -26,6 +26,10 @@ Submodules for active-learning experiments (imported on demand):
 contradictions, exploration, classifier agreement, batch easiness),
 :mod:`iwkmeans.experiments` (the experiment loop, comparisons over seeds,
 summary and learning-curve plots) and :mod:`iwkmeans.datasets` (noisy blobs).
+
+:mod:`iwkmeans.dask` (with the ``dask`` extra) holds the Dask versions:
+``IncrementalKMeans`` on row-chunked Dask arrays, ``kmeans_parallel``
+(k-means|| from fixed centers) and ``select_wkmeans`` for a Dask pool.
 """
 from .hierarchical import HierarchicalKMeans
 from .incremental import IncrementalKMeans

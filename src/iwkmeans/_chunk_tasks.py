@@ -41,6 +41,21 @@ def total_weight(X, sample_weight, start):
     return float(np.sum(_weights(sample_weight, X), dtype=np.float64))
 
 
+def finite_moments(X, start, block_rows=65536):
+    """Whether the chunk is all finite, and its number of rows, per-feature
+    mean and per-feature sum of squared deviations from that mean (float64).
+    Computed over blocks of rows, so that the float64 temporaries stay a
+    few MiB whatever the chunk's size (a worker's memory may be small)."""
+    blocks = [X[s:s + block_rows] for s in range(0, X.shape[0], block_rows)]
+    finite = all(bool(np.isfinite(block).all()) for block in blocks)
+    mean = sum(block.sum(axis=0, dtype=np.float64) for block in blocks) / X.shape[0]
+    deviations = np.zeros(X.shape[1])
+    for block in blocks:
+        centred = block - mean
+        deviations += np.einsum("ij,ij->j", centred, centred)
+    return finite, X.shape[0], mean, deviations
+
+
 def lloyd_stats(X, sample_weight, start, centers, n_fixed, n_threads):
     """The core's block step on a chunk: per free center, the weighted sum
     of the samples assigned to it and their weight (both float64), and the

@@ -3,7 +3,8 @@
 Shapes and dtypes are checked at once; values (NaN, infinity, negative
 weights) can only be checked by reading the data, so :func:`check_values`
 reads X and the weights in one pass, which also yields what a fit needs
-from all of X (the mean variance behind ``tol``). Numpy inputs are
+from all of X (the mean variance behind ``tol``), with little memory per
+chunk. Numpy inputs are
 validated by the package's usual helpers and wrapped in a Dask array.
 """
 import math
@@ -12,6 +13,7 @@ import dask
 import dask.array as da
 import numpy as np
 
+from . import _chunk_tasks
 from ._validation import (
     FLOAT_DTYPES,
     check_data,
@@ -81,28 +83,40 @@ def check_values(X, sample_weight, *, weight_name="sample_weight",
     if X is not finite or the weights are not finite and non-negative (or,
     with ``require_positive``, all zero). Returns the mean per-feature
     variance of X if ``variance``, else None."""
-    checks = {"finite": da.isfinite(X).all()}
-    if variance:
-        checks["variance"] = X.var(axis=0, dtype=np.float64).mean()
+    moments = [dask.delayed(_chunk_tasks.finite_moments, pure=True)(block, 0)
+               for block, rows in zip(X.to_delayed().ravel(), X.chunks[0]) if rows]
+    weights = {}
     if sample_weight is not None:
-        checks.update(weights_finite=da.isfinite(sample_weight).all(),
-                      weights_min=sample_weight.min(),
-                      weights_positive=(sample_weight > 0).any())
-    (values,) = dask.compute(checks)
-    if not values["finite"]:
+        weights = dict(finite=da.isfinite(sample_weight).all(),
+                       smallest=sample_weight.min(),
+                       positive=(sample_weight > 0).any())
+    moments, weights = dask.compute(moments, weights)
+    if not all(finite for finite, *_ in moments):
         raise ValueError("Input X contains NaN or infinity.")
-    if sample_weight is None:
-        return float(values["variance"]) if variance else None
-    if not values["weights_finite"]:
+    if weights and not weights["finite"]:
         raise ValueError(f"Input {weight_name} contains NaN or infinity.")
-    if values["weights_min"] < 0:
+    if weights and weights["smallest"] < 0:
         raise ValueError(
-            f"{weight_name} must be non-negative; got {values['weights_min']} as "
-            "its smallest value."
+            f"{weight_name} must be non-negative; got {weights['smallest']} as its "
+            "smallest value."
         )
-    if require_positive and not values["weights_positive"]:
+    if weights and require_positive and not weights["positive"]:
         raise ValueError(f"{weight_name} must have a positive entry; all are zero.")
-    return float(values["variance"]) if variance else None
+    return mean_variance(moments) if variance else None
+
+
+def mean_variance(moments):
+    """Mean over the features of the variance of each feature, from
+    non-empty chunks' (_, rows, mean, sum of squared deviations), merged in
+    chunk order (Chan et al.'s pairwise update)."""
+    _, count, mean, deviations = moments[0]
+    for _, rows, chunk_mean, chunk_deviations in moments[1:]:
+        delta = chunk_mean - mean
+        total = count + rows
+        mean = mean + delta * (rows / total)
+        deviations = deviations + chunk_deviations + delta * delta * (count * rows / total)
+        count = total
+    return float(np.mean(deviations / count))
 
 
 def check_enough_samples(n_clusters, sample_weight, n_samples):

@@ -22,7 +22,6 @@ import warnings
 from numbers import Integral, Real
 
 import dask
-import dask.array as da
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.utils import check_random_state, check_scalar
