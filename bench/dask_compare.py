@@ -48,8 +48,10 @@ def blobs_block(rows, seed):
     centers = np.random.default_rng(0).uniform(-10, 10, size=(N_BLOBS, N_FEATURES))
     rng = np.random.default_rng(seed + 1)
     labels = rng.integers(0, N_BLOBS, size=rows)
-    noise = rng.standard_normal((rows, N_FEATURES), dtype=np.float32)
-    return (centers[labels] + 2.0 * noise).astype(np.float32)
+    block = rng.standard_normal((rows, N_FEATURES), dtype=np.float32)
+    block *= 2.0
+    block += centers.astype(np.float32)[labels]
+    return block
 
 
 def write_memmap(path, n_samples, chunk_rows):
@@ -202,7 +204,7 @@ def out_of_core(args, folder, client):
 
 
 def in_memory(args, client):
-    X = generated_array(args.mem_rows, args.chunk_rows).persist()
+    X = generated_array(args.mem_rows, args.mem_chunk_rows).persist()
     X_local = X.compute()
     init = initial_centers(X, args.n_clusters, 1)
 
@@ -267,9 +269,13 @@ def main():
     args = parser.parse_args()
     if args.quick:
         args.ooc_rows, args.mem_rows, args.chunk_rows = 2**18, 2**16, 2**15
+        args.mem_chunk_rows = 2**14
         args.repeats, args.long = 1, 2
     else:
         args.ooc_rows, args.mem_rows, args.chunk_rows = 2**24, 2**21, 2**19
+        # Persisted, the pool takes half of each worker's memory: smaller
+        # chunks keep the generation's temporaries small beside it.
+        args.mem_chunk_rows = 2**18
     args.memory_limit = "1GiB"
     header(args)
     folder = tempfile.mkdtemp(prefix="iwkmeans-dask-bench-")
@@ -283,7 +289,8 @@ def main():
                   f"{restarted}); ratio = first row's time per iteration / this row's")
             table(rows, next(iter(rows)), whole_fit=True)
             rows, same = in_memory(args, client)
-            print(f"\nIn memory ({args.mem_rows} rows; same labels and centers both ways: "
+            print(f"\nIn memory ({args.mem_rows} rows in chunks of {args.mem_chunk_rows}; "
+                  f"same labels and centers both ways: "
                   f"{same}); per iteration = (fit of {args.long} - fit of {args.short} "
                   f"iterations) / {args.long - args.short}, median of {args.repeats}; "
                   "ratio = first row's time / this row's")
