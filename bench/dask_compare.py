@@ -205,7 +205,12 @@ def out_of_core(args, folder, client):
 
 def in_memory(args, client):
     X = generated_array(args.mem_rows, args.mem_chunk_rows).persist()
-    X_local = X.compute()
+    # The same pool built on the client (gathering X would concatenate it on
+    # a worker, beyond its memory limit).
+    X_local = np.concatenate([
+        blobs_block(min(args.mem_chunk_rows, args.mem_rows - start),
+                    start // args.mem_chunk_rows)
+        for start in range(0, args.mem_rows, args.mem_chunk_rows)])
     init = initial_centers(X, args.n_clusters, 1)
 
     def ours(n_iter):
