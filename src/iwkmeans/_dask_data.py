@@ -77,6 +77,19 @@ def as_dask_weights(sample_weight, X, name="sample_weight"):
     return sample_weight.astype(X.dtype).rechunk(rows)
 
 
+def keep_on_workers(X, sample_weight, X_in_memory):
+    """Persist what every pass reads and is cheap to keep: the weights (one
+    value per sample) and X when it was given as a numpy array (in memory
+    already). Otherwise every pass would send that array inside its graph
+    again, and redo the weights' conversion; a Dask X is left as it is, so
+    an X larger than memory is still read chunk by chunk."""
+    if X_in_memory:
+        X = X.persist()
+    if sample_weight is not None:
+        sample_weight = sample_weight.persist()
+    return X, sample_weight
+
+
 def check_values(X, sample_weight, *, weight_name="sample_weight",
                  require_positive=True, variance=True):
     """Read X and the weights once; raise a ValueError naming the argument

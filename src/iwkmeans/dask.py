@@ -22,6 +22,7 @@ import warnings
 from numbers import Integral, Real
 
 import dask
+import dask.array
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.utils import check_random_state, check_scalar
@@ -34,6 +35,7 @@ from ._dask_data import (
     as_dask_weights,
     check_enough_samples,
     check_values,
+    keep_on_workers,
 )
 from ._dask_lloyd import add_in_order, final_labels, lloyd
 from ._dask_seeding import kmeans_parallel as _kmeans_parallel
@@ -101,10 +103,12 @@ def kmeans_parallel(X, n_clusters, *, sample_weight=None, fixed_centers=None,
     indices : ndarray of shape (n_clusters,)
         Their row indices in X, all distinct.
     """
+    X_in_memory = not isinstance(X, dask.array.Array)
     X = as_dask_data(X)
     sample_weight = as_dask_weights(sample_weight, X)
     _check_seeding_params(oversampling_factor, n_rounds, "n_rounds")
     check_n_threads(n_threads)
+    X, sample_weight = keep_on_workers(X, sample_weight, X_in_memory)
     check_values(X, sample_weight, variance=False)
     check_enough_samples(n_clusters, sample_weight, X.shape[0])
     fixed_centers = check_fixed_centers(fixed_centers, X.shape[1], X.dtype)
@@ -257,9 +261,11 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         -------
         self
         """
+        X_in_memory = not isinstance(X, dask.array.Array)
         X = as_dask_data(X)
         free_init, n_init = self._check_params(X)
         sample_weight = as_dask_weights(sample_weight, X)
+        X, sample_weight = keep_on_workers(X, sample_weight, X_in_memory)
         tol = check_values(X, sample_weight) * self.tol
         check_enough_samples(self.n_clusters, sample_weight, X.shape[0])
         fixed_centers = check_fixed_centers(fixed_centers, X.shape[1], X.dtype)
@@ -378,6 +384,7 @@ def select_wkmeans(X_pool, scores, batch_size, *, beta=10, X_labeled=None,
     indices : ndarray of shape (batch_size,)
         Distinct row indices into ``X_pool``.
     """
+    X_in_memory = not isinstance(X_pool, dask.array.Array)
     X = as_dask_data(X_pool, name="X_pool")
     if scores is None:
         raise ValueError("scores must be an array of shape (n_pool,); got None.")
@@ -387,6 +394,7 @@ def select_wkmeans(X_pool, scores, batch_size, *, beta=10, X_labeled=None,
     check_n_threads(n_threads)
     fixed = check_fixed_centers(X_labeled, X.shape[1], X.dtype, name="X_labeled")
     count = math.ceil(beta * batch_size)
+    X, scores = keep_on_workers(X, scores, X_in_memory)
     check_values(X, scores, weight_name="scores", require_positive=False,
                   variance=False)
 
