@@ -35,6 +35,10 @@ contradictions, exploration, classifier agreement, batch easiness),
 :mod:`iwkmeans.experiments` (the experiment loop, comparisons over seeds,
 summary and learning-curve plots), :mod:`iwkmeans.cache` (the resumable,
 replayable store of runs) and :mod:`iwkmeans.datasets` (noisy blobs).
+
+:mod:`iwkmeans.dask` (with the ``dask`` extra) holds the Dask versions:
+``IncrementalKMeans`` on row-chunked Dask arrays, ``kmeans_parallel``
+(k-means|| from fixed centers) and ``select_wkmeans`` for a Dask pool.
 """
 from .badge import select_badge
 from .hierarchical import HierarchicalKMeans
