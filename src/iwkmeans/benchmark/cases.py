@@ -42,8 +42,8 @@ SEEDING_SHAPE = (100_000, 64, 100)
 MINIBATCH_SHAPE = (200_000, 32, 100, 3)
 # A TF-IDF-like pool (n, vocabulary, k, share of stored values, iterations):
 # 100 stored values per row on average, rows scaled to unit norm.
-SPARSE_SHAPE = (100_000, 20_000, 100, 0.005, 10)
-QUICK_SPARSE_SAMPLES = 20_000
+SPARSE_SHAPE = (50_000, 20_000, 100, 0.005, 3)
+QUICK_SPARSE_SAMPLES = 10_000
 MINIBATCH_SIZE = 1024
 QUICK_MINIBATCH_SAMPLES = 50_000
 QUICK_SEEDING_SAMPLES = 20_000
