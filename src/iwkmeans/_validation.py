@@ -5,6 +5,7 @@ C-contiguous float32 or float64 arrays, finite values, non-negative weights.
 No function here modifies its input: conversions make copies, and arrays
 that are already right are passed through untouched.
 """
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -139,6 +140,31 @@ def check_init_array(init, n_clusters, X):
             f"({n_clusters}, {X.shape[1]}); got {init.shape}."
         )
     return init
+
+
+def check_init(init, names, n_clusters, X, n_init):
+    """``init``: one of ``names`` or an array of initial free centers.
+
+    Returns (the array, or None for a named method; the number of
+    initialisations to run: n_init, or 1 for an array, with a warning if
+    n_init asked for more).
+    """
+    if isinstance(init, str):
+        if init not in names:
+            raise ValueError(
+                f"init must be {', '.join(map(repr, names))} or an array of shape "
+                f"(n_clusters, n_features); got {init!r}."
+            )
+        return None, n_init
+    array = check_init_array(init, n_clusters, X)
+    if n_init != 1:
+        warnings.warn(
+            f"init is an array, so n_init={n_init} is ignored and a single "
+            "initialisation is run.",
+            RuntimeWarning,
+            stacklevel=4,  # the caller of fit
+        )
+    return array, 1
 
 
 def check_n_free(n_clusters, sample_weight):

@@ -18,7 +18,6 @@ Computations go to Dask's current scheduler: the active
 ``client.as_current()``), else Dask's default local scheduler.
 """
 import math
-import warnings
 from numbers import Integral, Real
 
 import dask
@@ -42,7 +41,7 @@ from ._dask_seeding import kmeans_parallel as _kmeans_parallel
 from ._parallel import single_threaded_blas
 from ._validation import (
     check_fixed_centers,
-    check_init_array,
+    check_init,
     check_n_threads,
     check_tol,
 )
@@ -222,22 +221,7 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         check_tol(self.tol)
         check_n_threads(self.n_threads)
         _check_seeding_params(self.oversampling_factor, self.init_rounds, "init_rounds")
-        if isinstance(self.init, str):
-            if self.init != "k-means||":
-                raise ValueError(
-                    "init must be 'k-means||' or an array of shape (n_clusters, "
-                    f"n_features); got {self.init!r}."
-                )
-            return None, self.n_init
-        init = check_init_array(self.init, self.n_clusters, X)
-        if self.n_init != 1:
-            warnings.warn(
-                f"init is an array, so n_init={self.n_init} is ignored and a "
-                "single initialisation is run.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        return init, 1
+        return check_init(self.init, ("k-means||",), self.n_clusters, X, self.n_init)
 
     def fit(self, X, y=None, sample_weight=None, fixed_centers=None):
         """Compute the free centers.

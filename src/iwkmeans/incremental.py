@@ -1,5 +1,4 @@
 """IncrementalKMeans: weighted K-Means in which some centers are fixed."""
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -18,7 +17,7 @@ from ._validation import (
     FLOAT_DTYPES,
     canonical_csr,
     check_fixed_centers,
-    check_init_array,
+    check_init,
     check_n_free,
     check_n_threads,
     check_sample_weight,
@@ -199,22 +198,8 @@ class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
         check_scalar(self.verbose, "verbose", Integral, min_val=0)
         check_tol(self.tol)
         check_n_threads(self.n_threads)
-        if isinstance(self.init, str):
-            if self.init not in ("k-means++", "random"):
-                raise ValueError(
-                    "init must be 'k-means++', 'random' or an array of shape "
-                    f"(n_clusters, n_features); got {self.init!r}."
-                )
-            return None, self.n_init
-        init = check_init_array(self.init, self.n_clusters, X)
-        if self.n_init != 1:
-            warnings.warn(
-                f"init is an array, so n_init={self.n_init} is ignored and a "
-                "single initialisation is run.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        return init, 1
+        return check_init(self.init, ("k-means++", "random"), self.n_clusters, X,
+                          self.n_init)
 
     def fit(self, X, y=None, sample_weight=None, fixed_centers=None):
         """Compute the free centers.
