@@ -52,13 +52,26 @@
 IWK_COLUMN_MIN(iwk_column_min_float, float, int32_t)
 IWK_COLUMN_MIN(iwk_column_min_double, double, int64_t)
 
-/* acc[f] += w * x[f]: a sample's share of its center's sum, in float64. */
-#define IWK_ADD_SCALED(NAME, T)                                               \
-    IWK_CLONES IWK_STATIC void NAME(double *restrict acc, double w,               \
-                                const T *restrict x, int n)                   \
+/* acc[f] += w * x[f]: a sample's share of its center's sum, in float64.
+   The loop lives in an always-inlined function, compiled into each clone
+   that calls it: the per-row entry point below and the per-chunk
+   iwk_accumulate_*. */
+#define IWK_AXPY(T)                                                           \
+    static inline __attribute__((always_inline)) void iwk_axpy_##T(           \
+        double *restrict acc, double w, const T *restrict x, int n)           \
     {                                                                         \
         for (int f = 0; f < n; ++f)                                           \
             acc[f] += w * (double)x[f];                                       \
+    }
+
+IWK_AXPY(float)
+IWK_AXPY(double)
+
+#define IWK_ADD_SCALED(NAME, T)                                               \
+    IWK_CLONES IWK_STATIC void NAME(double *restrict acc, double w,           \
+                                    const T *restrict x, int n)               \
+    {                                                                         \
+        iwk_axpy_##T(acc, w, x, n);                                           \
     }
 
 IWK_ADD_SCALED(iwk_add_scaled_float, float)
@@ -99,26 +112,23 @@ IWK_LABELS(iwk_labels_double, double, int64_t)
    target -1 belong to no free center): a chunk's statistics, each center's
    row of sums being (n_features + 1) float64, the last the weight. Rows are
    added in order, as one call per chunk rather than one per row. */
-#define IWK_ACCUMULATE(NAME, T)                                               \
-    IWK_CLONES IWK_STATIC void NAME(const T *restrict X, int n_rows,          \
-                                    int n_features, const T *restrict w,      \
-                                    const int *restrict target,               \
-                                    double *restrict sums)                    \
+#define IWK_ACCUMULATE(T)                                                     \
+    IWK_CLONES IWK_STATIC void iwk_accumulate_##T(                            \
+        const T *restrict X, int n_rows, int n_features, const T *restrict w, \
+        const int *restrict target, double *restrict sums)                    \
     {                                                                         \
         for (int i = 0; i < n_rows; ++i) {                                    \
             if (target[i] < 0)                                                \
                 continue;                                                     \
-            double weight = (double)w[i];                                     \
-            double *restrict acc = sums + (int64_t)target[i] * (n_features + 1); \
-            const T *restrict x = X + (int64_t)i * n_features;                \
-            for (int f = 0; f < n_features; ++f)                              \
-                acc[f] += weight * (double)x[f];                              \
-            acc[n_features] += weight;                                        \
+            double *acc = sums + (int64_t)target[i] * (n_features + 1);       \
+            iwk_axpy_##T(acc, (double)w[i], X + (int64_t)i * n_features,      \
+                         n_features);                                         \
+            acc[n_features] += (double)w[i];                                  \
         }                                                                     \
     }
 
-IWK_ACCUMULATE(iwk_accumulate_float, float)
-IWK_ACCUMULATE(iwk_accumulate_double, double)
+IWK_ACCUMULATE(float)
+IWK_ACCUMULATE(double)
 
 /* Per row of a sample-major block (row i at dots + i * stride), the index j
    of the smallest dots[j] + norms[j] (ties: lowest j) and that value.

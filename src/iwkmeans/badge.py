@@ -24,7 +24,7 @@ from sklearn.utils import check_random_state
 from ._parallel import effective_n_threads
 from ._rows import take_rows
 from ._validation import check_data, check_n_threads
-from .incremental import sq_distances_to
+from .incremental import sq_row_norms
 from .seeding import greedy_kmeans_plusplus, kmeans_plusplus_draws
 from .selection import _check_batch_size
 
@@ -83,9 +83,7 @@ class LinearGradientEmbedding:
     def __init__(self, proba, X):
         self.residuals = _residuals(proba)
         self.X = X
-        origin = np.zeros((1, X.shape[1]), dtype=X.dtype)
-        inputs_sq_norms = sq_distances_to(
-            X, origin, np.zeros(X.shape[0], dtype=np.int32), None) + 1.0
+        inputs_sq_norms = sq_row_norms(X, None) + 1.0
         self.sq_norms = (
             np.einsum("ij,ij->i", self.residuals, self.residuals) * inputs_sq_norms
         )

@@ -52,6 +52,12 @@ def sq_distances_to(X, centers, labels, n_threads):
     return out
 
 
+def sq_row_norms(X, n_threads):
+    """||x_i||^2 of each row of X (dense or CSR), in float64, by the core."""
+    origin = np.zeros((1, X.shape[1]), dtype=X.dtype)
+    return sq_distances_to(X, origin, np.zeros(X.shape[0], dtype=np.int32), n_threads)
+
+
 def scaled_tol(X, tol, n_threads):
     """scikit-learn's meaning of ``tol``: relative to the mean per-feature variance."""
     if sparse.issparse(X):

@@ -17,7 +17,12 @@ from ._validation import (
     check_sample_weight,
 )
 from ._rows import take_rows
-from .incremental import IncrementalKMeans, nearest_centers_and_distances, sq_distances_to
+from .incremental import (
+    IncrementalKMeans,
+    nearest_centers_and_distances,
+    sq_distances_to,
+    sq_row_norms,
+)
 
 
 def _check_batch_size(batch_size, n_pool, pool_name="X_pool"):
@@ -193,8 +198,7 @@ def select_kcenter_greedy(X_pool, batch_size, *, X_labeled=None, n_threads=None)
     else:
         sources = np.asarray(X.mean(axis=0), dtype=X.dtype).reshape(1, -1)
     _, closest = nearest_centers_and_distances(X, sources, n_threads)
-    origin = np.zeros((1, X.shape[1]), dtype=X.dtype)
-    norms = sq_distances_to(X, origin, np.zeros(n_pool, dtype=np.int32), n_threads)
+    norms = sq_row_norms(X, n_threads)
     picks = np.empty(batch_size, dtype=np.intp)
     for b in range(batch_size):
         pick = int(np.argmax(closest))
