@@ -4,8 +4,8 @@ Each new center is the best of ``n_trials`` candidates drawn with
 probability proportional to w_i * D(x_i)^2, where D is the distance to the
 nearest center chosen so far, fixed centers included. One pass over X per
 pick: the pass that scores the candidates also keeps, per candidate, what
-D^2 would become (an (n_trials, n_samples) array in X's dtype), so adopting
-the winner is a copy rather than a second pass over X.
+D^2 would become in the rows that some candidate changes, so adopting the
+winner is a copy of those rows rather than a second pass over X.
 
 The random numbers are drawn by the caller; this kernel is deterministic
 and, like the Lloyd kernel, reduces per chunk in chunk order so that the
@@ -15,41 +15,41 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t
-from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy
+from libc.stdlib cimport calloc, free, malloc
 
 from ._common cimport (CHUNK_SIZE, n_chunks_of, row_sq_norms, transpose,
                       useful_threads)
 from ._rows cimport Rows, chunk_dots, dense_row, row_sq_norm, rows_of, values_of
 
 
-cdef void distances_to(const floating* values, Rows X, const floating* x_norms,
-                       const floating[::1] sample_weight, floating* closest,
-                       const floating* centers, int n_centers, bint update,
-                       floating* candidate_closest, double* partial,
-                       int n_threads) noexcept nogil:
-    """Squared distances of every sample to each of ``centers``.
+cdef extern from "simd.h":
+    int iwk_small_lanes(int is_double) noexcept nogil
+    int iwk_score_small_float(
+        const float* X, int n_rows, int n_features, const float* centers_t,
+        const float* norms, int n_centers, const float* x_norms,
+        const float* closest, const float* weights, double* partial,
+        int32_t* improved, float* values) noexcept nogil
+    int iwk_score_small_double(
+        const double* X, int n_rows, int n_features, const double* centers_t,
+        const double* norms, int n_centers, const double* x_norms,
+        const double* closest, const double* weights, double* partial,
+        int32_t* improved, double* values) noexcept nogil
 
-    update=True: closest[i] = min(closest[i], min_j d(x_i, c_j)); the other
-    outputs are unused.
-    update=False: candidate_closest[j, i] = min(closest[i], d(x_i, c_j)), what
-    closest becomes if c_j is added, and partial[chunk, j] = the sum over the
-    chunk of w_i candidate_closest[j, i], the potential if c_j is added.
-    values, X, x_norms, sample_weight, centers (n_centers, n_features): in.
-    closest: in (out if update). candidate_closest (n_centers, n_samples),
-    partial (n_chunks, n_centers): out.
+
+cdef void update_closest(const floating* values, Rows X, const floating* x_norms,
+                         floating* closest, const floating* centers, int n_centers,
+                         int n_threads) noexcept nogil:
+    """closest[i] = min(closest[i], min_j d(x_i, c_j)), squared distances.
+    values, X, x_norms, centers (n_centers, n_features): in. closest: in/out.
     """
     cdef:
         Py_ssize_t n_samples = X.n_samples
         int n_features = X.n_features
-        Py_ssize_t n_chunks = n_chunks_of(n_samples)
         Py_ssize_t chunk, start, i
         int rows, j
-        double w
         floating d, nearest
         floating* dots
         const floating* row
-        double* acc
         floating* norms = <floating*> malloc(n_centers * sizeof(floating))
         floating* centers_t = <floating*> malloc(n_centers * n_features * sizeof(floating))
 
@@ -58,36 +58,147 @@ cdef void distances_to(const floating* values, Rows X, const floating* x_norms,
     dots = NULL  # each thread allocates its own below
     with parallel(num_threads=n_threads):
         dots = <floating*> malloc(CHUNK_SIZE * n_centers * sizeof(floating))
-        for chunk in prange(n_chunks, schedule="static"):
+        for chunk in prange(n_chunks_of(n_samples), schedule="static"):
             start = chunk * CHUNK_SIZE
             rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
             chunk_dots(values, X, start, rows, centers_t, n_centers, False, dots)
-            # The expansion can round a true 0 to a tiny negative: clip at 0.
-            if update:
-                for i in range(start, start + rows):
-                    row = dots + (i - start) * n_centers
-                    nearest = closest[i]
-                    for j in range(n_centers):
-                        d = x_norms[i] + row[j] + norms[j]
-                        d = d if d > 0 else 0
-                        nearest = d if d < nearest else nearest
-                    closest[i] = nearest
-            else:
-                acc = partial + chunk * n_centers
+            for i in range(start, start + rows):
+                row = dots + (i - start) * n_centers
+                nearest = closest[i]
                 for j in range(n_centers):
-                    acc[j] = 0.0
-                for i in range(start, start + rows):
-                    row = dots + (i - start) * n_centers
-                    w = sample_weight[i]
-                    for j in range(n_centers):
-                        d = x_norms[i] + row[j] + norms[j]
-                        d = d if d > 0 else 0
-                        d = d if d < closest[i] else closest[i]
-                        candidate_closest[j * n_samples + i] = d
-                        acc[j] += w * d
+                    # The expansion can round a true 0 to a tiny negative.
+                    d = x_norms[i] + row[j] + norms[j]
+                    d = d if d > 0 else 0
+                    nearest = d if d < nearest else nearest
+                closest[i] = nearest
         free(dots)
     free(norms)
     free(centers_t)
+
+
+cdef struct Improved:
+    # Per chunk, the rows that some candidate brings closer than closest:
+    # count[chunk] of them, their indices in the chunk in rows[chunk *
+    # CHUNK_SIZE + m] and what each candidate j would make their closest in
+    # values[(chunk * CHUNK_SIZE + m) * n_candidates + j] (values live in a
+    # separate floating* argument: a struct cannot hold a fused type). Late
+    # picks improve a small share of the rows, so keeping only these saves
+    # most of the memory traffic of storing every (row, candidate) value.
+    int* count
+    int32_t* rows
+
+
+cdef int score_rows(const floating* dots, int n_rows, int n_candidates,
+                    const floating* norms, const floating* x_norms,
+                    const floating* closest, const floating* sample_weight,
+                    double* partial, int32_t* improved,
+                    floating* values) noexcept nogil:
+    """iwk_score_small_* (see simd.h) for rows whose -2 <x_i, c_j> are
+    given, sample-major, in dots: the path for sparse rows and for more
+    candidates than a vector holds. Returns the number of improved rows."""
+    cdef:
+        int i, j, m = 0
+        bint closer
+        double w
+        floating d
+        const floating* row
+    for j in range(n_candidates):
+        partial[j] = 0.0
+    for i in range(n_rows):
+        row = dots + i * n_candidates
+        w = sample_weight[i]
+        closer = False
+        for j in range(n_candidates):
+            # The expansion can round a true 0 to a tiny negative.
+            d = x_norms[i] + row[j] + norms[j]
+            d = d if d > 0 else 0
+            if d < closest[i]:
+                closer = True
+            else:
+                d = closest[i]
+            values[m * n_candidates + j] = d
+            partial[j] += w * d
+        if closer:
+            improved[m] = i
+            m += 1
+    return m
+
+
+cdef void score_candidates(const floating* values, Rows X, const floating* x_norms,
+                           const floating* sample_weight, const floating* closest,
+                           const floating* candidates, int n_candidates,
+                           double* partial, Improved improved,
+                           floating* improved_values, int n_threads) noexcept nogil:
+    """What adopting each candidate would do: partial[chunk, j] = the sum over
+    the chunk, in row order, of w_i min(closest[i], d(x_i, c_j)), the chunk's
+    potential if c_j is adopted; and the rows it would change, in improved.
+    values, X, x_norms, sample_weight, closest, candidates (n_candidates,
+    n_features): in. partial (n_chunks, n_candidates), improved,
+    improved_values (n_samples * n_candidates): out.
+    """
+    cdef:
+        Py_ssize_t n_samples = X.n_samples
+        int n_features = X.n_features
+        Py_ssize_t chunk, start
+        int rows
+        floating* dots
+        floating* kept
+        int32_t* kept_rows
+        double* acc
+        # Dense rows and candidates that fit in one vector: the fused kernel.
+        int lanes = iwk_small_lanes(floating is double)
+        bint small = X.indptr == NULL and n_candidates <= lanes
+        int width = lanes if small else n_candidates
+        floating* norms = <floating*> calloc(width, sizeof(floating))
+        floating* centers_t = <floating*> calloc(width * n_features, sizeof(floating))
+
+    row_sq_norms(candidates, n_candidates, n_features, norms)
+    transpose(candidates, n_candidates, n_features, width, centers_t)
+    dots = NULL  # each thread allocates its own below
+    with parallel(num_threads=n_threads):
+        if not small:
+            dots = <floating*> malloc(CHUNK_SIZE * n_candidates * sizeof(floating))
+        for chunk in prange(n_chunks_of(n_samples), schedule="static"):
+            start = chunk * CHUNK_SIZE
+            rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
+            acc = partial + chunk * n_candidates
+            kept = improved_values + start * n_candidates
+            kept_rows = improved.rows + start
+            if small:
+                if floating is float:
+                    improved.count[chunk] = iwk_score_small_float(
+                        values + start * n_features, rows, n_features, centers_t,
+                        norms, n_candidates, x_norms + start, closest + start,
+                        sample_weight + start, acc, kept_rows, kept)
+                else:
+                    improved.count[chunk] = iwk_score_small_double(
+                        values + start * n_features, rows, n_features, centers_t,
+                        norms, n_candidates, x_norms + start, closest + start,
+                        sample_weight + start, acc, kept_rows, kept)
+                continue
+            chunk_dots(values, X, start, rows, centers_t, n_candidates, False, dots)
+            improved.count[chunk] = score_rows(dots, rows, n_candidates, norms,
+                                               x_norms + start, closest + start,
+                                               sample_weight + start, acc, kept_rows,
+                                               kept)
+        free(dots)
+    free(norms)
+    free(centers_t)
+
+
+cdef void adopt(floating* closest, Improved improved, const floating* improved_values,
+                int n_candidates, int winner, Py_ssize_t n_samples,
+                int n_threads) noexcept nogil:
+    """closest becomes what score_candidates found for candidate ``winner``."""
+    cdef:
+        Py_ssize_t chunk, start
+        int m
+    for chunk in prange(n_chunks_of(n_samples), schedule="static",
+                        num_threads=n_threads):
+        start = chunk * CHUNK_SIZE
+        for m in range(improved.count[chunk]):
+            closest[start + improved.rows[start + m]] = improved_values[
+                (start + m) * n_candidates + winner]
 
 
 cdef double chunk_potential(const floating[::1] sample_weight,
@@ -206,8 +317,9 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
         double total
         floating* x_norms = <floating*> malloc(n_samples * sizeof(floating))
         floating* closest = <floating*> malloc(n_samples * sizeof(floating))
-        floating* candidate_closest = <floating*> malloc(
+        floating* improved_values = <floating*> malloc(
             n_trials * n_samples * sizeof(floating))
+        Improved improved
         floating* candidates = <floating*> malloc(n_trials * n_features * sizeof(floating))
         Py_ssize_t* candidate_index = <Py_ssize_t*> malloc(n_trials * sizeof(Py_ssize_t))
         double* chunk_total = <double*> malloc(n_chunks * sizeof(double))
@@ -215,6 +327,8 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
         double* partial = <double*> malloc(n_chunks * n_trials * sizeof(double))
         double* potential = <double*> malloc(n_trials * sizeof(double))
 
+    improved.count = <int*> malloc(n_chunks * sizeof(int))
+    improved.rows = <int32_t*> malloc(n_samples * sizeof(int32_t))
     n_threads = useful_threads(n_threads, n_samples, n_trials * n_features)
     with nogil:
         for i in prange(n_samples, schedule="static", num_threads=n_threads):
@@ -222,8 +336,8 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
         if n_fixed > 0:
             for i in range(n_samples):
                 closest[i] = INFINITY
-            distances_to(v, X, x_norms, sample_weight, closest, &fixed_centers[0, 0],
-                         n_fixed, True, NULL, NULL, n_threads)
+            update_closest(v, X, x_norms, closest, &fixed_centers[0, 0], n_fixed,
+                           n_threads)
         else:
             # Every sample equally far: the draw is proportional to weight.
             for i in range(n_samples):
@@ -236,8 +350,7 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
             for i in range(n_samples):
                 closest[i] = INFINITY
             dense_row(v, X, pick, candidates)
-            distances_to(v, X, x_norms, sample_weight, closest, candidates, 1, True,
-                         NULL, NULL, n_threads)
+            update_closest(v, X, x_norms, closest, candidates, 1, n_threads)
             closest[pick] = 0
             first = 1
 
@@ -251,8 +364,8 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
                 else:
                     candidate_index[t] = first_unpicked(sample_weight, picks, c)
                 dense_row(v, X, candidate_index[t], candidates + t * n_features)
-            distances_to(v, X, x_norms, sample_weight, closest, candidates, n_trials,
-                         False, candidate_closest, partial, n_threads)
+            score_candidates(v, X, x_norms, &sample_weight[0], closest, candidates,
+                             n_trials, partial, improved, improved_values, n_threads)
             best = 0
             for t in range(n_trials):
                 potential[t] = 0.0
@@ -262,8 +375,8 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
                     best = t
             pick = candidate_index[best]
             picks[c] = pick
-            memcpy(closest, candidate_closest + best * n_samples,
-                   n_samples * sizeof(floating))
+            adopt(closest, improved, improved_values, n_trials, best, n_samples,
+                  n_threads)
             closest[pick] = 0
             # The winner's potentials per chunk are already known; only the
             # chunk of the pick itself changed (its own distance is now 0).
@@ -276,7 +389,9 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
 
     free(x_norms)
     free(closest)
-    free(candidate_closest)
+    free(improved_values)
+    free(improved.count)
+    free(improved.rows)
     free(candidates)
     free(candidate_index)
     free(chunk_total)

@@ -204,26 +204,60 @@ IWK_ROW_MIN_AVX512(iwk_row_min_avx512_double, double, int64_t, __m512d, 8,
                    __mmask8, pd)
 #endif
 
-/* Nearest of a few centers (at most one vector of them: 16 float or 8
-   double) for a chunk of dense rows, dots and argmin fused: each row's
-   distances stay in one register, and 8 rows are interleaved so that their
-   chains of multiply-adds overlap. For so few centers this does the work of
-   a GEMM plus a scan in the time of the GEMM alone, whose cost on such thin
-   products is mostly overhead. centers_t is (n_features, lanes), zero past
-   the last center; norms has +inf past it, so those lanes never win. Ties
-   go to the lowest index, as everywhere. */
+/* Dots of a chunk of dense rows with a few centers, at most one vector of
+   them (16 float or 8 double): each row's dots stay in one register, and 8
+   rows are interleaved so that their chains of multiply-adds overlap. For so
+   few centers this does the work of a GEMM in a fraction of its time, whose
+   cost on such thin products is mostly overhead. centers_t is
+   (n_features, lanes), zero past the last center. The body of a function
+   with arguments X, n_rows, n_features and centers_t; FINISH(dots, row, ...)
+   consumes each row's dots in a register. */
 #ifdef IWK_AVX512
 #define IWK_SMALL_ROWS 8
+#define IWK_SMALL_DOTS(T, V, S, FINISH, ...)                                  \
+    const int lanes = (int)(sizeof(V) / sizeof(T));                           \
+    int i = 0;                                                                \
+    for (; i + IWK_SMALL_ROWS <= n_rows; i += IWK_SMALL_ROWS) {               \
+        const T *x = X + (int64_t)i * n_features;                             \
+        V acc[IWK_SMALL_ROWS];                                                \
+        for (int r = 0; r < IWK_SMALL_ROWS; ++r)                              \
+            acc[r] = _mm512_setzero_##S();                                    \
+        for (int f = 0; f < n_features; ++f) {                                \
+            V c = _mm512_loadu_##S(centers_t + f * lanes);                    \
+            for (int r = 0; r < IWK_SMALL_ROWS; ++r)                          \
+                acc[r] = _mm512_fmadd_##S(                                    \
+                    _mm512_set1_##S(x[(int64_t)r * n_features + f]), c,       \
+                    acc[r]);                                                  \
+        }                                                                     \
+        for (int r = 0; r < IWK_SMALL_ROWS; ++r)                              \
+            FINISH(acc[r], i + r, __VA_ARGS__);                               \
+    }                                                                         \
+    for (; i < n_rows; ++i) {                                                 \
+        const T *x = X + (int64_t)i * n_features;                             \
+        V acc = _mm512_setzero_##S();                                         \
+        for (int f = 0; f < n_features; ++f)                                  \
+            acc = _mm512_fmadd_##S(_mm512_set1_##S(x[f]),                     \
+                                   _mm512_loadu_##S(centers_t + f * lanes),   \
+                                   acc);                                      \
+        FINISH(acc, i, __VA_ARGS__);                                          \
+    }
+
+#define IWK_AVX512_INLINE \
+    __attribute__((target("avx512f"), always_inline)) static inline
+
+/* Nearest of the few centers for a chunk of dense rows, dots and argmin
+   fused. norms has +inf past the last center, so those lanes never win. Ties
+   go to the lowest index, as everywhere. */
 #define IWK_NEAREST_SMALL(NAME, T, I, V, M, S)                                \
-    __attribute__((target("avx512f"))) IWK_STATIC void NAME##_finish(         \
-        V dots, V norms, T *nearest, I *best)                                 \
+    IWK_AVX512_INLINE void NAME##_finish(V dots, int row, V norms,            \
+                                         T *nearest, I *best)                 \
     {                                                                         \
         V value = _mm512_fmadd_##S(dots, _mm512_set1_##S((T)-2), norms);      \
         T minimum = _mm512_reduce_min_##S(value);                             \
         M hit = _mm512_cmp_##S##_mask(value, _mm512_set1_##S(minimum),        \
                                       _CMP_EQ_OQ);                            \
-        *nearest = minimum;                                                   \
-        *best = __builtin_ctz((unsigned)hit);                                 \
+        nearest[row] = minimum;                                               \
+        best[row] = __builtin_ctz((unsigned)hit);                             \
     }                                                                         \
     __attribute__((target("avx512f"))) IWK_STATIC void NAME(                  \
         const T *restrict X, int n_rows, int n_features,                      \
@@ -231,40 +265,85 @@ IWK_ROW_MIN_AVX512(iwk_row_min_avx512_double, double, int64_t, __m512d, 8,
         T *restrict nearest, I *restrict best)                                \
     {                                                                         \
         const V norm = _mm512_loadu_##S(norms);                               \
-        const int lanes = (int)(sizeof(V) / sizeof(T));                       \
-        int i = 0;                                                            \
-        for (; i + IWK_SMALL_ROWS <= n_rows; i += IWK_SMALL_ROWS) {           \
-            const T *x = X + (int64_t)i * n_features;                         \
-            V acc[IWK_SMALL_ROWS];                                            \
-            for (int r = 0; r < IWK_SMALL_ROWS; ++r)                          \
-                acc[r] = _mm512_setzero_##S();                                \
-            for (int f = 0; f < n_features; ++f) {                            \
-                V c = _mm512_loadu_##S(centers_t + f * lanes);                \
-                for (int r = 0; r < IWK_SMALL_ROWS; ++r)                      \
-                    acc[r] = _mm512_fmadd_##S(                                \
-                        _mm512_set1_##S(x[(int64_t)r * n_features + f]), c,   \
-                        acc[r]);                                              \
-            }                                                                 \
-            for (int r = 0; r < IWK_SMALL_ROWS; ++r)                          \
-                NAME##_finish(acc[r], norm, nearest + i + r, best + i + r);   \
-        }                                                                     \
-        for (; i < n_rows; ++i) {                                             \
-            const T *x = X + (int64_t)i * n_features;                         \
-            V acc = _mm512_setzero_##S();                                     \
-            for (int f = 0; f < n_features; ++f)                              \
-                acc = _mm512_fmadd_##S(_mm512_set1_##S(x[f]),                 \
-                                       _mm512_loadu_##S(centers_t + f * lanes), \
-                                       acc);                                  \
-            NAME##_finish(acc, norm, nearest + i, best + i);                  \
-        }                                                                     \
+        IWK_SMALL_DOTS(T, V, S, NAME##_finish, norm, nearest, best)           \
     }
 
 IWK_NEAREST_SMALL(iwk_nearest_small_float, float, int32_t, __m512, __mmask16, ps)
 IWK_NEAREST_SMALL(iwk_nearest_small_double, double, int64_t, __m512d, __mmask8, pd)
+
+/* sums += w * value, in double, as the scalar loops add potentials. */
+IWK_AVX512_INLINE void iwk_add_weighted_double(__m512d *sums, double w, __m512d value)
+{
+    sums[0] = _mm512_add_pd(sums[0], _mm512_mul_pd(_mm512_set1_pd(w), value));
+}
+IWK_AVX512_INLINE void iwk_add_weighted_float(__m512d *sums, double w, __m512 value)
+{
+    __m512d low = _mm512_cvtps_pd(_mm512_castps512_ps256(value));
+    __m512d high = _mm512_cvtps_pd(_mm256_castpd_ps(
+        _mm512_extractf64x4_pd(_mm512_castps_pd(value), 1)));
+    sums[0] = _mm512_add_pd(sums[0], _mm512_mul_pd(_mm512_set1_pd(w), low));
+    sums[1] = _mm512_add_pd(sums[1], _mm512_mul_pd(_mm512_set1_pd(w), high));
+}
+
+/* k-means++ candidates for a chunk of dense rows (at most one vector of
+   them): for row i and candidate j, value = min(closest_i, d(x_i, c_j)),
+   what the row's closest squared distance becomes if c_j is adopted, with
+   d = max(0, ||x_i||^2 - 2 <x_i, c_j> + ||c_j||^2). partial[j] = the sum
+   over the rows of w_i value, in row order and in double, as the scalar
+   path adds it. Only rows that some candidate brings closer are kept: their
+   index in the chunk goes to improved[m] and their values to
+   values[m * n_centers + j], m = 0 .. the count returned. The rest keep
+   closest_i whichever candidate wins. norms is padded to the vector (any
+   finite values past the last candidate). */
+#define IWK_SCORE_SMALL(NAME, T, V, M, S)                                     \
+    IWK_AVX512_INLINE void NAME##_finish(                                     \
+        V dots, int row, V norms, M lanes_used, int n_centers,                \
+        const T *x_norms, const T *closest, const T *weights, __m512d *sums,  \
+        int32_t *improved, T *values, int *n_improved)                        \
+    {                                                                         \
+        V value = _mm512_add_##S(                                             \
+            _mm512_fmadd_##S(dots, _mm512_set1_##S((T)-2),                    \
+                             _mm512_set1_##S(x_norms[row])), norms);          \
+        const V nearest = _mm512_set1_##S(closest[row]);                      \
+        value = _mm512_max_##S(value, _mm512_setzero_##S());                  \
+        M closer = _mm512_mask_cmp_##S##_mask(lanes_used, value, nearest,     \
+                                              _CMP_LT_OQ);                    \
+        value = _mm512_min_##S(value, nearest);                               \
+        iwk_add_weighted_##T(sums, (double)weights[row], value);              \
+        if (closer) {                                                         \
+            _mm512_mask_storeu_##S(values + (int64_t)*n_improved * n_centers, \
+                                   lanes_used, value);                        \
+            improved[(*n_improved)++] = row;                                  \
+        }                                                                     \
+    }                                                                         \
+    __attribute__((target("avx512f"))) IWK_STATIC int NAME(                   \
+        const T *restrict X, int n_rows, int n_features,                      \
+        const T *restrict centers_t, const T *restrict norms, int n_centers,  \
+        const T *restrict x_norms, const T *restrict closest,                 \
+        const T *restrict weights, double *restrict partial,                  \
+        int32_t *restrict improved, T *restrict values)                       \
+    {                                                                         \
+        const V norm = _mm512_loadu_##S(norms);                               \
+        const M lanes_used = (M)((1u << n_centers) - 1);                      \
+        __m512d sums[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};         \
+        double total[16];                                                     \
+        int n_improved = 0;                                                   \
+        IWK_SMALL_DOTS(T, V, S, NAME##_finish, norm, lanes_used, n_centers,   \
+                       x_norms, closest, weights, sums, improved, values,     \
+                       &n_improved)                                           \
+        _mm512_storeu_pd(total, sums[0]);                                     \
+        _mm512_storeu_pd(total + 8, sums[1]);                                 \
+        for (int j = 0; j < n_centers; ++j)                                   \
+            partial[j] = total[j];                                            \
+        return n_improved;                                                    \
+    }
+
+IWK_SCORE_SMALL(iwk_score_small_float, float, __m512, __mmask16, ps)
+IWK_SCORE_SMALL(iwk_score_small_double, double, __m512d, __mmask8, pd)
 #endif
 
-/* Whether iwk_nearest_small_* can run here: the CPU has AVX-512 and the
-   centers fit in one vector of lanes (16 float, 8 double). */
+/* Lanes of the *_small_* kernels, 0 where they cannot run (no AVX-512):
+   they serve up to this many centers (16 float, 8 double). */
 IWK_STATIC int iwk_small_lanes(int is_double)
 {
 #ifdef IWK_AVX512
@@ -287,6 +366,22 @@ IWK_STATIC void iwk_nearest_small_double(const double *X, int n_rows, int n_feat
                                          double *nearest, int64_t *best)
 { (void)X; (void)n_rows; (void)n_features; (void)centers_t; (void)norms;
   (void)nearest; (void)best; }
+IWK_STATIC int iwk_score_small_float(
+    const float *X, int n_rows, int n_features, const float *centers_t,
+    const float *norms, int n_centers, const float *x_norms,
+    const float *closest, const float *weights, double *partial,
+    int32_t *improved, float *values)
+{ (void)X; (void)n_rows; (void)n_features; (void)centers_t; (void)norms;
+  (void)n_centers; (void)x_norms; (void)closest; (void)weights; (void)partial;
+  (void)improved; (void)values; return 0; }
+IWK_STATIC int iwk_score_small_double(
+    const double *X, int n_rows, int n_features, const double *centers_t,
+    const double *norms, int n_centers, const double *x_norms,
+    const double *closest, const double *weights, double *partial,
+    int32_t *improved, double *values)
+{ (void)X; (void)n_rows; (void)n_features; (void)centers_t; (void)norms;
+  (void)n_centers; (void)x_norms; (void)closest; (void)weights; (void)partial;
+  (void)improved; (void)values; return 0; }
 #endif
 
 #ifdef IWK_AVX512
