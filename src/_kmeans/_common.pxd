@@ -28,8 +28,5 @@ cdef void transpose(const floating* a, int n_rows, int n_cols, int out_stride,
 cdef void row_sq_norms(const floating* X, Py_ssize_t n_rows, int n_features,
                        floating* out) noexcept nogil
 
-cdef double sq_distance(const floating* a, const floating* b,
-                        int n_features) noexcept nogil
-
 cdef void sq_norms(const floating* a, int n_rows, int n_features,
                    double* out) noexcept nogil

@@ -96,18 +96,6 @@ cdef void row_sq_norms(const floating* X, Py_ssize_t n_rows, int n_features,
         out[i] = acc
 
 
-cdef double sq_distance(const floating* a, const floating* b,
-                        int n_features) noexcept nogil:
-    """Exact ||a - b||^2, accumulated in float64 (used where a total is reported)."""
-    cdef:
-        int f
-        double diff, acc = 0.0
-    for f in range(n_features):
-        diff = <double> a[f] - <double> b[f]
-        acc += diff * diff
-    return acc
-
-
 cdef void sq_norms(const floating* a, int n_rows, int n_features,
                    double* out) noexcept nogil:
     """out[i] = ||a_i||^2 in float64 for the n_rows rows of a (in)."""

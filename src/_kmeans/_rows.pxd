@@ -9,7 +9,7 @@ from cython cimport floating
 from libc.stdint cimport int32_t
 from libc.string cimport memset
 
-from ._common cimport minus_two_dots, sq_distance
+from ._common cimport minus_two_dots
 
 
 cdef extern from "simd.h":
@@ -17,6 +17,8 @@ cdef extern from "simd.h":
                               int n) noexcept nogil
     void iwk_add_scaled_double(double* acc, double w, const double* x,
                                int n) noexcept nogil
+    double iwk_sq_distance_float(const float* a, const float* b, int n) noexcept nogil
+    double iwk_sq_distance_double(const double* a, const double* b, int n) noexcept nogil
 
 
 cdef struct Rows:
@@ -107,7 +109,11 @@ cdef inline double row_sq_distance(const floating* values, Rows X, Py_ssize_t i,
         Py_ssize_t p
         double c, diff, acc
     if X.indptr == NULL:
-        return sq_distance(values + i * X.n_features, center, X.n_features)
+        if floating is float:
+            return iwk_sq_distance_float(values + i * X.n_features, center,
+                                         X.n_features)
+        return iwk_sq_distance_double(values + i * X.n_features, center,
+                                      X.n_features)
     acc = center_sq_norm
     for p in range(X.indptr[i], X.indptr[i + 1]):
         c = center[X.indices[p]]

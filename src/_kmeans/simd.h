@@ -77,6 +77,31 @@ IWK_AXPY(double)
 IWK_ADD_SCALED(iwk_add_scaled_float, float)
 IWK_ADD_SCALED(iwk_add_scaled_double, double)
 
+/* Exact ||a - b||^2 in double, for the totals that are reported (inertia,
+   per-sample distances). Eight running sums, one vector of them, rather
+   than one: a single chain of additions waits on each addition's latency. */
+#define IWK_SQ_DISTANCE(T)                                                    \
+    IWK_CLONES IWK_STATIC double iwk_sq_distance_##T(                         \
+        const T *restrict a, const T *restrict b, int n)                      \
+    {                                                                         \
+        double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};                             \
+        int f = 0;                                                            \
+        for (; f + 8 <= n; f += 8)                                            \
+            for (int l = 0; l < 8; ++l) {                                     \
+                double diff = (double)a[f + l] - (double)b[f + l];            \
+                acc[l] += diff * diff;                                        \
+            }                                                                 \
+        for (int l = 0; f < n; ++f, ++l) {                                    \
+            double diff = (double)a[f] - (double)b[f];                        \
+            acc[l] += diff * diff;                                            \
+        }                                                                     \
+        return ((acc[0] + acc[1]) + (acc[2] + acc[3]))                        \
+               + ((acc[4] + acc[5]) + (acc[6] + acc[7]));                     \
+    }
+
+IWK_SQ_DISTANCE(float)
+IWK_SQ_DISTANCE(double)
+
 /* Labels of a chunk from the nearest scanned center (best, offset by first)
    and, when the fixed centers were scanned once before (fixed_label not
    NULL), the nearest fixed one, which wins ties: it has the lower index.

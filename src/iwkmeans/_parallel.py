@@ -4,6 +4,7 @@ The kernels run OpenMP threads over chunks of rows and call BLAS inside each
 thread, so BLAS must stay single-threaded while they run, or the two thread
 pools oversubscribe the cores.
 """
+import functools
 import os
 
 from joblib import cpu_count
@@ -27,7 +28,15 @@ def effective_n_threads(n_threads):
     budget = omp_max_threads()
     if os.environ.get("OMP_NUM_THREADS"):
         return budget
-    return max(1, min(budget, cpu_count(only_physical_cores=True)))
+    return max(1, min(budget, physical_cores()))
+
+
+@functools.cache
+def physical_cores():
+    """Physical cores available to this process, counted once: the count
+    reads /proc and cgroup files (about 30 us), and the labeling loop calls
+    the kernels many times on small pools."""
+    return cpu_count(only_physical_cores=True)
 
 
 def single_threaded_blas():

@@ -15,6 +15,12 @@ SEED = 0
 QUALITY_SEEDS = 5
 SEEDED_NOTE = (f"seedings differ: inertia is the mean over {QUALITY_SEEDS} seeds "
                "per library, so its difference measures quality, not error")
+# Full fits: the seeding also decides how many iterations a fit takes, so
+# one seed's time says as little as one seed's inertia.
+TIMED_SEEDS_NOTE = (f"seedings differ: each timed call fits seeds {SEED} to "
+                    f"{SEED + QUALITY_SEEDS - 1}; time, inertia and iterations are "
+                    "the means per fit, so their differences measure the seeding, "
+                    "not error")
 # Blob spread: overlapping blobs keep Lloyd moving for the timed iterations
 # instead of converging after two or three.
 CLUSTER_STD = 4.0

@@ -122,7 +122,7 @@ def format_report(rows):
         return f"[{notes.index(text) + 1}]"
 
     def with_iters(ms, n_iter):
-        return _sig(ms) if n_iter is None else f"{_sig(ms)} ({n_iter} it)"
+        return _sig(ms) if n_iter is None else f"{_sig(ms)} ({n_iter:g} it)"
 
     def suffix(name):
         return "" if len(peer_names) == 1 else f" vs {name}"
