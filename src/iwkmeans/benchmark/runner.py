@@ -48,14 +48,16 @@ class _Runner:
     """Runs the cases on all implementations with one thread budget.
 
     With ``memory``, the rows of MEMORY_TASKS also get each implementation's
-    peak extra memory (one fresh process per implementation and case).
+    peak extra memory (one fresh process per implementation and case), on
+    rows of the ``memory_dtypes`` only (default: all).
     """
 
-    def __init__(self, n_threads, repeats, log, memory=False):
+    def __init__(self, n_threads, repeats, log, memory=False, memory_dtypes=None):
         self.n_threads = n_threads
         self.repeats = repeats
         self.log = log
         self.memory = memory
+        self.memory_dtypes = memory_dtypes
         self.implementations = {OURS: _iwkmeans_tasks(), **_load_peers()}
         self.loaders = {OURS: _iwkmeans_tasks, **{peer.name: peer.load for peer in peers.PEERS}}
         # Created after the implementations are imported, so that the
@@ -117,7 +119,8 @@ class _Runner:
 
         notes = list(notes)
         # After the timings, so that the children count in no case's load.
-        peaks, memory_method = self._peak_memory(task, build, n, warmup_samples, calls, notes)
+        peaks, memory_method = self._peak_memory(task, build, n, dtype, warmup_samples,
+                                                 calls, notes)
 
         results = {}
         for name, (seconds, result) in measured.items():
@@ -176,9 +179,13 @@ class _Runner:
             row["gflops"] = flops_per_iteration / (ours["ms"] * 1e-3) / 1e9
         return row
 
-    def _peak_memory(self, task, build, n, warmup_samples, names, notes):
+    def _peak_memory(self, task, build, n, dtype, warmup_samples, names, notes):
         """({name: peak extra MiB}, method or None) of one call of each implementation."""
         if not self.memory or task not in MEMORY_TASKS or warmup_samples is None:
+            return {}, None
+        if self.memory_dtypes is not None and np.dtype(dtype) not in self.memory_dtypes:
+            notes.append("peak memory measured on "
+                         f"{'/'.join(np.dtype(t).name for t in self.memory_dtypes)} rows only")
             return {}, None
         if n > MEMORY_MAX_SAMPLES:
             notes.append(f"peak memory not measured above {MEMORY_MAX_SAMPLES} samples "
@@ -283,8 +290,9 @@ def run(quick=False, n_threads=None, repeats=None, log=None, memory=True):
     Parameters
     ----------
     quick : bool, default=False
-        Smaller workload (no 1M-sample case, at most 5 Lloyd iterations, a
-        smaller k-means++ case, 3 repeats) for a run of a few minutes.
+        Smaller workload (no 1M-sample case, at most 3 Lloyd iterations, a
+        smaller k-means++ case, 3 repeats, peak memory of the float64 rows
+        only) for a run of about two minutes.
     n_threads : int, default=None
         Threads for every implementation; None: the iwkmeans default
         (``OMP_NUM_THREADS`` or the physical cores).
@@ -315,8 +323,10 @@ def run(quick=False, n_threads=None, repeats=None, log=None, memory=True):
 
     if repeats is None:
         repeats = 3 if quick else 5
+    # Quick mode measures memory on float64 rows only: the fresh processes
+    # are its slowest part, and float32 needs half of float64's memory.
     runner = _Runner(effective_n_threads(n_threads), repeats, log or (lambda line: None),
-                     memory=memory)
+                     memory=memory, memory_dtypes=(np.float64,) if quick else None)
     rows = []
     for n, d, k, max_iter in LLOYD_SHAPES:
         if quick:
