@@ -1,7 +1,8 @@
 """Kernels shared by Lloyd and k-means++: chunk geometry and distances."""
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.stdlib cimport free, malloc
+from libc.math cimport INFINITY
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
@@ -80,6 +81,23 @@ cdef void transpose(const floating* a, int n_rows, int n_cols, int out_stride,
     for i in range(n_rows):
         for j in range(n_cols):
             out[j * out_stride + i] = a[i * n_cols + j]
+
+
+cdef floating* transposed_centers(const floating* centers, int n_centers,
+                                 int n_features, int width,
+                                 floating* norms) noexcept nogil:
+    """The centers (n_centers, n_features) transposed into a new
+    (n_features, width) array, zero past the last center, for the caller to
+    free; and their squared norms in norms (width values), +inf past the
+    last center, so that a padded lane is never the nearest."""
+    cdef:
+        int j
+        floating* centers_t = <floating*> calloc(width * n_features, sizeof(floating))
+    row_sq_norms(centers, n_centers, n_features, norms)
+    for j in range(n_centers, width):
+        norms[j] = INFINITY
+    transpose(centers, n_centers, n_features, width, centers_t)
+    return centers_t
 
 
 cdef void row_sq_norms(const floating* X, Py_ssize_t n_rows, int n_features,

@@ -22,9 +22,9 @@ from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
-from ._common cimport (CHUNK_SIZE, n_chunks_of, row_sq_norms, sq_norms, transpose,
-                      useful_threads)
-from ._rows cimport (Rows, add_row, chunk_dots, row_sq_distance, rows_of,
+from ._common cimport (CHUNK_SIZE, n_chunks_of, row_sq_norms, sq_norms,
+                      transposed_centers, useful_threads)
+from ._rows cimport (Rows, add_row, chunk_dots, fused_lanes, row_sq_distance, rows_of,
                     values_of)
 
 
@@ -33,7 +33,6 @@ cdef extern from "simd.h":
                               int n_rows, float* nearest, int32_t* best) noexcept nogil
     void iwk_column_min_double(const double* column, double norm, int64_t index,
                                int n_rows, double* nearest, int64_t* best) noexcept nogil
-    int iwk_small_lanes(int is_double) noexcept nogil
     int64_t iwk_labels_float(const int32_t* best, const float* nearest, int n_rows,
                              int first, int n_fixed, const int* fixed_label,
                              const float* fixed_nearest, float* out_nearest,
@@ -164,8 +163,8 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X,
         void* best
         int* target
         # Dense rows and centers that fit in one vector: the fused kernel.
-        int lanes = iwk_small_lanes(floating is double)
-        bint small = X.indptr == NULL and n_scanned <= lanes
+        int lanes = fused_lanes(X, n_scanned, floating is double)
+        bint small = lanes > 0
         floating* norms = <floating*> malloc(max(n_scanned, lanes) * sizeof(floating))
         floating* scanned_t = NULL
         bint sample_major = not small and (X.indptr != NULL
@@ -180,16 +179,11 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X,
             per_block = 1
     n_blocks = (n_chunks + per_block - 1) // per_block
 
-    row_sq_norms(scanned, n_scanned, n_features, norms)
-    if small:
-        # Padded to the vector: zero centers that an infinite norm rules out.
-        for j in range(n_scanned, lanes):
-            norms[j] = INFINITY
-        scanned_t = <floating*> calloc(lanes * n_features, sizeof(floating))
-        transpose(scanned, n_scanned, n_features, lanes, scanned_t)
-    elif sample_major:
-        scanned_t = <floating*> malloc(n_scanned * n_features * sizeof(floating))
-        transpose(scanned, n_scanned, n_features, n_scanned, scanned_t)
+    if small or sample_major:
+        scanned_t = transposed_centers(scanned, n_scanned, n_features,
+                                       lanes if small else n_scanned, norms)
+    else:
+        row_sq_norms(scanned, n_scanned, n_features, norms)
     dots = NULL  # each thread allocates its own buffers below
     nearest = NULL
     best = NULL

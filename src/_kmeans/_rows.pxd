@@ -13,6 +13,7 @@ from ._common cimport minus_two_dots
 
 
 cdef extern from "simd.h":
+    int iwk_small_lanes(int is_double) noexcept nogil
     void iwk_add_scaled_float(double* acc, double w, const float* x,
                               int n) noexcept nogil
     void iwk_add_scaled_double(double* acc, double w, const double* x,
@@ -46,6 +47,14 @@ cdef inline Rows rows_of(const floating[::1] values, const int32_t[::1] indices,
         if indices.shape[0] > 0:
             X.indices = &indices[0]
     return X
+
+
+cdef inline int fused_lanes(Rows X, int n_centers, bint is_double) noexcept nogil:
+    """Lanes of the fused *_small_* kernels of simd.h where they serve these
+    rows and this many centers (dense rows, at most one vector of centers, a
+    CPU with AVX-512), else 0."""
+    cdef int lanes = iwk_small_lanes(is_double)
+    return lanes if X.indptr == NULL and n_centers <= lanes else 0
 
 
 cdef inline const floating* values_of(const floating[::1] values):

@@ -15,15 +15,14 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t
-from libc.stdlib cimport calloc, free, malloc
+from libc.stdlib cimport free, malloc
 
-from ._common cimport (CHUNK_SIZE, n_chunks_of, row_sq_norms, transpose,
-                      useful_threads)
-from ._rows cimport Rows, chunk_dots, dense_row, row_sq_norm, rows_of, values_of
+from ._common cimport CHUNK_SIZE, n_chunks_of, transposed_centers, useful_threads
+from ._rows cimport (Rows, chunk_dots, dense_row, fused_lanes, row_sq_norm, rows_of,
+                    values_of)
 
 
 cdef extern from "simd.h":
-    int iwk_small_lanes(int is_double) noexcept nogil
     int iwk_score_small_float(
         const float* X, int n_rows, int n_features, const float* centers_t,
         const float* norms, int n_centers, const float* x_norms,
@@ -51,10 +50,9 @@ cdef void update_closest(const floating* values, Rows X, const floating* x_norms
         floating* dots
         const floating* row
         floating* norms = <floating*> malloc(n_centers * sizeof(floating))
-        floating* centers_t = <floating*> malloc(n_centers * n_features * sizeof(floating))
+        floating* centers_t = transposed_centers(centers, n_centers, n_features,
+                                                 n_centers, norms)
 
-    row_sq_norms(centers, n_centers, n_features, norms)
-    transpose(centers, n_centers, n_features, n_centers, centers_t)
     dots = NULL  # each thread allocates its own below
     with parallel(num_threads=n_threads):
         dots = <floating*> malloc(CHUNK_SIZE * n_centers * sizeof(floating))
@@ -146,14 +144,12 @@ cdef void score_candidates(const floating* values, Rows X, const floating* x_nor
         int32_t* kept_rows
         double* acc
         # Dense rows and candidates that fit in one vector: the fused kernel.
-        int lanes = iwk_small_lanes(floating is double)
-        bint small = X.indptr == NULL and n_candidates <= lanes
+        int lanes = fused_lanes(X, n_candidates, floating is double)
+        bint small = lanes > 0
         int width = lanes if small else n_candidates
-        floating* norms = <floating*> calloc(width, sizeof(floating))
-        floating* centers_t = <floating*> calloc(width * n_features, sizeof(floating))
-
-    row_sq_norms(candidates, n_candidates, n_features, norms)
-    transpose(candidates, n_candidates, n_features, width, centers_t)
+        floating* norms = <floating*> malloc(width * sizeof(floating))
+        floating* centers_t = transposed_centers(candidates, n_candidates, n_features,
+                                                 width, norms)
     dots = NULL  # each thread allocates its own below
     with parallel(num_threads=n_threads):
         if not small:
