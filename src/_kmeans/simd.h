@@ -318,8 +318,9 @@ IWK_AVX512_INLINE void iwk_add_weighted_float(__m512d *sums, double w, __m512 va
    path adds it. Only rows that some candidate brings closer are kept: their
    index in the chunk goes to improved[m] and their values to
    values[m * n_centers + j], m = 0 .. the count returned. The rest keep
-   closest_i whichever candidate wins. norms is padded to the vector (any
-   finite values past the last candidate). */
+   closest_i whichever candidate wins. Past the last candidate, centers_t
+   and norms hold any padding (zero and +inf from transposed_centers): those
+   lanes are never stored, compared or reported. */
 #define IWK_SCORE_SMALL(NAME, T, V, M, S)                                     \
     IWK_AVX512_INLINE void NAME##_finish(                                     \
         V dots, int row, V norms, M lanes_used, int n_centers,                \
