@@ -53,6 +53,18 @@ def dying(factory, n_calls):
     return make
 
 
+def commit_dying_at(iteration_to_die):
+    """RunStore._commit, except that it dies before committing that step."""
+    commit = RunStore._commit
+
+    def dying_commit(self, iteration, values):
+        if iteration == iteration_to_die:
+            raise Killed
+        commit(self, iteration, values)
+
+    return dying_commit
+
+
 @pytest.fixture(scope="module")
 def blobs():
     X, y, noisy = make_noisy_blobs(240, 3, blobs_per_class=2, random_state=0)
@@ -167,14 +179,7 @@ def test_a_really_killed_process_resumes(blobs, uninterrupted, tmp_path):
 
 def test_a_step_killed_before_its_commit_is_not_trusted(blobs, tmp_path, monkeypatch):
     expected = run(blobs)
-    commit = RunStore._commit
-
-    def commit_but_die_at_3(self, iteration, values):
-        if iteration == 3:
-            raise Killed
-        commit(self, iteration, values)
-
-    monkeypatch.setattr(RunStore, "_commit", commit_but_die_at_3)
+    monkeypatch.setattr(RunStore, "_commit", commit_dying_at(3))
     with pytest.raises(Killed):
         run(blobs, cache=tmp_path)
     monkeypatch.undo()
@@ -205,14 +210,7 @@ def test_an_extension_killed_while_redoing_the_last_step(blobs, tmp_path,
                                                           monkeypatch):
     expected = run(blobs)
     run(blobs, cache=tmp_path, n_batches=2)
-    commit = RunStore._commit
-
-    def die_at_2(self, iteration, values):
-        if iteration == 2:
-            raise Killed
-        commit(self, iteration, values)
-
-    monkeypatch.setattr(RunStore, "_commit", die_at_2)
+    monkeypatch.setattr(RunStore, "_commit", commit_dying_at(2))
     with pytest.raises(Killed):  # step 2's new folder is in place, not committed
         run(blobs, cache=tmp_path)
     monkeypatch.undo()
