@@ -274,19 +274,21 @@ cdef void add_blocks(const double* partial, Py_ssize_t n_blocks, int n_free,
     """
     cdef:
         Py_ssize_t block_size = n_free * (n_features + 1)
-        Py_ssize_t e, block
-        double acc
+        Py_ssize_t block
+        const double* own
+        double* out
         int j, f
-    for e in prange(block_size, schedule="static", num_threads=n_threads):
-        acc = 0.0
-        for block in range(n_blocks):
-            acc = acc + partial[block * block_size + e]
-        j = <int> (e // (n_features + 1))
-        f = <int> (e % (n_features + 1))
-        if f < n_features:
-            sums[j * n_features + f] = acc
-        else:
-            weights[j] = acc
+    for j in prange(n_free, schedule="static", num_threads=n_threads):
+        out = sums + j * n_features
+        own = partial + j * (n_features + 1)
+        for f in range(n_features):
+            out[f] = own[f]
+        weights[j] = own[n_features]
+        for block in range(1, n_blocks):
+            own = own + block_size
+            for f in range(n_features):
+                out[f] += own[f]
+            weights[j] += own[n_features]
 
 
 cdef void weighted_sums(const floating* values, Rows X,

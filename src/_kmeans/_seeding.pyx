@@ -15,11 +15,12 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 
-from ._common cimport CHUNK_SIZE, n_chunks_of, transposed_centers, useful_threads
-from ._rows cimport (Rows, chunk_dots, dense_row, fused_lanes, row_sq_norm, rows_of,
-                    values_of)
+from ._common cimport (CHUNK_SIZE, n_chunks_of, row_sq_norms, transposed_centers,
+                      useful_threads)
+from ._rows cimport (Rows, chunk_dots, dense_row, fused_lanes, iwk_small_lanes,
+                    row_sq_norm, rows_of, values_of)
 
 
 cdef extern from "simd.h":
@@ -33,6 +34,23 @@ cdef extern from "simd.h":
         const double* norms, int n_centers, const double* x_norms,
         const double* closest, const double* weights, double* partial,
         int32_t* improved, double* values) noexcept nogil
+    int iwk_score_packed_float(
+        const float* packed, int n_rows, int n_features, const float* candidates,
+        const float* cand_norms, int n_cand, const float* x_norms,
+        const float* closest, const float* weights, double* partial,
+        int32_t* improved, float* values) noexcept nogil
+    int iwk_score_packed_double(
+        const double* packed, int n_rows, int n_features, const double* candidates,
+        const double* cand_norms, int n_cand, const double* x_norms,
+        const double* closest, const double* weights, double* partial,
+        int32_t* improved, double* values) noexcept nogil
+
+
+cdef enum:
+    # Dense samples are copied feature-major for the packed kernel of simd.h
+    # when the copy takes at most this many bytes (it is memory the caller
+    # did not ask for; sizes of active-learning pools fit easily).
+    PACKED_BUDGET = 4 * 1024 * 1024
 
 
 cdef void update_closest(const floating* values, Rows X, const floating* x_norms,
@@ -75,15 +93,27 @@ cdef void update_closest(const floating* values, Rows X, const floating* x_norms
 
 
 cdef struct Improved:
-    # Per chunk, the rows that some candidate brings closer than closest:
-    # count[chunk] of them, their indices in the chunk in rows[chunk *
-    # CHUNK_SIZE + m] and what each candidate j would make their closest in
-    # values[(chunk * CHUNK_SIZE + m) * n_candidates + j] (values live in a
-    # separate floating* argument: a struct cannot hold a fused type). Late
-    # picks improve a small share of the rows, so keeping only these saves
-    # most of the memory traffic of storing every (row, candidate) value.
+    # Per chunk, the rows that some candidate brings closer than closest, in
+    # spans of ``span`` rows (one row, or one block of the packed kernel):
+    # count[chunk] spans, the first row of each, relative to the chunk, in
+    # rows[chunk * CHUNK_SIZE + m], and what candidate j would make the
+    # closest of row r + l of the span starting at chunk row r in
+    # values[(chunk * CHUNK_SIZE + r) * n_candidates + j * span + l] (values
+    # live in a separate floating* argument: a struct cannot hold a fused
+    # type). Late picks improve a small share of the rows, so keeping only
+    # these saves most of the memory traffic of storing every value.
     int* count
     int32_t* rows
+    int span
+
+
+cdef inline floating candidate_value(floating x_norm, floating dot, floating norm,
+                                     floating closest) noexcept nogil:
+    """min(closest, ||x||^2 - 2 <x, c> + ||c||^2), the expansion clipped at 0,
+    where it can round a true 0 to a tiny negative."""
+    cdef floating d = x_norm + dot + norm
+    d = d if d > 0 else 0
+    return d if d < closest else closest
 
 
 cdef int score_rows(const floating* dots, int n_rows, int n_candidates,
@@ -107,32 +137,30 @@ cdef int score_rows(const floating* dots, int n_rows, int n_candidates,
         w = sample_weight[i]
         closer = False
         for j in range(n_candidates):
-            # The expansion can round a true 0 to a tiny negative.
-            d = x_norms[i] + row[j] + norms[j]
-            d = d if d > 0 else 0
-            if d < closest[i]:
-                closer = True
-            else:
-                d = closest[i]
-            values[m * n_candidates + j] = d
+            d = candidate_value(x_norms[i], row[j], norms[j], closest[i])
+            closer = closer or d < closest[i]
             partial[j] += w * d
         if closer:
+            for j in range(n_candidates):
+                values[i * n_candidates + j] = candidate_value(x_norms[i], row[j],
+                                                               norms[j], closest[i])
             improved[m] = i
             m += 1
     return m
 
 
-cdef void score_candidates(const floating* values, Rows X, const floating* x_norms,
-                           const floating* sample_weight, const floating* closest,
-                           const floating* candidates, int n_candidates,
-                           double* partial, Improved improved,
+cdef void score_candidates(const floating* values, Rows X, const floating* packed,
+                           const floating* x_norms, const floating* sample_weight,
+                           const floating* closest, const floating* candidates,
+                           int n_candidates, double* partial, Improved improved,
                            floating* improved_values, int n_threads) noexcept nogil:
     """What adopting each candidate would do: partial[chunk, j] = the sum over
-    the chunk, in row order, of w_i min(closest[i], d(x_i, c_j)), the chunk's
-    potential if c_j is adopted; and the rows it would change, in improved.
+    the chunk of w_i min(closest[i], d(x_i, c_j)), the chunk's potential if
+    c_j is adopted; and the rows it would change, in improved.
     values, X, x_norms, sample_weight, closest, candidates (n_candidates,
-    n_features): in. partial (n_chunks, n_candidates), improved,
-    improved_values (n_samples * n_candidates): out.
+    n_features): in. packed: X packed for iwk_score_packed_* (see
+    packed_rows), or NULL. partial (n_chunks, n_candidates), improved,
+    improved_values: out.
     """
     cdef:
         Py_ssize_t n_samples = X.n_samples
@@ -143,16 +171,22 @@ cdef void score_candidates(const floating* values, Rows X, const floating* x_nor
         floating* kept
         int32_t* kept_rows
         double* acc
-        # Dense rows and candidates that fit in one vector: the fused kernel.
-        int lanes = fused_lanes(X, n_candidates, floating is double)
+        # Without a packed copy, dense rows and candidates that fit in one
+        # vector take the fused kernel, the rest GEMM.
+        int lanes = 0 if packed != NULL else fused_lanes(X, n_candidates,
+                                                         floating is double)
         bint small = lanes > 0
         int width = lanes if small else n_candidates
         floating* norms = <floating*> malloc(width * sizeof(floating))
-        floating* centers_t = transposed_centers(candidates, n_candidates, n_features,
-                                                 width, norms)
+        floating* centers_t = NULL
+    if packed != NULL:
+        row_sq_norms(candidates, n_candidates, n_features, norms)
+    else:
+        centers_t = transposed_centers(candidates, n_candidates, n_features, width,
+                                       norms)
     dots = NULL  # each thread allocates its own below
     with parallel(num_threads=n_threads):
-        if not small:
+        if packed == NULL and not small:
             dots = <floating*> malloc(CHUNK_SIZE * n_candidates * sizeof(floating))
         for chunk in prange(n_chunks_of(n_samples), schedule="static"):
             start = chunk * CHUNK_SIZE
@@ -160,7 +194,18 @@ cdef void score_candidates(const floating* values, Rows X, const floating* x_nor
             acc = partial + chunk * n_candidates
             kept = improved_values + start * n_candidates
             kept_rows = improved.rows + start
-            if small:
+            if packed != NULL:
+                if floating is float:
+                    improved.count[chunk] = iwk_score_packed_float(
+                        packed + start * n_features, rows, n_features, candidates,
+                        norms, n_candidates, x_norms + start, closest + start,
+                        sample_weight + start, acc, kept_rows, kept)
+                else:
+                    improved.count[chunk] = iwk_score_packed_double(
+                        packed + start * n_features, rows, n_features, candidates,
+                        norms, n_candidates, x_norms + start, closest + start,
+                        sample_weight + start, acc, kept_rows, kept)
+            elif small:
                 if floating is float:
                     improved.count[chunk] = iwk_score_small_float(
                         values + start * n_features, rows, n_features, centers_t,
@@ -171,12 +216,13 @@ cdef void score_candidates(const floating* values, Rows X, const floating* x_nor
                         values + start * n_features, rows, n_features, centers_t,
                         norms, n_candidates, x_norms + start, closest + start,
                         sample_weight + start, acc, kept_rows, kept)
-                continue
-            chunk_dots(values, X, start, rows, centers_t, n_candidates, False, dots)
-            improved.count[chunk] = score_rows(dots, rows, n_candidates, norms,
-                                               x_norms + start, closest + start,
-                                               sample_weight + start, acc, kept_rows,
-                                               kept)
+            else:
+                chunk_dots(values, X, start, rows, centers_t, n_candidates, False,
+                           dots)
+                improved.count[chunk] = score_rows(dots, rows, n_candidates, norms,
+                                                   x_norms + start, closest + start,
+                                                   sample_weight + start, acc,
+                                                   kept_rows, kept)
         free(dots)
     free(norms)
     free(centers_t)
@@ -187,14 +233,45 @@ cdef void adopt(floating* closest, Improved improved, const floating* improved_v
                 int n_threads) noexcept nogil:
     """closest becomes what score_candidates found for candidate ``winner``."""
     cdef:
-        Py_ssize_t chunk, start
-        int m
+        Py_ssize_t chunk, start, first
+        int m, l
     for chunk in prange(n_chunks_of(n_samples), schedule="static",
                         num_threads=n_threads):
         start = chunk * CHUNK_SIZE
         for m in range(improved.count[chunk]):
-            closest[start + improved.rows[start + m]] = improved_values[
-                (start + m) * n_candidates + winner]
+            first = start + improved.rows[start + m]
+            for l in range(min(<Py_ssize_t> improved.span, n_samples - first)):
+                closest[first + l] = improved_values[
+                    first * n_candidates + winner * improved.span + l]
+
+
+cdef floating* packed_rows(const floating* values, Rows X, int lanes) noexcept nogil:
+    """X (dense) copied feature-major in blocks of ``lanes`` rows, zero past
+    the last row, as iwk_score_packed_* reads it; for the caller to free."""
+    cdef:
+        Py_ssize_t n_blocks = (X.n_samples + lanes - 1) // lanes
+        Py_ssize_t i
+        int f
+        floating* packed = <floating*> calloc(n_blocks * lanes * X.n_features,
+                                              sizeof(floating))
+    for i in range(X.n_samples):
+        for f in range(X.n_features):
+            packed[((i // lanes) * X.n_features + f) * lanes + i % lanes] = values[
+                i * X.n_features + f]
+    return packed
+
+
+cdef int packed_lanes(Rows X, bint is_double) noexcept nogil:
+    """Rows per block of the packed copy of X, 0 if there is none (sparse
+    rows, no AVX-512, or a copy over PACKED_BUDGET)."""
+    cdef:
+        int lanes = iwk_small_lanes(is_double)
+        Py_ssize_t n_padded = (X.n_samples + lanes - 1) // lanes * lanes
+    if X.indptr != NULL or lanes == 0:
+        return 0
+    if n_padded * X.n_features * (8 if is_double else 4) > PACKED_BUDGET:
+        return 0
+    return lanes
 
 
 cdef double chunk_potential(const floating[::1] sample_weight,
@@ -313,8 +390,11 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
         double total
         floating* x_norms = <floating*> malloc(n_samples * sizeof(floating))
         floating* closest = <floating*> malloc(n_samples * sizeof(floating))
+        int lanes = packed_lanes(X, floating is double)
+        floating* packed = packed_rows(v, X, lanes) if lanes > 0 else NULL
+        # The last packed block may run past the last sample.
         floating* improved_values = <floating*> malloc(
-            n_trials * n_samples * sizeof(floating))
+            n_trials * (n_samples + lanes) * sizeof(floating))
         Improved improved
         floating* candidates = <floating*> malloc(n_trials * n_features * sizeof(floating))
         Py_ssize_t* candidate_index = <Py_ssize_t*> malloc(n_trials * sizeof(Py_ssize_t))
@@ -325,6 +405,7 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
 
     improved.count = <int*> malloc(n_chunks * sizeof(int))
     improved.rows = <int32_t*> malloc(n_samples * sizeof(int32_t))
+    improved.span = lanes if lanes > 0 else 1
     n_threads = useful_threads(n_threads, n_samples, n_trials * n_features)
     with nogil:
         for i in prange(n_samples, schedule="static", num_threads=n_threads):
@@ -360,8 +441,9 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
                 else:
                     candidate_index[t] = first_unpicked(sample_weight, picks, c)
                 dense_row(v, X, candidate_index[t], candidates + t * n_features)
-            score_candidates(v, X, x_norms, &sample_weight[0], closest, candidates,
-                             n_trials, partial, improved, improved_values, n_threads)
+            score_candidates(v, X, packed, x_norms, &sample_weight[0], closest,
+                             candidates, n_trials, partial, improved, improved_values,
+                             n_threads)
             best = 0
             for t in range(n_trials):
                 potential[t] = 0.0
@@ -383,6 +465,7 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
                                                               pick // CHUNK_SIZE)
             total = prefix_sums(chunk_total, n_chunks, prefix)
 
+    free(packed)
     free(x_norms)
     free(closest)
     free(improved_values)

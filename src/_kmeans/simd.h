@@ -316,9 +316,9 @@ IWK_AVX512_INLINE void iwk_add_weighted_float(__m512d *sums, double w, __m512 va
    d = max(0, ||x_i||^2 - 2 <x_i, c_j> + ||c_j||^2). partial[j] = the sum
    over the rows of w_i value, in row order and in double, as the scalar
    path adds it. Only rows that some candidate brings closer are kept: their
-   index in the chunk goes to improved[m] and their values to
-   values[m * n_centers + j], m = 0 .. the count returned. The rest keep
-   closest_i whichever candidate wins. Past the last candidate, centers_t
+   index in the chunk goes to improved[m], m = 0 .. the count returned, and
+   their values to values[row * n_centers + j]. The rest keep closest_i
+   whichever candidate wins. Past the last candidate, centers_t
    and norms hold any padding (zero and +inf from transposed_centers): those
    lanes are never stored, compared or reported. */
 #define IWK_SCORE_SMALL(NAME, T, V, M, S)                                     \
@@ -337,7 +337,7 @@ IWK_AVX512_INLINE void iwk_add_weighted_float(__m512d *sums, double w, __m512 va
         value = _mm512_min_##S(value, nearest);                               \
         iwk_add_weighted_##T(sums, (double)weights[row], value);              \
         if (closer) {                                                         \
-            _mm512_mask_storeu_##S(values + (int64_t)*n_improved * n_centers, \
+            _mm512_mask_storeu_##S(values + (int64_t)row * n_centers,         \
                                    lanes_used, value);                        \
             improved[(*n_improved)++] = row;                                  \
         }                                                                     \
@@ -366,6 +366,152 @@ IWK_AVX512_INLINE void iwk_add_weighted_float(__m512d *sums, double w, __m512 va
 
 IWK_SCORE_SMALL(iwk_score_small_float, float, __m512, __mmask16, ps)
 IWK_SCORE_SMALL(iwk_score_small_double, double, __m512d, __mmask8, pd)
+
+/* The same scoring with the rows in the lanes and the candidates in
+   registers, for dense rows packed feature-major in blocks of one vector of
+   rows (lanes rows: packed[(b * n_features + f) * lanes + l] holds feature f
+   of row b * lanes + l, zero past the last row). A multiply-add then serves
+   lanes (row, candidate) pairs whatever the number of candidates, where the
+   kernel above leaves the lanes past the last candidate idle: with the
+   usual 5-7 candidates, 1.5x fewer multiply-adds in double and 3x fewer in
+   float. A register tile holds IWK_PACKED_TILE row vectors times up to
+   IWK_PACKED_GROUP candidates; each loaded feature serves the whole tile.
+
+   Results as above, except that partial[j] adds per lane, then the lanes,
+   and that a block of rows is kept whole: improved[m] is the block's first
+   row in the chunk and values[row * n_cand + j * lanes + l] what row + l
+   would become (rows past n_rows: padding, never read). candidates is
+   (n_cand, n_features), cand_norms their squared norms. */
+#define IWK_PACKED_TILE 2
+#define IWK_PACKED_GROUP 8
+
+/* sums += w * value per lane, in double. */
+IWK_AVX512_INLINE void iwk_add_lanes_double(__m512d *sums, __m512d w, __m512d value)
+{
+    sums[0] = _mm512_fmadd_pd(w, value, sums[0]);
+}
+IWK_AVX512_INLINE __m512d iwk_high_half(__m512 v)
+{
+    return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+IWK_AVX512_INLINE void iwk_add_lanes_float(__m512d *sums, __m512 w, __m512 value)
+{
+    sums[0] = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(w)),
+                              _mm512_cvtps_pd(_mm512_castps512_ps256(value)), sums[0]);
+    sums[1] = _mm512_fmadd_pd(iwk_high_half(w), iwk_high_half(value), sums[1]);
+}
+
+/* Calls F(..., nb, nc) with nb and nc as constants (1 <= nb <= IWK_PACKED_TILE,
+   1 <= nc <= IWK_PACKED_GROUP), so that the compiler lays out one register
+   tile per shape. */
+#define IWK_PACKED_CASE(F, NB, NC, ...)                                       \
+    case (NB - 1) * IWK_PACKED_GROUP + NC - 1: F(__VA_ARGS__, NB, NC); break;
+#define IWK_PACKED_DISPATCH(F, nb, nc, ...)                                   \
+    switch ((nb - 1) * IWK_PACKED_GROUP + nc - 1) {                           \
+    IWK_PACKED_CASE(F, 1, 1, __VA_ARGS__) IWK_PACKED_CASE(F, 1, 2, __VA_ARGS__) \
+    IWK_PACKED_CASE(F, 1, 3, __VA_ARGS__) IWK_PACKED_CASE(F, 1, 4, __VA_ARGS__) \
+    IWK_PACKED_CASE(F, 1, 5, __VA_ARGS__) IWK_PACKED_CASE(F, 1, 6, __VA_ARGS__) \
+    IWK_PACKED_CASE(F, 1, 7, __VA_ARGS__) IWK_PACKED_CASE(F, 1, 8, __VA_ARGS__) \
+    IWK_PACKED_CASE(F, 2, 1, __VA_ARGS__) IWK_PACKED_CASE(F, 2, 2, __VA_ARGS__) \
+    IWK_PACKED_CASE(F, 2, 3, __VA_ARGS__) IWK_PACKED_CASE(F, 2, 4, __VA_ARGS__) \
+    IWK_PACKED_CASE(F, 2, 5, __VA_ARGS__) IWK_PACKED_CASE(F, 2, 6, __VA_ARGS__) \
+    IWK_PACKED_CASE(F, 2, 7, __VA_ARGS__) IWK_PACKED_CASE(F, 2, 8, __VA_ARGS__) \
+    }
+
+#define IWK_SCORE_PACKED(NAME, T, V, M, S)                                    \
+    /* One tile: nb row vectors from row, the nc candidates from j0 (given \
+       from there, with their norms), their sums and their blocks' flags. */  \
+    IWK_AVX512_INLINE void NAME##_tile(                                       \
+        const T *restrict packed, int row, int n_rows, int n_features,        \
+        const T *restrict candidates, const T *restrict cand_norms,           \
+        int n_cand, int j0, const T *restrict x_norms,                        \
+        const T *restrict closest, const T *restrict weights,                 \
+        __m512d *restrict sums, int32_t *restrict flags, int keep_all,        \
+        T *restrict values, const int nb, const int nc)                       \
+    {                                                                         \
+        const int lanes = (int)(sizeof(V) / sizeof(T));                       \
+        const T *x = packed + (int64_t)row * n_features;                      \
+        V acc[IWK_PACKED_TILE][IWK_PACKED_GROUP];                             \
+        _Pragma("GCC unroll 8") for (int r = 0; r < nb; ++r)                  \
+            _Pragma("GCC unroll 8") for (int j = 0; j < nc; ++j)              \
+                acc[r][j] = _mm512_setzero_##S();                             \
+        for (int f = 0; f < n_features; ++f) {                                \
+            V xf[IWK_PACKED_TILE];                                            \
+            _Pragma("GCC unroll 8") for (int r = 0; r < nb; ++r)              \
+                xf[r] = _mm512_loadu_##S(x + ((int64_t)r * n_features + f) * lanes); \
+            _Pragma("GCC unroll 8") for (int j = 0; j < nc; ++j) {            \
+                const V cf = _mm512_set1_##S(candidates[(int64_t)j * n_features + f]); \
+                _Pragma("GCC unroll 8") for (int r = 0; r < nb; ++r)          \
+                    acc[r][j] = _mm512_fmadd_##S(xf[r], cf, acc[r][j]);       \
+            }                                                                 \
+        }                                                                     \
+        _Pragma("GCC unroll 8") for (int r = 0; r < nb; ++r) {                \
+            const int first = row + r * lanes, left = n_rows - first;        \
+            const M valid = left >= lanes ? (M)-1 : (M)((1u << left) - 1);    \
+            const V xn = _mm512_maskz_loadu_##S(valid, x_norms + first);      \
+            const V nearest = _mm512_maskz_loadu_##S(valid, closest + first); \
+            const V w = _mm512_maskz_loadu_##S(valid, weights + first);       \
+            V value[IWK_PACKED_GROUP];                                        \
+            M closer = 0;                                                     \
+            _Pragma("GCC unroll 8") for (int j = 0; j < nc; ++j) {            \
+                V v = _mm512_add_##S(                                         \
+                    _mm512_fmadd_##S(acc[r][j], _mm512_set1_##S((T)-2), xn),  \
+                    _mm512_set1_##S(cand_norms[j]));                          \
+                v = _mm512_max_##S(v, _mm512_setzero_##S());                  \
+                closer |= _mm512_mask_cmp_##S##_mask(valid, v, nearest,       \
+                                                     _CMP_LT_OQ);             \
+                value[j] = _mm512_min_##S(v, nearest);                        \
+                iwk_add_lanes_##T(sums + 2 * j, w, value[j]);                 \
+            }                                                                 \
+            flags[r] |= closer != 0;                                          \
+            /* With several groups, whether the block is kept is known only   \
+               after the last one. */                                         \
+            if (closer || keep_all)                                           \
+                _Pragma("GCC unroll 8") for (int j = 0; j < nc; ++j)          \
+                    _mm512_storeu_##S(values + (int64_t)first * n_cand        \
+                                      + (int64_t)(j0 + j) * lanes, value[j]); \
+        }                                                                     \
+    }                                                                         \
+    __attribute__((target("avx512f"))) IWK_STATIC int NAME(                   \
+        const T *restrict packed, int n_rows, int n_features,                 \
+        const T *restrict candidates, const T *restrict cand_norms,           \
+        int n_cand, const T *restrict x_norms, const T *restrict closest,     \
+        const T *restrict weights, double *restrict partial,                  \
+        int32_t *restrict improved, T *restrict values)                       \
+    {                                                                         \
+        const int lanes = (int)(sizeof(V) / sizeof(T));                       \
+        const int n_blocks = (n_rows + lanes - 1) / lanes;                    \
+        const int keep_all = n_cand > IWK_PACKED_GROUP;                       \
+        int n_improved = 0;                                                   \
+        /* improved[b] first flags block b, then lists the kept blocks. */   \
+        for (int b = 0; b < n_blocks; ++b)                                    \
+            improved[b] = 0;                                                  \
+        for (int j0 = 0; j0 < n_cand; j0 += IWK_PACKED_GROUP) {               \
+            const int nc = n_cand - j0 < IWK_PACKED_GROUP                     \
+                ? n_cand - j0 : IWK_PACKED_GROUP;                             \
+            __m512d sums[2 * IWK_PACKED_GROUP];                               \
+            for (int j = 0; j < 2 * IWK_PACKED_GROUP; ++j)                    \
+                sums[j] = _mm512_setzero_pd();                                \
+            for (int b = 0; b < n_blocks; b += IWK_PACKED_TILE) {             \
+                const int nb = n_blocks - b < IWK_PACKED_TILE                 \
+                    ? n_blocks - b : IWK_PACKED_TILE;                         \
+                IWK_PACKED_DISPATCH(NAME##_tile, nb, nc, packed, b * lanes,   \
+                    n_rows, n_features, candidates + (int64_t)j0 * n_features, \
+                    cand_norms + j0, n_cand, j0, x_norms, closest, weights,   \
+                    sums, improved + b, keep_all, values)                     \
+            }                                                                 \
+            for (int j = 0; j < nc; ++j)                                      \
+                partial[j0 + j] = _mm512_reduce_add_pd(                       \
+                    _mm512_add_pd(sums[2 * j], sums[2 * j + 1]));             \
+        }                                                                     \
+        for (int b = 0; b < n_blocks; ++b)                                    \
+            if (improved[b])                                                  \
+                improved[n_improved++] = b * lanes;                           \
+        return n_improved;                                                    \
+    }
+
+IWK_SCORE_PACKED(iwk_score_packed_float, float, __m512, __mmask16, ps)
+IWK_SCORE_PACKED(iwk_score_packed_double, double, __m512d, __mmask8, pd)
 #endif
 
 /* Lanes of the *_small_* kernels, 0 where they cannot run (no AVX-512):
@@ -392,22 +538,18 @@ IWK_STATIC void iwk_nearest_small_double(const double *X, int n_rows, int n_feat
                                          double *nearest, int64_t *best)
 { (void)X; (void)n_rows; (void)n_features; (void)centers_t; (void)norms;
   (void)nearest; (void)best; }
-IWK_STATIC int iwk_score_small_float(
-    const float *X, int n_rows, int n_features, const float *centers_t,
-    const float *norms, int n_centers, const float *x_norms,
-    const float *closest, const float *weights, double *partial,
-    int32_t *improved, float *values)
-{ (void)X; (void)n_rows; (void)n_features; (void)centers_t; (void)norms;
-  (void)n_centers; (void)x_norms; (void)closest; (void)weights; (void)partial;
-  (void)improved; (void)values; return 0; }
-IWK_STATIC int iwk_score_small_double(
-    const double *X, int n_rows, int n_features, const double *centers_t,
-    const double *norms, int n_centers, const double *x_norms,
-    const double *closest, const double *weights, double *partial,
-    int32_t *improved, double *values)
-{ (void)X; (void)n_rows; (void)n_features; (void)centers_t; (void)norms;
-  (void)n_centers; (void)x_norms; (void)closest; (void)weights; (void)partial;
-  (void)improved; (void)values; return 0; }
+#define IWK_SCORE_STUB(NAME, T)                                               \
+    IWK_STATIC int NAME(const T *X, int n_rows, int n_features,               \
+                        const T *centers, const T *norms, int n_centers,      \
+                        const T *x_norms, const T *closest, const T *weights, \
+                        double *partial, int32_t *improved, T *values)        \
+    { (void)X; (void)n_rows; (void)n_features; (void)centers; (void)norms;    \
+      (void)n_centers; (void)x_norms; (void)closest; (void)weights;           \
+      (void)partial; (void)improved; (void)values; return 0; }
+IWK_SCORE_STUB(iwk_score_small_float, float)
+IWK_SCORE_STUB(iwk_score_small_double, double)
+IWK_SCORE_STUB(iwk_score_packed_float, float)
+IWK_SCORE_STUB(iwk_score_packed_double, double)
 #endif
 
 #ifdef IWK_AVX512
