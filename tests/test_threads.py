@@ -3,9 +3,10 @@ import os
 import subprocess
 import sys
 
-from threadpoolctl import threadpool_limits
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
-from iwkmeans._parallel import effective_n_threads
+from iwkmeans._parallel import effective_n_threads, single_threaded_blas
 
 
 def test_explicit_n_threads_wins():
@@ -30,3 +31,20 @@ def test_default_is_at_most_the_physical_cores():
 
     if "OMP_NUM_THREADS" not in os.environ:
         assert 1 <= effective_n_threads(None) <= cpu_count(only_physical_cores=True)
+
+
+def blas_threads():
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+@pytest.mark.parametrize("outside", [1, 2])
+def test_single_threaded_blas_nests_and_restores(outside):
+    with threadpool_limits(limits=outside, user_api="blas"):
+        before = blas_threads()
+        assert before and set(before) == {outside}
+        with single_threaded_blas():
+            assert set(blas_threads()) == {1}
+            with single_threaded_blas():
+                assert set(blas_threads()) == {1}
+            assert set(blas_threads()) == {1}
+        assert blas_threads() == before

@@ -12,8 +12,6 @@ from threadpoolctl import ThreadpoolController
 
 from _kmeans._common import omp_max_threads
 
-_controller = None
-
 
 def effective_n_threads(n_threads):
     """Number of OpenMP threads a kernel call should use.
@@ -39,10 +37,29 @@ def physical_cores():
     return cpu_count(only_physical_cores=True)
 
 
-def single_threaded_blas():
-    """Context manager that limits every loaded BLAS to one thread."""
-    global _controller
-    if _controller is None:
-        # Inspecting the loaded libraries is slow; do it once per process.
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+@functools.cache
+def _blas_controllers():
+    """The loaded BLAS libraries' controllers, found once per process:
+    inspecting the loaded libraries is slow."""
+    return ThreadpoolController().select(user_api="blas").lib_controllers
+
+
+class single_threaded_blas:
+    """Context manager that limits every loaded BLAS to one thread.
+
+    Lighter than ``threadpool_limits`` (which records every library's full
+    description on entry, about 15 us): it reads and sets the thread counts
+    only, and a nested entry, finding them at 1 already, changes nothing.
+    """
+
+    def __enter__(self):
+        self._restore = []
+        for controller in _blas_controllers():
+            if controller.num_threads != 1:
+                self._restore.append((controller, controller.num_threads))
+                controller.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc_info):
+        for controller, num_threads in self._restore:
+            controller.set_num_threads(num_threads)
