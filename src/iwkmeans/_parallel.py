@@ -39,13 +39,16 @@ def physical_cores():
 
 @functools.cache
 def _blas_controllers():
-    """The loaded BLAS libraries' controllers, found once per process:
-    inspecting the loaded libraries is slow."""
+    """Controllers of the BLAS libraries loaded at the first call, found once
+    per process (inspecting the loaded libraries takes about 1 ms). They
+    include the BLAS that the kernels call, which loads with them; a BLAS
+    that a later import brings is left alone, as scikit-learn's cached
+    controller leaves it."""
     return ThreadpoolController().select(user_api="blas").lib_controllers
 
 
 class single_threaded_blas:
-    """Context manager that limits every loaded BLAS to one thread.
+    """Context manager that limits the BLAS libraries to one thread.
 
     Lighter than ``threadpool_limits`` (which records every library's full
     description on entry, about 15 us): it reads and sets the thread counts
