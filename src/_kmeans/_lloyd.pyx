@@ -24,8 +24,8 @@ from libc.string cimport memcpy, memset
 
 from ._common cimport (CHUNK_SIZE, n_chunks_of, row_sq_norms, sq_norms,
                       transposed_centers, useful_threads)
-from ._rows cimport (Rows, add_row, chunk_dots, fused_lanes, row_sq_distance, rows_of,
-                    values_of)
+from ._rows cimport (Rows, add_row, chunk_dots, fused_lanes, packed_lanes, packed_rows,
+                    row_sq_distance, rows_of, values_of)
 
 
 cdef extern from "simd.h":
@@ -53,6 +53,14 @@ cdef extern from "simd.h":
     void iwk_nearest_small_double(const double* X, int n_rows, int n_features,
                                   const double* centers_t, const double* norms,
                                   double* nearest, int64_t* best) noexcept nogil
+    void iwk_nearest_packed_float(const float* packed, int n_rows, int n_features,
+                                  const float* centers, const float* norms,
+                                  int n_centers, float* nearest,
+                                  int32_t* best) noexcept nogil
+    void iwk_nearest_packed_double(const double* packed, int n_rows, int n_features,
+                                   const double* centers, const double* norms,
+                                   int n_centers, double* nearest,
+                                   int64_t* best) noexcept nogil
     void iwk_row_min_float(const float* dots, int stride, const float* norms,
                            int n_rows, int n_centers, float* nearest,
                            int32_t* best) noexcept nogil
@@ -120,7 +128,7 @@ cdef Py_ssize_t chunks_per_block(Py_ssize_t n_chunks, Py_ssize_t block_size) noe
     return (n_chunks + n_blocks - 1) // n_blocks
 
 
-cdef Py_ssize_t assign_and_sum(const floating* values, Rows X,
+cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* packed,
                                const floating[::1] sample_weight,
                                const floating* centers, int n_centers, int n_fixed,
                                int* labels, double* sums, double* weights,
@@ -137,6 +145,7 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X,
     scanned. With both NULL, all centers are scanned.
 
     values, X, sample_weight, centers (n_centers, n_features): in.
+    packed: X packed for iwk_nearest_packed_* (see packed_rows), or NULL.
     labels: in-out. sums (n_centers - n_fixed, n_features), weights: out, or both NULL.
     fixed_nearest, fixed_label (n_samples,): in, or both NULL.
     out_nearest (n_samples,): out, the ||c||^2 - 2 <x, c> of the chosen
@@ -162,13 +171,15 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X,
         floating* nearest
         void* best
         int* target
-        # Dense rows and centers that fit in one vector: the fused kernel.
-        int lanes = fused_lanes(X, n_scanned, floating is double)
+        # Without a packed copy, dense rows and centers that fit in one
+        # vector take the fused kernel, the rest GEMM and a scan.
+        int lanes = 0 if packed != NULL else fused_lanes(X, n_scanned,
+                                                         floating is double)
         bint small = lanes > 0
         floating* norms = <floating*> malloc(max(n_scanned, lanes) * sizeof(floating))
         floating* scanned_t = NULL
-        bint sample_major = not small and (X.indptr != NULL
-                                           or n_scanned <= SAMPLE_MAJOR_MAX_CENTERS)
+        bint sample_major = packed == NULL and not small and (
+            X.indptr != NULL or n_scanned <= SAMPLE_MAJOR_MAX_CENTERS)
 
     if sums != NULL:
         per_block = chunks_per_block(n_chunks, block_size)
@@ -189,7 +200,8 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X,
     best = NULL
     target = NULL
     with parallel(num_threads=n_threads):
-        dots = <floating*> malloc(CHUNK_SIZE * n_scanned * sizeof(floating))
+        if packed == NULL and not small:
+            dots = <floating*> malloc(CHUNK_SIZE * n_scanned * sizeof(floating))
         nearest = <floating*> malloc(CHUNK_SIZE * sizeof(floating))
         best = malloc(CHUNK_SIZE * sizeof(int64_t))
         target = <int*> malloc(CHUNK_SIZE * sizeof(int))
@@ -201,7 +213,16 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X,
             for chunk in range(block * per_block, min((block + 1) * per_block, n_chunks)):
                 start = chunk * CHUNK_SIZE
                 rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
-                if small:
+                if packed != NULL:
+                    if floating is float:
+                        iwk_nearest_packed_float(packed + start * n_features, rows,
+                                                 n_features, scanned, norms, n_scanned,
+                                                 nearest, <int32_t*> best)
+                    else:
+                        iwk_nearest_packed_double(packed + start * n_features, rows,
+                                                  n_features, scanned, norms, n_scanned,
+                                                  nearest, <int64_t*> best)
+                elif small:
                     if floating is float:
                         iwk_nearest_small_float(values + start * n_features, rows,
                                                 n_features, scanned_t, norms, nearest,
@@ -485,6 +506,9 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
         double* weights = <double*> malloc(n_free * sizeof(double))
         floating* fixed_nearest = NULL
         int* fixed_label = NULL
+        # Small dense inputs are read, every iteration, from a packed copy.
+        int lanes = packed_lanes(X, floating is double)
+        floating* packed = packed_rows(v, X, lanes) if lanes > 0 else NULL
 
     labels[:] = -1
     n_threads = useful_threads(n_threads, X.n_samples, n_centers * n_features)
@@ -494,12 +518,13 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
             # so that every iteration scans only the free centers.
             fixed_nearest = <floating*> malloc(X.n_samples * sizeof(floating))
             fixed_label = <int*> malloc(X.n_samples * sizeof(int))
-            assign_and_sum(v, X, sample_weight, current, n_fixed, n_fixed, fixed_label,
-                           NULL, NULL, NULL, NULL, fixed_nearest, n_threads)
+            assign_and_sum(v, X, packed, sample_weight, current, n_fixed, n_fixed,
+                           fixed_label, NULL, NULL, NULL, NULL, fixed_nearest,
+                           n_threads)
         for iteration in range(max_iter):
-            changed = assign_and_sum(v, X, sample_weight, current, n_centers, n_fixed,
-                                     &labels[0], sums, weights, fixed_nearest,
-                                     fixed_label, NULL, n_threads)
+            changed = assign_and_sum(v, X, packed, sample_weight, current, n_centers,
+                                     n_fixed, &labels[0], sums, weights,
+                                     fixed_nearest, fixed_label, NULL, n_threads)
             if verbose:
                 inertia = weighted_inertia(v, X, sample_weight, current, n_centers,
                                            labels, n_threads)
@@ -530,8 +555,9 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
                               f"{shift} within tolerance {tol}.")
                 break
         if not strict:
-            assign_and_sum(v, X, sample_weight, current, n_centers, n_fixed, &labels[0],
-                           NULL, NULL, fixed_nearest, fixed_label, NULL, n_threads)
+            assign_and_sum(v, X, packed, sample_weight, current, n_centers, n_fixed,
+                           &labels[0], NULL, NULL, fixed_nearest, fixed_label, NULL,
+                           n_threads)
         inertia = weighted_inertia(v, X, sample_weight, current, n_centers, labels,
                                    n_threads)
         if current != &centers[0, 0]:
@@ -540,6 +566,7 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
     free(weights)
     free(fixed_nearest)
     free(fixed_label)
+    free(packed)
     return iteration + 1, inertia
 
 
@@ -553,7 +580,7 @@ def assign(const floating[::1] values, const int32_t[::1] indices,
         const floating[::1] unread = None  # no statistics, so no weights
     n_threads = useful_threads(n_threads, X.n_samples, centers.shape[0] * X.n_features)
     with nogil:
-        assign_and_sum(v, X, unread, &centers[0, 0], centers.shape[0],
+        assign_and_sum(v, X, NULL, unread, &centers[0, 0], centers.shape[0],
                        0, &labels[0], NULL, NULL, NULL, NULL, NULL, n_threads)
 
 
@@ -592,7 +619,8 @@ def block_step(const floating[::1] values, const int32_t[::1] indices,
         double total
     n_threads = useful_threads(n_threads, X.n_samples, centers.shape[0] * X.n_features)
     with nogil:
-        assign_and_sum(v, X, sample_weight, &centers[0, 0], centers.shape[0], n_fixed,
+        assign_and_sum(v, X, NULL, sample_weight, &centers[0, 0], centers.shape[0],
+                       n_fixed,
                        &labels[0], &sums[0, 0], &weights[0], NULL, NULL, NULL,
                        n_threads)
         total = weighted_inertia(v, X, sample_weight, &centers[0, 0], centers.shape[0],

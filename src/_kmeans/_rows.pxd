@@ -7,6 +7,7 @@
 # these run once per sample.
 from cython cimport floating
 from libc.stdint cimport int32_t
+from libc.stdlib cimport calloc
 from libc.string cimport memset
 
 from ._common cimport minus_two_dots
@@ -55,6 +56,47 @@ cdef inline int fused_lanes(Rows X, int n_centers, bint is_double) noexcept nogi
     CPU with AVX-512), else 0."""
     cdef int lanes = iwk_small_lanes(is_double)
     return lanes if X.indptr == NULL and n_centers <= lanes else 0
+
+
+cdef enum:
+    # Dense samples are copied feature-major for the packed kernels of
+    # simd.h when the copy takes at most this many bytes: it is memory the
+    # caller did not ask for, and active-learning pools fit it easily.
+    PACKED_BUDGET = 4 * 1024 * 1024
+
+
+cdef inline int packed_lanes(Rows X, bint is_double) noexcept nogil:
+    """Rows per block of the packed copy of X (see packed_rows), 0 if there
+    is none: sparse rows, no AVX-512, or a copy over PACKED_BUDGET."""
+    cdef:
+        int lanes = iwk_small_lanes(is_double)
+        Py_ssize_t n_padded
+    if X.indptr != NULL or lanes == 0:
+        return 0
+    n_padded = (X.n_samples + lanes - 1) // lanes * lanes
+    if n_padded * X.n_features * (8 if is_double else 4) > PACKED_BUDGET:
+        return 0
+    return lanes
+
+
+cdef inline floating* packed_rows(const floating* values, Rows X,
+                                  int lanes) noexcept nogil:
+    """X (dense) copied feature-major in blocks of ``lanes`` rows, zero past
+    the last row, as the iwk_*_packed_* kernels read it; for the caller to
+    free."""
+    cdef:
+        Py_ssize_t n_blocks = (X.n_samples + lanes - 1) // lanes
+        Py_ssize_t i, block
+        int f, lane
+        floating* packed = <floating*> calloc(n_blocks * lanes * X.n_features,
+                                              sizeof(floating))
+    for i in range(X.n_samples):
+        block = i // lanes
+        lane = <int> (i % lanes)
+        for f in range(X.n_features):
+            packed[(block * X.n_features + f) * lanes + lane] = values[
+                i * X.n_features + f]
+    return packed
 
 
 cdef inline const floating* values_of(const floating[::1] values):

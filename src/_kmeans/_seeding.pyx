@@ -15,12 +15,12 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t
-from libc.stdlib cimport calloc, free, malloc
+from libc.stdlib cimport free, malloc
 
 from ._common cimport (CHUNK_SIZE, n_chunks_of, row_sq_norms, transposed_centers,
                       useful_threads)
-from ._rows cimport (Rows, chunk_dots, dense_row, fused_lanes, iwk_small_lanes,
-                    row_sq_norm, rows_of, values_of)
+from ._rows cimport (Rows, chunk_dots, dense_row, fused_lanes, packed_lanes,
+                    packed_rows, row_sq_norm, rows_of, values_of)
 
 
 cdef extern from "simd.h":
@@ -47,10 +47,6 @@ cdef extern from "simd.h":
 
 
 cdef enum:
-    # Dense samples are copied feature-major for the packed kernel of simd.h
-    # when the copy takes at most this many bytes (it is memory the caller
-    # did not ask for; sizes of active-learning pools fit easily).
-    PACKED_BUDGET = 4 * 1024 * 1024
     # Rows whose potential a draw adds at once before it scans single rows
     # (a multiple of 4, see run_potential).
     DRAW_RUN = 32
@@ -246,35 +242,6 @@ cdef void adopt(floating* closest, Improved improved, const floating* improved_v
             for l in range(min(<Py_ssize_t> improved.span, n_samples - first)):
                 closest[first + l] = improved_values[
                     first * n_candidates + winner * improved.span + l]
-
-
-cdef floating* packed_rows(const floating* values, Rows X, int lanes) noexcept nogil:
-    """X (dense) copied feature-major in blocks of ``lanes`` rows, zero past
-    the last row, as iwk_score_packed_* reads it; for the caller to free."""
-    cdef:
-        Py_ssize_t n_blocks = (X.n_samples + lanes - 1) // lanes
-        Py_ssize_t i
-        int f
-        floating* packed = <floating*> calloc(n_blocks * lanes * X.n_features,
-                                              sizeof(floating))
-    for i in range(X.n_samples):
-        for f in range(X.n_features):
-            packed[((i // lanes) * X.n_features + f) * lanes + i % lanes] = values[
-                i * X.n_features + f]
-    return packed
-
-
-cdef int packed_lanes(Rows X, bint is_double) noexcept nogil:
-    """Rows per block of the packed copy of X, 0 if there is none (sparse
-    rows, no AVX-512, or a copy over PACKED_BUDGET)."""
-    cdef:
-        int lanes = iwk_small_lanes(is_double)
-        Py_ssize_t n_padded = (X.n_samples + lanes - 1) // lanes * lanes
-    if X.indptr != NULL or lanes == 0:
-        return 0
-    if n_padded * X.n_features * (8 if is_double else 4) > PACKED_BUDGET:
-        return 0
-    return lanes
 
 
 cdef inline double run_potential(const floating* w, const floating* closest,

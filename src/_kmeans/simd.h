@@ -418,6 +418,24 @@ IWK_AVX512_INLINE void iwk_add_lanes_float(__m512d *sums, __m512 w, __m512 value
     IWK_PACKED_CASE(F, 2, 7, __VA_ARGS__) IWK_PACKED_CASE(F, 2, 8, __VA_ARGS__) \
     }
 
+/* acc[r][j] = <x, c_j> for the rows of the r-th packed block from x and
+   the centers c_j (row-major), r < nb, j < nc: each loaded feature of the
+   rows serves nc centers, each broadcast feature of a center nb blocks. */
+#define IWK_PACKED_DOTS(T, V, S, x, n_features, centers, nb, nc, acc)         \
+    _Pragma("GCC unroll 8") for (int r = 0; r < nb; ++r)                      \
+        _Pragma("GCC unroll 8") for (int j = 0; j < nc; ++j)                  \
+            acc[r][j] = _mm512_setzero_##S();                                 \
+    for (int f = 0; f < n_features; ++f) {                                    \
+        V xf[IWK_PACKED_TILE];                                                \
+        _Pragma("GCC unroll 8") for (int r = 0; r < nb; ++r)                  \
+            xf[r] = _mm512_loadu_##S(x + ((int64_t)r * n_features + f) * lanes); \
+        _Pragma("GCC unroll 8") for (int j = 0; j < nc; ++j) {                \
+            const V cf = _mm512_set1_##S(centers[(int64_t)j * n_features + f]); \
+            _Pragma("GCC unroll 8") for (int r = 0; r < nb; ++r)              \
+                acc[r][j] = _mm512_fmadd_##S(xf[r], cf, acc[r][j]);           \
+        }                                                                     \
+    }
+
 #define IWK_SCORE_PACKED(NAME, T, V, M, S)                                    \
     /* One tile: nb row vectors from row, the nc candidates from j0 (given \
        from there, with their norms), their sums and their blocks' flags. */  \
@@ -430,21 +448,9 @@ IWK_AVX512_INLINE void iwk_add_lanes_float(__m512d *sums, __m512 w, __m512 value
         T *restrict values, const int nb, const int nc)                       \
     {                                                                         \
         const int lanes = (int)(sizeof(V) / sizeof(T));                       \
-        const T *x = packed + (int64_t)row * n_features;                      \
         V acc[IWK_PACKED_TILE][IWK_PACKED_GROUP];                             \
-        _Pragma("GCC unroll 8") for (int r = 0; r < nb; ++r)                  \
-            _Pragma("GCC unroll 8") for (int j = 0; j < nc; ++j)              \
-                acc[r][j] = _mm512_setzero_##S();                             \
-        for (int f = 0; f < n_features; ++f) {                                \
-            V xf[IWK_PACKED_TILE];                                            \
-            _Pragma("GCC unroll 8") for (int r = 0; r < nb; ++r)              \
-                xf[r] = _mm512_loadu_##S(x + ((int64_t)r * n_features + f) * lanes); \
-            _Pragma("GCC unroll 8") for (int j = 0; j < nc; ++j) {            \
-                const V cf = _mm512_set1_##S(candidates[(int64_t)j * n_features + f]); \
-                _Pragma("GCC unroll 8") for (int r = 0; r < nb; ++r)          \
-                    acc[r][j] = _mm512_fmadd_##S(xf[r], cf, acc[r][j]);       \
-            }                                                                 \
-        }                                                                     \
+        IWK_PACKED_DOTS(T, V, S, packed + (int64_t)row * n_features,         \
+                        n_features, candidates, nb, nc, acc)                  \
         _Pragma("GCC unroll 8") for (int r = 0; r < nb; ++r) {                \
             const int first = row + r * lanes, left = n_rows - first;        \
             const M valid = left >= lanes ? (M)-1 : (M)((1u << left) - 1);    \
@@ -512,6 +518,71 @@ IWK_AVX512_INLINE void iwk_add_lanes_float(__m512d *sums, __m512 w, __m512 value
 
 IWK_SCORE_PACKED(iwk_score_packed_float, float, __m512, __mmask16, ps)
 IWK_SCORE_PACKED(iwk_score_packed_double, double, __m512d, __mmask8, pd)
+
+/* The nearest center of each row of a chunk of packed rows (layout as
+   above), for a Lloyd step: nearest[i] = min_j ||c_j||^2 - 2 <x_i, c_j>
+   and best[i] its j (ties: the lowest). centers (n_centers, n_features),
+   norms their squared norms. The centers are taken in groups of
+   IWK_PACKED_GROUP, in order, by every tile of rows; a group replaces a
+   row's nearest only where strictly closer, which keeps the lowest index
+   on ties. One pass over the centers per tile, and no block of dots
+   written out and scanned as the GEMM path does. */
+#define IWK_NEAREST_PACKED(NAME, T, I, V, M, S, IS)                           \
+    IWK_AVX512_INLINE void NAME##_tile(                                       \
+        const T *restrict packed, int row, int n_features,                    \
+        const T *restrict centers, const T *restrict norms, int j0,           \
+        V *restrict nearest, __m512i *restrict best, const int nb,            \
+        const int nc)                                                         \
+    {                                                                         \
+        const int lanes = (int)(sizeof(V) / sizeof(T));                       \
+        V acc[IWK_PACKED_TILE][IWK_PACKED_GROUP];                             \
+        IWK_PACKED_DOTS(T, V, S, packed + (int64_t)row * n_features,         \
+                        n_features, centers, nb, nc, acc)                     \
+        _Pragma("GCC unroll 8") for (int j = 0; j < nc; ++j) {                \
+            const V norm = _mm512_set1_##S(norms[j]);                         \
+            const __m512i index = _mm512_set1_##IS((I)(j0 + j));              \
+            _Pragma("GCC unroll 8") for (int r = 0; r < nb; ++r) {            \
+                const V v = _mm512_fmadd_##S(acc[r][j], _mm512_set1_##S((T)-2), norm); \
+                const M closer = _mm512_cmp_##S##_mask(v, nearest[r], _CMP_LT_OQ); \
+                nearest[r] = _mm512_mask_mov_##S(nearest[r], closer, v);      \
+                best[r] = _mm512_mask_mov_##IS(best[r], closer, index);       \
+            }                                                                 \
+        }                                                                     \
+    }                                                                         \
+    __attribute__((target("avx512f"))) IWK_STATIC void NAME(                  \
+        const T *restrict packed, int n_rows, int n_features,                 \
+        const T *restrict centers, const T *restrict norms, int n_centers,    \
+        T *restrict nearest, I *restrict best)                                \
+    {                                                                         \
+        const int lanes = (int)(sizeof(V) / sizeof(T));                       \
+        const int n_blocks = (n_rows + lanes - 1) / lanes;                    \
+        for (int b = 0; b < n_blocks; b += IWK_PACKED_TILE) {                 \
+            const int nb = n_blocks - b < IWK_PACKED_TILE                     \
+                ? n_blocks - b : IWK_PACKED_TILE;                             \
+            V value[IWK_PACKED_TILE];                                         \
+            __m512i index[IWK_PACKED_TILE];                                   \
+            for (int r = 0; r < IWK_PACKED_TILE; ++r) {                       \
+                value[r] = _mm512_set1_##S((T)INFINITY);                      \
+                index[r] = _mm512_setzero_si512();                            \
+            }                                                                 \
+            for (int j0 = 0; j0 < n_centers; j0 += IWK_PACKED_GROUP) {        \
+                const int nc = n_centers - j0 < IWK_PACKED_GROUP              \
+                    ? n_centers - j0 : IWK_PACKED_GROUP;                      \
+                IWK_PACKED_DISPATCH(NAME##_tile, nb, nc, packed, b * lanes,   \
+                    n_features, centers + (int64_t)j0 * n_features,           \
+                    norms + j0, j0, value, index)                             \
+            }                                                                 \
+            for (int r = 0; r < nb; ++r) {                                    \
+                const int first = (b + r) * lanes, left = n_rows - first;    \
+                const M valid = left >= lanes ? (M)-1 : (M)((1u << left) - 1); \
+                _mm512_mask_storeu_##S(nearest + first, valid, value[r]);     \
+                _mm512_mask_storeu_##IS(best + first, valid, index[r]);       \
+            }                                                                 \
+        }                                                                     \
+    }
+
+IWK_NEAREST_PACKED(iwk_nearest_packed_float, float, int32_t, __m512, __mmask16, ps, epi32)
+IWK_NEAREST_PACKED(iwk_nearest_packed_double, double, int64_t, __m512d, __mmask8, pd, epi64)
 #endif
 
 /* Lanes of the *_small_* kernels, 0 where they cannot run (no AVX-512):
@@ -550,6 +621,14 @@ IWK_SCORE_STUB(iwk_score_small_float, float)
 IWK_SCORE_STUB(iwk_score_small_double, double)
 IWK_SCORE_STUB(iwk_score_packed_float, float)
 IWK_SCORE_STUB(iwk_score_packed_double, double)
+#define IWK_NEAREST_STUB(NAME, T, I)                                          \
+    IWK_STATIC void NAME(const T *packed, int n_rows, int n_features,         \
+                         const T *centers, const T *norms, int n_centers,     \
+                         T *nearest, I *best)                                 \
+    { (void)packed; (void)n_rows; (void)n_features; (void)centers;            \
+      (void)norms; (void)n_centers; (void)nearest; (void)best; }
+IWK_NEAREST_STUB(iwk_nearest_packed_float, float, int32_t)
+IWK_NEAREST_STUB(iwk_nearest_packed_double, double, int64_t)
 #endif
 
 #ifdef IWK_AVX512
