@@ -173,8 +173,7 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
         int* target
         # Without a packed copy, dense rows and centers that fit in one
         # vector take the fused kernel, the rest GEMM and a scan.
-        int lanes = 0 if packed != NULL else fused_lanes(X, n_scanned,
-                                                         floating is double)
+        int lanes = fused_lanes(X, n_scanned, floating is double, packed != NULL)
         bint small = lanes > 0
         floating* norms = <floating*> malloc(max(n_scanned, lanes) * sizeof(floating))
         floating* scanned_t = NULL

@@ -50,12 +50,14 @@ cdef inline Rows rows_of(const floating[::1] values, const int32_t[::1] indices,
     return X
 
 
-cdef inline int fused_lanes(Rows X, int n_centers, bint is_double) noexcept nogil:
+cdef inline int fused_lanes(Rows X, int n_centers, bint is_double,
+                            bint packed) noexcept nogil:
     """Lanes of the fused *_small_* kernels of simd.h where they serve these
-    rows and this many centers (dense rows, at most one vector of centers, a
-    CPU with AVX-512), else 0."""
+    rows and this many centers (dense rows without a packed copy, which the
+    *_packed_* kernels read instead, at most one vector of centers, a CPU
+    with AVX-512), else 0."""
     cdef int lanes = iwk_small_lanes(is_double)
-    return lanes if X.indptr == NULL and n_centers <= lanes else 0
+    return lanes if X.indptr == NULL and not packed and n_centers <= lanes else 0
 
 
 cdef enum:

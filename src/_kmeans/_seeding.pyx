@@ -172,8 +172,7 @@ cdef void score_candidates(const floating* values, Rows X, const floating* packe
         double* acc
         # Without a packed copy, dense rows and candidates that fit in one
         # vector take the fused kernel, the rest GEMM.
-        int lanes = 0 if packed != NULL else fused_lanes(X, n_candidates,
-                                                         floating is double)
+        int lanes = fused_lanes(X, n_candidates, floating is double, packed != NULL)
         bint small = lanes > 0
         int width = lanes if small else n_candidates
         floating* norms = <floating*> malloc(width * sizeof(floating))

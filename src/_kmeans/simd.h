@@ -184,6 +184,11 @@ IWK_ACCUMULATE(double)
 IWK_ROW_MIN_SCALAR(iwk_row_min_scalar_float, float, int32_t)
 IWK_ROW_MIN_SCALAR(iwk_row_min_scalar_double, double, int64_t)
 
+/* Mask of the first min(left, W) lanes of a W-lane vector: the lanes that
+   hold data at the end of a row or a block of rows. */
+#define IWK_FIRST_LANES(M, left, W)                                           \
+    ((M)((left) >= (W) ? (M)~(M)0 : (M)((1u << (left)) - 1)))
+
 #ifdef IWK_AVX512
 /* V: vector type, W: lanes, M: mask type, S: intrinsic suffix. Lanes past
    n_centers hold +inf, which never wins. */
@@ -198,7 +203,7 @@ IWK_ROW_MIN_SCALAR(iwk_row_min_scalar_double, double, int64_t)
             V low = inf;                                                      \
             for (int j = 0; j < n_centers; j += W) {                          \
                 int left = n_centers - j;                                     \
-                M lanes = (M)(left >= W ? (M)~(M)0 : (M)((1u << left) - 1));  \
+                M lanes = IWK_FIRST_LANES(M, left, W);                         \
                 V value = _mm512_add_##S(                                     \
                     _mm512_mask_loadu_##S(inf, lanes, row + j),               \
                     _mm512_mask_loadu_##S(inf, lanes, norms + j));            \
@@ -208,7 +213,7 @@ IWK_ROW_MIN_SCALAR(iwk_row_min_scalar_double, double, int64_t)
             V target = _mm512_set1_##S(minimum);                              \
             for (int j = 0; j < n_centers; j += W) {                          \
                 int left = n_centers - j;                                     \
-                M lanes = (M)(left >= W ? (M)~(M)0 : (M)((1u << left) - 1));  \
+                M lanes = IWK_FIRST_LANES(M, left, W);                         \
                 V value = _mm512_add_##S(                                     \
                     _mm512_mask_loadu_##S(inf, lanes, row + j),               \
                     _mm512_mask_loadu_##S(inf, lanes, norms + j));            \
@@ -453,7 +458,7 @@ IWK_AVX512_INLINE void iwk_add_lanes_float(__m512d *sums, __m512 w, __m512 value
                         n_features, candidates, nb, nc, acc)                  \
         _Pragma("GCC unroll 8") for (int r = 0; r < nb; ++r) {                \
             const int first = row + r * lanes, left = n_rows - first;        \
-            const M valid = left >= lanes ? (M)-1 : (M)((1u << left) - 1);    \
+            const M valid = IWK_FIRST_LANES(M, left, lanes);                 \
             const V xn = _mm512_maskz_loadu_##S(valid, x_norms + first);      \
             const V nearest = _mm512_maskz_loadu_##S(valid, closest + first); \
             const V w = _mm512_maskz_loadu_##S(valid, weights + first);       \
@@ -574,7 +579,7 @@ IWK_SCORE_PACKED(iwk_score_packed_double, double, __m512d, __mmask8, pd)
             }                                                                 \
             for (int r = 0; r < nb; ++r) {                                    \
                 const int first = (b + r) * lanes, left = n_rows - first;    \
-                const M valid = left >= lanes ? (M)-1 : (M)((1u << left) - 1); \
+                const M valid = IWK_FIRST_LANES(M, left, lanes);              \
                 _mm512_mask_storeu_##S(nearest + first, valid, value[r]);     \
                 _mm512_mask_storeu_##IS(best + first, valid, index[r]);       \
             }                                                                 \
