@@ -233,9 +233,16 @@ def test_large_k_times_d_second_pass_matches_scikit_learn(dtype):
             for t in (1, 2)]
     theirs = KMeans(260, init=init, n_init=1, max_iter=3, algorithm="lloyd").fit(X)
     assert_same_fit(ours[0], ours[1])
-    np.testing.assert_array_equal(ours[0].labels_, theirs.labels_)
-    np.testing.assert_allclose(ours[0].cluster_centers_, theirs.cluster_centers_,
-                               rtol=RTOL[dtype], atol=RTOL[dtype])
+    if dtype == np.float64:
+        np.testing.assert_array_equal(ours[0].labels_, theirs.labels_)
+        np.testing.assert_allclose(ours[0].cluster_centers_, theirs.cluster_centers_,
+                                   rtol=RTOL[dtype], atol=RTOL[dtype])
+    else:
+        # scikit-learn centers X on its mean, iwkmeans frames it on a median:
+        # in float32 the two roundings may break a near-tie differently, and
+        # a sample that changes cluster early moves both centers a little.
+        assert np.mean(ours[0].labels_ == theirs.labels_) > 0.999
+        np.testing.assert_allclose(ours[0].inertia_, theirs.inertia_, rtol=1e-5)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -251,8 +258,10 @@ def test_block_steps_add_up_to_the_full_statistics(dtype):
     for rows in np.array_split(np.arange(len(X)), 3):
         block_sums, block_weights = np.empty((5, 4)), np.empty(5)
         block_labels = np.empty(len(rows), dtype=np.int32)
-        total += _lloyd.block_step(X[rows].reshape(-1), None, None, w[rows], centers, 3,
-                                   block_labels, block_sums, block_weights, 2)
+        # The identity frame: no shift, scale 1.
+        total += _lloyd.block_step(X[rows].reshape(-1), None, None, np.zeros(4), 1.0,
+                                   w[rows], centers, 3, block_labels, block_sums,
+                                   block_weights, 2)
         labels[rows] = block_labels
         sums += block_sums
         weights += block_weights

@@ -1,7 +1,8 @@
 """Kernels shared by Lloyd and k-means++: chunk geometry and distances."""
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport INFINITY
+from libc.math cimport INFINITY, fabs
+from libc.stdint cimport int32_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
@@ -36,7 +37,7 @@ cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
 
 cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
                          const floating* centers, int n_centers, bint center_major,
-                         floating* out) noexcept nogil:
+                         floating* out, int out_stride) noexcept nogil:
     """-2 <x_i, c_j> for a chunk of rows, by GEMM, in one of two layouts.
 
     Adding ||c_j||^2 gives ||x_i - c_j||^2 - ||x_i||^2, which has the same
@@ -50,7 +51,10 @@ cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
         transposed operand: OpenBLAS packs a transposed chunk of X slowly,
         which dominates when there are few centers (and its small-matrix
         path, which skips packing, applies only to untransposed operands).
-    X: in (n_rows, n_features), centers: in, out: out (n_rows * n_centers).
+    X: in (n_rows, n_features), centers: in, out: out (n_rows * n_centers),
+    each center's run of rows (center-major) or each row (sample-major)
+    out_stride values after the previous one: n_rows or n_centers for a
+    dense block, more for a block that is part of a larger one.
     """
     cdef:
         char trans_a = b"T" if center_major else b"N"
@@ -67,10 +71,10 @@ cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
         const floating* b = centers if center_major else X
     if floating is float:
         sgemm(&trans_a, &trans_b, &m, &n, &n_features, &alpha, <float*> a, &ld_a,
-              <float*> b, &n_features, &beta, out, &m)
+              <float*> b, &n_features, &beta, out, &out_stride)
     else:
         dgemm(&trans_a, &trans_b, &m, &n, &n_features, &alpha, <double*> a, &ld_a,
-              <double*> b, &n_features, &beta, out, &m)
+              <double*> b, &n_features, &beta, out, &out_stride)
 
 
 cdef void transpose(const floating* a, int n_rows, int n_cols, int out_stride,
@@ -127,12 +131,77 @@ cdef void sq_norms(const floating* a, int n_rows, int n_features,
         out[i] = acc
 
 
-def mean_variance(const floating[:, ::1] X, int n_threads):
-    """Mean over the features of the variance of each feature of X (float64).
+cdef extern from "simd.h":
+    double iwk_half_extent_float(const float* x, int n_rows, int n_features,
+                                 const double* half_reference) noexcept nogil
+    double iwk_half_extent_double(const double* x, int n_rows, int n_features,
+                                  const double* half_reference) noexcept nogil
+
+
+def half_extent(const floating[::1] values, const int32_t[::1] indptr,
+                int n_features, const double[::1] reference, int n_threads):
+    """max |x - reference| / 2 over every value of the samples, in float64
+    (halved so that it cannot overflow), from which the caller picks the
+    frame's scale (see _rows.pxd).
+
+    Dense samples: values is the row-major (n_samples, n_features) array and
+    reference has n_features values; CSR samples (indptr given): the
+    reference is the origin and only stored values are read. The maximum is
+    exact whatever the order, so any split over threads gives the same value.
+    """
+    cdef:
+        Py_ssize_t n_values = values.shape[0]
+        Py_ssize_t n_samples = n_values // max(n_features, 1)
+        Py_ssize_t n_chunks, chunk, start, i
+        double top = 0.0
+        double* half_reference
+        double* partial
+    if indptr is not None:
+        with nogil:
+            for i in range(n_values):
+                top = max(top, fabs(0.5 * values[i]))
+        return top
+    n_chunks = n_chunks_of(n_samples)
+    if n_chunks == 0 or n_features == 0:
+        return 0.0
+    half_reference = <double*> malloc(n_features * sizeof(double))
+    partial = <double*> malloc(n_chunks * sizeof(double))
+    if half_reference == NULL or partial == NULL:
+        free(half_reference)
+        free(partial)
+        raise MemoryError()
+    for i in range(n_features):
+        half_reference[i] = 0.5 * reference[i]
+    n_threads = useful_threads(n_threads, n_samples, n_features)
+    with nogil:
+        for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
+            start = chunk * CHUNK_SIZE
+            if floating is float:
+                partial[chunk] = iwk_half_extent_float(
+                    &values[start * n_features],
+                    <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start), n_features,
+                    half_reference)
+            else:
+                partial[chunk] = iwk_half_extent_double(
+                    &values[start * n_features],
+                    <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start), n_features,
+                    half_reference)
+        for chunk in range(n_chunks):
+            top = max(top, partial[chunk])
+    free(half_reference)
+    free(partial)
+    return top
+
+
+def mean_variance(const floating[:, ::1] X, const double[::1] shift, double scale,
+                  int n_threads):
+    """Mean over the features of the variance of each feature of X in the
+    frame (x * scale - shift, see _rows.pxd), in float64.
 
     Two passes (means, then squared deviations) with per-chunk partial sums
     added in chunk order: stable, deterministic, and with no temporary the
-    size of X (numpy's var allocates one).
+    size of X (numpy's var allocates one). In the frame the values are at
+    most 1 in magnitude, so no square overflows.
     """
     cdef:
         Py_ssize_t n_samples = X.shape[0]
@@ -144,6 +213,10 @@ def mean_variance(const floating[:, ::1] X, int n_threads):
         double* acc
         double* partial = <double*> malloc(n_chunks * n_features * sizeof(double))
         double* mean = <double*> malloc(n_features * sizeof(double))
+    if partial == NULL or mean == NULL:
+        free(partial)
+        free(mean)
+        raise MemoryError()
     n_threads = useful_threads(n_threads, n_samples, n_features)
     with nogil:
         for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
@@ -151,7 +224,7 @@ def mean_variance(const floating[:, ::1] X, int n_threads):
             memset(acc, 0, n_features * sizeof(double))
             for i in range(chunk * CHUNK_SIZE, min((chunk + 1) * CHUNK_SIZE, n_samples)):
                 for f in range(n_features):
-                    acc[f] += X[i, f]
+                    acc[f] += <floating> (X[i, f] * scale - shift[f])
         ordered_column_sums(partial, n_chunks, n_features, mean)
         for f in range(n_features):
             mean[f] /= n_samples
@@ -160,7 +233,7 @@ def mean_variance(const floating[:, ::1] X, int n_threads):
             memset(acc, 0, n_features * sizeof(double))
             for i in range(chunk * CHUNK_SIZE, min((chunk + 1) * CHUNK_SIZE, n_samples)):
                 for f in range(n_features):
-                    diff = X[i, f] - mean[f]
+                    diff = <floating> (X[i, f] * scale - shift[f]) - mean[f]
                     acc[f] += diff * diff
         ordered_column_sums(partial, n_chunks, n_features, mean)
         for f in range(n_features):

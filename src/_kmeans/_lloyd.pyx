@@ -16,6 +16,7 @@ bit-identical for any thread count:
   index order: no lock and no per-thread copies of the sums.
 """
 from cython cimport floating
+from cpython.exc cimport PyErr_CheckSignals
 from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, int64_t
@@ -24,8 +25,9 @@ from libc.string cimport memcpy, memset
 
 from ._common cimport (CHUNK_SIZE, n_chunks_of, row_sq_norms, sq_norms,
                       transposed_centers, useful_threads)
-from ._rows cimport (Rows, add_row, chunk_dots, fused_lanes, packed_lanes, packed_rows,
-                    row_sq_distance, rows_of, values_of)
+from ._rows cimport (Rows, add_row, chunk_dots, frame_buffer, frame_rows, framed_rows,
+                    fused_lanes, packed_lanes, packed_rows, row_sq_distance, rows_of,
+                    values_of)
 
 
 cdef extern from "simd.h":
@@ -34,19 +36,21 @@ cdef extern from "simd.h":
     void iwk_column_min_double(const double* column, double norm, int64_t index,
                                int n_rows, double* nearest, int64_t* best) noexcept nogil
     int64_t iwk_labels_float(const int32_t* best, const float* nearest, int n_rows,
-                             int first, int n_fixed, const int* fixed_label,
+                             int first, int n_scanned, int n_fixed,
+                             const int* fixed_label,
                              const float* fixed_nearest, float* out_nearest,
                              int* labels, int* target) noexcept nogil
     int64_t iwk_labels_double(const int64_t* best, const double* nearest, int n_rows,
-                              int first, int n_fixed, const int* fixed_label,
+                              int first, int n_scanned, int n_fixed,
+                              const int* fixed_label,
                               const double* fixed_nearest, double* out_nearest,
                               int* labels, int* target) noexcept nogil
     void iwk_accumulate_float(const float* X, int n_rows, int n_features,
-                              const float* w, const int* target,
-                              double* sums) noexcept nogil
+                              double scale, const double* shift, const float* w,
+                              const int* target, double* sums) noexcept nogil
     void iwk_accumulate_double(const double* X, int n_rows, int n_features,
-                               const double* w, const int* target,
-                               double* sums) noexcept nogil
+                               double scale, const double* shift, const double* w,
+                               const int* target, double* sums) noexcept nogil
     void iwk_nearest_small_float(const float* X, int n_rows, int n_features,
                                  const float* centers_t, const float* norms,
                                  float* nearest, int32_t* best) noexcept nogil
@@ -136,20 +140,22 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
                                floating* out_nearest, int n_threads) noexcept nogil:
     """Set labels[i] to the index of the nearest center (ties: lowest index)
     and, unless sums is NULL, the statistics of the free centers: for free
-    center j, sums[j] = sum of w_i x_i and weights[j] = sum of w_i over its
-    samples, in float64.
+    center j, sums[j] = sum of w_i y_i and weights[j] = sum of w_i over its
+    samples, in float64, y_i the sample in the frame (see _rows.pxd), where
+    the centers are too.
 
     Fixed centers never move, so a Lloyd loop finds each sample's nearest
     fixed center once (see nearest_fixed) and passes it as fixed_label, with
-    its ||c||^2 - 2 <x, c> as fixed_nearest; only the free centers are then
+    its ||c||^2 - 2 <y, c> as fixed_nearest; only the free centers are then
     scanned. With both NULL, all centers are scanned.
 
     values, X, sample_weight, centers (n_centers, n_features): in.
     packed: X packed for iwk_nearest_packed_* (see packed_rows), or NULL.
     labels: in-out. sums (n_centers - n_fixed, n_features), weights: out, or both NULL.
     fixed_nearest, fixed_label (n_samples,): in, or both NULL.
-    out_nearest (n_samples,): out, the ||c||^2 - 2 <x, c> of the chosen
-    center among those scanned, or NULL. Returns how many labels changed.
+    out_nearest (n_samples,): out, the ||c||^2 - 2 <y, c> of the chosen
+    center among those scanned, or NULL. Returns how many labels changed, or
+    -1 if memory ran out (the outputs are then undefined).
     """
     cdef:
         Py_ssize_t n_samples = X.n_samples
@@ -163,11 +169,16 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
         Py_ssize_t block_size = n_free * (n_features + 1)
         Py_ssize_t per_block = 1, n_blocks, block, chunk, start, i, changed = 0
         int rows, j
+        # Set by any thread whose buffers cannot be allocated (an array:
+        # a variable assigned in a parallel block would be thread-private).
+        bint failed[1]
         double w
         double* partial = NULL
         double* own
         double* acc
         floating* dots
+        floating* frame
+        const floating* framed
         floating* nearest
         void* best
         int* target
@@ -175,16 +186,20 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
         # vector take the fused kernel, the rest GEMM and a scan.
         int lanes = fused_lanes(X, n_scanned, floating is double, packed != NULL)
         bint small = lanes > 0
+        # A chunk framed whole can be added to the sums from the buffer.
+        bint whole_chunks = frame_rows(X, sizeof(floating)) == CHUNK_SIZE
         floating* norms = <floating*> malloc(max(n_scanned, lanes) * sizeof(floating))
         floating* scanned_t = NULL
         bint sample_major = packed == NULL and not small and (
             X.indptr != NULL or n_scanned <= SAMPLE_MAJOR_MAX_CENTERS)
 
+    failed[0] = False
     if sums != NULL:
         per_block = chunks_per_block(n_chunks, block_size)
         if per_block > 0:
             n_blocks = (n_chunks + per_block - 1) // per_block
             partial = <double*> malloc(n_blocks * block_size * sizeof(double))
+            failed[0] = partial == NULL
         else:
             per_block = 1
     n_blocks = (n_chunks + per_block - 1) // per_block
@@ -192,19 +207,32 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
     if small or sample_major:
         scanned_t = transposed_centers(scanned, n_scanned, n_features,
                                        lanes if small else n_scanned, norms)
-    else:
+        failed[0] = failed[0] or scanned_t == NULL
+    elif norms != NULL:
         row_sq_norms(scanned, n_scanned, n_features, norms)
+    failed[0] = failed[0] or norms == NULL
+    if failed[0]:
+        n_blocks = 0  # no work; the allocations are freed below
     dots = NULL  # each thread allocates its own buffers below
+    frame = NULL
     nearest = NULL
     best = NULL
     target = NULL
     with parallel(num_threads=n_threads):
         if packed == NULL and not small:
             dots = <floating*> malloc(CHUNK_SIZE * n_scanned * sizeof(floating))
+        if packed == NULL:
+            frame = <floating*> frame_buffer(X, sizeof(floating))
         nearest = <floating*> malloc(CHUNK_SIZE * sizeof(floating))
         best = malloc(CHUNK_SIZE * sizeof(int64_t))
         target = <int*> malloc(CHUNK_SIZE * sizeof(int))
+        if (nearest == NULL or best == NULL or target == NULL
+                or (packed == NULL and not small and dots == NULL)
+                or (packed == NULL and X.indptr == NULL and frame == NULL)):
+            failed[0] = True
         for block in prange(n_blocks, schedule="static"):
+            if failed[0]:
+                continue  # memory ran out in some thread: the result is dropped
             own = NULL
             if partial != NULL:
                 own = partial + block * block_size
@@ -212,6 +240,7 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
             for chunk in range(block * per_block, min((block + 1) * per_block, n_chunks)):
                 start = chunk * CHUNK_SIZE
                 rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
+                framed = NULL
                 if packed != NULL:
                     if floating is float:
                         iwk_nearest_packed_float(packed + start * n_features, rows,
@@ -222,31 +251,35 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
                                                   n_features, scanned, norms, n_scanned,
                                                   nearest, <int64_t*> best)
                 elif small:
+                    framed = framed_rows(values, X, start, rows, frame)
                     if floating is float:
-                        iwk_nearest_small_float(values + start * n_features, rows,
-                                                n_features, scanned_t, norms, nearest,
-                                                <int32_t*> best)
+                        iwk_nearest_small_float(framed, rows, n_features, scanned_t,
+                                                norms, nearest, <int32_t*> best)
                     else:
-                        iwk_nearest_small_double(values + start * n_features, rows,
-                                                 n_features, scanned_t, norms, nearest,
-                                                 <int64_t*> best)
+                        iwk_nearest_small_double(framed, rows, n_features, scanned_t,
+                                                 norms, nearest, <int64_t*> best)
                 elif sample_major:
                     chunk_dots(values, X, start, rows, scanned_t, n_scanned, False,
-                               dots)
+                               dots, frame)
                     nearest_by_row(dots, norms, rows, n_scanned, nearest, best)
+                    if whole_chunks:
+                        framed = frame
                 else:
-                    chunk_dots(values, X, start, rows, scanned, n_scanned, True, dots)
+                    chunk_dots(values, X, start, rows, scanned, n_scanned, True, dots,
+                               frame)
                     nearest_in_block(dots, norms, rows, n_scanned, nearest, best)
+                    if whole_chunks:
+                        framed = frame
                 if floating is float:
                     changed += iwk_labels_float(
-                        <int32_t*> best, nearest, rows, first, n_fixed,
+                        <int32_t*> best, nearest, rows, first, n_scanned, n_fixed,
                         fixed_label + start if fixed_label != NULL else NULL,
                         fixed_nearest + start if fixed_nearest != NULL else NULL,
                         out_nearest + start if out_nearest != NULL else NULL,
                         labels + start, target)
                 else:
                     changed += iwk_labels_double(
-                        <int64_t*> best, nearest, rows, first, n_fixed,
+                        <int64_t*> best, nearest, rows, first, n_scanned, n_fixed,
                         fixed_label + start if fixed_label != NULL else NULL,
                         fixed_nearest + start if fixed_nearest != NULL else NULL,
                         out_nearest + start if out_nearest != NULL else NULL,
@@ -254,14 +287,24 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
                 if own == NULL:
                     continue
                 if X.indptr == NULL:
+                    # From the framed chunk if it is whole in the buffer,
+                    # else framing each value as it is added: the same values.
                     if floating is float:
-                        iwk_accumulate_float(values + start * n_features, rows,
-                                             n_features, &sample_weight[start], target,
-                                             own)
+                        if framed != NULL:
+                            iwk_accumulate_float(framed, rows, n_features, 1.0, NULL,
+                                                 &sample_weight[start], target, own)
+                        else:
+                            iwk_accumulate_float(values + start * n_features, rows,
+                                                 n_features, X.scale, X.shift,
+                                                 &sample_weight[start], target, own)
                     else:
-                        iwk_accumulate_double(values + start * n_features, rows,
-                                              n_features, &sample_weight[start],
-                                              target, own)
+                        if framed != NULL:
+                            iwk_accumulate_double(framed, rows, n_features, 1.0, NULL,
+                                                  &sample_weight[start], target, own)
+                        else:
+                            iwk_accumulate_double(values + start * n_features, rows,
+                                                  n_features, X.scale, X.shift,
+                                                  &sample_weight[start], target, own)
                     continue
                 for i in range(rows):
                     if target[i] >= 0:
@@ -270,18 +313,23 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
                         add_row(acc, w, values, X, start + i, 0, n_features)
                         acc[n_features] += w
         free(dots)
+        free(frame)
         free(nearest)
         free(best)
         free(target)
     free(norms)
     free(scanned_t)
 
+    if failed[0]:
+        free(partial)
+        return -1
     if partial != NULL:
         add_blocks(partial, n_blocks, n_free, n_features, sums, weights, n_threads)
         free(partial)
     elif sums != NULL:
-        weighted_sums(values, X, sample_weight, labels, n_fixed, n_free, sums,
-                      weights, n_threads)
+        if weighted_sums(values, X, sample_weight, labels, n_fixed, n_free, sums,
+                         weights, n_threads) < 0:
+            return -1
     return changed
 
 
@@ -311,11 +359,13 @@ cdef void add_blocks(const double* partial, Py_ssize_t n_blocks, int n_free,
             weights[j] += own[n_features]
 
 
-cdef void weighted_sums(const floating* values, Rows X,
-                        const floating[::1] sample_weight, const int* labels, int n_fixed, int n_free,
-                        double* sums, double* weights, int n_threads) noexcept nogil:
-    """Per free center j: sums[j] = sum of w_i x_i and weights[j] = sum of w_i
-    over the samples labelled n_fixed + j. Accumulated in float64.
+cdef int weighted_sums(const floating* values, Rows X,
+                       const floating[::1] sample_weight, const int* labels, int n_fixed,
+                       int n_free, double* sums, double* weights,
+                       int n_threads) noexcept nogil:
+    """Per free center j: sums[j] = sum of w_i y_i and weights[j] = sum of w_i
+    over the samples labelled n_fixed + j, y_i the sample in the frame.
+    Accumulated in float64. Returns -1 if memory ran out, else 0.
 
     Each thread owns a contiguous slice of the features and walks the samples
     in index order, so each total is added in one fixed order. A thread adds
@@ -334,12 +384,17 @@ cdef void weighted_sums(const floating* values, Rows X,
         Py_ssize_t i
         double w
         double* own
+        bint failed[1]  # an array: see assign_and_sum
 
+    failed[0] = False
     memset(weights, 0, n_free * sizeof(double))
     for part in prange(n_parts, schedule="static", num_threads=n_threads):
         f_begin = part * n_features // n_parts
         width = (part + 1) * n_features // n_parts - f_begin
-        own = <double*> calloc(n_free * width, sizeof(double))
+        own = <double*> calloc(max(1, n_free * width), sizeof(double))
+        if own == NULL:
+            failed[0] = True
+            continue
         for i in range(n_samples):
             j = labels[i] - n_fixed
             if j < 0:
@@ -352,6 +407,7 @@ cdef void weighted_sums(const floating* values, Rows X,
             memcpy(sums + j * n_features + f_begin, own + j * width,
                    width * sizeof(double))
         free(own)
+    return -1 if failed[0] else 0
 
 
 cdef int relocate_empty(const floating* values, Rows X,
@@ -385,6 +441,10 @@ cdef int relocate_empty(const floating* values, Rows X,
 
     distance = <double*> malloc(n_samples * sizeof(double))
     norms = <double*> malloc((n_fixed + n_free) * sizeof(double))
+    if distance == NULL or norms == NULL:
+        free(distance)
+        free(norms)
+        return -1
     sq_norms(centers, n_fixed + n_free, n_features, norms)
     for i in prange(n_samples, schedule="static", num_threads=n_threads):
         if sample_weight[i] > 0:
@@ -447,8 +507,9 @@ cdef double weighted_inertia(const floating* values, Rows X,
                              const floating[::1] sample_weight,
                              const floating* centers, int n_centers,
                              const int[::1] labels, int n_threads) noexcept nogil:
-    """sum_i w_i ||x_i - c_{labels_i}||^2, computed exactly (not through the
-    GEMM expansion) and summed per chunk, then over chunks in order."""
+    """sum_i w_i ||y_i - c_{labels_i}||^2 in the frame, computed exactly (not
+    through the GEMM expansion) and summed per chunk, then over chunks in
+    order; -1 if memory ran out."""
     cdef:
         Py_ssize_t n_samples = X.n_samples
         int n_features = X.n_features
@@ -457,6 +518,10 @@ cdef double weighted_inertia(const floating* values, Rows X,
         double acc, total = 0.0
         double* partial = <double*> malloc(n_chunks * sizeof(double))
         double* norms = <double*> malloc(n_centers * sizeof(double))
+    if partial == NULL or norms == NULL:
+        free(partial)
+        free(norms)
+        return -1.0
     sq_norms(centers, n_centers, n_features, norms)
     for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
         acc = 0.0
@@ -473,122 +538,166 @@ cdef double weighted_inertia(const floating* values, Rows X,
 
 
 def lloyd(const floating[::1] values, const int32_t[::1] indices,
-          const int32_t[::1] indptr, int n_features,
-          const floating[::1] sample_weight, floating[:, ::1] centers, int n_fixed,
-          int max_iter, double tol, int[::1] labels, int n_threads, bint verbose):
+          const int32_t[::1] indptr, const double[::1] shift, double scale,
+          int n_features, const floating[::1] sample_weight, floating[:, ::1] centers,
+          int n_fixed, int max_iter, double tol, int[::1] labels, int n_threads,
+          bint verbose):
     """Run weighted Lloyd iterations to convergence, all without the GIL.
 
     Stops when no label changes (strict convergence) or when the squared
-    shift of the free centers is <= tol (already scaled by the caller); in
-    the latter case the labels are recomputed for the final centers.
+    shift of the free centers is <= tol (already scaled by the caller, in
+    the frame); in the latter case the labels are recomputed for the final
+    centers. Between iterations it lets Python handle signals: Ctrl-C raises
+    KeyboardInterrupt within one iteration, with every buffer freed.
 
     The samples (in) are either dense, values the row-major (n_samples,
-    n_features) array and indices, indptr None, or CSR. Every entry point
-    of the module takes them this way. sample_weight: in (n_samples,).
-    centers: in-out (n_fixed + n_free, n_features); rows below n_fixed are
-    read, never written. labels: out. Returns (n_iter, inertia).
+    n_features) array and indices, indptr None, or CSR; shift and scale are
+    the frame (see _rows.pxd). Every entry point of the module takes them
+    this way. sample_weight: in (n_samples,). centers: in-out, in the frame
+    (n_fixed + n_free, n_features); rows below n_fixed are read, never
+    written. labels: out. Returns (n_iter, inertia), the inertia in the
+    frame. Raises MemoryError if memory runs out.
     """
     cdef:
-        Rows X = rows_of(values, indices, indptr, sample_weight.shape[0], n_features)
+        Rows X = rows_of(values, indices, indptr, shift, scale, sample_weight.shape[0],
+                         n_features)
         const floating* v = values_of(values)
         int n_centers = centers.shape[0]
         int n_free = n_centers - n_fixed
         int iteration = 0, n_relocated
         bint strict = False
         Py_ssize_t changed
-        double shift = 0.0, inertia
+        double center_shift = 0.0, inertia = 0.0
         floating[:, ::1] spare = centers.copy()
         floating* current = &centers[0, 0]
         floating* following = &spare[0, 0]
         floating* swap
-        double* sums = <double*> malloc(n_free * n_features * sizeof(double))
-        double* weights = <double*> malloc(n_free * sizeof(double))
+        double* sums = NULL
+        double* weights = NULL
         floating* fixed_nearest = NULL
         int* fixed_label = NULL
+        floating* packed = NULL
         # Small dense inputs are read, every iteration, from a packed copy.
         int lanes = packed_lanes(X, floating is double)
-        floating* packed = packed_rows(v, X, lanes) if lanes > 0 else NULL
 
     labels[:] = -1
     n_threads = useful_threads(n_threads, X.n_samples, n_centers * n_features)
-    with nogil:
+    try:
+        sums = <double*> malloc(max(1, n_free * n_features) * sizeof(double))
+        weights = <double*> malloc(max(1, n_free) * sizeof(double))
+        if sums == NULL or weights == NULL:
+            raise MemoryError()
+        if lanes > 0:
+            packed = packed_rows(v, X, lanes)
+            if packed == NULL:
+                raise MemoryError()
         if n_fixed > 0:
-            # Fixed centers never move: find each sample's nearest one once,
-            # so that every iteration scans only the free centers.
             fixed_nearest = <floating*> malloc(X.n_samples * sizeof(floating))
             fixed_label = <int*> malloc(X.n_samples * sizeof(int))
-            assign_and_sum(v, X, packed, sample_weight, current, n_fixed, n_fixed,
-                           fixed_label, NULL, NULL, NULL, NULL, fixed_nearest,
-                           n_threads)
-        for iteration in range(max_iter):
-            changed = assign_and_sum(v, X, packed, sample_weight, current, n_centers,
-                                     n_fixed, &labels[0], sums, weights,
-                                     fixed_nearest, fixed_label, NULL, n_threads)
-            if verbose:
-                inertia = weighted_inertia(v, X, sample_weight, current, n_centers,
-                                           labels, n_threads)
-                with gil:
-                    print(f"Iteration {iteration}, inertia {inertia}.")
-            n_relocated = relocate_empty(v, X, sample_weight, labels, current, n_fixed,
-                                         n_free, sums, weights, n_threads)
-            if verbose and n_relocated > 0:
-                with gil:
-                    print(f"Iteration {iteration}: relocated {n_relocated} empty "
-                          f"cluster(s).")
-            shift = update_free_centers(sums, weights, current, following, n_fixed,
-                                        n_free, n_features)
-            swap = current
-            current = following
-            following = swap
-            if changed == 0:
-                strict = True
-                if verbose:
+            if fixed_nearest == NULL or fixed_label == NULL:
+                raise MemoryError()
+        with nogil:
+            if n_fixed > 0:
+                # Fixed centers never move: find each sample's nearest one
+                # once, so that every iteration scans only the free centers.
+                if assign_and_sum(v, X, packed, sample_weight, current, n_fixed,
+                                  n_fixed, fixed_label, NULL, NULL, NULL, NULL,
+                                  fixed_nearest, n_threads) < 0:
                     with gil:
-                        print(f"Converged at iteration {iteration}: strict "
-                              f"convergence.")
-                break
-            if shift <= tol:
-                if verbose:
+                        raise MemoryError()
+            for iteration in range(max_iter):
+                changed = assign_and_sum(v, X, packed, sample_weight, current,
+                                         n_centers, n_fixed, &labels[0], sums,
+                                         weights, fixed_nearest, fixed_label, NULL,
+                                         n_threads)
+                if changed < 0:
                     with gil:
-                        print(f"Converged at iteration {iteration}: center shift "
-                              f"{shift} within tolerance {tol}.")
-                break
-        if not strict:
-            assign_and_sum(v, X, packed, sample_weight, current, n_centers, n_fixed,
-                           &labels[0], NULL, NULL, fixed_nearest, fixed_label, NULL,
-                           n_threads)
-        inertia = weighted_inertia(v, X, sample_weight, current, n_centers, labels,
-                                   n_threads)
-        if current != &centers[0, 0]:
-            memcpy(&centers[0, 0], current, n_centers * n_features * sizeof(floating))
-    free(sums)
-    free(weights)
-    free(fixed_nearest)
-    free(fixed_label)
-    free(packed)
+                        raise MemoryError()
+                if verbose:
+                    inertia = weighted_inertia(v, X, sample_weight, current,
+                                               n_centers, labels, n_threads)
+                    with gil:
+                        print(f"Iteration {iteration}, inertia {inertia / scale / scale}.")
+                n_relocated = relocate_empty(v, X, sample_weight, labels, current,
+                                             n_fixed, n_free, sums, weights, n_threads)
+                if n_relocated < 0:
+                    with gil:
+                        raise MemoryError()
+                if verbose and n_relocated > 0:
+                    with gil:
+                        print(f"Iteration {iteration}: relocated {n_relocated} empty "
+                              f"cluster(s).")
+                center_shift = update_free_centers(sums, weights, current, following,
+                                                   n_fixed, n_free, n_features)
+                swap = current
+                current = following
+                following = swap
+                if changed == 0:
+                    strict = True
+                    if verbose:
+                        with gil:
+                            print(f"Converged at iteration {iteration}: strict "
+                                  f"convergence.")
+                    break
+                if center_shift <= tol:
+                    if verbose:
+                        with gil:
+                            print(f"Converged at iteration {iteration}: center shift "
+                                  f"{center_shift / scale / scale} within tolerance "
+                                  f"{tol / scale / scale}.")
+                    break
+                with gil:
+                    PyErr_CheckSignals()
+            if not strict:
+                if assign_and_sum(v, X, packed, sample_weight, current, n_centers,
+                                  n_fixed, &labels[0], NULL, NULL, fixed_nearest,
+                                  fixed_label, NULL, n_threads) < 0:
+                    with gil:
+                        raise MemoryError()
+            inertia = weighted_inertia(v, X, sample_weight, current, n_centers, labels,
+                                       n_threads)
+            if inertia < 0:
+                with gil:
+                    raise MemoryError()
+            if current != &centers[0, 0]:
+                memcpy(&centers[0, 0], current,
+                       n_centers * n_features * sizeof(floating))
+    finally:
+        free(sums)
+        free(weights)
+        free(fixed_nearest)
+        free(fixed_label)
+        free(packed)
     return iteration + 1, inertia
 
 
 def assign(const floating[::1] values, const int32_t[::1] indices,
-           const int32_t[::1] indptr, const floating[:, ::1] centers,
-           int[::1] labels, int n_threads):
-    """labels (out) = index of the nearest of all centers, for predict."""
+           const int32_t[::1] indptr, const double[::1] shift, double scale,
+           const floating[:, ::1] centers, int[::1] labels, int n_threads):
+    """labels (out) = index of the nearest of all centers (in the frame), for
+    predict."""
     cdef:
-        Rows X = rows_of(values, indices, indptr, labels.shape[0], centers.shape[1])
+        Rows X = rows_of(values, indices, indptr, shift, scale, labels.shape[0],
+                         centers.shape[1])
         const floating* v = values_of(values)
         const floating[::1] unread = None  # no statistics, so no weights
+        Py_ssize_t changed
     n_threads = useful_threads(n_threads, X.n_samples, centers.shape[0] * X.n_features)
     with nogil:
-        assign_and_sum(v, X, NULL, unread, &centers[0, 0], centers.shape[0],
-                       0, &labels[0], NULL, NULL, NULL, NULL, NULL, n_threads)
+        changed = assign_and_sum(v, X, NULL, unread, &centers[0, 0], centers.shape[0],
+                                 0, &labels[0], NULL, NULL, NULL, NULL, NULL, n_threads)
+    if changed < 0:
+        raise MemoryError()
 
 
 def total_inertia(const floating[::1] values, const int32_t[::1] indices,
-                  const int32_t[::1] indptr, const floating[::1] sample_weight,
-                  const floating[:, ::1] centers, const int[::1] labels, int n_threads):
-    """Weighted inertia of the samples for the given labels, for score."""
+                  const int32_t[::1] indptr, const double[::1] shift, double scale,
+                  const floating[::1] sample_weight, const floating[:, ::1] centers,
+                  const int[::1] labels, int n_threads):
+    """Weighted inertia of the samples for the given labels, in the frame,
+    for score."""
     cdef:
-        Rows X = rows_of(values, indices, indptr, sample_weight.shape[0],
+        Rows X = rows_of(values, indices, indptr, shift, scale, sample_weight.shape[0],
                          centers.shape[1])
         const floating* v = values_of(values)
         double total
@@ -596,49 +705,61 @@ def total_inertia(const floating[::1] values, const int32_t[::1] indices,
     with nogil:
         total = weighted_inertia(v, X, sample_weight, &centers[0, 0],
                                  centers.shape[0], labels, n_threads)
+    if total < 0:
+        raise MemoryError()
     return total
 
 
 def block_step(const floating[::1] values, const int32_t[::1] indices,
-               const int32_t[::1] indptr, const floating[::1] sample_weight,
-               const floating[:, ::1] centers, int n_fixed, int[::1] labels,
-               double[:, ::1] sums, double[::1] weights, int n_threads):
+               const int32_t[::1] indptr, const double[::1] shift, double scale,
+               const floating[::1] sample_weight, const floating[:, ::1] centers,
+               int n_fixed, int[::1] labels, double[:, ::1] sums, double[::1] weights,
+               int n_threads):
     """One assignment step over a block of rows and its statistics.
 
     The building block of mini-batch and distributed updates: partial sums
     of several blocks, added in block order, give the full-data sums.
-    The block's samples, sample_weight, centers: in. labels (block rows),
-    sums (n_free, n_features), weights (n_free,): out. Returns the block's
-    inertia.
+    The block's samples (with the frame, see _rows.pxd), sample_weight,
+    centers (in the frame): in. labels (block rows), sums (n_free,
+    n_features, in the frame), weights (n_free,): out. Returns the block's
+    inertia, in the frame.
     """
     cdef:
-        Rows X = rows_of(values, indices, indptr, sample_weight.shape[0],
+        Rows X = rows_of(values, indices, indptr, shift, scale, sample_weight.shape[0],
                          centers.shape[1])
         const floating* v = values_of(values)
-        double total
+        double total = 0.0
+        Py_ssize_t changed
     n_threads = useful_threads(n_threads, X.n_samples, centers.shape[0] * X.n_features)
     with nogil:
-        assign_and_sum(v, X, NULL, sample_weight, &centers[0, 0], centers.shape[0],
-                       n_fixed,
-                       &labels[0], &sums[0, 0], &weights[0], NULL, NULL, NULL,
-                       n_threads)
-        total = weighted_inertia(v, X, sample_weight, &centers[0, 0], centers.shape[0],
-                                 labels, n_threads)
+        changed = assign_and_sum(v, X, NULL, sample_weight, &centers[0, 0],
+                                 centers.shape[0], n_fixed, &labels[0], &sums[0, 0],
+                                 &weights[0], NULL, NULL, NULL, n_threads)
+        if changed >= 0:
+            total = weighted_inertia(v, X, sample_weight, &centers[0, 0],
+                                     centers.shape[0], labels, n_threads)
+    if changed < 0 or total < 0:
+        raise MemoryError()
     return total
 
 
 def label_distances(const floating[::1] values, const int32_t[::1] indices,
-                    const int32_t[::1] indptr, const floating[:, ::1] centers,
-                    const int[::1] labels, double[::1] out, int n_threads):
-    """out[i] = ||x_i - centers[labels[i]]||^2 in float64, exactly (not
-    through the GEMM expansion). The samples, centers, labels: in. out: out.
+                    const int32_t[::1] indptr, const double[::1] shift, double scale,
+                    const floating[:, ::1] centers, const int[::1] labels,
+                    double[::1] out, int n_threads):
+    """out[i] = ||y_i - centers[labels[i]]||^2 in float64, in the frame,
+    exactly (not through the GEMM expansion). The samples (with the frame),
+    centers (in the frame), labels: in. out: out.
     """
     cdef:
-        Rows X = rows_of(values, indices, indptr, labels.shape[0], centers.shape[1])
+        Rows X = rows_of(values, indices, indptr, shift, scale, labels.shape[0],
+                         centers.shape[1])
         const floating* v = values_of(values)
         int n_centers = centers.shape[0]
-        double* norms = <double*> malloc(n_centers * sizeof(double))
+        double* norms = <double*> malloc(max(1, n_centers) * sizeof(double))
         Py_ssize_t i
+    if norms == NULL:
+        raise MemoryError()
     n_threads = useful_threads(n_threads, X.n_samples, X.n_features)
     with nogil:
         sq_norms(&centers[0, 0], n_centers, X.n_features, norms)

@@ -1,26 +1,43 @@
-# Access to the samples, whether stored dense or as CSR.
+# Access to the samples, whether stored dense or as CSR, in the frame.
 #
 # Every kernel reads its samples through these few functions, so the Lloyd
-# and seeding kernels exist once for both storages. They are defined here,
+# and seeding kernels exist once for both storages.
+#
+# The frame: the kernels never compute with a sample x itself but with
+# y = x * scale - shift, shift = reference * scale, where the caller picks
+# the reference point near the data (dense samples; CSR ones keep the origin,
+# their zeros being data) and the power of two scale that brings every |y|
+# to at most 1. The expansion ||y||^2 - 2 <y, c> + ||c||^2 then loses no
+# precision to data far from the origin (Unix timestamps, raw coordinates in
+# float32), no square overflows or underflows whatever the finite values,
+# and a power of two changes no decision. Centers are given and returned in
+# the frame. y is computed on the fly (per chunk, per row, or when a packed
+# copy is made), never stored for the whole of X. They are defined here,
 # inline, rather than in a .pyx: a cdef function cimported from another
 # module is called through a pointer and cannot be inlined, and some of
 # these run once per sample.
 from cython cimport floating
 from libc.stdint cimport int32_t
-from libc.stdlib cimport calloc
+from libc.stdlib cimport calloc, malloc
 from libc.string cimport memset
 
-from ._common cimport minus_two_dots
+from ._common cimport CHUNK_SIZE, minus_two_dots
 
 
 cdef extern from "simd.h":
     int iwk_small_lanes(int is_double) noexcept nogil
-    void iwk_add_scaled_float(double* acc, double w, const float* x,
-                              int n) noexcept nogil
-    void iwk_add_scaled_double(double* acc, double w, const double* x,
-                               int n) noexcept nogil
-    double iwk_sq_distance_float(const float* a, const float* b, int n) noexcept nogil
-    double iwk_sq_distance_double(const double* a, const double* b, int n) noexcept nogil
+    void iwk_frame_float(const float* x, int n_rows, int n_features, double scale,
+                         const double* shift, float* out) noexcept nogil
+    void iwk_frame_double(const double* x, int n_rows, int n_features, double scale,
+                          const double* shift, double* out) noexcept nogil
+    void iwk_add_scaled_float(double* acc, double w, const float* x, int n,
+                              double scale, const double* shift) noexcept nogil
+    void iwk_add_scaled_double(double* acc, double w, const double* x, int n,
+                               double scale, const double* shift) noexcept nogil
+    double iwk_sq_distance_float(const float* x, double scale, const double* shift,
+                                 const float* c, int n) noexcept nogil
+    double iwk_sq_distance_double(const double* x, double scale, const double* shift,
+                                  const double* c, int n) noexcept nogil
 
 
 cdef struct Rows:
@@ -32,32 +49,92 @@ cdef struct Rows:
     int n_features
     const int32_t* indices
     const int32_t* indptr
+    # The frame (see above): y = x * scale - shift[f]; shift is NULL for CSR
+    # rows (y = x * scale).
+    double scale
+    const double* shift
 
 
 cdef inline Rows rows_of(const floating[::1] values, const int32_t[::1] indices,
-                         const int32_t[::1] indptr, Py_ssize_t n_samples,
-                         int n_features):
-    """The Rows of dense values (indices and indptr None) or of a CSR matrix."""
+                         const int32_t[::1] indptr, const double[::1] shift,
+                         double scale, Py_ssize_t n_samples, int n_features):
+    """The Rows of dense values (indices and indptr None, shift of
+    n_features values) or of a CSR matrix (shift None), in the frame."""
     cdef Rows X
     X.n_samples = n_samples
     X.n_features = n_features
     X.indices = NULL
     X.indptr = NULL
+    X.scale = scale
+    X.shift = NULL
     if indptr is not None:
         X.indptr = &indptr[0]
         if indices.shape[0] > 0:
             X.indices = &indices[0]
+    elif n_features > 0:
+        X.shift = &shift[0]
     return X
+
+
+cdef enum:
+    # Dense rows are framed (see above) into a buffer of each thread before
+    # a GEMM or a fused kernel reads them: a whole chunk when it takes at
+    # most this many bytes, else fewer rows at a time (wide data).
+    FRAME_BUDGET = 256 * 1024
+
+
+cdef inline int frame_rows(Rows X, Py_ssize_t itemsize) noexcept nogil:
+    """Rows framed at once (see FRAME_BUDGET): from 1 to CHUNK_SIZE; 0 for
+    CSR rows, which are framed where they are read."""
+    if X.indptr != NULL:
+        return 0
+    return <int> max(1, min(<Py_ssize_t> CHUNK_SIZE,
+                            FRAME_BUDGET // max(1, X.n_features * itemsize)))
+
+
+cdef inline void* frame_buffer(Rows X, Py_ssize_t itemsize) noexcept nogil:
+    """A thread's buffer for frame_rows(X) framed rows, NULL for CSR rows
+    (and when memory runs out: callers check)."""
+    cdef int rows = frame_rows(X, itemsize)
+    if rows == 0:
+        return NULL
+    return malloc(rows * X.n_features * itemsize)
+
+
+cdef inline const floating* framed_rows(const floating* values, Rows X,
+                                        Py_ssize_t start, int n_rows,
+                                        floating* out) noexcept nogil:
+    """out (n_rows, n_features) = dense rows start .. start + n_rows in the
+    frame; returns out."""
+    if floating is float:
+        iwk_frame_float(values + start * X.n_features, n_rows, X.n_features, X.scale,
+                        X.shift, out)
+    else:
+        iwk_frame_double(values + start * X.n_features, n_rows, X.n_features,
+                         X.scale, X.shift, out)
+    return out
+
+
+cdef inline floating framed_value(floating x, Rows X, int f) noexcept nogil:
+    """Feature f of a sample, of value x, in the frame (y = x * scale -
+    shift[f], rounded once to x's precision, as iwk_frame_* computes it)."""
+    if X.shift == NULL:
+        return <floating> (x * X.scale)
+    return <floating> (x * X.scale - X.shift[f])
 
 
 cdef inline int fused_lanes(Rows X, int n_centers, bint is_double,
                             bint packed) noexcept nogil:
     """Lanes of the fused *_small_* kernels of simd.h where they serve these
     rows and this many centers (dense rows without a packed copy, which the
-    *_packed_* kernels read instead, at most one vector of centers, a CPU
-    with AVX-512), else 0."""
+    *_packed_* kernels read instead, whose chunk is framed whole (see
+    frame_rows), at most one vector of centers, a CPU with AVX-512), else 0."""
     cdef int lanes = iwk_small_lanes(is_double)
-    return lanes if X.indptr == NULL and not packed and n_centers <= lanes else 0
+    if X.indptr != NULL or packed or n_centers > lanes:
+        return 0
+    if frame_rows(X, 8 if is_double else 4) < CHUNK_SIZE:
+        return 0
+    return lanes
 
 
 cdef enum:
@@ -83,21 +160,23 @@ cdef inline int packed_lanes(Rows X, bint is_double) noexcept nogil:
 
 cdef inline floating* packed_rows(const floating* values, Rows X,
                                   int lanes) noexcept nogil:
-    """X (dense) copied feature-major in blocks of ``lanes`` rows, zero past
-    the last row, as the iwk_*_packed_* kernels read it; for the caller to
-    free."""
+    """X (dense) copied feature-major in blocks of ``lanes`` rows, in the
+    frame, zero past the last row, as the iwk_*_packed_* kernels read it; for
+    the caller to free (NULL if memory runs out)."""
     cdef:
         Py_ssize_t n_blocks = (X.n_samples + lanes - 1) // lanes
         Py_ssize_t i, block
         int f, lane
         floating* packed = <floating*> calloc(n_blocks * lanes * X.n_features,
                                               sizeof(floating))
+    if packed == NULL:
+        return NULL
     for i in range(X.n_samples):
         block = i // lanes
         lane = <int> (i % lanes)
         for f in range(X.n_features):
-            packed[(block * X.n_features + f) * lanes + lane] = values[
-                i * X.n_features + f]
+            packed[(block * X.n_features + f) * lanes + lane] = framed_value(
+                values[i * X.n_features + f], X, f)
     return packed
 
 
@@ -108,29 +187,43 @@ cdef inline const floating* values_of(const floating[::1] values):
 
 cdef inline void chunk_dots(const floating* values, Rows X, Py_ssize_t start,
                             int n_rows, const floating* centers, int n_centers,
-                            bint center_major, floating* out) noexcept nogil:
-    """minus_two_dots (see _common) for rows start .. start + n_rows of X.
+                            bint center_major, floating* out,
+                            floating* frame) noexcept nogil:
+    """minus_two_dots (see _common) for rows start .. start + n_rows of X in
+    the frame, the centers being in the frame too.
 
-    Dense rows go through GEMM. Sparse rows only come sample-major (centers
-    transposed, (n_features, n_centers)): each stored value adds a
-    contiguous, vectorisable row of the transposed centers, where the
-    center-major order would gather one scattered value per center.
+    Dense rows are framed into ``frame`` (a thread's buffer of frame_rows(X)
+    rows), as many at a time as it holds, and go through GEMM. Sparse rows
+    only come sample-major (centers transposed, (n_features, n_centers)):
+    each stored value adds a contiguous, vectorisable row of the transposed
+    centers, where the center-major order would gather one scattered value
+    per center.
     """
     cdef:
-        int i, j
+        int i, j, done, rows
+        int step = frame_rows(X, sizeof(floating))
         Py_ssize_t p
         floating v
         floating* o
         const floating* c
     if X.indptr == NULL:
-        minus_two_dots(values + start * X.n_features, n_rows, X.n_features, centers,
-                       n_centers, center_major, out)
+        done = 0
+        while done < n_rows:
+            rows = min(step, n_rows - done)
+            framed_rows(values, X, start + done, rows, frame)
+            if center_major:
+                minus_two_dots(frame, rows, X.n_features, centers, n_centers, True,
+                               out + done, n_rows)
+            else:
+                minus_two_dots(frame, rows, X.n_features, centers, n_centers, False,
+                               out + done * n_centers, n_centers)
+            done += rows
         return
     for i in range(n_rows):
         o = out + i * n_centers
         memset(o, 0, n_centers * sizeof(floating))
         for p in range(X.indptr[start + i], X.indptr[start + i + 1]):
-            v = -2 * values[p]
+            v = -2 * framed_value(values[p], X, 0)
             c = centers + X.indices[p] * n_centers
             for j in range(n_centers):
                 o[j] += v * c[j]
@@ -138,73 +231,76 @@ cdef inline void chunk_dots(const floating* values, Rows X, Py_ssize_t start,
 
 cdef inline floating row_sq_norm(const floating* values, Rows X,
                                  Py_ssize_t i) noexcept nogil:
-    """||x_i||^2, in X's precision."""
+    """||y_i||^2, y_i the sample in the frame, in X's precision."""
     cdef:
-        Py_ssize_t p, begin, end
-        floating acc = 0
+        Py_ssize_t p
+        int f
+        floating y, acc = 0
     if X.indptr == NULL:
-        begin = i * X.n_features
-        end = begin + X.n_features
-    else:
-        begin = X.indptr[i]
-        end = X.indptr[i + 1]
-    for p in range(begin, end):
-        acc += values[p] * values[p]
+        for f in range(X.n_features):
+            y = framed_value(values[i * X.n_features + f], X, f)
+            acc += y * y
+        return acc
+    for p in range(X.indptr[i], X.indptr[i + 1]):
+        y = framed_value(values[p], X, 0)
+        acc += y * y
     return acc
 
 
 cdef inline double row_sq_distance(const floating* values, Rows X, Py_ssize_t i,
                                    const floating* center,
                                    double center_sq_norm) noexcept nogil:
-    """||x_i - center||^2 in float64; center_sq_norm = ||center||^2 is read
-    for sparse rows only, which then cost their stored values, not n_features."""
+    """||y_i - center||^2 in float64, y_i the sample in the frame and the
+    center in the frame; center_sq_norm = ||center||^2 is read for sparse
+    rows only, which then cost their stored values, not n_features."""
     cdef:
         Py_ssize_t p
         double c, diff, acc
     if X.indptr == NULL:
         if floating is float:
-            return iwk_sq_distance_float(values + i * X.n_features, center,
-                                         X.n_features)
-        return iwk_sq_distance_double(values + i * X.n_features, center,
-                                      X.n_features)
+            return iwk_sq_distance_float(values + i * X.n_features, X.scale, X.shift,
+                                         center, X.n_features)
+        return iwk_sq_distance_double(values + i * X.n_features, X.scale, X.shift,
+                                      center, X.n_features)
     acc = center_sq_norm
     for p in range(X.indptr[i], X.indptr[i + 1]):
         c = center[X.indices[p]]
-        diff = <double> values[p] - c
+        diff = <double> framed_value(values[p], X, 0) - c
         acc += diff * diff - c * c
     return acc if acc > 0 else 0.0
 
 
 cdef inline void add_row(double* acc, double w, const floating* values, Rows X,
                          Py_ssize_t i, int f_begin, int f_end) noexcept nogil:
-    """acc[f - f_begin] += w * x_i[f] for the features f_begin <= f < f_end."""
+    """acc[f - f_begin] += w * y_i[f] for the features f_begin <= f < f_end,
+    y_i the sample in the frame."""
     cdef:
         Py_ssize_t p
         int f
     if X.indptr == NULL:
         if floating is float:
             iwk_add_scaled_float(acc, w, values + i * X.n_features + f_begin,
-                                 f_end - f_begin)
+                                 f_end - f_begin, X.scale, X.shift + f_begin)
         else:
             iwk_add_scaled_double(acc, w, values + i * X.n_features + f_begin,
-                                  f_end - f_begin)
+                                  f_end - f_begin, X.scale, X.shift + f_begin)
         return
     for p in range(X.indptr[i], X.indptr[i + 1]):
         f = X.indices[p]
         if f_begin <= f < f_end:
-            acc[f - f_begin] += w * values[p]
+            acc[f - f_begin] += w * framed_value(values[p], X, 0)
 
 
 cdef inline void dense_row(const floating* values, Rows X, Py_ssize_t i,
                            floating* out) noexcept nogil:
-    """out (n_features,) = x_i."""
+    """out (n_features,) = y_i, the sample in the frame."""
     cdef:
         Py_ssize_t p
         int f
     if X.indptr == NULL:
         for f in range(X.n_features):
-            out[f] = values[i * X.n_features + f]
+            out[f] = framed_value(values[i * X.n_features + f], X, f)
         return
     memset(out, 0, X.n_features * sizeof(floating))
     for p in range(X.indptr[i], X.indptr[i + 1]):
-        out[X.indices[p]] = values[p]
+        out[X.indices[p]] = framed_value(values[p], X, 0)

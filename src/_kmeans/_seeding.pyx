@@ -12,6 +12,7 @@ and, like the Lloyd kernel, reduces per chunk in chunk order so that the
 picks do not depend on the thread count.
 """
 from cython cimport floating
+from cpython.exc cimport PyErr_CheckSignals
 from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t
@@ -19,8 +20,9 @@ from libc.stdlib cimport free, malloc
 
 from ._common cimport (CHUNK_SIZE, n_chunks_of, row_sq_norms, transposed_centers,
                       useful_threads)
-from ._rows cimport (Rows, chunk_dots, dense_row, fused_lanes, packed_lanes,
-                    packed_rows, row_sq_norm, rows_of, values_of)
+from ._rows cimport (Rows, chunk_dots, dense_row, frame_buffer, framed_rows,
+                    fused_lanes, packed_lanes, packed_rows, row_sq_norm, rows_of,
+                    values_of)
 
 
 cdef extern from "simd.h":
@@ -52,11 +54,12 @@ cdef enum:
     DRAW_RUN = 32
 
 
-cdef void update_closest(const floating* values, Rows X, const floating* x_norms,
-                         floating* closest, const floating* centers, int n_centers,
-                         int n_threads) noexcept nogil:
-    """closest[i] = min(closest[i], min_j d(x_i, c_j)), squared distances.
-    values, X, x_norms, centers (n_centers, n_features): in. closest: in/out.
+cdef int update_closest(const floating* values, Rows X, const floating* x_norms,
+                        floating* closest, const floating* centers, int n_centers,
+                        int n_threads) noexcept nogil:
+    """closest[i] = min(closest[i], min_j d(y_i, c_j)), squared distances in
+    the frame. values, X, x_norms, centers (n_centers, n_features): in.
+    closest: in/out. Returns -1 if memory ran out, else 0.
     """
     cdef:
         Py_ssize_t n_samples = X.n_samples
@@ -65,18 +68,28 @@ cdef void update_closest(const floating* values, Rows X, const floating* x_norms
         int rows, j
         floating d, nearest
         floating* dots
+        floating* frame
         const floating* row
+        bint failed[1]  # an array: a variable assigned in parallel is private
         floating* norms = <floating*> malloc(n_centers * sizeof(floating))
-        floating* centers_t = transposed_centers(centers, n_centers, n_features,
-                                                 n_centers, norms)
-
+        floating* centers_t = NULL
+    if norms != NULL:
+        centers_t = transposed_centers(centers, n_centers, n_features, n_centers, norms)
+    failed[0] = centers_t == NULL
     dots = NULL  # each thread allocates its own below
+    frame = NULL
     with parallel(num_threads=n_threads):
         dots = <floating*> malloc(CHUNK_SIZE * n_centers * sizeof(floating))
+        frame = <floating*> frame_buffer(X, sizeof(floating))
+        if dots == NULL or (X.indptr == NULL and frame == NULL):
+            failed[0] = True
         for chunk in prange(n_chunks_of(n_samples), schedule="static"):
+            if failed[0]:
+                continue
             start = chunk * CHUNK_SIZE
             rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
-            chunk_dots(values, X, start, rows, centers_t, n_centers, False, dots)
+            chunk_dots(values, X, start, rows, centers_t, n_centers, False, dots,
+                       frame)
             for i in range(start, start + rows):
                 row = dots + (i - start) * n_centers
                 nearest = closest[i]
@@ -87,8 +100,10 @@ cdef void update_closest(const floating* values, Rows X, const floating* x_norms
                     nearest = d if d < nearest else nearest
                 closest[i] = nearest
         free(dots)
+        free(frame)
     free(norms)
     free(centers_t)
+    return -1 if failed[0] else 0
 
 
 cdef struct Improved:
@@ -148,25 +163,28 @@ cdef int score_rows(const floating* dots, int n_rows, int n_candidates,
     return m
 
 
-cdef void score_candidates(const floating* values, Rows X, const floating* packed,
+cdef int score_candidates(const floating* values, Rows X, const floating* packed,
                            const floating* x_norms, const floating* sample_weight,
                            const floating* closest, const floating* candidates,
-                           int n_candidates, double* partial, Improved improved,
-                           floating* improved_values, int n_threads) noexcept nogil:
+                          int n_candidates, double* partial, Improved improved,
+                          floating* improved_values, int n_threads) noexcept nogil:
     """What adopting each candidate would do: partial[chunk, j] = the sum over
     the chunk of w_i min(closest[i], d(x_i, c_j)), the chunk's potential if
     c_j is adopted; and the rows it would change, in improved.
     values, X, x_norms, sample_weight, closest, candidates (n_candidates,
     n_features): in. packed: X packed for iwk_score_packed_* (see
     packed_rows), or NULL. partial (n_chunks, n_candidates), improved,
-    improved_values: out.
+    improved_values: out. Everything in the frame. Returns -1 if memory ran
+    out, else 0.
     """
     cdef:
         Py_ssize_t n_samples = X.n_samples
         int n_features = X.n_features
         Py_ssize_t chunk, start
         int rows
+        bint failed[1]  # an array: see update_closest
         floating* dots
+        floating* frame
         floating* kept
         int32_t* kept_rows
         double* acc
@@ -177,16 +195,27 @@ cdef void score_candidates(const floating* values, Rows X, const floating* packe
         int width = lanes if small else n_candidates
         floating* norms = <floating*> malloc(width * sizeof(floating))
         floating* centers_t = NULL
+    failed[0] = norms == NULL
     if packed != NULL:
-        row_sq_norms(candidates, n_candidates, n_features, norms)
-    else:
+        if norms != NULL:
+            row_sq_norms(candidates, n_candidates, n_features, norms)
+    elif norms != NULL:
         centers_t = transposed_centers(candidates, n_candidates, n_features, width,
                                        norms)
+        failed[0] = centers_t == NULL
     dots = NULL  # each thread allocates its own below
+    frame = NULL
     with parallel(num_threads=n_threads):
         if packed == NULL and not small:
             dots = <floating*> malloc(CHUNK_SIZE * n_candidates * sizeof(floating))
+        if packed == NULL:
+            frame = <floating*> frame_buffer(X, sizeof(floating))
+        if ((packed == NULL and not small and dots == NULL)
+                or (packed == NULL and X.indptr == NULL and frame == NULL)):
+            failed[0] = True
         for chunk in prange(n_chunks_of(n_samples), schedule="static"):
+            if failed[0]:
+                continue
             start = chunk * CHUNK_SIZE
             rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
             acc = partial + chunk * n_candidates
@@ -204,26 +233,30 @@ cdef void score_candidates(const floating* values, Rows X, const floating* packe
                         norms, n_candidates, x_norms + start, closest + start,
                         sample_weight + start, acc, kept_rows, kept)
             elif small:
+                # fused_lanes is only positive when a chunk is framed whole.
+                framed_rows(values, X, start, rows, frame)
                 if floating is float:
                     improved.count[chunk] = iwk_score_small_float(
-                        values + start * n_features, rows, n_features, centers_t,
+                        frame, rows, n_features, centers_t,
                         norms, n_candidates, x_norms + start, closest + start,
                         sample_weight + start, acc, kept_rows, kept)
                 else:
                     improved.count[chunk] = iwk_score_small_double(
-                        values + start * n_features, rows, n_features, centers_t,
+                        frame, rows, n_features, centers_t,
                         norms, n_candidates, x_norms + start, closest + start,
                         sample_weight + start, acc, kept_rows, kept)
             else:
                 chunk_dots(values, X, start, rows, centers_t, n_candidates, False,
-                           dots)
+                           dots, frame)
                 improved.count[chunk] = score_rows(dots, rows, n_candidates, norms,
                                                    x_norms + start, closest + start,
                                                    sample_weight + start, acc,
                                                    kept_rows, kept)
         free(dots)
+        free(frame)
     free(norms)
     free(centers_t)
+    return -1 if failed[0] else 0
 
 
 cdef void adopt(floating* closest, Improved improved, const floating* improved_values,
@@ -368,22 +401,27 @@ cdef Py_ssize_t first_unpicked(const floating[::1] sample_weight,
 
 
 def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
-                    const int32_t[::1] indptr, const floating[::1] sample_weight,
+                    const int32_t[::1] indptr, const double[::1] shift, double scale,
+                    const floating[::1] sample_weight,
                     const floating[:, ::1] fixed_centers, double first_draw,
                     const double[:, ::1] trial_draws, Py_ssize_t[::1] picks,
                     int n_threads):
     """Pick picks.shape[0] samples as new centers.
 
-    The samples (values, indices, indptr: dense or CSR, as in _lloyd.lloyd),
-    sample_weight: in. fixed_centers: in (n_fixed, n_features), may have
-    no rows. first_draw: in [0, 1), used only without fixed centers, where
-    the first pick is proportional to weight alone. trial_draws: in [0, 1),
-    (n_picks, n_trials): the candidates of each pick. picks: out, indices
-    into X.
+    The samples (values, indices, indptr: dense or CSR, with the frame shift
+    and scale, as in _lloyd.lloyd), sample_weight: in. fixed_centers: in
+    (n_fixed, n_features), in the frame, may have no rows. first_draw: in
+    [0, 1), used only without fixed centers, where the first pick is
+    proportional to weight alone. trial_draws: in [0, 1), (n_picks,
+    n_trials): the candidates of each pick. picks: out, indices into X.
+    Between picks it lets Python handle signals (Ctrl-C raises
+    KeyboardInterrupt within one pick); raises MemoryError if memory runs
+    out. Every buffer is freed either way.
     """
     cdef:
         int n_features = fixed_centers.shape[1]
-        Rows X = rows_of(values, indices, indptr, sample_weight.shape[0], n_features)
+        Rows X = rows_of(values, indices, indptr, shift, scale, sample_weight.shape[0],
+                         n_features)
         const floating* v = values_of(values)
         Py_ssize_t n_samples = X.n_samples
         Py_ssize_t n_chunks = n_chunks_of(n_samples)
@@ -393,92 +431,123 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
         int c, t, best, first = 0
         Py_ssize_t i, chunk, pick
         double total
-        floating* x_norms = <floating*> malloc(n_samples * sizeof(floating))
-        floating* closest = <floating*> malloc(n_samples * sizeof(floating))
         int lanes = packed_lanes(X, floating is double)
-        floating* packed = packed_rows(v, X, lanes) if lanes > 0 else NULL
-        # The last packed block may run past the last sample.
-        floating* improved_values = <floating*> malloc(
-            n_trials * (n_samples + lanes) * sizeof(floating))
+        floating* packed = NULL
+        floating* x_norms = NULL
+        floating* closest = NULL
+        floating* improved_values = NULL
         Improved improved
-        floating* candidates = <floating*> malloc(n_trials * n_features * sizeof(floating))
-        Py_ssize_t* candidate_index = <Py_ssize_t*> malloc(n_trials * sizeof(Py_ssize_t))
-        double* chunk_total = <double*> malloc(n_chunks * sizeof(double))
-        double* prefix = <double*> malloc((n_chunks + 1) * sizeof(double))
-        double* partial = <double*> malloc(n_chunks * n_trials * sizeof(double))
-        double* potential = <double*> malloc(n_trials * sizeof(double))
+        floating* candidates = NULL
+        Py_ssize_t* candidate_index = NULL
+        double* chunk_total = NULL
+        double* prefix = NULL
+        double* partial = NULL
+        double* potential = NULL
 
-    improved.count = <int*> malloc(n_chunks * sizeof(int))
-    improved.rows = <int32_t*> malloc(n_samples * sizeof(int32_t))
+    improved.count = NULL
+    improved.rows = NULL
     improved.span = lanes if lanes > 0 else 1
     n_threads = useful_threads(n_threads, n_samples, n_trials * n_features)
-    with nogil:
-        for i in prange(n_samples, schedule="static", num_threads=n_threads):
-            x_norms[i] = row_sq_norm(v, X, i)
-        if n_fixed > 0:
-            for i in range(n_samples):
-                closest[i] = INFINITY
-            update_closest(v, X, x_norms, closest, &fixed_centers[0, 0], n_fixed,
-                           n_threads)
-        else:
-            # Every sample equally far: the draw is proportional to weight.
-            for i in range(n_samples):
-                closest[i] = 1
+    try:
+        x_norms = <floating*> malloc(n_samples * sizeof(floating))
+        closest = <floating*> malloc(n_samples * sizeof(floating))
+        # The last packed block may run past the last sample.
+        improved_values = <floating*> malloc(
+            n_trials * (n_samples + lanes) * sizeof(floating))
+        candidates = <floating*> malloc(max(1, n_trials * n_features) * sizeof(floating))
+        candidate_index = <Py_ssize_t*> malloc(n_trials * sizeof(Py_ssize_t))
+        chunk_total = <double*> malloc(n_chunks * sizeof(double))
+        prefix = <double*> malloc((n_chunks + 1) * sizeof(double))
+        partial = <double*> malloc(n_chunks * n_trials * sizeof(double))
+        potential = <double*> malloc(n_trials * sizeof(double))
+        improved.count = <int*> malloc(n_chunks * sizeof(int))
+        improved.rows = <int32_t*> malloc(n_samples * sizeof(int32_t))
+        if (x_norms == NULL or closest == NULL or improved_values == NULL
+                or candidates == NULL or candidate_index == NULL
+                or chunk_total == NULL or prefix == NULL or partial == NULL
+                or potential == NULL or improved.count == NULL
+                or improved.rows == NULL):
+            raise MemoryError()
+        if lanes > 0:
+            packed = packed_rows(v, X, lanes)
+            if packed == NULL:
+                raise MemoryError()
+        with nogil:
+            for i in prange(n_samples, schedule="static", num_threads=n_threads):
+                x_norms[i] = row_sq_norm(v, X, i)
+            if n_fixed > 0:
+                for i in range(n_samples):
+                    closest[i] = INFINITY
+                if update_closest(v, X, x_norms, closest, &fixed_centers[0, 0],
+                                  n_fixed, n_threads) < 0:
+                    with gil:
+                        raise MemoryError()
+            else:
+                # Every sample equally far: the draw is proportional to weight.
+                for i in range(n_samples):
+                    closest[i] = 1
+                total = cumulative_potential(sample_weight, closest, chunk_total,
+                                             prefix, n_threads)
+                pick = draw(sample_weight, closest, chunk_total, prefix,
+                            first_draw * total)
+                picks[0] = pick
+                for i in range(n_samples):
+                    closest[i] = INFINITY
+                dense_row(v, X, pick, candidates)
+                if update_closest(v, X, x_norms, closest, candidates, 1,
+                                  n_threads) < 0:
+                    with gil:
+                        raise MemoryError()
+                closest[pick] = 0
+                first = 1
+
             total = cumulative_potential(sample_weight, closest, chunk_total, prefix,
                                          n_threads)
-            pick = draw(sample_weight, closest, chunk_total, prefix,
-                        first_draw * total)
-            picks[0] = pick
-            for i in range(n_samples):
-                closest[i] = INFINITY
-            dense_row(v, X, pick, candidates)
-            update_closest(v, X, x_norms, closest, candidates, 1, n_threads)
-            closest[pick] = 0
-            first = 1
-
-        total = cumulative_potential(sample_weight, closest, chunk_total, prefix,
-                                     n_threads)
-        for c in range(first, n_picks):
-            for t in range(n_trials):
-                if total > 0:
-                    candidate_index[t] = draw(sample_weight, closest, chunk_total,
-                                              prefix, trial_draws[c, t] * total)
-                else:
-                    candidate_index[t] = first_unpicked(sample_weight, picks, c)
-                dense_row(v, X, candidate_index[t], candidates + t * n_features)
-            score_candidates(v, X, packed, x_norms, &sample_weight[0], closest,
-                             candidates, n_trials, partial, improved, improved_values,
-                             n_threads)
-            best = 0
-            for t in range(n_trials):
-                potential[t] = 0.0
+            for c in range(first, n_picks):
+                with gil:
+                    PyErr_CheckSignals()
+                for t in range(n_trials):
+                    if total > 0:
+                        candidate_index[t] = draw(sample_weight, closest, chunk_total,
+                                                  prefix, trial_draws[c, t] * total)
+                    else:
+                        candidate_index[t] = first_unpicked(sample_weight, picks, c)
+                    dense_row(v, X, candidate_index[t], candidates + t * n_features)
+                if score_candidates(v, X, packed, x_norms, &sample_weight[0], closest,
+                                    candidates, n_trials, partial, improved,
+                                    improved_values, n_threads) < 0:
+                    with gil:
+                        raise MemoryError()
+                best = 0
+                for t in range(n_trials):
+                    potential[t] = 0.0
+                    for chunk in range(n_chunks):
+                        potential[t] += partial[chunk * n_trials + t]
+                    if potential[t] < potential[best]:
+                        best = t
+                pick = candidate_index[best]
+                picks[c] = pick
+                adopt(closest, improved, improved_values, n_trials, best, n_samples,
+                      n_threads)
+                closest[pick] = 0
+                # The winner's potentials per chunk are already known; only the
+                # chunk of the pick itself changed (its own distance is now 0).
+                # This saves a parallel pass, and its barrier, per pick.
                 for chunk in range(n_chunks):
-                    potential[t] += partial[chunk * n_trials + t]
-                if potential[t] < potential[best]:
-                    best = t
-            pick = candidate_index[best]
-            picks[c] = pick
-            adopt(closest, improved, improved_values, n_trials, best, n_samples,
-                  n_threads)
-            closest[pick] = 0
-            # The winner's potentials per chunk are already known; only the
-            # chunk of the pick itself changed (its own distance is now 0).
-            # This saves a parallel pass, and its barrier, per pick.
-            for chunk in range(n_chunks):
-                chunk_total[chunk] = partial[chunk * n_trials + best]
-            chunk_total[pick // CHUNK_SIZE] = chunk_potential(sample_weight, closest,
-                                                              pick // CHUNK_SIZE)
-            total = prefix_sums(chunk_total, n_chunks, prefix)
-
-    free(packed)
-    free(x_norms)
-    free(closest)
-    free(improved_values)
-    free(improved.count)
-    free(improved.rows)
-    free(candidates)
-    free(candidate_index)
-    free(chunk_total)
-    free(prefix)
-    free(partial)
-    free(potential)
+                    chunk_total[chunk] = partial[chunk * n_trials + best]
+                chunk_total[pick // CHUNK_SIZE] = chunk_potential(
+                    sample_weight, closest, pick // CHUNK_SIZE)
+                total = prefix_sums(chunk_total, n_chunks, prefix)
+    finally:
+        free(packed)
+        free(x_norms)
+        free(closest)
+        free(improved_values)
+        free(improved.count)
+        free(improved.rows)
+        free(candidates)
+        free(candidate_index)
+        free(chunk_total)
+        free(prefix)
+        free(partial)
+        free(potential)

@@ -52,16 +52,73 @@
 IWK_COLUMN_MIN(iwk_column_min_float, float, int32_t)
 IWK_COLUMN_MIN(iwk_column_min_double, double, int64_t)
 
-/* acc[f] += w * x[f]: a sample's share of its center's sum, in float64.
-   The loop lives in an always-inlined function, compiled into each clone
-   that calls it: the per-row entry point below and the per-chunk
-   iwk_accumulate_*. */
+/* The frame. Every kernel computes with y = x * scale - shift[f] (see
+   _rows.pxd): the samples measured from a reference point near the data and
+   rescaled by a power of two, so that data far from the origin keep their
+   precision and no square overflows or underflows. x * scale is exact (a
+   power of two) and the difference is rounded once, to T: exactly the value
+   a centered copy of X would hold, computed on the fly instead of stored.
+   The arithmetic is in double so that the scale of float data may lie
+   outside float's range. */
+#define IWK_FRAMED(T, x, f, scale, shift)                                     \
+    ((T)((double)(x) * (scale) - (shift)[f]))
+
+/* out (n_rows, n_features) = the dense rows x in the frame. */
+#define IWK_FRAME(T)                                                          \
+    IWK_CLONES IWK_STATIC void iwk_frame_##T(                                 \
+        const T *restrict x, int n_rows, int n_features, double scale,        \
+        const double *restrict shift, T *restrict out)                        \
+    {                                                                         \
+        for (int i = 0; i < n_rows; ++i) {                                    \
+            const T *row = x + (int64_t)i * n_features;                       \
+            T *framed = out + (int64_t)i * n_features;                        \
+            for (int f = 0; f < n_features; ++f)                              \
+                framed[f] = IWK_FRAMED(T, row[f], f, scale, shift);           \
+        }                                                                     \
+    }
+
+IWK_FRAME(float)
+IWK_FRAME(double)
+
+/* max |x - reference| / 2 over a block of dense rows, given half_reference
+   = reference / 2: halving first keeps the difference finite for any finite
+   values. */
+#define IWK_HALF_EXTENT(T)                                                    \
+    IWK_CLONES IWK_STATIC double iwk_half_extent_##T(                         \
+        const T *restrict x, int n_rows, int n_features,                      \
+        const double *restrict half_reference)                                \
+    {                                                                         \
+        double top = 0.0;                                                     \
+        for (int i = 0; i < n_rows; ++i) {                                    \
+            const T *row = x + (int64_t)i * n_features;                       \
+            for (int f = 0; f < n_features; ++f) {                            \
+                double d = fabs(0.5 * (double)row[f] - half_reference[f]);    \
+                top = d > top ? d : top;                                      \
+            }                                                                 \
+        }                                                                     \
+        return top;                                                           \
+    }
+
+IWK_HALF_EXTENT(float)
+IWK_HALF_EXTENT(double)
+
+/* acc[f] += w * y[f]: a sample's share of its center's sum, in float64,
+   with y the row x in the frame (shift not NULL) or x itself (shift NULL:
+   rows already framed). The loop lives in an always-inlined function,
+   compiled into each clone that calls it: the per-row entry point below and
+   the per-chunk iwk_accumulate_*. */
 #define IWK_AXPY(T)                                                           \
     static inline __attribute__((always_inline)) void iwk_axpy_##T(           \
-        double *restrict acc, double w, const T *restrict x, int n)           \
+        double *restrict acc, double w, const T *restrict x, int n,           \
+        double scale, const double *restrict shift)                           \
     {                                                                         \
+        if (shift == NULL) {                                                  \
+            for (int f = 0; f < n; ++f)                                       \
+                acc[f] += w * (double)x[f];                                   \
+            return;                                                           \
+        }                                                                     \
         for (int f = 0; f < n; ++f)                                           \
-            acc[f] += w * (double)x[f];                                       \
+            acc[f] += w * (double)IWK_FRAMED(T, x[f], f, scale, shift);       \
     }
 
 IWK_AXPY(float)
@@ -69,30 +126,35 @@ IWK_AXPY(double)
 
 #define IWK_ADD_SCALED(NAME, T)                                               \
     IWK_CLONES IWK_STATIC void NAME(double *restrict acc, double w,           \
-                                    const T *restrict x, int n)               \
+                                    const T *restrict x, int n, double scale, \
+                                    const double *restrict shift)             \
     {                                                                         \
-        iwk_axpy_##T(acc, w, x, n);                                           \
+        iwk_axpy_##T(acc, w, x, n, scale, shift);                             \
     }
 
 IWK_ADD_SCALED(iwk_add_scaled_float, float)
 IWK_ADD_SCALED(iwk_add_scaled_double, double)
 
-/* Exact ||a - b||^2 in double, for the totals that are reported (inertia,
+/* Exact ||y - c||^2 in double, y the row x in the frame and c a center
+   (already in the frame), for the totals that are reported (inertia,
    per-sample distances). Eight running sums, one vector of them, rather
    than one: a single chain of additions waits on each addition's latency. */
 #define IWK_SQ_DISTANCE(T)                                                    \
     IWK_CLONES IWK_STATIC double iwk_sq_distance_##T(                         \
-        const T *restrict a, const T *restrict b, int n)                      \
+        const T *restrict x, double scale, const double *restrict shift,      \
+        const T *restrict c, int n)                                           \
     {                                                                         \
         double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};                             \
         int f = 0;                                                            \
         for (; f + 8 <= n; f += 8)                                            \
             for (int l = 0; l < 8; ++l) {                                     \
-                double diff = (double)a[f + l] - (double)b[f + l];            \
+                double diff = (double)IWK_FRAMED(T, x[f + l], f + l, scale,   \
+                                                 shift) - (double)c[f + l];   \
                 acc[l] += diff * diff;                                        \
             }                                                                 \
         for (int l = 0; f < n; ++f, ++l) {                                    \
-            double diff = (double)a[f] - (double)b[f];                        \
+            double diff = (double)IWK_FRAMED(T, x[f], f, scale, shift)        \
+                          - (double)c[f];                                     \
             acc[l] += diff * diff;                                            \
         }                                                                     \
         return ((acc[0] + acc[1]) + (acc[2] + acc[3]))                        \
@@ -102,7 +164,9 @@ IWK_ADD_SCALED(iwk_add_scaled_double, double)
 IWK_SQ_DISTANCE(float)
 IWK_SQ_DISTANCE(double)
 
-/* Labels of a chunk from the nearest scanned center (best, offset by first)
+/* Labels of a chunk from the nearest scanned center (best, offset by first;
+   an index outside the n_scanned centers, which only a NaN distance can give,
+   reads as the first, so that no label ever leaves the range of centers)
    and, when the fixed centers were scanned once before (fixed_label not
    NULL), the nearest fixed one, which wins ties: it has the lower index.
    Also writes out_nearest (if not NULL) and target (the free center taking
@@ -110,7 +174,7 @@ IWK_SQ_DISTANCE(double)
    pointers start at the chunk's first row. */
 #define IWK_LABELS(NAME, T, I)                                                \
     IWK_STATIC int64_t NAME(const I *restrict best, const T *restrict nearest, \
-                            int n_rows, int first, int n_fixed,               \
+                            int n_rows, int first, int n_scanned, int n_fixed, \
                             const int *restrict fixed_label,                  \
                             const T *restrict fixed_nearest,                  \
                             T *restrict out_nearest, int *restrict labels,    \
@@ -118,7 +182,8 @@ IWK_SQ_DISTANCE(double)
     {                                                                         \
         int64_t changed = 0;                                                  \
         for (int i = 0; i < n_rows; ++i) {                                    \
-            int label = first + (int)best[i];                                 \
+            int label = first + ((uint64_t)best[i] < (uint64_t)n_scanned      \
+                                 ? (int)best[i] : 0);                         \
             if (fixed_label != NULL && fixed_nearest[i] <= nearest[i])        \
                 label = fixed_label[i];                                       \
             if (out_nearest != NULL)                                          \
@@ -133,13 +198,15 @@ IWK_SQ_DISTANCE(double)
 IWK_LABELS(iwk_labels_float, float, int32_t)
 IWK_LABELS(iwk_labels_double, double, int64_t)
 
-/* sums[target[i]] += w[i] * [x_i, 1] over a chunk of dense rows (rows with
+/* sums[target[i]] += w[i] * [y_i, 1] over a chunk of dense rows x_i, y_i
+   in the frame (as in iwk_axpy_*), (rows with
    target -1 belong to no free center): a chunk's statistics, each center's
    row of sums being (n_features + 1) float64, the last the weight. Rows are
    added in order, as one call per chunk rather than one per row. */
 #define IWK_ACCUMULATE(T)                                                     \
     IWK_CLONES IWK_STATIC void iwk_accumulate_##T(                            \
-        const T *restrict X, int n_rows, int n_features, const T *restrict w, \
+        const T *restrict X, int n_rows, int n_features, double scale,        \
+        const double *restrict shift, const T *restrict w,                    \
         const int *restrict target, double *restrict sums)                    \
     {                                                                         \
         for (int i = 0; i < n_rows; ++i) {                                    \
@@ -147,7 +214,7 @@ IWK_LABELS(iwk_labels_double, double, int64_t)
                 continue;                                                     \
             double *acc = sums + (int64_t)target[i] * (n_features + 1);       \
             iwk_axpy_##T(acc, (double)w[i], X + (int64_t)i * n_features,      \
-                         n_features);                                         \
+                         n_features, scale, shift);                           \
             acc[n_features] += (double)w[i];                                  \
         }                                                                     \
     }
@@ -211,6 +278,7 @@ IWK_ROW_MIN_SCALAR(iwk_row_min_scalar_double, double, int64_t)
             }                                                                 \
             T minimum = _mm512_reduce_min_##S(low);                           \
             V target = _mm512_set1_##S(minimum);                              \
+            best[i] = 0; /* a NaN minimum matches no lane */                 \
             for (int j = 0; j < n_centers; j += W) {                          \
                 int left = n_centers - j;                                     \
                 M lanes = IWK_FIRST_LANES(M, left, W);                         \
@@ -287,7 +355,7 @@ IWK_ROW_MIN_AVX512(iwk_row_min_avx512_double, double, int64_t, __m512d, 8,
         M hit = _mm512_cmp_##S##_mask(value, _mm512_set1_##S(minimum),        \
                                       _CMP_EQ_OQ);                            \
         nearest[row] = minimum;                                               \
-        best[row] = __builtin_ctz((unsigned)hit);                             \
+        best[row] = hit ? __builtin_ctz((unsigned)hit) : 0; /* NaN: none */   \
     }                                                                         \
     __attribute__((target("avx512f"))) IWK_STATIC void NAME(                  \
         const T *restrict X, int n_rows, int n_features,                      \

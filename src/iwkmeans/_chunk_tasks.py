@@ -9,14 +9,18 @@ code lives here. This module imports no Dask, so a worker only needs
 numpy and the package.
 """
 import numpy as np
-from sklearn.metrics.pairwise import euclidean_distances
 
 from _kmeans import _lloyd
 
 from ._parallel import effective_n_threads, single_threaded_blas
-from ._rows import core_rows
+from ._rows import frame_of, normalised_weights
 from ._validation import check_data
-from .incremental import nearest_centers, nearest_centers_and_distances
+from .incremental import (
+    framed_distances,
+    nearest_centers,
+    nearest_centers_and_distances,
+    weighted_inertia,
+)
 from .selection import top_scores
 
 
@@ -60,16 +64,21 @@ def finite_moments(X, start, block_rows=65536):
 def lloyd_stats(X, sample_weight, start, centers, n_fixed, n_threads):
     """The core's block step on a chunk: per free center, the weighted sum
     of the samples assigned to it and their weight (both float64), and the
-    chunk's inertia."""
+    chunk's inertia. Computed in the chunk's frame (see _rows), returned in
+    the user's coordinates and units."""
     X, sample_weight = _contiguous(X, sample_weight)
+    n_threads = effective_n_threads(n_threads)
     n_free = centers.shape[0] - n_fixed
     labels = np.empty(X.shape[0], dtype=np.int32)
     sums = np.empty((n_free, X.shape[1]))
     weights = np.empty(n_free)
+    frame = frame_of(X, n_threads)
+    normalised, weight_scale = normalised_weights(sample_weight)
     with single_threaded_blas():
-        inertia = _lloyd.block_step(*core_rows(X), sample_weight, centers, n_fixed,
-                                    labels, sums, weights, effective_n_threads(n_threads))
-    return sums, weights, inertia
+        inertia = _lloyd.block_step(*frame.rows(X), normalised, frame.to(centers),
+                                    n_fixed, labels, sums, weights, n_threads)
+    return (frame.sums_back(sums, weights) * weight_scale, weights * weight_scale,
+            float(frame.squared(inertia, weight_scale)))
 
 
 def relocation_candidates(X, sample_weight, start, centers, count, n_threads):
@@ -89,9 +98,8 @@ def relocation_candidates(X, sample_weight, start, centers, count, n_threads):
 def labels_and_inertia(X, sample_weight, start, centers, n_threads):
     """Index of the nearest center of each sample, and the chunk's inertia."""
     X, sample_weight = _contiguous(X, sample_weight)
-    labels = nearest_centers(X, centers, n_threads)
-    inertia = _lloyd.total_inertia(*core_rows(X), sample_weight, centers, labels,
-                                   effective_n_threads(n_threads))
+    inertia, labels = weighted_inertia(X, sample_weight, centers,
+                                       effective_n_threads(n_threads))
     return labels, inertia
 
 
@@ -102,7 +110,8 @@ def predict(X, centers, n_threads):
 
 def transform(X, centers):
     """Euclidean distances of each row of a chunk to every center."""
-    return euclidean_distances(check_data(X), centers)
+    X = check_data(X)
+    return framed_distances(X, centers, frame_of(X, effective_n_threads(None)))
 
 
 def nearest_seed(X, state, new_centers, first_label, picked, picked_labels,

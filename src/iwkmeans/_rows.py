@@ -1,10 +1,106 @@
-"""The samples as the compiled core reads them: dense rows or CSR.
+"""The samples as the compiled core reads them: dense rows or CSR, in a frame.
 
-Every kernel takes its samples as three arrays: the values, then the column
-indices and row pointers of a CSR matrix, or None twice for a dense
-C-contiguous array (whose values are then read in place, without a copy).
+Every kernel takes its samples as five arguments: the values, the column
+indices and row pointers of a CSR matrix (None twice for a dense C-contiguous
+array, whose values are then read in place, without a copy), and the frame
+(shift, scale) in which the kernels compute.
+
+The frame is what keeps the arithmetic exact at the edges of the value
+range. The kernels never compute with a sample x but with
+``y = x * scale - shift`` (``shift = reference * scale``), rounded once to
+X's precision, on the fly: the reference point sits inside the data, so
+data far from the origin (Unix timestamps in float64, raw coordinates in
+float32) lose nothing to the cancellation in ``||y||^2 - 2 <y, c> + ||c||^2``;
+and ``scale`` is the power of two that brings every ``|y|`` to at most 1, so
+no square overflows (values near 1e154 in float64, 1e19 in float32) or
+underflows (1e-181, denormals). A power of two changes no decision, and the
+reference is made of values of X, so a fit on ``X * 2**s + offset`` computes
+with the same ``y`` as a fit on ``X``, bit for bit, whenever both are
+represented exactly. Centers go into the frame before a kernel call and come
+back after (:meth:`Frame.to`, :meth:`Frame.back`); fixed centers handed back
+to the user are the user's own rows, never a round trip.
+
+CSR samples keep the origin as their reference: their zeros are data, and
+measuring them from anywhere else would make every row dense. They are still
+rescaled.
 """
+import math
+
+import numpy as np
 from scipy import sparse
+
+from _kmeans._common import half_extent
+
+# Rows whose coordinate-wise median is the reference point: evenly spaced
+# over X, so the median costs microseconds and reads no more than these rows.
+REFERENCE_ROWS = 63
+
+# The frame's scale stays within [2**MIN_SCALE_EXP, 2**MAX_SCALE_EXP]: a
+# normal float64 at the low end, and at the high end far enough from
+# overflow that the values of data of tiny range (down to denormals) are
+# brought up to ~2**-474 at least, whose squares are still normal.
+MIN_SCALE_EXP = -1022
+MAX_SCALE_EXP = 600
+
+
+class Frame:
+    """Where the kernels compute: ``y = x * scale - reference * scale``.
+
+    Attributes
+    ----------
+    reference : ndarray of float64 of shape (n_features,), or None for CSR
+        A point made of values of X (the origin for CSR).
+    scale : float
+        A power of two.
+    shift : ndarray of float64 or None
+        ``reference * scale`` (exact: a power of two).
+    dtype : numpy dtype
+        X's dtype, in which the kernels hold framed values.
+    """
+
+    __slots__ = ("reference", "scale", "shift", "dtype")
+
+    def __init__(self, reference, scale, dtype):
+        self.reference = reference
+        self.scale = float(scale)
+        self.shift = None if reference is None else reference * self.scale
+        self.dtype = np.dtype(dtype)
+
+    def to(self, centers):
+        """Centers (user coordinates, any float dtype) in the frame, in X's
+        dtype, C-contiguous: rounded once, as the kernels frame samples."""
+        framed = np.asarray(centers, dtype=np.float64) * self.scale
+        if self.shift is not None:
+            framed -= self.shift
+        return np.ascontiguousarray(framed, dtype=self.dtype)
+
+    def back(self, framed):
+        """Centers in the frame back in user coordinates, in X's dtype."""
+        centers = np.asarray(framed, dtype=np.float64) / self.scale
+        if self.reference is not None:
+            centers += self.reference
+        return centers.astype(self.dtype, copy=False)
+
+    def sums_back(self, sums, weights):
+        """Weighted sums of framed samples (float64, one row per center, with
+        their total weights) as sums of the samples themselves."""
+        sums = sums / self.scale
+        if self.reference is not None:
+            sums += np.multiply.outer(weights, self.reference)
+        return sums
+
+    def squared(self, value, factor=1.0):
+        """A squared distance (or inertia) in the frame in user units, times
+        ``factor`` (the weights' scale); inf where the true value exceeds
+        float64's range."""
+        with np.errstate(over="ignore"):
+            return np.asarray(value, dtype=np.float64) / self.scale / self.scale * factor
+
+    def rows(self, X):
+        """The kernels' view of X (validated, dense or CSR) in this frame:
+        (values, indices, indptr, shift, scale)."""
+        values, indices, indptr = core_rows(X)
+        return values, indices, indptr, self.shift, self.scale
 
 
 def core_rows(X):
@@ -12,6 +108,55 @@ def core_rows(X):
     if sparse.issparse(X):
         return X.data, X.indices, X.indptr
     return X.reshape(-1), None, None
+
+
+def frame_of(X, n_threads):
+    """The frame of validated samples X (see the module docstring): one pass
+    over the values (in the compiled core, on ``n_threads`` threads) for
+    their extent around the reference point."""
+    n_samples, n_features = X.shape
+    if sparse.issparse(X):
+        reference = None
+        half = half_extent(X.data, X.indptr, n_features, None, n_threads)
+    else:
+        reference = reference_point(X)
+        half = half_extent(X.reshape(-1), None, n_features, reference, n_threads)
+    return Frame(reference, scale_for(half), X.dtype)
+
+
+def reference_point(X):
+    """Coordinate-wise lower median of up to REFERENCE_ROWS evenly spaced rows
+    of dense X: a point inside the data, robust to a few outliers, and made of
+    values of X (so that shifting X shifts it exactly)."""
+    n_samples = X.shape[0]
+    if n_samples == 0:
+        return np.zeros(X.shape[1])
+    step = max(1, n_samples // REFERENCE_ROWS)
+    rows = np.asarray(X[::step][:REFERENCE_ROWS], dtype=np.float64)
+    middle = (rows.shape[0] - 1) // 2
+    return np.partition(rows, middle, axis=0)[middle]
+
+
+def scale_for(half_extent_value):
+    """The power of two that brings values whose largest distance to the
+    reference is ``2 * half_extent_value`` to at most 1 in magnitude."""
+    if not half_extent_value > 0:
+        return 1.0
+    # half < 2**e, so every |x - reference| < 2**(e + 1).
+    _, e = math.frexp(half_extent_value)
+    return math.ldexp(1.0, min(MAX_SCALE_EXP, max(MIN_SCALE_EXP, -(e + 1))))
+
+
+def normalised_weights(sample_weight):
+    """(weights / their maximum, that maximum): the kernels see weights of at
+    most 1, so that their products and sums cannot overflow, and multiplying
+    every weight by one constant changes nothing. Weights whose maximum is
+    already 1 (the usual unit weights) are returned as they are."""
+    top = float(sample_weight.max()) if sample_weight.size else 1.0
+    if top == 1.0 or top == 0.0:
+        return sample_weight, 1.0
+    return (sample_weight / sample_weight.dtype.type(top)).astype(
+        sample_weight.dtype, copy=False), top
 
 
 def take_rows(X, rows):

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from _kmeans import _common, _lloyd
 
 from ._parallel import effective_n_threads, single_threaded_blas
-from ._rows import core_rows, take_rows
+from ._rows import frame_of, normalised_weights, take_rows
 from ._validation import (
     FLOAT_DTYPES,
     canonical_csr,
@@ -27,12 +27,15 @@ from ._validation import (
 from .seeding import initial_picks
 
 
-def nearest_centers(X, centers, n_threads):
-    """Index of the nearest row of ``centers`` for each row of X (validated,
-    dense or CSR, same dtype), computed by the compiled core in chunks."""
+def nearest_centers(X, centers, n_threads, frame=None):
+    """Index of the nearest row of ``centers`` (user coordinates) for each
+    row of X (validated, dense or CSR), computed by the compiled core in
+    chunks, in X's frame (see _rows)."""
+    frame = frame or frame_of(X, effective_n_threads(n_threads))
     labels = np.empty(X.shape[0], dtype=np.int32)
     with single_threaded_blas():
-        _lloyd.assign(*core_rows(X), centers, labels, effective_n_threads(n_threads))
+        _lloyd.assign(*frame.rows(X), frame.to(centers), labels,
+                      effective_n_threads(n_threads))
     return labels
 
 
@@ -40,16 +43,19 @@ def nearest_centers_and_distances(X, centers, n_threads):
     """:func:`nearest_centers`, and the squared distance of each row of X to
     its nearest center, in float64, computed from ``x - c`` itself (no
     cancellation error)."""
-    labels = nearest_centers(X, centers, n_threads)
-    return labels, sq_distances_to(X, centers, labels, n_threads)
+    frame = frame_of(X, effective_n_threads(n_threads))
+    labels = nearest_centers(X, centers, n_threads, frame)
+    return labels, sq_distances_to(X, centers, labels, n_threads, frame)
 
 
-def sq_distances_to(X, centers, labels, n_threads):
-    """Squared distance of each row of X to ``centers[labels]``, in float64."""
+def sq_distances_to(X, centers, labels, n_threads, frame=None):
+    """Squared distance of each row of X to ``centers[labels]``, in float64
+    (inf where it exceeds float64's range)."""
+    frame = frame or frame_of(X, effective_n_threads(n_threads))
     out = np.empty(X.shape[0])
-    _lloyd.label_distances(*core_rows(X), centers, labels, out,
+    _lloyd.label_distances(*frame.rows(X), frame.to(centers), labels, out,
                            effective_n_threads(n_threads))
-    return out
+    return frame.squared(out)
 
 
 def sq_row_norms(X, n_threads):
@@ -58,11 +64,36 @@ def sq_row_norms(X, n_threads):
     return sq_distances_to(X, origin, np.zeros(X.shape[0], dtype=np.int32), n_threads)
 
 
-def scaled_tol(X, tol, n_threads):
-    """scikit-learn's meaning of ``tol``: relative to the mean per-feature variance."""
+def scaled_tol(X, tol, n_threads, frame):
+    """scikit-learn's meaning of ``tol`` (relative to the mean per-feature
+    variance), in the frame's units, as the kernels compare it; 0 needs no
+    pass over X."""
+    if tol == 0:
+        return 0.0
     if sparse.issparse(X):
-        return float(np.mean(mean_variance_axis(X, axis=0)[1])) * tol
-    return _common.mean_variance(X, n_threads) * tol
+        # The variance of x * scale, without a scaled copy of X's values.
+        scaled = sparse.csr_matrix((X.data * X.dtype.type(frame.scale), X.indices,
+                                    X.indptr), shape=X.shape)
+        return float(np.mean(mean_variance_axis(scaled, axis=0)[1])) * tol
+    return _common.mean_variance(X, frame.shift, frame.scale, n_threads) * tol
+
+
+def framed_distances(X, centers, frame, block_rows=4096):
+    """Euclidean distances of every row of X to every center (user
+    coordinates), computed in the frame block by block (only a block of X
+    is ever framed in memory), in X's dtype."""
+    framed_centers = frame.to(centers)
+    out = np.empty((X.shape[0], framed_centers.shape[0]), dtype=X.dtype)
+    for start in range(0, X.shape[0], block_rows):
+        block = X[start:start + block_rows]
+        if sparse.issparse(block):
+            block = block * X.dtype.type(frame.scale)
+        else:
+            block = frame.to(block)
+        distances = euclidean_distances(block, framed_centers)
+        with np.errstate(over="ignore"):
+            out[start:start + block_rows] = distances / frame.scale
+    return out
 
 
 class FittedCentersMixin:
@@ -85,19 +116,29 @@ class FittedCentersMixin:
     def transform(self, X):
         """Euclidean distances of each sample to every center (fixed ones first)."""
         X, centers = self._check_test_data(X)
-        return euclidean_distances(X, centers)
+        return framed_distances(X, centers,
+                                frame_of(X, effective_n_threads(self.n_threads)))
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the weighted inertia of X on the fitted centers."""
         X, centers = self._check_test_data(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        labels = np.empty(X.shape[0], dtype=np.int32)
-        n_threads = effective_n_threads(self.n_threads)
-        with single_threaded_blas():
-            _lloyd.assign(*core_rows(X), centers, labels, n_threads)
-            inertia = _lloyd.total_inertia(*core_rows(X), sample_weight, centers,
-                                           labels, n_threads)
-        return -inertia
+        return -weighted_inertia(X, sample_weight, centers,
+                                 effective_n_threads(self.n_threads))[0]
+
+
+def weighted_inertia(X, sample_weight, centers, n_threads):
+    """sum_i w_i min_c ||x_i - c||^2 of validated X over ``centers`` (user
+    coordinates), computed in X's frame; returns (inertia, labels)."""
+    frame = frame_of(X, n_threads)
+    weights, weight_scale = normalised_weights(sample_weight)
+    framed_centers = frame.to(centers)
+    labels = np.empty(X.shape[0], dtype=np.int32)
+    with single_threaded_blas():
+        _lloyd.assign(*frame.rows(X), framed_centers, labels, n_threads)
+        inertia = _lloyd.total_inertia(*frame.rows(X), weights, framed_centers,
+                                       labels, n_threads)
+    return float(frame.squared(inertia, weight_scale)), labels
 
 
 class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
@@ -240,30 +281,39 @@ class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
         random_state = check_random_state(self.random_state)
         n_threads = effective_n_threads(self.n_threads)
         n_fixed = fixed_centers.shape[0]
-        tol = scaled_tol(X, self.tol, n_threads)
+        # The kernels compute in X's frame (see _rows) with weights of at
+        # most 1; the results are brought back to the user's units below.
+        frame = frame_of(X, n_threads)
+        weights, weight_scale = normalised_weights(sample_weight)
+        framed_fixed = frame.to(fixed_centers)
+        tol = scaled_tol(X, self.tol, n_threads, frame)
 
         best = None
         with single_threaded_blas():
             for _ in range(n_init):
                 if free_init is None:
                     free_init_run = take_rows(X, initial_picks(
-                        self.init, X, sample_weight, fixed_centers, self.n_clusters,
-                        random_state, n_threads,
+                        self.init, X, weights, fixed_centers, self.n_clusters,
+                        random_state, n_threads, frame,
                     ))
                 else:
                     free_init_run = free_init
-                centers = np.concatenate([fixed_centers, free_init_run])
+                centers = np.concatenate([framed_fixed, frame.to(free_init_run)])
                 labels = np.empty(X.shape[0], dtype=np.int32)
                 if self.verbose:
                     print("Initialization complete")
                 n_iter, inertia = _lloyd.lloyd(
-                    *core_rows(X), X.shape[1], sample_weight, centers, n_fixed, self.max_iter, tol, labels,
-                    n_threads, bool(self.verbose),
+                    *frame.rows(X), X.shape[1], weights, centers, n_fixed,
+                    self.max_iter, tol, labels, n_threads, bool(self.verbose),
                 )
                 if best is None or inertia < best[3]:
                     best = (centers, labels, n_iter, inertia)
 
-        self.cluster_centers_, self.labels_, self.n_iter_, self.inertia_ = best
+        framed_centers, self.labels_, self.n_iter_, inertia = best
+        # Fixed centers are the user's rows themselves, bit for bit.
+        self.cluster_centers_ = np.concatenate(
+            [fixed_centers, frame.back(framed_centers[n_fixed:])])
+        self.inertia_ = float(frame.squared(inertia, weight_scale))
         self.fixed_mask_ = np.arange(self.cluster_centers_.shape[0]) < n_fixed
         return self
 

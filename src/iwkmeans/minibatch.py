@@ -10,7 +10,7 @@ from sklearn.utils.validation import validate_data
 from _kmeans import _lloyd
 
 from ._parallel import effective_n_threads, single_threaded_blas
-from ._rows import core_rows
+from ._rows import frame_of, normalised_weights
 from ._validation import (
     FLOAT_DTYPES,
     check_fixed_centers,
@@ -21,7 +21,7 @@ from ._validation import (
     check_tol,
     reject_non_numeric,
 )
-from .incremental import FittedCentersMixin, scaled_tol
+from .incremental import FittedCentersMixin, scaled_tol, weighted_inertia
 from .seeding import initial_picks
 
 
@@ -154,16 +154,26 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
                               random_state, n_threads)
         return X[rows[picks]]
 
-    def _step(self, X, sample_weight, n_threads, random_state):
-        """One mini-batch update; returns (batch inertia, squared center shift).
-        Callers hold the single-threaded BLAS limit (entered once per fit)."""
+    def _step(self, X, sample_weight, n_threads, random_state, shift_scale=1.0):
+        """One mini-batch update; returns (batch inertia, squared center shift
+        of the centers times ``shift_scale``, a power of two that keeps it
+        finite). Callers hold the single-threaded BLAS limit (entered once
+        per fit)."""
         n_fixed = int(self.fixed_mask_.sum())
         centers = self.cluster_centers_
         labels = np.empty(X.shape[0], dtype=np.int32)
         sums = np.empty((self.n_clusters, X.shape[1]))
         weights = np.empty(self.n_clusters)
-        inertia = _lloyd.block_step(*core_rows(X), sample_weight, centers, n_fixed,
-                                    labels, sums, weights, n_threads)
+        # The step computes in the batch's frame (see _rows) with weights of
+        # at most 1; its sums come back in the user's coordinates and units,
+        # where the running means live (in float64).
+        frame = frame_of(X, n_threads)
+        normalised, weight_scale = normalised_weights(sample_weight)
+        inertia = _lloyd.block_step(*frame.rows(X), normalised, frame.to(centers),
+                                    n_fixed, labels, sums, weights, n_threads)
+        inertia = float(frame.squared(inertia, weight_scale))
+        sums = frame.sums_back(sums, weights) * weight_scale
+        weights = weights * weight_scale
         hit = weights > 0
         free = centers[n_fixed:]
         old = free[hit].astype(np.float64)
@@ -174,7 +184,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         self.n_steps_ += 1
         if self.n_steps_ % REASSIGN_EVERY == 0:
             self._reassign_starved(X, sample_weight, free, random_state)
-        return inertia, float(np.sum((new - old) ** 2))
+        return inertia, float(np.sum(((new - old) * shift_scale) ** 2))
 
     def _reassign_starved(self, X, sample_weight, free, random_state):
         """Move the free centers that received almost nothing onto samples of
@@ -205,11 +215,8 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         self._initialise(X, sample_weight, fixed_centers, random_state, n_threads)
         with single_threaded_blas():
             self._passes(X, sample_weight, random_state, n_threads)
-            labels = np.empty(X.shape[0], dtype=np.int32)
-            _lloyd.assign(*core_rows(X), self.cluster_centers_, labels, n_threads)
-            self.inertia_ = _lloyd.total_inertia(*core_rows(X), sample_weight,
-                                                 self.cluster_centers_, labels, n_threads)
-        self.labels_ = labels
+        self.inertia_, self.labels_ = weighted_inertia(X, sample_weight,
+                                                       self.cluster_centers_, n_threads)
         return self
 
     def _passes(self, X, sample_weight, random_state, n_threads):
@@ -217,7 +224,10 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         early stop (tol, max_no_improvement)."""
         n_samples = X.shape[0]
         batch_size = min(self.batch_size, n_samples)
-        tol = scaled_tol(X, self.tol, n_threads) if self.tol > 0 else 0.0
+        # In the units of X's frame (see _rows), in which the steps measure
+        # the shifts of the running means: both stay finite whatever X holds.
+        frame = frame_of(X, n_threads)
+        tol = scaled_tol(X, self.tol, n_threads, frame)
         # Smoothed per-sample batch inertia, as scikit-learn's early stopping.
         alpha = min(1.0, 2.0 * batch_size / (n_samples + 1))
         smoothed, best, stale = None, math.inf, 0
@@ -228,7 +238,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
             for start in range(0, n_samples, batch_size):
                 rows = np.sort(order[start:start + batch_size])
                 inertia, shift = self._step(X[rows], sample_weight[rows], n_threads,
-                                            random_state)
+                                            random_state, frame.scale)
                 per_sample = inertia / max(float(sample_weight[rows].sum()), 1e-300)
                 smoothed = per_sample if smoothed is None else (
                     (1 - alpha) * smoothed + alpha * per_sample)

@@ -5,7 +5,7 @@ from sklearn.utils import check_random_state
 from _kmeans import _seeding
 
 from ._parallel import effective_n_threads, single_threaded_blas
-from ._rows import core_rows, take_rows
+from ._rows import frame_of, normalised_weights, take_rows
 from ._validation import (
     check_data,
     check_fixed_centers,
@@ -80,15 +80,21 @@ def kmeans_plusplus(
 
 
 def greedy_kmeans_plusplus(
-    X, sample_weight, fixed_centers, n_clusters, random_state, n_local_trials, n_threads
+    X, sample_weight, fixed_centers, n_clusters, random_state, n_local_trials, n_threads,
+    frame=None,
 ):
-    """Indices of the k-means++ picks for inputs that are already validated."""
+    """Indices of the k-means++ picks for inputs that are already validated
+    (fixed centers in user coordinates), computed in X's frame (see _rows;
+    ``frame`` if the caller has it already) with weights of at most 1."""
     first_draw, trial_draws = kmeans_plusplus_draws(random_state, n_clusters,
                                                     n_local_trials)
+    frame = frame or frame_of(X, n_threads)
+    weights, _ = normalised_weights(sample_weight)
     picks = np.empty(n_clusters, dtype=np.intp)
     with single_threaded_blas():
         _seeding.kmeans_plusplus(
-            *core_rows(X), sample_weight, fixed_centers, first_draw, trial_draws, picks, n_threads
+            *frame.rows(X), weights, frame.to(fixed_centers), first_draw, trial_draws,
+            picks, n_threads,
         )
     return picks
 
@@ -104,7 +110,7 @@ def kmeans_plusplus_draws(random_state, n_clusters, n_local_trials):
 
 
 def initial_picks(init, X, sample_weight, fixed_centers, n_clusters, random_state,
-                  n_threads):
+                  n_threads, frame=None):
     """Rows of X (validated) where the free centers start, for ``init`` in
     {"k-means++", "random"}: greedy weighted k-means++ around the fixed
     centers, or distinct rows drawn in proportion to their weight."""
@@ -115,5 +121,5 @@ def initial_picks(init, X, sample_weight, fixed_centers, n_clusters, random_stat
         )
     return greedy_kmeans_plusplus(
         X, sample_weight, fixed_centers, n_clusters, random_state,
-        check_n_local_trials(None, n_clusters), n_threads,
+        check_n_local_trials(None, n_clusters), n_threads, frame,
     )
