@@ -1,13 +1,18 @@
 """The experiment cache: a killed run resumes to the uninterrupted result, a
-half-written step is never trusted, settings mismatches are refused, and
-metrics replayed from the stored selections equal the live ones."""
+half-written step is never trusted, settings mismatches are refused, metrics
+replayed from the stored selections equal the live ones, and a damaged file
+or a locked log is named (and what it held recomputed when it can be)."""
 import json
 import os
 import re
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
+import warnings
 
 import numpy as np
 import pytest
@@ -16,7 +21,16 @@ from hypothesis import strategies as st
 from sklearn.tree import DecisionTreeClassifier
 
 from iwkmeans import IWKMeansSampler, RandomSampler
-from iwkmeans.cache import LOG_FILE, RunStore, read_log, replay
+from iwkmeans import cache as cache_module
+from iwkmeans.cache import (
+    LOG_FILE,
+    CacheLockedError,
+    CacheWarning,
+    CorruptCacheError,
+    RunStore,
+    read_log,
+    replay,
+)
 from iwkmeans.datasets import make_noisy_blobs
 from iwkmeans.experiments import compare_samplers, run_experiment
 from iwkmeans.metrics import exploration, noisy_sample_ratio
@@ -57,10 +71,10 @@ def commit_dying_at(iteration_to_die):
     """RunStore._commit, except that it dies before committing that step."""
     commit = RunStore._commit
 
-    def dying_commit(self, iteration, values):
+    def dying_commit(self, iteration, *args):
         if iteration == iteration_to_die:
             raise Killed
-        commit(self, iteration, values)
+        commit(self, iteration, *args)
 
     return dying_commit
 
@@ -235,6 +249,15 @@ def test_a_run_with_other_settings_is_refused(blobs, tmp_path, options, differen
     assert "holds run 'IWKMeansSampler_seed0' with other settings" in str(error.value)
 
 
+def test_deleting_a_run_folder_starts_the_run_afresh(blobs, tmp_path):
+    run(blobs, cache=tmp_path, n_batches=1)
+    shutil.rmtree(tmp_path / "IWKMeansSampler_seed0")  # as the refusal says
+    assert read_log(tmp_path) == []
+    result = run(blobs, cache=tmp_path, n_batches=1, batch_size=4)
+    assert_same_result(result, run(blobs, n_batches=1, batch_size=4))
+    assert {row["iteration"] for row in read_log(tmp_path)} == {0, 1}
+
+
 def test_numpy_scalar_settings_are_the_same_run(blobs, tmp_path):
     expected = run(blobs, cache=tmp_path, n_batches=2)
     again = run(blobs, dying(iwkmeans, 0), cache=tmp_path, n_batches=np.int64(2),
@@ -339,3 +362,178 @@ def test_compare_samplers_resumes_from_the_cache(blobs, tmp_path):
         X, y, {name: dying(f, 0) for name, f in samplers.items()}, cache=tmp_path,
         **options)
     assert_same_rows(read_back, expected)
+
+
+# Damaged cache files. Each test stores a whole run, damages one file, and
+# checks that the file is named and that the run resumed from the damaged
+# step (the sampler is called only for the batches after it) equals the
+# uninterrupted run.
+
+KEY = "IWKMeansSampler_seed0"
+
+
+@pytest.fixture(scope="module")
+def expected(blobs):
+    return run(blobs)
+
+
+def resumes_from(blobs, expected, cache, step, named):
+    """Run again: a CacheWarning names ``named`` and the run is recomputed
+    from ``step`` on (None: nothing is); the result is the uninterrupted one.
+    Then the repaired cache is read back whole, without a warning."""
+    n_selections = 0 if step is None else N_BATCHES - step
+    calls = []
+
+    def counted(c, b, r):
+        sampler = dying(iwkmeans, n_selections)(c, b, r)
+        select = sampler.select_samples
+        sampler.select_samples = lambda X_pool: calls.append(None) or select(X_pool)
+        return sampler
+
+    with pytest.warns(CacheWarning, match=re.escape(str(named))):
+        assert_same_result(run(blobs, counted, cache=cache), expected)
+    assert len(calls) == n_selections
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheWarning)
+        assert_same_result(run(blobs, dying(iwkmeans, 0), cache=cache), expected)
+
+
+def test_a_truncated_npy_is_recomputed(blobs, expected, tmp_path):
+    run(blobs, cache=tmp_path)
+    path = tmp_path / KEY / "iter_0003" / "selected.npy"
+    path.write_bytes(path.read_bytes()[:100])
+    resumes_from(blobs, expected, tmp_path, 3, path)
+
+
+def test_a_garbage_npy_is_recomputed(blobs, expected, tmp_path):
+    run(blobs, cache=tmp_path)
+    path = tmp_path / KEY / "iter_0002" / "predictions.npy"
+    path.write_bytes(np.random.default_rng(0).bytes(path.stat().st_size))
+    resumes_from(blobs, expected, tmp_path, 2, path)
+
+
+@pytest.mark.parametrize("name, step", [("iter_0004/selected.npy", 4),
+                                        ("initial.npy", 0)])
+def test_an_altered_but_valid_npy_is_recomputed(blobs, expected, tmp_path, name, step):
+    result = run(blobs, cache=tmp_path)
+    path = tmp_path / KEY / name
+    # Other rows of the pool / the initial rows in another order: valid arrays.
+    np.save(path, result["selected"][5] if step else result["initial"][::-1])
+    resumes_from(blobs, expected, tmp_path, step, path)
+
+
+@pytest.mark.parametrize("name", ["iter_0001/random_state.json", "settings.json"])
+def test_a_garbage_json_is_recomputed_or_restored(blobs, expected, tmp_path, name):
+    run(blobs, cache=tmp_path)
+    path = tmp_path / KEY / name
+    written = path.read_bytes()
+    path.write_bytes(b'{"garbage": ')
+    # settings.json is only read by people: it is rewritten from the log.
+    resumes_from(blobs, expected, tmp_path, 1 if name.startswith("iter") else None,
+                 path)
+    assert path.read_bytes() == written
+
+
+@pytest.mark.parametrize("name, step", [("iter_0002/random_state.json", 2),
+                                        ("iter_0003", 3), ("test.npy", 0)])
+def test_a_missing_file_is_recomputed(blobs, expected, tmp_path, name, step):
+    run(blobs, cache=tmp_path)
+    path = tmp_path / KEY / name
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
+    resumes_from(blobs, expected, tmp_path, step, path)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_garbage_log_is_refused_by_name(blobs, expected, tmp_path, damage):
+    X, y, _ = blobs
+    cache = tmp_path / "cache"
+    run(blobs, cache=cache)
+    log = cache / LOG_FILE
+    data = log.read_bytes()
+    log.write_bytes(np.random.default_rng(0).bytes(len(data)) if damage == "garbage"
+                    else data[:len(data) // 2])
+    message = re.escape(f"The cache log {log} is damaged") + ".*" + re.escape(
+        f"delete (or move away) the folder {cache}")
+    for attempt in (lambda: run(blobs, cache=cache), lambda: read_log(cache),
+                    lambda: replay(cache, KEY, X, y)):
+        with pytest.raises(CorruptCacheError, match=message) as error:
+            attempt()
+        assert isinstance(error.value, ValueError)
+        assert not isinstance(error.value, sqlite3.Error)
+    shutil.rmtree(cache)  # as the message says
+    assert_same_result(run(blobs, cache=cache), expected)
+
+
+def test_an_emptied_log_recomputes_the_runs(blobs, expected, tmp_path):
+    run(blobs, cache=tmp_path)
+    (tmp_path / LOG_FILE).write_bytes(b"")
+    resumes_from(blobs, expected, tmp_path, 0, tmp_path / LOG_FILE)
+
+
+LOCK_HOLDER = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN " + sys.argv[2])
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.parametrize("mode", ["IMMEDIATE", "EXCLUSIVE"])
+def test_a_locked_log_waits_then_names_it(blobs, expected, tmp_path, monkeypatch,
+                                          mode):
+    """Another process holds a write transaction on the log: IMMEDIATE lets
+    the run read (it fails at its first write), EXCLUSIVE does not."""
+    with pytest.raises(Killed):
+        run(blobs, dying(iwkmeans, 3), cache=tmp_path)
+    log = tmp_path / LOG_FILE
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(log), mode],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        monkeypatch.setattr(cache_module, "LOCK_TIMEOUT", 0.2)
+        start = time.perf_counter()
+        with pytest.raises(CacheLockedError,
+                           match=re.escape(f"The cache log {log} is locked by another "
+                                           f"process (waited 0.2 s)")) as error:
+            run(blobs, dying(iwkmeans, 3), cache=tmp_path)
+        assert 0.2 <= time.perf_counter() - start < 5
+        assert isinstance(error.value, TimeoutError)
+    finally:
+        holder.communicate("")  # the holder exits, its lock goes
+    assert_same_result(run(blobs, dying(iwkmeans, 3), cache=tmp_path), expected)
+
+
+def test_replay_names_a_damaged_file(blobs, expected, tmp_path):
+    X, y, _ = blobs
+    run(blobs, cache=tmp_path)
+    path = tmp_path / KEY / "iter_0002" / "selected.npy"
+    np.save(path, expected["selected"][3])
+    with pytest.raises(CorruptCacheError, match=re.escape(str(path)) + ".*"
+                       "Run run_experiment again with this cache"):
+        replay(tmp_path, KEY, X, y)
+    resumes_from(blobs, expected, tmp_path, 2, path)  # which repairs the run
+    steps = list(replay(tmp_path, KEY, X, y))
+    np.testing.assert_array_equal([s.batch for s in steps[:-1]], expected["selected"])
+
+
+def test_a_cache_without_checksums_is_read_unverified(blobs, expected, tmp_path):
+    """A cache stored before checksums: the same files, no files table."""
+    run(blobs, cache=tmp_path)
+    with sqlite3.connect(tmp_path / LOG_FILE) as connection:
+        connection.execute("DROP TABLE files")
+    with pytest.warns(CacheWarning, match="stored by an older iwkmeans, without "
+                                          "checksums"):
+        assert_same_result(run(blobs, dying(iwkmeans, 0), cache=tmp_path), expected)
+    # Unreadable files are still found; the steps recomputed get checksums.
+    path = tmp_path / KEY / "iter_0004" / "predictions.npy"
+    path.write_bytes(path.read_bytes()[:-8])
+    with pytest.warns(CacheWarning) as caught:
+        assert_same_result(run(blobs, dying(iwkmeans, 2), cache=tmp_path), expected)
+    assert any(str(path) in str(w.message) for w in caught)
+    store = RunStore(tmp_path, KEY)
+    with pytest.warns(CacheWarning, match="without checksums"):
+        assert_same_result(run(blobs, dying(iwkmeans, 0), cache=tmp_path), expected)
+    np.save(path, np.zeros(3))  # altered but valid: verified now
+    with pytest.warns(CacheWarning, match=re.escape(str(path))):
+        assert store.n_stored() == 4

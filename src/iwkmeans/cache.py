@@ -5,7 +5,7 @@ every step of a run as it goes, in a folder meant to be read by people as
 well as programs::
 
     folder/
-        log.sqlite                 tables runs, log, iterations (below)
+        log.sqlite                 tables runs, log, iterations, files (below)
         IWKMeans_seed0/            one folder per run: "<name>_seed<seed>"
             settings.json          what the run was asked to do
             initial.npy  test.npy  the initial labeled rows, the test rows
@@ -16,23 +16,55 @@ well as programs::
             iter_0001/ ...
 
 ``log.sqlite`` holds ``runs(run, settings)``, ``log(run, iteration, name,
-value)`` with the step's logged scalars (accuracy, contradiction, ...), and
+value)`` with the step's logged scalars (accuracy, contradiction, ...),
 ``iterations(run, iteration)``: a step is trusted only once its row there is
-committed. A step is written to a temporary folder, renamed into place, and
-only then are its scalars and its ``iterations`` row committed in one
-transaction; a run killed at any point leaves at worst an untrusted folder
-that the next run overwrites.
+committed, and ``files(run, iteration, name, size, sha256)``: the size and
+SHA-256 of every file written, ``iteration`` -1 for the run's own three
+files. A step is written to a temporary folder, renamed into place, and only
+then are its scalars, its checksums and its ``iterations`` row committed in
+one transaction; a run killed at any point leaves at worst an untrusted
+folder that the next run overwrites.
+
+Every stored file is verified against its checksum before it is used, so a
+truncated, garbage, altered or missing file (a disk error, a copy cut short,
+a power cut before the data reached the disk, a stray edit) is never
+trusted:
+
+- a damaged file of a step: that step and the ones after it (they depend on
+  it) are recomputed, with a :class:`CacheWarning` naming the file;
+- a damaged ``initial.npy`` or ``test.npy``: the whole run is recomputed
+  (:class:`CacheWarning`);
+- a damaged ``settings.json`` (only ever read by people): it is rewritten
+  from the settings recorded in the log (:class:`CacheWarning`);
+- :func:`replay`, which cannot recompute, raises a :class:`CorruptCacheError`
+  naming the file instead;
+- a damaged ``log.sqlite`` (the record of what is trusted) raises a
+  :class:`CorruptCacheError` naming it: delete the cache folder to start
+  afresh;
+- a ``log.sqlite`` locked by another process is waited for up to
+  :data:`LOCK_TIMEOUT` seconds, then a :class:`CacheLockedError` naming it
+  is raised.
+
+A run stored by an older iwkmeans has no checksums: it is read without
+verification, with a :class:`CacheWarning` at each use (a truncated or
+garbage file is still detected and recomputed, an altered but readable one is
+not); the steps it adds are verified. Delete the run's folder to recompute
+it all with checksums.
 
 An interrupted run resumes where it stopped (:func:`run_experiment` with the
 same cache and settings), and :func:`replay` recomputes any metric from the
-stored selections without calling the sampler.
+stored selections without calling the sampler. Deleting a run's folder
+starts that run afresh (the log forgets it).
 """
 import hashlib
+import io
 import json
 import os
 import shutil
 import sqlite3
-from contextlib import closing
+import sys
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +75,13 @@ from ._validation import check_data
 
 LOG_FILE = "log.sqlite"
 
+LOCK_TIMEOUT = 10.0
+"""Seconds to wait for another process to release ``log.sqlite`` (SQLite's
+busy timeout) before raising :class:`CacheLockedError`. Other runs hold it
+for milliseconds at a time."""
+
+RUN_FILES = -1  # the iteration of a run's own files in the files table
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (run TEXT PRIMARY KEY, settings TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS log (
@@ -50,7 +89,40 @@ CREATE TABLE IF NOT EXISTS log (
     PRIMARY KEY (run, iteration, name));
 CREATE TABLE IF NOT EXISTS iterations (
     run TEXT NOT NULL, iteration INTEGER NOT NULL, PRIMARY KEY (run, iteration));
+CREATE TABLE IF NOT EXISTS files (
+    run TEXT NOT NULL, iteration INTEGER NOT NULL, name TEXT NOT NULL,
+    size INTEGER NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (run, iteration, name));
 """
+
+
+class CacheError(Exception):
+    """A cache file cannot be used. The message names the file and what to
+    do. Raised as is for the log's other failures (a read-only folder, a full
+    disk, ...)."""
+
+
+class CorruptCacheError(CacheError, ValueError):
+    """A cache file is damaged and the cache cannot recompute what it held:
+    ``log.sqlite`` itself, or a stored file read by :func:`replay`."""
+
+
+class CacheLockedError(CacheError, TimeoutError):
+    """``log.sqlite`` stayed locked by another process for
+    :data:`LOCK_TIMEOUT` seconds."""
+
+
+class CacheWarning(UserWarning):
+    """A damaged cache file was set aside and what it held recomputed or
+    restored, or a run is read without verification (stored before
+    checksums). The message names the file."""
+
+
+class _Damaged(Exception):
+    """A stored file that cannot be trusted: its path and why."""
+
+    def __init__(self, path, reason):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
 
 
 def run_key(name, seed, swap_split):
@@ -103,22 +175,135 @@ def _check_folder(cache):
     return Path(cache)
 
 
-def _connect(folder):
-    connection = sqlite3.connect(folder / LOG_FILE)
-    connection.executescript(_SCHEMA)
-    return closing(connection)
+def _log_error(path, error):
+    """The CacheError that tells what an sqlite3 error on the log means."""
+    code = getattr(error, "sqlite_errorname", "")  # Python >= 3.11
+    message = str(error)
+    if code in ("SQLITE_BUSY", "SQLITE_LOCKED") or "is locked" in message:
+        return CacheLockedError(
+            f"The cache log {path} is locked by another process (waited "
+            f"{LOCK_TIMEOUT:g} s): another run, or a program that has it open, is "
+            f"writing to it. Run again once it has finished or been closed."
+        )
+    if (code in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or "not a database" in message
+            or "malformed" in message):
+        return CorruptCacheError(
+            f"The cache log {path} is damaged ({message}). It records which stored "
+            f"steps are trusted, so nothing in the cache can be: delete (or move "
+            f"away) the folder {path.parent} and run again to recompute its runs."
+        )
+    return CacheError(f"The cache log {path} cannot be used: {message}.")
 
 
-def _save_file(path, write):
+@contextmanager
+def _connect(folder, *, write=False):
+    """A connection to the log (one transaction with ``write``); its sqlite3
+    errors become CacheErrors naming the file."""
+    path = folder / LOG_FILE
+    try:
+        connection = sqlite3.connect(path, timeout=LOCK_TIMEOUT)
+    except sqlite3.Error as error:
+        raise _log_error(path, error) from error
+    try:
+        connection.executescript(_SCHEMA)
+        if write:
+            with connection:
+                yield connection
+        else:
+            yield connection
+    except sqlite3.Error as error:
+        raise _log_error(path, error) from error
+    finally:
+        connection.close()
+
+
+def _warn(message):
+    """A CacheWarning pointing at the first caller outside this package."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+            package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, CacheWarning, stacklevel=level)
+
+
+def _npy_bytes(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array)  # labels of object dtype are pickled
+    return buffer.getvalue()
+
+
+def _json_bytes(value, **options):
+    return json.dumps(value, **options).encode()
+
+
+def _settings_bytes(settings):
+    return _json_bytes(settings, indent=1, sort_keys=True)
+
+
+def _record(data):
+    """What the files table records of a file: its size and SHA-256."""
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
+def _parse_npy(data, allow_pickle=False):
+    # read_array, not load: it refuses anything but the .npy format.
+    return np.lib.format.read_array(io.BytesIO(data), allow_pickle=allow_pickle)
+
+
+def _parse_random_state(data):
+    state = json.loads(data)
+    state["state"]["key"] = np.array(state["state"]["key"], dtype=np.uint32)
+    np.random.RandomState().set_state(state)  # refuses a malformed state
+    return state
+
+
+_PARSERS = {
+    "settings.json": json.loads,
+    "initial.npy": _parse_npy,
+    "test.npy": _parse_npy,
+    "selected.npy": _parse_npy,
+    # Labels of object dtype are pickled; the cache is the user's own folder.
+    "predictions.npy": lambda data: _parse_npy(data, allow_pickle=True),
+    "random_state.json": _parse_random_state,
+}
+
+
+def _read(path, recorded, legacy, parse=True):
+    """The parsed content of a stored file, checked against ``recorded``
+    (its size and SHA-256, or None); raises _Damaged. A file of a run stored
+    before checksums (``legacy``, nothing recorded) is only parsed. Without
+    ``parse``, a file whose checksum matches is not parsed (None)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise _Damaged(path, "the file is missing") from None
+    except OSError as error:
+        raise _Damaged(path, f"the file cannot be read ({error})") from None
+    if recorded is not None:
+        size, sha256 = recorded
+        if len(data) != size:
+            raise _Damaged(path, f"the file has {len(data)} bytes where {size} were "
+                                 f"written (truncated or replaced)")
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise _Damaged(path, f"the file's SHA-256 differs from the one recorded "
+                                 f"in {LOG_FILE} when it was written (altered)")
+        if not parse:
+            return None
+    elif not legacy:
+        raise _Damaged(path, f"{LOG_FILE} records no checksum for the file")
+    try:
+        return _PARSERS[path.name](data)
+    except Exception as error:  # any failure to parse a file makes it damaged
+        raise _Damaged(path, f"the file cannot be read ({type(error).__name__}: "
+                             f"{error})") from None
+
+
+def _save_file(path, data):
     """Write a file under a temporary name, then rename it into place."""
     temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as file:
-        write(file)
+    temporary.write_bytes(data)
     os.replace(temporary, path)
-
-
-def _write_json(file, value):
-    file.write(json.dumps(value, indent=1, sort_keys=True).encode())
 
 
 def _iteration_folder(run_folder, iteration):
@@ -127,7 +312,11 @@ def _iteration_folder(run_folder, iteration):
 
 class RunStore:
     """The stored steps of one run in a cache folder (used by
-    :func:`~iwkmeans.experiments.run_experiment` and :func:`replay`)."""
+    :func:`~iwkmeans.experiments.run_experiment` and :func:`replay`).
+
+    Every file is read back only after its size and SHA-256 are checked
+    against those the log recorded when it was written (see the module's
+    documentation for what happens to a damaged one)."""
 
     def __init__(self, cache, key):
         self.folder = _check_folder(cache)
@@ -135,33 +324,40 @@ class RunStore:
         self.run_folder = self.folder / key
 
     def stored_settings(self):
-        """The settings the run was made with, or None if it is not stored."""
-        if not (self.folder / LOG_FILE).is_file():
+        """The settings the run was made with, or None if it is not stored
+        (a run whose folder was deleted is not: that starts it afresh)."""
+        if not ((self.folder / LOG_FILE).is_file() and self.run_folder.is_dir()):
             return None
         with _connect(self.folder) as connection:
             row = connection.execute(
                 "SELECT settings FROM runs WHERE run = ?", (self.key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        if row is None:
+            return None
+        try:
+            return json.loads(row[0])
+        except ValueError:
+            raise _log_error(self.folder / LOG_FILE,
+                             sqlite3.DatabaseError("malformed settings")) from None
 
     def open(self, settings, initial, test):
         """Start the run, or check that the stored one is the same run.
 
         A stored run made with other settings or another split raises a
         ValueError naming the differences; a new run gets its settings,
-        initial and test rows written.
+        initial and test rows written. A damaged ``settings.json`` is
+        rewritten from the log; a damaged ``initial.npy`` or ``test.npy``
+        sets every stored step aside (the run is recomputed from step 0);
+        both with a :class:`CacheWarning` naming the file.
         """
         # What JSON gives back, so that a fresh run compares equal to its stored self.
         settings = json.loads(json.dumps(settings))
         stored = self.stored_settings()
         if stored is None:
-            self.run_folder.mkdir(parents=True, exist_ok=True)
-            _save_file(self.run_folder / "settings.json",
-                       lambda file: _write_json(file, settings))
-            _save_file(self.run_folder / "initial.npy", lambda file: np.save(file, initial))
-            _save_file(self.run_folder / "test.npy", lambda file: np.save(file, test))
-            with _connect(self.folder) as connection, connection:
-                connection.execute("INSERT INTO runs VALUES (?, ?)",
-                                   (self.key, json.dumps(settings, sort_keys=True)))
+            if any(self.run_folder.glob("iter_*")):
+                _warn(f"{self.folder / LOG_FILE} has no record of run {self.key!r}, "
+                      f"yet {self.run_folder} holds steps (was the log deleted or "
+                      f"emptied?): they are not trusted, the run is recomputed.")
+            self._write_run_files(settings, initial, test, new=True)
             return
         differences = [
             f"{name}: stored {stored.get(name)!r}, now {settings.get(name)!r}"
@@ -174,32 +370,170 @@ class RunStore:
                 f"({'; '.join(differences)}). Use another cache folder, or delete "
                 f"{self.run_folder} to start this run afresh."
             )
-        if not (np.array_equal(self.initial(), initial)
-                and np.array_equal(self.test(), test)):
+        with _connect(self.folder) as connection:
+            recorded = self._recorded(connection)[RUN_FILES]
+        legacy = not recorded
+        if legacy:
+            self._warn_legacy()
+        path = self.run_folder / "settings.json"
+        try:
+            if _read(path, recorded.get(path.name), legacy) != stored:
+                raise _Damaged(path, f"the file differs from the settings recorded "
+                                     f"in {LOG_FILE}")
+        except _Damaged as damage:
+            _warn(f"{damage}. It is rewritten from the settings recorded in "
+                  f"{LOG_FILE}; no step needs recomputing.")
+            data = _settings_bytes(stored)
+            _save_file(path, data)
+            if not legacy:
+                with _connect(self.folder, write=True) as connection:
+                    connection.execute("INSERT OR REPLACE INTO files VALUES "
+                                       "(?, ?, ?, ?, ?)",
+                                       (self.key, RUN_FILES, path.name, *_record(data)))
+        try:
+            stored_initial, stored_test = (
+                _read(self.run_folder / name, recorded.get(name), legacy)
+                for name in ("initial.npy", "test.npy"))
+        except _Damaged as damage:
+            _warn(f"{damage}. Every step of run {self.key!r} depends on it: the run "
+                  f"is recomputed from step 0.")
+            self._write_run_files(stored, initial, test, new=False)
+            return
+        if not (np.array_equal(stored_initial, initial)
+                and np.array_equal(stored_test, test)):
             raise ValueError(
                 f"The cache {self.folder} holds run {self.key!r} with the same "
                 f"settings but another train/test split (a different scikit-learn "
                 f"version?). Delete {self.run_folder} to start this run afresh."
             )
 
+    def _write_run_files(self, settings, initial, test, new):
+        """Write the run's own files and record them; the steps stored before
+        (if any) stop being trusted first."""
+        self.run_folder.mkdir(parents=True, exist_ok=True)
+        if new:  # forget what the log holds of a run whose folder was deleted
+            with _connect(self.folder, write=True) as connection:
+                for table in ("runs", "iterations", "files", "log"):
+                    connection.execute(f"DELETE FROM {table} WHERE run = ?",
+                                       (self.key,))
+        else:
+            self._set_aside(0)
+        files = {"settings.json": _settings_bytes(settings),
+                 "initial.npy": _npy_bytes(initial), "test.npy": _npy_bytes(test)}
+        for name, data in files.items():
+            _save_file(self.run_folder / name, data)
+        with _connect(self.folder, write=True) as connection:
+            if new:
+                connection.execute("INSERT INTO runs VALUES (?, ?)",
+                                   (self.key, json.dumps(settings, sort_keys=True)))
+            connection.execute("DELETE FROM files WHERE run = ? AND iteration = ?",
+                               (self.key, RUN_FILES))
+            connection.executemany(
+                "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
+                [(self.key, RUN_FILES, name, *_record(data))
+                 for name, data in files.items()])
+
+    def _warn_legacy(self):
+        _warn(f"Run {self.key!r} in the cache {self.folder} was stored by an older "
+              f"iwkmeans, without checksums: its files are read without "
+              f"verification (a truncated or garbage file is still detected and "
+              f"recomputed, an altered but readable one is not). Delete "
+              f"{self.run_folder} to recompute it with checksums.")
+
+    def _is_legacy(self, connection):
+        """Whether the run was stored before checksums (none for its own files)."""
+        return connection.execute(
+            "SELECT COUNT(*) FROM files WHERE run = ? AND iteration = ?",
+            (self.key, RUN_FILES)).fetchone()[0] == 0
+
+    def _recorded(self, connection, iteration=None):
+        """iteration -> {file name: (size, sha256)} of what the log recorded,
+        RUN_FILES included (empty for a run stored before checksums); or the
+        dict of one ``iteration``."""
+        recorded = {RUN_FILES: {}}
+        query = "SELECT iteration, name, size, sha256 FROM files WHERE run = ?"
+        arguments = (self.key,)
+        if iteration is not None:
+            query += " AND iteration = ?"
+            arguments += (iteration,)
+        for i, name, size, sha256 in connection.execute(query, arguments):
+            recorded.setdefault(i, {})[name] = (size, sha256)
+        return recorded if iteration is None else recorded.get(iteration, {})
+
+    def _load(self, iteration, name):
+        """A stored file, verified; a damaged one raises CorruptCacheError."""
+        with _connect(self.folder) as connection:
+            record = connection.execute(
+                "SELECT size, sha256 FROM files WHERE run = ? AND iteration = ? AND "
+                "name = ?", (self.key, iteration, name)).fetchone()
+            legacy = self._is_legacy(connection)
+        return self._verified(iteration, name, record, legacy)
+
+    def _verified(self, iteration, name, record, legacy):
+        folder = (self.run_folder if iteration == RUN_FILES
+                  else _iteration_folder(self.run_folder, iteration))
+        try:
+            return _read(folder / name, record, legacy)
+        except _Damaged as damage:
+            raise self._corrupt(damage) from None
+
+    def _corrupt(self, damage):
+        return CorruptCacheError(
+            f"{damage}. Run run_experiment again with this cache and the run's "
+            f"settings: it recomputes the damaged step and the ones after it (or "
+            f"delete {self.run_folder} to start the run afresh)."
+        )
+
     def initial(self):
         """The rows of the initial labeled set."""
-        return np.load(self.run_folder / "initial.npy")
+        return self._load(RUN_FILES, "initial.npy")
 
     def test(self):
         """The rows of the test set."""
-        return np.load(self.run_folder / "test.npy")
+        return self._load(RUN_FILES, "test.npy")
 
     def n_stored(self):
-        """How many steps, from the first, are stored and trusted."""
+        """How many steps, from the first, are stored and trusted.
+
+        A step is trusted once its row in ``iterations`` is committed and
+        each of its files matches the size and SHA-256 recorded with it. The
+        first step that does not (a file truncated, garbage, altered or
+        missing) ends the count with a :class:`CacheWarning` naming the
+        file: that step and the ones after it, which depend on it, are
+        recomputed by the run.
+        """
+        n, damage = self._verified_steps()
+        if damage is not None:
+            _warn(f"{damage}. Step {n} of run {self.key!r} and the steps after it, "
+                  f"which depend on it, are not trusted: they are recomputed.")
+        return n
+
+    def _verified_steps(self):
+        """The number of trusted steps, and the _Damaged that ended them (or
+        None)."""
         with _connect(self.folder) as connection:
             committed = {i for (i,) in connection.execute(
                 "SELECT iteration FROM iterations WHERE run = ?", (self.key,))}
-        # Steps are written in order; trust the unbroken prefix whose folders exist.
+            recorded = self._recorded(connection)
+        legacy = not recorded[RUN_FILES]
         n = 0
-        while n in committed and _iteration_folder(self.run_folder, n).is_dir():
+        while n in committed:  # steps are written in order; trust the unbroken prefix
+            folder = _iteration_folder(self.run_folder, n)
+            files = recorded.get(n)
+            try:
+                if not folder.is_dir():
+                    raise _Damaged(folder, "the step's folder is missing")
+                if files is None:  # stored before checksums, or not recorded
+                    names = ["predictions.npy", "random_state.json"]
+                    if (folder / "selected.npy").exists():
+                        names.append("selected.npy")
+                    files = dict.fromkeys(names)
+                for name, record in files.items():
+                    _read(folder / name, record, legacy, parse=False)
+            except _Damaged as damage:
+                return n, damage
             n += 1
-        return n
+        return n, None
 
     def load(self, iteration):
         """The logged scalars (name -> float) and the selected rows (None at
@@ -208,68 +542,98 @@ class RunStore:
             values = dict(connection.execute(
                 "SELECT name, value FROM log WHERE run = ? AND iteration = ?",
                 (self.key, iteration)))
-        path = _iteration_folder(self.run_folder, iteration) / "selected.npy"
-        return values, (np.load(path) if self.has_batch(iteration) else None)
+            files = self._recorded(connection, iteration)
+            legacy = self._is_legacy(connection)
+        folder = _iteration_folder(self.run_folder, iteration)
+        if not files and legacy and (folder / "selected.npy").exists():
+            files = {"selected.npy": None}  # stored before checksums
+        batch = None
+        if "selected.npy" in files:
+            batch = self._verified(iteration, "selected.npy", files["selected.npy"],
+                                   legacy)
+        return values, batch
 
     def has_batch(self, iteration):
         """Whether a stored step selected a batch (every step but a run's last)."""
-        return (_iteration_folder(self.run_folder, iteration) / "selected.npy").exists()
+        with _connect(self.folder) as connection:
+            names = self._recorded(connection, iteration)
+        if not names:  # stored before checksums
+            return (_iteration_folder(self.run_folder, iteration) / "selected.npy").exists()
+        return "selected.npy" in names
 
     def load_predictions(self, iteration):
         """The test predictions of a stored step."""
-        path = _iteration_folder(self.run_folder, iteration) / "predictions.npy"
-        # Labels of object dtype are pickled; the cache is the user's own folder.
-        return np.load(path, allow_pickle=True)
+        return self._load(iteration, "predictions.npy")
 
     def load_random_state(self, iteration):
         """The sampler's random state after a stored step, for
         ``RandomState.set_state``."""
-        path = _iteration_folder(self.run_folder, iteration) / "random_state.json"
-        state = json.loads(path.read_text())
-        state["state"]["key"] = np.array(state["state"]["key"], dtype=np.uint32)
-        return state
+        return self._load(iteration, "random_state.json")
 
     def save(self, iteration, values, selected, predictions, random_state):
         """Store one step: its scalars (name -> float; NaN ones are left
         out), the selected rows (None at the last step), its test
         predictions and the sampler's ``numpy.random.RandomState``."""
-        # A step stored before (the last step of a shorter run, now redone)
-        # stops being trusted before its folder changes.
-        with _connect(self.folder) as connection, connection:
+        # A step stored before (the last step of a shorter run, now redone, or
+        # a damaged one) stops being trusted, and the ones after it, before
+        # its folder changes.
+        self._set_aside(iteration)
+        files = self._write_folder(iteration, selected, predictions, random_state)
+        self._commit(iteration, values, files)
+
+    def _set_aside(self, iteration):
+        """Stop trusting the steps from ``iteration`` on."""
+        with _connect(self.folder, write=True) as connection:
             connection.execute("DELETE FROM iterations WHERE run = ? AND iteration >= ?",
                                (self.key, iteration))
-        self._write_folder(iteration, selected, predictions, random_state)
-        self._commit(iteration, values)
+            connection.execute("DELETE FROM files WHERE run = ? AND iteration >= ?",
+                               (self.key, iteration))
 
     def _write_folder(self, iteration, selected, predictions, random_state):
+        """Write the step's folder; return its files' size and SHA-256."""
+        state = random_state.get_state(legacy=False)
+        state["state"]["key"] = state["state"]["key"].tolist()
+        files = {"predictions.npy": _npy_bytes(predictions),
+                 "random_state.json": _json_bytes(state)}
+        if selected is not None:
+            files["selected.npy"] = _npy_bytes(selected)
         final = _iteration_folder(self.run_folder, iteration)
         temporary = final.with_name(f".{final.name}.tmp")
         shutil.rmtree(temporary, ignore_errors=True)  # left by a killed run
         temporary.mkdir()
-        if selected is not None:
-            np.save(temporary / "selected.npy", selected)
-        np.save(temporary / "predictions.npy", predictions)
-        state = random_state.get_state(legacy=False)
-        state["state"]["key"] = state["state"]["key"].tolist()
-        (temporary / "random_state.json").write_text(json.dumps(state))
+        for name, data in files.items():
+            (temporary / name).write_bytes(data)
         # An untrusted folder of the same step, left by a killed run, gives way.
         shutil.rmtree(final, ignore_errors=True)
         os.rename(temporary, final)
+        return {name: _record(data) for name, data in files.items()}
 
-    def _commit(self, iteration, values):
-        """Log the step's scalars and mark it trusted, in one transaction."""
+    def _commit(self, iteration, values, files):
+        """Log the step's scalars and its files' checksums and mark it
+        trusted, in one transaction."""
         rows = [(self.key, iteration, name, float(value))
                 for name, value in values.items() if np.isfinite(value)]
-        with _connect(self.folder) as connection, connection:
+        with _connect(self.folder, write=True) as connection:
             connection.execute("DELETE FROM log WHERE run = ? AND iteration = ?",
                                (self.key, iteration))
             connection.executemany("INSERT INTO log VALUES (?, ?, ?, ?)", rows)
+            connection.execute("DELETE FROM files WHERE run = ? AND iteration = ?",
+                               (self.key, iteration))
+            connection.executemany(
+                "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
+                [(self.key, iteration, name, size, sha256)
+                 for name, (size, sha256) in files.items()])
             connection.execute("INSERT OR REPLACE INTO iterations VALUES (?, ?)",
                                (self.key, iteration))
 
 
 def read_log(cache):
     """Every logged scalar of a cache, as a tidy table.
+
+    Reads ``log.sqlite`` only (the stored files are not read, hence not
+    verified); a damaged log raises :class:`CorruptCacheError`, one locked
+    by another process :class:`CacheLockedError`. Runs whose folder was
+    deleted are left out.
 
     Parameters
     ----------
@@ -291,7 +655,8 @@ def read_log(cache):
             "SELECT log.run, log.iteration, log.name, log.value FROM log JOIN iterations "
             "ON log.run = iterations.run AND log.iteration = iterations.iteration "
             "ORDER BY log.run, log.iteration, log.name").fetchall()
-    return [dict(zip(("run", "iteration", "name", "value"), row)) for row in rows]
+    return [dict(zip(("run", "iteration", "name", "value"), row)) for row in rows
+            if (folder / row[0]).is_dir()]
 
 
 @dataclass(frozen=True)
@@ -348,8 +713,16 @@ def replay(cache, run, X, y, *, classifier=None):
     Returns
     -------
     steps : iterator of ReplayedStep
-        The stored steps in order; the arguments are checked at once, the
-        models fitted as the steps are drawn.
+        The stored steps in order; the arguments and the stored files are
+        checked at once, the models fitted as the steps are drawn.
+
+    Raises
+    ------
+    CorruptCacheError
+        If a stored file of the run is damaged (truncated, garbage, altered
+        or missing); it names the file. :func:`replay` cannot recompute it:
+        run ``run_experiment`` again with the same cache and settings, which
+        does.
     """
     from .experiments import _seeded  # experiments imports this module
 
@@ -373,12 +746,19 @@ def replay(cache, run, X, y, *, classifier=None):
                 f"classifier must be the run's classifier, "
                 f"{settings['classifier']}; got {describe(model)}."
             )
-    return _replay_steps(store, X, y, model)
-
-
-def _replay_steps(store, X, y, model):
+    with _connect(store.folder) as connection:
+        legacy = store._is_legacy(connection)
+    if legacy:
+        store._warn_legacy()
     labeled, test = store.initial(), store.test()
-    for iteration in range(store.n_stored()):
+    n_steps, damage = store._verified_steps()
+    if damage is not None:
+        raise store._corrupt(damage)
+    return _replay_steps(store, X, y, model, labeled, test, n_steps)
+
+
+def _replay_steps(store, X, y, model, labeled, test, n_steps):
+    for iteration in range(n_steps):
         _, batch = store.load(iteration)
         fitted = None if model is None else clone(model).fit(X[labeled], y[labeled])
         yield ReplayedStep(iteration, labeled, batch, test, fitted)
