@@ -3,6 +3,20 @@
 The kernels run OpenMP threads over chunks of rows and call BLAS inside each
 thread, so BLAS must stay single-threaded while they run, or the two thread
 pools oversubscribe the cores.
+
+Every kernel call takes its thread count from :func:`effective_n_threads`,
+which also keeps a child forked after a multi-threaded kernel call working:
+GNU OpenMP (libgomp) keeps the threads of a parallel region for the next one,
+and a child of ``fork()`` inherits that pool without its threads, so its
+first parallel region of more than one thread waits for them forever. So
+once a kernel call here was given more than one thread, the kernels of every
+process forked from this one (and from those) run on one thread, whatever
+``n_threads`` asks: results are bit-identical for any thread count, only the
+speed changes, and a region of one thread does not touch the pool. A process
+forked before any such call, a 'spawn' child and a 'forkserver' child (forked
+from a server that ran no kernel) keep the full budget. Only the pools of
+these kernels are known: a pool that another library sharing this libgomp
+started in the parent is not (a child then needs ``n_threads=1``).
 """
 import functools
 import os
@@ -13,6 +27,13 @@ from threadpoolctl import ThreadpoolController
 from _kmeans._common import omp_max_threads
 
 
+# Set once this process may hold an OpenMP thread pool: a kernel call was
+# given more than one thread, here or in a parent this process was forked from.
+_threads_used = False
+# Set in a child forked while _threads_used: its kernels run on one thread.
+_forked_after_threads = False
+
+
 def effective_n_threads(n_threads):
     """Number of OpenMP threads a kernel call should use.
 
@@ -20,13 +41,30 @@ def effective_n_threads(n_threads):
     (it honours ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits``);
     without ``OMP_NUM_THREADS`` it is capped at the number of physical cores,
     since hyper-threads only slow down these compute-bound kernels.
+
+    In a process forked after a kernel call of more than one thread, it is
+    1 whatever ``n_threads`` is: the OpenMP thread pool does not survive
+    ``fork()`` (see the module docstring).
     """
-    if n_threads is not None:
-        return n_threads
-    budget = omp_max_threads()
-    if os.environ.get("OMP_NUM_THREADS"):
-        return budget
-    return max(1, min(budget, physical_cores()))
+    global _threads_used
+    if _forked_after_threads:
+        return 1
+    if n_threads is None:
+        n_threads = omp_max_threads()
+        if not os.environ.get("OMP_NUM_THREADS"):
+            n_threads = max(1, min(n_threads, physical_cores()))
+    if n_threads > 1:
+        _threads_used = True
+    return n_threads
+
+
+def _after_fork_in_child():
+    global _forked_after_threads
+    if _threads_used:
+        _forked_after_threads = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @functools.cache
