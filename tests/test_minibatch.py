@@ -70,7 +70,7 @@ def test_integer_weights_equal_repeated_samples_in_a_step():
     assert init.n_steps_ == 1
 
 
-def test_partial_fit_keeps_fixed_centers_and_rejects_new_ones(blobs):
+def test_partial_fit_keeps_fixed_centers_and_rejects_other_ones(blobs):
     fixed = blobs[:2] + 1.0
     mb = IncrementalMiniBatchKMeans(6, random_state=0)
     for start in range(0, 20_000, 4000):
@@ -78,9 +78,8 @@ def test_partial_fit_keeps_fixed_centers_and_rejects_new_ones(blobs):
                        fixed_centers=fixed if start == 0 else None)
     assert mb.cluster_centers_[:2].tobytes() == fixed.tobytes()
     assert mb.n_steps_ == 5
-    with pytest.raises(ValueError, match="fixed_centers can only be given on the "
-                                         "first call"):
-        mb.partial_fit(blobs[:100], fixed_centers=fixed)
+    with pytest.raises(ValueError, match="fixed_centers differ"):
+        mb.partial_fit(blobs[:100], fixed_centers=fixed + 1)
 
 
 def test_deterministic_for_any_thread_count(blobs):
@@ -110,3 +109,33 @@ def test_a_starved_center_is_moved_onto_the_data(blobs):
     for step in range(REASSIGN_EVERY):
         off.partial_fit(blobs[step * 256:(step + 1) * 256])
     assert off.cluster_centers_[4, 0] == 1e3
+
+
+def test_partial_fit_takes_the_same_fixed_centers_on_every_call():
+    # A loop naturally passes fixed_centers each time: the same ones are
+    # accepted, other ones refused (scikit-learn's rule for ``classes``).
+    rng = np.random.default_rng(0)
+    X, fixed = rng.normal(size=(600, 3)), rng.normal(size=(4, 3))
+    mb = IncrementalMiniBatchKMeans(5, random_state=0)
+    for chunk in np.array_split(X, 3):
+        mb.partial_fit(chunk, fixed_centers=fixed)
+    np.testing.assert_array_equal(mb.cluster_centers_[:4], fixed)
+    once = IncrementalMiniBatchKMeans(5, random_state=0).partial_fit(
+        X[:200], fixed_centers=fixed)
+    for chunk in np.array_split(X, 3)[1:]:
+        once.partial_fit(chunk)
+    np.testing.assert_array_equal(mb.cluster_centers_, once.cluster_centers_)
+    with pytest.raises(ValueError, match="fixed_centers differ"):
+        mb.partial_fit(X[:10], fixed_centers=fixed + 1)
+    with pytest.raises(ValueError, match="fixed_centers differ"):
+        mb.partial_fit(X[:10], fixed_centers=fixed[:3])
+
+
+@pytest.mark.parametrize("first, later", [(np.float32, np.float64),
+                                          (np.float64, np.float32)])
+def test_partial_fit_casts_later_chunks_to_the_fitted_dtype(first, later):
+    X = np.random.default_rng(0).normal(size=(400, 3))
+    mb = IncrementalMiniBatchKMeans(4, random_state=0).partial_fit(X[:200].astype(first))
+    mb.partial_fit(X[200:].astype(later))
+    assert mb.cluster_centers_.dtype == first
+    assert mb.predict(X.astype(later)).max() < 4

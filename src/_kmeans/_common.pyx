@@ -93,10 +93,13 @@ cdef floating* transposed_centers(const floating* centers, int n_centers,
     """The centers (n_centers, n_features) transposed into a new
     (n_features, width) array, zero past the last center, for the caller to
     free; and their squared norms in norms (width values), +inf past the
-    last center, so that a padded lane is never the nearest."""
+    last center, so that a padded lane is never the nearest. NULL if memory
+    runs out."""
     cdef:
         int j
         floating* centers_t = <floating*> calloc(width * n_features, sizeof(floating))
+    if centers_t == NULL:
+        return NULL
     row_sq_norms(centers, n_centers, n_features, norms)
     for j in range(n_centers, width):
         norms[j] = INFINITY

@@ -268,7 +268,20 @@ class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
         Returns
         -------
         self
+
+        Interrupted (Ctrl-C, within one Lloyd iteration or one k-means++
+        pick) or out of memory, the estimator is left unfitted: no attribute
+        of an earlier fit or of the half-done one remains.
         """
+        try:
+            return self._fit(X, sample_weight, fixed_centers)
+        except BaseException:
+            for name in ("cluster_centers_", "labels_", "n_iter_", "inertia_",
+                         "fixed_mask_", "n_features_in_"):
+                self.__dict__.pop(name, None)
+            raise
+
+    def _fit(self, X, sample_weight, fixed_centers):
         reject_non_numeric(X, "X")
         X = canonical_csr(
             validate_data(self, X, dtype=FLOAT_DTYPES, order="C", accept_sparse="csr"),

@@ -27,6 +27,11 @@ from .seeding import initial_picks
 
 # Steps between two checks for free centers that receive (almost) nothing.
 REASSIGN_EVERY = 10
+# What a fit sets: removed again when a fit is interrupted, so that an
+# interrupted estimator is plainly unfitted.
+FITTED_ATTRIBUTES = ("cluster_centers_", "fixed_mask_", "counts_", "n_steps_",
+                     "labels_", "inertia_", "n_iter_", "_random_state",
+                     "n_features_in_")
 
 
 class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
@@ -125,7 +130,10 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
 
     def _validate(self, X, sample_weight, reset):
         reject_non_numeric(X, "X")
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C", reset=reset)
+        # After the first call, X takes the fitted dtype (as predict does):
+        # the centers and their running means live in it.
+        dtype = FLOAT_DTYPES if reset else self.cluster_centers_.dtype
+        X = validate_data(self, X, dtype=dtype, order="C", reset=reset)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         return X, sample_weight
 
@@ -206,17 +214,27 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         self.counts_[starved] = self.counts_[healthy].min()
 
     def fit(self, X, y=None, sample_weight=None, fixed_centers=None):
-        """Seed on a subset, then run mini-batch steps over shuffled passes."""
+        """Seed on a subset, then run mini-batch steps over shuffled passes.
+
+        Interrupted (Ctrl-C) or out of memory, the estimator is left unfitted:
+        no attribute of a half-done fit remains."""
         self._check_params()
+        for name in FITTED_ATTRIBUTES:  # a previous fit's state is replaced
+            self.__dict__.pop(name, None)
         X, sample_weight = self._validate(X, sample_weight, reset=True)
-        # Kept for partial_fit calls after fit.
-        self._random_state = random_state = check_random_state(self.random_state)
-        n_threads = effective_n_threads(self.n_threads)
-        self._initialise(X, sample_weight, fixed_centers, random_state, n_threads)
-        with single_threaded_blas():
-            self._passes(X, sample_weight, random_state, n_threads)
-        self.inertia_, self.labels_ = weighted_inertia(X, sample_weight,
-                                                       self.cluster_centers_, n_threads)
+        try:
+            # Kept for partial_fit calls after fit.
+            self._random_state = random_state = check_random_state(self.random_state)
+            n_threads = effective_n_threads(self.n_threads)
+            self._initialise(X, sample_weight, fixed_centers, random_state, n_threads)
+            with single_threaded_blas():
+                self._passes(X, sample_weight, random_state, n_threads)
+            self.inertia_, self.labels_ = weighted_inertia(
+                X, sample_weight, self.cluster_centers_, n_threads)
+        except BaseException:
+            for name in FITTED_ATTRIBUTES:
+                self.__dict__.pop(name, None)
+            raise
         return self
 
     def _passes(self, X, sample_weight, random_state, n_threads):
@@ -252,8 +270,14 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
                     return
 
     def partial_fit(self, X, y=None, sample_weight=None, fixed_centers=None):
-        """One mini-batch step on X; the first call also seeds the centers
-        (``fixed_centers`` is read on that call only)."""
+        """One mini-batch step on X; the first call also seeds the centers.
+
+        ``fixed_centers`` sets the fixed centers on the first call; later
+        calls may pass the same ones again (a loop naturally does), and are
+        refused if they differ, as scikit-learn treats ``classes`` in
+        ``partial_fit``. After the first call X is cast to the fitted dtype.
+        A step interrupted (Ctrl-C) leaves the centers of the previous step.
+        """
         first = not hasattr(self, "cluster_centers_")
         self._check_params()
         X, sample_weight = self._validate(X, sample_weight, reset=first)
@@ -263,10 +287,23 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
             self._initialise(X, sample_weight, fixed_centers, self._random_state,
                              n_threads)
         elif fixed_centers is not None:
-            raise ValueError(
-                "fixed_centers can only be given on the first call to partial_fit; "
-                "the fixed centers are already set."
-            )
-        with single_threaded_blas():
-            self._step(X, sample_weight, n_threads, self._random_state)
+            self._check_same_fixed_centers(fixed_centers, X)
+        state = self.cluster_centers_.copy(), self.counts_.copy(), self.n_steps_
+        try:
+            with single_threaded_blas():
+                self._step(X, sample_weight, n_threads, self._random_state)
+        except BaseException:
+            self.cluster_centers_, self.counts_, self.n_steps_ = state
+            raise
         return self
+
+    def _check_same_fixed_centers(self, fixed_centers, X):
+        """Accept fixed centers equal to those already set; refuse others."""
+        given = check_fixed_centers(fixed_centers, X.shape[1], X.dtype)
+        current = self.cluster_centers_[self.fixed_mask_]
+        if given.shape != current.shape or not np.array_equal(given, current):
+            raise ValueError(
+                "fixed_centers differ from the fixed centers set by the first call "
+                f"to partial_fit ({current.shape[0]} rows); they cannot change "
+                "between calls. Pass the same ones, or None."
+            )
