@@ -106,6 +106,17 @@ cdef inline void nearest_by_row(const floating* dots, const floating* norms,
                            <int64_t*> best)
 
 
+cdef inline void accumulate(const floating* rows, int n_rows, int n_features,
+                            double scale, const double* shift, const floating* w,
+                            const int* target, double* sums) noexcept nogil:
+    """iwk_accumulate_* (see simd.h) for X's precision: the statistics of a
+    chunk of dense rows, framed as they are added unless shift is NULL."""
+    if floating is float:
+        iwk_accumulate_float(rows, n_rows, n_features, scale, shift, w, target, sums)
+    else:
+        iwk_accumulate_double(rows, n_rows, n_features, scale, shift, w, target, sums)
+
+
 cdef enum:
     # The center sums are accumulated per block of consecutive chunks while
     # the rows are still in cache, then the blocks are added in block order.
@@ -289,22 +300,12 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
                 if X.indptr == NULL:
                     # From the framed chunk if it is whole in the buffer,
                     # else framing each value as it is added: the same values.
-                    if floating is float:
-                        if framed != NULL:
-                            iwk_accumulate_float(framed, rows, n_features, 1.0, NULL,
-                                                 &sample_weight[start], target, own)
-                        else:
-                            iwk_accumulate_float(values + start * n_features, rows,
-                                                 n_features, X.scale, X.shift,
-                                                 &sample_weight[start], target, own)
+                    if framed != NULL:
+                        accumulate(framed, rows, n_features, 1.0, NULL,
+                                   &sample_weight[start], target, own)
                     else:
-                        if framed != NULL:
-                            iwk_accumulate_double(framed, rows, n_features, 1.0, NULL,
-                                                  &sample_weight[start], target, own)
-                        else:
-                            iwk_accumulate_double(values + start * n_features, rows,
-                                                  n_features, X.scale, X.shift,
-                                                  &sample_weight[start], target, own)
+                        accumulate(values + start * n_features, rows, n_features,
+                                   X.scale, X.shift, &sample_weight[start], target, own)
                     continue
                 for i in range(rows):
                     if target[i] >= 0:
@@ -541,7 +542,7 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
           const int32_t[::1] indptr, const double[::1] shift, double scale,
           int n_features, const floating[::1] sample_weight, floating[:, ::1] centers,
           int n_fixed, int max_iter, double tol, int[::1] labels, int n_threads,
-          bint verbose):
+          bint verbose, double weight_scale=1.0):
     """Run weighted Lloyd iterations to convergence, all without the GIL.
 
     Stops when no label changes (strict convergence) or when the squared
@@ -556,7 +557,8 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
     this way. sample_weight: in (n_samples,). centers: in-out, in the frame
     (n_fixed + n_free, n_features); rows below n_fixed are read, never
     written. labels: out. Returns (n_iter, inertia), the inertia in the
-    frame. Raises MemoryError if memory runs out.
+    frame. Raises MemoryError if memory runs out. verbose prints the inertia
+    in the user's units, for weights that were divided by weight_scale.
     """
     cdef:
         Rows X = rows_of(values, indices, indptr, shift, scale, sample_weight.shape[0],
@@ -617,7 +619,8 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
                     inertia = weighted_inertia(v, X, sample_weight, current,
                                                n_centers, labels, n_threads)
                     with gil:
-                        print(f"Iteration {iteration}, inertia {inertia / scale / scale}.")
+                        print(f"Iteration {iteration}, inertia "
+                              f"{inertia / scale / scale * weight_scale}.")
                 n_relocated = relocate_empty(v, X, sample_weight, labels, current,
                                              n_fixed, n_free, sums, weights, n_threads)
                 if n_relocated < 0:

@@ -318,6 +318,7 @@ class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
                 n_iter, inertia = _lloyd.lloyd(
                     *frame.rows(X), X.shape[1], weights, centers, n_fixed,
                     self.max_iter, tol, labels, n_threads, bool(self.verbose),
+                    weight_scale,
                 )
                 if best is None or inertia < best[3]:
                     best = (centers, labels, n_iter, inertia)
