@@ -1,10 +1,12 @@
 """Input validation shared by every public entry point.
 
 Validation happens once, here; the compiled kernels trust what they get:
-C-contiguous float32 or float64 arrays, finite values, non-negative weights.
-No function here modifies its input: conversions make copies, and arrays
-that are already right are passed through untouched.
+C-contiguous float32 or float64 arrays, finite values, non-negative weights,
+CSR matrices whose index arrays are consistent. No function here modifies
+its input: conversions make copies, and arrays that are already right are
+passed through untouched.
 """
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -13,16 +15,25 @@ from scipy import sparse
 from sklearn.utils import check_array, check_scalar
 
 FLOAT_DTYPES = (np.float64, np.float32)
+_INT32_MAX = np.iinfo(np.int32).max
 
 
-def reject_non_numeric(X, name):
-    """Raise a TypeError naming ``name`` if X holds text, bytes or dates.
+def screen_input(X, name):
+    """The checks that must see an argument as the caller passed it, before
+    ``check_array`` or numpy converts it (and silently drops what it cannot
+    keep): raise a TypeError naming ``name`` for a masked array or for text,
+    bytes or dates, and a ValueError for a sparse matrix whose index arrays
+    are inconsistent (see :func:`check_sparse_structure`).
 
     Object arrays are left to ``check_array``, which converts numbers and
     raises for anything else; so is complex data (a ValueError there, as
     scikit-learn's estimator checks expect).
     """
-    if sparse.issparse(X) or hasattr(X, "dtypes"):
+    reject_masked(X, name)
+    if sparse.issparse(X):
+        check_sparse_structure(X, name)
+        return
+    if hasattr(X, "dtypes"):
         return
     dtype = getattr(X, "dtype", None)
     if dtype is None:
@@ -33,6 +44,116 @@ def reject_non_numeric(X, name):
         )
 
 
+# The name the estimator modules (incremental, minibatch, _dask_data,
+# uncertainty) import: it screens more than text now.
+reject_non_numeric = screen_input
+
+
+def reject_masked(values, name):
+    """A masked array's mask would be dropped by every conversion (and the
+    masked entries used as data), so it is refused outright."""
+    if isinstance(values, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} is a numpy masked array, whose mask would be ignored; fill "
+            f"the masked entries ({name}.filled(value)) or drop them, and pass a "
+            "plain array."
+        )
+
+
+def check_sparse_structure(X, name):
+    """Raise a ValueError naming ``name`` and the first bad index if the index
+    arrays of a CSR, CSC or COO matrix do not describe a matrix of its shape.
+
+    scipy checks little of this when a matrix is built from raw arrays (or
+    has its arrays changed afterwards), and its own conversions, scikit-learn's
+    checks and the kernels all read the arrays as they are: out of bounds,
+    with a crash or different results from run to run. So this runs first,
+    in O(nnz) numpy operations, without trusting any cached scipy flag.
+    """
+    if X.ndim != 2:
+        return  # check_array refuses anything but a matrix
+    if X.format in ("csr", "csc"):
+        _check_compressed(X, name)
+    elif X.format == "coo":
+        _check_coo(X, name)
+
+
+def _one_d_arrays(name, **arrays):
+    for part, array in arrays.items():
+        if not isinstance(array, np.ndarray) or array.ndim != 1:
+            raise ValueError(f"{name}.{part} must be a 1-D array; got {array!r:.80}.")
+        if part != "data" and array.dtype.kind not in "iu":
+            raise ValueError(
+                f"{name}.{part} must hold integers; got dtype {array.dtype}."
+            )
+
+
+def _first_out_of_range(indices, size):
+    """Position of the first index outside [0, size), or None. min and max
+    first: they allocate nothing, and valid input never needs the mask."""
+    if indices.size == 0 or (indices.min() >= 0 and indices.max() < size):
+        return None
+    return int(np.flatnonzero((indices < 0) | (indices >= size))[0])
+
+
+def _check_compressed(X, name):
+    data, indices, indptr = X.data, X.indices, X.indptr
+    _one_d_arrays(name, data=data, indices=indices, indptr=indptr)
+    is_csr = X.format == "csr"
+    n_lines, n_positions = X.shape if is_csr else X.shape[::-1]
+    line, position = ("row", "column") if is_csr else ("column", "row")
+    if indptr.shape[0] != n_lines + 1:
+        raise ValueError(
+            f"{name}.indptr must have n_{line}s + 1 = {n_lines + 1} entries for a "
+            f"{X.format.upper()} matrix of shape {X.shape}; got {indptr.shape[0]}."
+        )
+    if indptr[0] != 0:
+        raise ValueError(f"{name}.indptr[0] must be 0; got {indptr[0]}.")
+    if indices.shape[0] != data.shape[0]:
+        raise ValueError(
+            f"{name}.indices and {name}.data must have the same length; got "
+            f"{indices.shape[0]} and {data.shape[0]}."
+        )
+    if indptr[-1] != data.shape[0]:
+        raise ValueError(
+            f"{name}.indptr[-1] must be the number of stored values, "
+            f"{data.shape[0]}; got {indptr[-1]}."
+        )
+    decreasing = np.flatnonzero(indptr[1:] < indptr[:-1])
+    if decreasing.size:
+        i = int(decreasing[0])
+        raise ValueError(
+            f"{name}.indptr must be non-decreasing; got indptr[{i + 1}] = "
+            f"{indptr[i + 1]} < indptr[{i}] = {indptr[i]}."
+        )
+    bad = _first_out_of_range(indices, n_positions)
+    if bad is not None:
+        # indptr is valid by now, so it tells which row holds the bad index.
+        in_line = int(np.searchsorted(indptr, bad, side="right")) - 1
+        raise ValueError(
+            f"{name}.indices[{bad}] = {indices[bad]} ({line} {in_line}) is not a "
+            f"valid {position} index: {name} has {n_positions} {position}s, so "
+            f"indices must lie in [0, {n_positions - 1}]."
+        )
+
+
+def _check_coo(X, name):
+    row, col = X.row, X.col
+    _one_d_arrays(name, data=X.data, row=row, col=col)
+    for part, indices, size in (("row", row, X.shape[0]), ("col", col, X.shape[1])):
+        if indices.shape[0] != X.data.shape[0]:
+            raise ValueError(
+                f"{name}.{part} and {name}.data must have the same length; got "
+                f"{indices.shape[0]} and {X.data.shape[0]}."
+            )
+        bad = _first_out_of_range(indices, size)
+        if bad is not None:
+            raise ValueError(
+                f"{name}.{part}[{bad}] = {indices[bad]} is out of range: {name} has "
+                f"shape {X.shape}, so indices must lie in [0, {size - 1}]."
+            )
+
+
 def check_data(X, name="X", *, accept_sparse=False):
     """X as a C-contiguous float32/float64 2-D array of finite values, or,
     if ``accept_sparse``, possibly as a CSR matrix (see :func:`canonical_csr`).
@@ -40,7 +161,7 @@ def check_data(X, name="X", *, accept_sparse=False):
     float32 stays float32, integers and bools become float64. A C-contiguous
     float array is returned as is (no copy; read-only memory maps work).
     """
-    reject_non_numeric(X, name)
+    screen_input(X, name)
     X = check_array(
         X, dtype=FLOAT_DTYPES, order="C",
         accept_sparse="csr" if accept_sparse else False, input_name=name,
@@ -49,37 +170,49 @@ def check_data(X, name="X", *, accept_sparse=False):
 
 
 def canonical_csr(X, name):
-    """A sparse X (already CSR, float, finite) in the form the kernels read:
-    no duplicate entries and 32-bit indices. X itself is never changed: a
-    matrix that needs either gets new arrays. Dense X passes through."""
+    """A sparse X (CSR, float, finite, its structure screened by
+    :func:`screen_input`) in the form the kernels read: sorted, without
+    duplicate entries, with 32-bit indices. X itself is never changed, not
+    even its cached flags: the result is a new matrix object on X's arrays,
+    whose flags scipy computes afresh, or on new arrays if X needs sorting,
+    summing or narrower indices. Dense X passes through.
+    """
     if not sparse.issparse(X):
         return X
-    if not X.has_canonical_format:
-        X = X.copy()
-        X.sum_duplicates()
-    if X.indices.dtype != np.int32 or X.indptr.dtype != np.int32:
-        if X.nnz > np.iinfo(np.int32).max:
-            raise ValueError(
-                f"{name} has {X.nnz} stored values; sparse input is limited to "
-                f"{np.iinfo(np.int32).max} (32-bit indices)."
-            )
-        X = type(X)(
-            (X.data, X.indices.astype(np.int32), X.indptr.astype(np.int32)),
-            shape=X.shape,
+    if X.nnz > _INT32_MAX or X.shape[1] > _INT32_MAX:
+        raise ValueError(
+            f"{name} has {X.nnz} stored values and {X.shape[1]} columns; sparse "
+            f"input is limited to {_INT32_MAX} of each (32-bit indices)."
         )
+    X = type(X)(
+        (X.data, X.indices.astype(np.int32, copy=False),
+         X.indptr.astype(np.int32, copy=False)),
+        shape=X.shape,
+    )
+    if not X.has_canonical_format:
+        X = X.copy()  # sum_duplicates works in place
+        X.sum_duplicates()
     return X
 
 
 def check_sample_weight(sample_weight, n_samples, dtype, *, name="sample_weight",
-                        require_positive=True):
-    """Non-negative finite weights of shape (n_samples,), with a positive
-    total if ``require_positive``. None means all ones."""
+                        require_positive=True, allow_vanishing=False):
+    """Non-negative finite weights of shape (n_samples,), in the data's
+    ``dtype``, with a positive total if ``require_positive``. None means all
+    ones.
+
+    The weights are checked in their own precision before the cast to
+    ``dtype``, so that weights the cast would turn into infinity, or positive
+    weights it would turn into 0 (a float64 1e-50 in float32), are reported
+    as such. A vanishing weight is an error unless ``allow_vanishing`` (for
+    scores, where a 0 only ranks a sample last).
+    """
     if sample_weight is None:
         return np.ones(n_samples, dtype=dtype)
-    reject_non_numeric(sample_weight, name)
+    screen_input(sample_weight, name)
     weights = check_array(
         sample_weight,
-        dtype=dtype,
+        dtype=FLOAT_DTYPES,
         order="C",
         ensure_2d=False,
         ensure_min_samples=0,
@@ -96,9 +229,40 @@ def check_sample_weight(sample_weight, n_samples, dtype, *, name="sample_weight"
             f"{name} must be non-negative; got {weights[negative[0]]} at "
             f"index {negative[0]} ({negative.size} negative value(s) in all)."
         )
+    weights = _cast_weights(weights, dtype, name, allow_vanishing)
     if require_positive and not np.any(weights > 0):
         raise ValueError(f"{name} must have a positive entry; all are zero.")
     return weights
+
+
+def _cast_weights(weights, dtype, name, allow_vanishing):
+    dtype = np.dtype(dtype)
+    if weights.dtype == dtype:
+        return weights
+    with np.errstate(over="ignore"):
+        cast = weights.astype(dtype)
+    advice = (
+        "rescale the weights (the clustering does not depend on their overall "
+        "scale) or pass the data as float64."
+    )
+    too_large = np.flatnonzero(np.isinf(cast))
+    if too_large.size:
+        i = too_large[0]
+        raise ValueError(
+            f"{name}[{i}] = {weights[i]:g} becomes infinite when cast to {dtype}, "
+            f"the data's dtype (largest {np.finfo(dtype).max:.3g}); {advice}"
+        )
+    if not allow_vanishing:
+        vanished = np.flatnonzero((cast == 0) & (weights > 0))
+        if vanished.size:
+            i = vanished[0]
+            raise ValueError(
+                f"{name} has {vanished.size} positive value(s) that become 0 when "
+                f"cast to {dtype}, the data's dtype (e.g. {name}[{i}] = "
+                f"{weights[i]:g}; the smallest positive {dtype} is "
+                f"{np.finfo(dtype).smallest_subnormal:.3g}); {advice}"
+            )
+    return cast
 
 
 def check_fixed_centers(fixed_centers, n_features, dtype, name="fixed_centers"):
@@ -108,7 +272,7 @@ def check_fixed_centers(fixed_centers, n_features, dtype, name="fixed_centers"):
     """
     if fixed_centers is None:
         return np.empty((0, n_features), dtype=dtype)
-    reject_non_numeric(fixed_centers, name)
+    screen_input(fixed_centers, name)
     centers = check_array(
         fixed_centers,
         dtype=dtype,
@@ -132,7 +296,6 @@ def check_fixed_centers(fixed_centers, n_features, dtype, name="fixed_centers"):
 
 def check_init_array(init, n_clusters, X):
     """An array of initial free centers: (n_clusters, n_features), X's dtype."""
-    reject_non_numeric(init, "init")
     init = check_data(init, name="init").astype(X.dtype, copy=False)
     if init.shape != (n_clusters, X.shape[1]):
         raise ValueError(
@@ -167,10 +330,35 @@ def check_init(init, names, n_clusters, X, n_init):
     return array, 1
 
 
+def check_int(value, name, *, min_val=None, max_val=None):
+    """``value`` as an int within the bounds; a bool is refused (Python counts
+    True as the integer 1, which would make n_clusters=True one cluster)."""
+    _reject_bool(value, name, "an integer")
+    check_scalar(value, name, Integral, min_val=min_val, max_val=max_val)
+    return int(value)
+
+
+def check_real(value, name, *, min_val=None, max_val=None, include_boundaries="both"):
+    """``value`` as a finite float within the bounds (NaN passes every
+    comparison, so check_scalar alone would let it through); bools refused."""
+    _reject_bool(value, name, "a number")
+    check_scalar(value, name, Real)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number; got {value!r}.")
+    check_scalar(value, name, Real, min_val=min_val, max_val=max_val,
+                 include_boundaries=include_boundaries)
+    return float(value)
+
+
+def _reject_bool(value, name, expected):
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be {expected}, not a bool; got {value!r}.")
+
+
 def check_n_free(n_clusters, sample_weight):
     """n_clusters must be an int >= 1 and at most the number of samples that
     can be picked as centers (those of positive weight)."""
-    check_scalar(n_clusters, "n_clusters", Integral, min_val=1)
+    check_int(n_clusters, "n_clusters", min_val=1)
     n_samples = sample_weight.shape[0]
     n_available = int(np.count_nonzero(sample_weight))
     if n_clusters > n_available:
@@ -184,18 +372,34 @@ def check_n_free(n_clusters, sample_weight):
         )
 
 
+def check_batch_size(batch_size, n_pool, pool_name="X_pool"):
+    """An int in [1, n_pool]: a batch is that many distinct pool samples."""
+    check_int(batch_size, "batch_size", min_val=1)
+    if batch_size > n_pool:
+        raise ValueError(
+            f"batch_size={batch_size} is larger than the pool: {pool_name} has "
+            f"{n_pool} sample(s)."
+        )
+
+
+def check_beta(beta):
+    """The preselection factor: a finite number >= 1 (ceil(beta * batch_size)
+    samples are preselected)."""
+    check_real(beta, "beta", min_val=1)
+
+
 def check_n_threads(n_threads):
     if n_threads is not None:
-        check_scalar(n_threads, "n_threads", Integral, min_val=1)
+        check_int(n_threads, "n_threads", min_val=1)
 
 
 def check_n_local_trials(n_local_trials, n_clusters):
     """Default: 2 + ln(n_clusters) trials per pick, as in Arthur & Vassilvitskii."""
     if n_local_trials is None:
         return 2 + int(np.log(n_clusters))
-    check_scalar(n_local_trials, "n_local_trials", Integral, min_val=1)
-    return int(n_local_trials)
+    return check_int(n_local_trials, "n_local_trials", min_val=1)
 
 
 def check_tol(tol):
-    check_scalar(tol, "tol", Real, min_val=0)
+    """A finite number >= 0 (NaN would never stop the iterations early)."""
+    check_real(tol, "tol", min_val=0)

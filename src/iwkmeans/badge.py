@@ -13,20 +13,23 @@ n_classes x n_inputs. Its squared distances follow from the classes and the
 inputs separately, because ``<a ⊗ x, b ⊗ y> = <a, b> <x, y>``:
 
     ||g(x) - g(y)||^2 = ||a||^2 ||x||^2 - 2 <a, b> <x, y> + ||b||^2 ||y||^2
+                      = <a, a - b> ||x||^2 - <b, a - b> ||y||^2 + <a, b> ||x - y||^2
 
 with a and b the residuals ``p - onehot``. So the seeding never forms an
-embedding: each pick costs two matrix-vector products, one over the
-probabilities and one over the features.
+embedding: each pick costs one matrix-vector product over the
+probabilities and one pass over the features. The second form is the one
+computed: where the model treats two samples alike (a = b) it is
+``||a||^2 ||x - y||^2``, exact even for inputs far from the origin, where
+the first form would be lost to cancellation.
 """
 import numpy as np
 from sklearn.utils import check_random_state
 
 from ._parallel import effective_n_threads
 from ._rows import take_rows
-from ._validation import check_data, check_n_threads
-from .incremental import sq_row_norms
+from ._validation import check_batch_size, check_data, check_n_threads
 from .seeding import greedy_kmeans_plusplus, kmeans_plusplus_draws
-from .selection import _check_batch_size
+from .selection import ScaledRows
 
 
 def select_badge(embeddings, batch_size, *, random_state=None, n_threads=None):
@@ -55,7 +58,7 @@ def select_badge(embeddings, batch_size, *, random_state=None, n_threads=None):
         Distinct row indices into ``embeddings``, in the order picked.
     """
     E = check_data(embeddings, name="embeddings")
-    _check_batch_size(batch_size, E.shape[0], pool_name="embeddings")
+    check_batch_size(batch_size, E.shape[0], pool_name="embeddings")
     check_n_threads(n_threads)
     no_fixed = np.empty((0, E.shape[1]), dtype=E.dtype)
     return greedy_kmeans_plusplus(
@@ -77,31 +80,45 @@ class LinearGradientEmbedding:
     input of the intercept) without forming any g_i.
 
     ``proba`` (n, n_classes) and ``X`` (n, n_features, dense or CSR) are
-    validated arrays.
+    validated arrays. The inputs are scaled by a power of two (a
+    :class:`~iwkmeans.selection.ScaledRows` frame around the origin, which
+    the embedding depends on) so that no squared norm overflows or
+    underflows: :meth:`framed_sq_distances_to` gives the distances times
+    ``scale**2``, which changes no draw of the seeding.
     """
 
     def __init__(self, proba, X):
         self.residuals = _residuals(proba)
-        self.X = X
-        inputs_sq_norms = sq_row_norms(X, None) + 1.0
-        self.sq_norms = (
-            np.einsum("ij,ij->i", self.residuals, self.residuals) * inputs_sq_norms
-        )
+        self.inputs = ScaledRows(X, shift=False, bound=1.0)
+        origin = np.zeros((1, X.shape[1]))
+        # ||[x, 1]||^2 in the frame: the constant input scales like x.
+        self.input_sq_norms = (self.inputs.sq_distances_to(origin)
+                               + self.inputs.scale * self.inputs.scale)
 
     def __len__(self):
-        return self.X.shape[0]
+        return self.inputs.X.shape[0]
+
+    def framed_sq_distances_to(self, row):
+        """||g_i - g_row||^2 * scale**2 for every i, clipped at 0 against
+        rounding."""
+        a, b = self.residuals, self.residuals[row]
+        d = a - b
+        input_sq_distances = self.inputs.sq_distances_to(
+            self.inputs.transform(take_rows(self.inputs.X, [row])))
+        sq = (np.einsum("ij,ij->i", a, d) * self.input_sq_norms
+              - (d @ b) * self.input_sq_norms[row]
+              + (a @ b) * input_sq_distances)
+        return np.maximum(sq, 0.0, out=sq)
 
     def sq_distances_to(self, row):
-        """||g_i - g_row||^2 for every i, clipped at 0 against rounding."""
-        residual_dots = self.residuals @ self.residuals[row]
-        input_dots = (self.X @ take_rows(self.X, [row])[0]).astype(np.float64) + 1.0
-        sq = self.sq_norms - 2.0 * residual_dots * input_dots + self.sq_norms[row]
-        return np.maximum(sq, 0.0, out=sq)
+        """||g_i - g_row||^2 for every i (inf beyond float64's range)."""
+        return self.inputs.frame.squared(self.framed_sq_distances_to(row))
 
 
 def implicit_kmeans_plusplus(embedding, n_picks, random_state):
     """Plain k-means++ seeding on an embedding known only through
-    ``embedding.sq_distances_to(row)``; returns the picked rows in order.
+    ``embedding.framed_sq_distances_to(row)`` (squared distances times one
+    constant power of two); returns the picked rows in order.
 
     It draws its random numbers as :func:`select_badge` does and maps each
     draw to a row the same way (the first row at which the running total of
@@ -126,6 +143,6 @@ def implicit_kmeans_plusplus(embedding, n_picks, random_state):
             pick = int(np.argmin(picked))
         picks[c] = pick
         picked[pick] = True
-        np.minimum(closest, embedding.sq_distances_to(pick), out=closest)
+        np.minimum(closest, embedding.framed_sq_distances_to(pick), out=closest)
         closest[pick] = 0.0
     return picks

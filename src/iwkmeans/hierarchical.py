@@ -3,10 +3,10 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from ._validation import FLOAT_DTYPES, reject_non_numeric
+from ._validation import FLOAT_DTYPES, check_int, screen_input
 from .incremental import FittedCentersMixin, IncrementalKMeans, nearest_centers
 
 
@@ -73,7 +73,7 @@ class HierarchicalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
         if not levels:
             raise ValueError("n_clusters must name at least one level; got ().")
         for k in levels:
-            check_scalar(k, "n_clusters", Integral, min_val=1)
+            check_int(k, "n_clusters", min_val=1)
         if not isinstance(self.init, str):
             raise ValueError(
                 "init must be 'k-means++' or 'random' for HierarchicalKMeans; "
@@ -83,7 +83,7 @@ class HierarchicalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
 
     def fit(self, X, y=None, sample_weight=None):
         """Fit the levels one after the other."""
-        reject_non_numeric(X, "X")
+        screen_input(X, "X")
         X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C")
         levels = self._levels()
         random_state = check_random_state(self.random_state)
@@ -118,8 +118,7 @@ class HierarchicalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
         0..``level`` (all levels if None)."""
         X, centers = self._check_test_data(X)
         if level is not None:
-            check_scalar(level, "level", Integral, min_val=0,
-                         max_val=int(self.level_.max()))
+            check_int(level, "level", min_val=0, max_val=int(self.level_.max()))
             # Levels are stored in order, so levels 0..level are a prefix.
             centers = centers[: np.count_nonzero(self.level_ <= level)]
         return nearest_centers(X, centers, self.n_threads)

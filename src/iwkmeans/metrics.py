@@ -20,8 +20,8 @@ computed in blocks of rows: no (n_test, n_labeled) matrix is formed.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_data
-from .incremental import nearest_centers_and_distances
+from ._validation import check_data, reject_masked
+from .selection import ScaledRows
 
 # check_is_fitted fills in %(name)s, the class of the estimator.
 _NOT_FITTED = "{name} must be a fitted classifier; this %(name)s instance is not fitted yet."
@@ -29,6 +29,7 @@ _NOT_FITTED = "{name} must be a fitted classifier; this %(name)s instance is not
 
 def _vector(values, name):
     """values as a non-empty 1-D array (labels of any dtype are fine)."""
+    reject_masked(values, name)
     values = np.asarray(values)
     if values.ndim != 1 or values.size == 0:
         raise ValueError(
@@ -55,12 +56,15 @@ def _features(X, name, n_features=None, reference_name=None):
 
 
 def _nearest_labeled(X, X_labeled):
-    """Index of, and Euclidean distance to, the nearest labeled sample of each
-    row of X (ties: lowest index), in chunks by the compiled core."""
-    dtype = np.result_type(X.dtype, X_labeled.dtype)
-    nearest, sq_distances = nearest_centers_and_distances(
-        X.astype(dtype, copy=False), X_labeled.astype(dtype, copy=False), None)
-    return nearest, np.sqrt(sq_distances)
+    """Index of the nearest labeled sample of each row of X (ties: lowest
+    index), and the Euclidean distance to it times ``scale``, a power of
+    two; returns (nearest, scaled distances, scale). Computed in chunks by
+    the compiled core in a frame (see :class:`~iwkmeans.selection.ScaledRows`)
+    so that neither an offset of the data nor huge values (whose squares
+    overflow) spoil the nearest sample or the distance."""
+    frame = ScaledRows(X, X_labeled)
+    nearest, sq_distances = frame.nearest(frame.transform(X_labeled))
+    return nearest, np.sqrt(sq_distances), frame.scale
 
 
 def learning_curve_auc(accuracies):
@@ -83,6 +87,7 @@ def learning_curve_auc(accuracies):
     auc : float, or ndarray of shape (n_runs,)
         The AUC of the curve, or of each run.
     """
+    reject_masked(accuracies, "accuracies")
     values = np.asarray(accuracies, dtype=np.float64)
     if values.ndim not in (1, 2) or values.shape[-1] == 0:
         raise ValueError(
@@ -182,8 +187,10 @@ def exploration(X_test, X_labeled):
     """
     X_test = _features(X_test, "X_test")
     X_labeled = _features(X_labeled, "X_labeled", X_test.shape[1], "X_test")
-    _, distances = _nearest_labeled(X_test, X_labeled)
-    return float(np.mean(distances))
+    _, distances, scale = _nearest_labeled(X_test, X_labeled)
+    # Averaged in the frame: a sum of huge distances could overflow.
+    with np.errstate(over="ignore"):
+        return float(np.mean(distances) / scale)
 
 
 def classifier_agreement(classifier, X_labeled, y_labeled, X_batch):
@@ -213,7 +220,7 @@ def classifier_agreement(classifier, X_labeled, y_labeled, X_batch):
     y_labeled = _vector(y_labeled, "y_labeled")
     _same_length(X_labeled, "X_labeled", y_labeled, "y_labeled")
     X_batch = _features(X_batch, "X_batch", X_labeled.shape[1], "X_labeled")
-    nearest, _ = _nearest_labeled(X_batch, X_labeled)
+    nearest, _, _ = _nearest_labeled(X_batch, X_labeled)
     return float(np.mean(classifier.predict(X_batch) == y_labeled[nearest]))
 
 

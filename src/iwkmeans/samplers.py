@@ -11,11 +11,9 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_data, check_fixed_centers
+from ._validation import check_batch_size, check_beta, check_data, check_fixed_centers
 from .badge import LinearGradientEmbedding, implicit_kmeans_plusplus
 from .selection import (
-    _check_batch_size,
-    _check_beta,
     cluster_and_pick,
     select_kcenter_greedy,
     top_scores,
@@ -57,7 +55,7 @@ class _Sampler(BaseEstimator):
                 f"X_pool has {X.shape[1]} features but the labeled set has "
                 f"{self.X_labeled_.shape[1]}."
             )
-        _check_batch_size(self.batch_size, X.shape[0])
+        check_batch_size(self.batch_size, X.shape[0])
         return X
 
 
@@ -157,7 +155,7 @@ class WKMeansSampler(_UncertaintySampler):
 
     def select_samples(self, X_pool):
         X = self._pool(X_pool)
-        _check_beta(self.beta)
+        check_beta(self.beta)
         if self.uses_labeled:
             # Dense centers in X's dtype (labeled rows of a sparse pool too).
             fixed = check_fixed_centers(self.X_labeled_, X.shape[1], X.dtype,
@@ -201,7 +199,7 @@ class SubmodularSampler(_UncertaintySampler):
 
     def select_samples(self, X_pool):
         X = self._pool(X_pool)
-        _check_beta(self.beta)
+        check_beta(self.beta)
         return submodular_picks(X, self._scores(X), self.batch_size, self.beta)
 
 

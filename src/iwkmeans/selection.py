@@ -5,33 +5,173 @@ take the pool's features and, where needed, one uncertainty score per
 sample, and return ``batch_size`` distinct row indices into the pool.
 """
 import math
-from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import check_scalar
+from scipy import sparse
 
 from ._validation import (
+    check_batch_size,
+    check_beta,
     check_data,
     check_fixed_centers,
     check_n_threads,
     check_sample_weight,
 )
-from ._rows import take_rows
+from ._rows import Frame, reference_point, scale_for, take_rows
 from .incremental import (
     IncrementalKMeans,
     nearest_centers_and_distances,
     sq_distances_to,
-    sq_row_norms,
 )
 
+# dask.py still imports the two checks under their former private names.
+_check_batch_size = check_batch_size
+_check_beta = check_beta
 
-def _check_batch_size(batch_size, n_pool, pool_name="X_pool"):
-    check_scalar(batch_size, "batch_size", Integral, min_val=1)
-    if batch_size > n_pool:
-        raise ValueError(
-            f"batch_size={batch_size} is larger than the pool: {pool_name} has "
-            f"{n_pool} sample(s)."
-        )
+# ScaledRows converts this many bytes of rows to float64 at a time.
+_CHUNK_BYTES = 1 << 22
+
+
+class ScaledRows:
+    """The rows of X (dense or CSR) in float64 in a frame ``y = x * scale -
+    reference * scale`` (a :class:`~iwkmeans._rows.Frame`, the compiled
+    core's convention), one chunk at a time, and squared distances computed
+    from them.
+
+    Squared distances between framed rows are the true ones times
+    ``scale**2``, a power of two, so every decision taken on them (nearest,
+    farthest, sums compared, draws proportional to them) is the one taken
+    on exact values, while:
+
+    - no square overflows or underflows, whatever the finite values: the
+      scale brings every ``|x - reference|`` over X and ``others`` (the
+      labeled rows or centers the rows are compared with) to at most 1;
+    - data far from the origin loses no precision to its offset: dense rows
+      are measured from a reference point among them (``reference_point``,
+      made of values of X, so that shifted and power-of-two scaled copies of
+      the same data are framed bit for bit alike). CSR rows keep the origin
+      (their zeros are data, and a shift would make them dense), as does
+      ``shift=False``, for quantities measured from the origin such as
+      BADGE's embeddings.
+
+    The distances are computed by the compiled core from the differences of
+    the framed rows, not by the expansion ``||x||^2 - 2 x.c + ||c||^2``. Only
+    a chunk of X is framed at a time: no float64 copy of X is formed.
+
+    Parameters
+    ----------
+    X : validated dense array or CSR matrix
+    *others : validated dense arrays with X's columns
+        Points the rows are compared with; the scale covers them too.
+    shift : bool, default=True
+        Measure dense rows from the reference point (CSR rows never are).
+    bound : float, default=0
+        A magnitude that must also scale to at most 1 (BADGE's constant
+        input of the intercept).
+    """
+
+    def __init__(self, X, *others, shift=True, bound=0.0):
+        self.X = X
+        reference = (reference_point(X) if shift and not sparse.issparse(X)
+                     else None)
+        half = max([_half_extent(A, reference) for A in (X, *others) if A.shape[0]]
+                   + [bound / 2])
+        self.frame = Frame(reference, scale_for(half), np.float64)
+        self.scale = self.frame.scale
+        self._bounds = _chunk_bounds(X)
+
+    def transform(self, A, out=None):
+        """Rows A (dense with X's columns, or CSR) in the frame, in float64
+        (dense rows into ``out`` if given)."""
+        if sparse.issparse(A):
+            return sparse.csr_matrix(
+                (np.multiply(A.data, self.scale, dtype=np.float64), A.indices, A.indptr),
+                shape=A.shape)
+        if out is None:
+            out = np.empty(A.shape)
+        # In float64 even for float32 rows: a power-of-two scale is exact there.
+        np.multiply(A, self.scale, out=out, dtype=np.float64)
+        if self.frame.shift is not None:
+            out -= self.frame.shift
+        return out
+
+    def chunks(self):
+        """(start, stop, rows start:stop of X in the frame), in row order. The
+        dense chunks share one buffer: each is valid until the next."""
+        X = self.X
+        buffer = None if sparse.issparse(X) else np.empty(
+            (np.diff(self._bounds).max(), X.shape[1]))
+        for start, stop in zip(self._bounds[:-1], self._bounds[1:]):
+            if buffer is None:
+                yield start, stop, self.transform(_csr_rows(X, start, stop))
+            else:
+                yield start, stop, self.transform(X[start:stop], buffer[: stop - start])
+
+    def mean(self):
+        """The mean row of X, in the frame (summed chunk by chunk, in order)."""
+        total = np.zeros(self.X.shape[1])
+        for _, _, rows in self.chunks():
+            total += np.asarray(rows.sum(axis=0)).ravel()
+        return total / self.X.shape[0]
+
+    def sq_distances_to(self, centers, labels=None, n_threads=None):
+        """Squared distance, in the frame, of each row of X to
+        ``centers[labels[i]]`` (centers in the frame; labels int32, default
+        all 0)."""
+        out = np.empty(self.X.shape[0])
+        zeros = np.zeros(np.diff(self._bounds).max(), dtype=np.int32)
+        for start, stop, rows in self.chunks():
+            own = zeros[: stop - start] if labels is None else labels[start:stop]
+            out[start:stop] = sq_distances_to(rows, centers, own, n_threads)
+        return out
+
+    def nearest(self, centers, n_threads=None):
+        """Index of the nearest of ``centers`` (in the frame) for each row of
+        X, and the squared distance to it, in the frame."""
+        labels = np.empty(self.X.shape[0], dtype=np.int32)
+        out = np.empty(self.X.shape[0])
+        for start, stop, rows in self.chunks():
+            labels[start:stop], out[start:stop] = nearest_centers_and_distances(
+                rows, centers, n_threads)
+        return labels, out
+
+
+def _csr_rows(X, start, stop):
+    """Rows start:stop of CSR X on views of its arrays: scipy's row slicing
+    copies them, and is much slower."""
+    first, last = X.indptr[start], X.indptr[stop]
+    return sparse.csr_matrix(
+        (X.data[first:last], X.indices[first:last], X.indptr[start:stop + 1] - first),
+        shape=(stop - start, X.shape[1]))
+
+
+def _chunk_bounds(X):
+    """Row bounds of the chunks of X that take about _CHUNK_BYTES in float64:
+    a fixed number of rows if dense, as many rows as hold that many stored
+    values if CSR (at least one row per chunk)."""
+    n_samples = X.shape[0]
+    values_per_chunk = _CHUNK_BYTES // 8
+    if not sparse.issparse(X):
+        step = max(1, values_per_chunk // X.shape[1])
+        return np.r_[np.arange(0, n_samples, step), n_samples]
+    targets = np.arange(values_per_chunk, X.indptr[-1], values_per_chunk)
+    inner = np.searchsorted(X.indptr, targets, side="right") - 1
+    return np.unique(np.r_[0, inner[inner > 0], n_samples])
+
+
+def _half_extent(A, reference):
+    """max |a - reference| / 2 over the values of A (dense or CSR, implicit
+    zeros included; reference None: the origin), in float64, from per-column
+    extremes (no copy of A). Halved, as the compiled core does, so that it
+    cannot overflow."""
+    half_reference = 0.0 if reference is None else 0.5 * reference
+    extremes = []
+    for extreme in (np.max, np.min):
+        values = extreme(A, axis=0)
+        values = values.toarray() if sparse.issparse(values) else values
+        extremes.append(0.5 * np.asarray(values, dtype=np.float64).ravel())
+    highest, lowest = extremes
+    return float(max((highest - half_reference).max(), (half_reference - lowest).max()))
 
 
 def top_scores(scores, count):
@@ -50,7 +190,7 @@ def top_scores(scores, count):
 
 def nearest_to_centers(X, centers, labels, members, n_threads=None):
     """For each center, the member of its cluster nearest to it (exact
-    squared distance; ties: lowest row).
+    squared distance, in a :class:`ScaledRows` frame; ties: lowest row).
 
     ``members`` are the rows of X (dense or CSR) that belong to one of
     ``centers``, with ``labels[row]`` (int32) its center. A center with no
@@ -58,7 +198,11 @@ def nearest_to_centers(X, centers, labels, members, n_threads=None):
     Returns one distinct row index per center.
     """
     n_centers = centers.shape[0]
-    distance = sq_distances_to(X[members], centers, labels[members], n_threads)
+    frame = ScaledRows(X, centers)
+    framed_centers = frame.transform(centers)
+    own = np.zeros(X.shape[0], dtype=np.int32)  # rows of no center: any valid label
+    own[members] = labels[members]
+    distance = frame.sq_distances_to(framed_centers, own, n_threads)[members]
     # Sort by (center, distance, row): the first row of each center is its pick.
     order = np.lexsort((members, distance, labels[members]))
     sorted_labels = labels[members][order]
@@ -68,11 +212,10 @@ def nearest_to_centers(X, centers, labels, members, n_threads=None):
     taken = np.zeros(X.shape[0], dtype=bool)
     taken[picks[picks >= 0]] = True
     for center in np.flatnonzero(picks < 0):
-        free = np.flatnonzero(~taken)
-        to_center = sq_distances_to(X[free], centers, np.full(free.size, center,
-                                                              dtype=np.int32),
-                                    n_threads)
-        best = free[np.argmin(to_center)]
+        to_center = frame.sq_distances_to(framed_centers[center:center + 1],
+                                          n_threads=n_threads)
+        to_center[taken] = np.inf
+        best = int(np.argmin(to_center))
         picks[center] = best
         taken[best] = True
     return picks
@@ -116,7 +259,8 @@ def select_wkmeans(
         Non-negative uncertainty scores, e.g. :func:`margin_score`. A score of
         0 keeps a tiny weight (machine epsilon times the largest score) so the
         sample can still fill a cluster; if every preselected score is 0,
-        the clustering is unweighted.
+        the clustering is unweighted. A score too small for the pool's
+        dtype (below 1.4e-45 for float32) counts as 0.
     batch_size : int
         Number of samples to select, at most ``n_pool``.
     beta : float, default=10
@@ -140,18 +284,15 @@ def select_wkmeans(
     X = check_data(X_pool, name="X_pool", accept_sparse=True)
     n_pool = X.shape[0]
     scores = check_sample_weight(
-        scores, n_pool, X.dtype, name="scores", require_positive=False
+        scores, n_pool, X.dtype, name="scores", require_positive=False,
+        allow_vanishing=True,
     )
-    _check_batch_size(batch_size, n_pool)
-    _check_beta(beta)
+    check_batch_size(batch_size, n_pool)
+    check_beta(beta)
     check_n_threads(n_threads)
     fixed = check_fixed_centers(X_labeled, X.shape[1], X.dtype, name="X_labeled")
     return wkmeans_picks(X, scores, batch_size, beta, fixed, random_state, n_threads,
                          weighted=weighted)
-
-
-def _check_beta(beta):
-    check_scalar(beta, "beta", Real, min_val=1)
 
 
 def preselect(scores, batch_size, beta):
@@ -178,33 +319,35 @@ def select_kcenter_greedy(X_pool, batch_size, *, X_labeled=None, n_threads=None)
     """Core-set selection by greedy k-center (Sener & Savarese 2018).
 
     Picks, one at a time, the pool sample farthest from everything labeled or
-    picked so far. Without ``X_labeled`` the first pick is the sample farthest
-    from the pool's mean. Distances to the labeled set are computed by the
-    compiled core in chunks, and each pick updates them with one
-    matrix-vector product: no (n_pool, n_labeled) or (n_pool, n_pool) matrix
-    is formed.
+    picked so far (ties: the lowest index). Without ``X_labeled`` the first
+    pick is the sample farthest from the pool's mean. Distances are exact
+    squared distances computed by the compiled core from differences of rows
+    shifted and scaled by a power of two (see :class:`ScaledRows`), chunk by
+    chunk: the picks are the exact farthest-first order even for data far
+    from the origin or of huge magnitude, and the same for shifted and
+    power-of-two scaled copies of the data. No (n_pool, n_labeled) or
+    (n_pool, n_pool) matrix, and no float64 copy of the pool, is formed.
 
     Returns ``batch_size`` distinct row indices into ``X_pool``.
     """
     X = check_data(X_pool, name="X_pool", accept_sparse=True)
     n_pool = X.shape[0]
-    _check_batch_size(batch_size, n_pool)
+    check_batch_size(batch_size, n_pool)
     check_n_threads(n_threads)
     labeled = check_fixed_centers(X_labeled, X.shape[1], X.dtype, name="X_labeled")
 
-    # Without labeled samples, the pool's mean stands in for them.
+    frame = ScaledRows(X, labeled)
     if labeled.shape[0]:
-        sources = labeled
+        _, closest = frame.nearest(frame.transform(labeled), n_threads)
     else:
-        sources = np.asarray(X.mean(axis=0), dtype=X.dtype).reshape(1, -1)
-    _, closest = nearest_centers_and_distances(X, sources, n_threads)
-    norms = sq_row_norms(X, n_threads)
+        # Without labeled samples, the pool's mean stands in for them.
+        closest = frame.sq_distances_to(frame.mean().reshape(1, -1), n_threads=n_threads)
     picks = np.empty(batch_size, dtype=np.intp)
     for b in range(batch_size):
         pick = int(np.argmax(closest))
         picks[b] = pick
-        # In X's dtype: a float64 vector would make numpy upcast all of X.
-        to_pick = norms - 2.0 * (X @ take_rows(X, [pick])[0]) + norms[pick]
-        np.minimum(closest, np.maximum(to_pick, 0.0), out=closest)
-        closest[pick] = -1.0  # never again, even if rounding left it above 0
+        to_pick = frame.sq_distances_to(frame.transform(take_rows(X, [pick])),
+                                        n_threads=n_threads)
+        np.minimum(closest, to_pick, out=closest)
+        closest[pick] = -1.0  # never again, even among rows at distance 0
     return picks

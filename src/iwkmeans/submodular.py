@@ -22,8 +22,8 @@ import heapq
 import numpy as np
 from sklearn.metrics.pairwise import euclidean_distances
 
-from ._validation import check_data, check_sample_weight
-from .selection import _check_batch_size, _check_beta, preselect
+from ._validation import check_batch_size, check_beta, check_data, check_sample_weight
+from .selection import ScaledRows, preselect
 
 
 def _gains(distance_rows, closest):
@@ -76,10 +76,15 @@ def facility_location_greedy(sq_distances, n_picks):
 def submodular_picks(X, scores, batch_size, beta):
     """:func:`select_submodular` on inputs that are already validated."""
     preselected = preselect(scores, batch_size, beta)
+    candidates = X[preselected]
     # The only m x m matrix: m = ceil(beta * batch_size) preselected samples.
-    sq_distances = euclidean_distances(X[preselected], squared=True).astype(
-        np.float64, copy=False
-    )
+    # Measured in a frame (a point among them as origin, a power-of-two
+    # scale: see ScaledRows), so that the expansion behind
+    # euclidean_distances loses nothing to an offset of the data and no
+    # square overflows; the scale multiplies every distance alike, which
+    # changes none of the greedy's choices.
+    frame = ScaledRows(candidates)
+    sq_distances = euclidean_distances(frame.transform(candidates), squared=True)
     return preselected[facility_location_greedy(sq_distances, batch_size)]
 
 
@@ -123,8 +128,9 @@ def select_submodular(X_pool, scores, batch_size, *, beta=10):
     """
     X = check_data(X_pool, name="X_pool", accept_sparse=True)
     scores = check_sample_weight(
-        scores, X.shape[0], X.dtype, name="scores", require_positive=False
+        scores, X.shape[0], X.dtype, name="scores", require_positive=False,
+        allow_vanishing=True,
     )
-    _check_batch_size(batch_size, X.shape[0])
-    _check_beta(beta)
+    check_batch_size(batch_size, X.shape[0])
+    check_beta(beta)
     return submodular_picks(X, scores, batch_size, beta)
