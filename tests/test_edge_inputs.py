@@ -297,8 +297,6 @@ def test_error_names_the_argument_and_what_was_expected(call, error, message):
         call()
 
 
-@pytest.mark.xfail(strict=True, reason="minibatch.py checks batch_size with check_scalar, "
-                   "which takes True for 1; it needs _validation.check_int")
 def test_minibatch_batch_size_bool():
     with pytest.raises(TypeError, match="batch_size must be an integer, not a bool"):
         IncrementalMiniBatchKMeans(2, batch_size=True).fit(X)

@@ -1,9 +1,10 @@
 """Synthetic data for active-learning experiments."""
 import math
-from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils import check_random_state
+
+from ._validation import check_int, check_real
 
 # Blob centers sit in distinct cells of a square grid, jittered inside their
 # cell; with this cell size and unit standard deviation two blobs are at
@@ -48,11 +49,11 @@ def make_noisy_blobs(n_samples=1000, n_classes=4, *, noise_fraction=0.5,
     noisy : ndarray of shape (n_samples,), bool
         True for the samples of the noisy blobs.
     """
-    check_scalar(n_samples, "n_samples", Integral, min_val=1)
-    check_scalar(n_classes, "n_classes", Integral, min_val=2)
-    check_scalar(noise_fraction, "noise_fraction", Real, min_val=0, max_val=1,
-                 include_boundaries="left")
-    check_scalar(blobs_per_class, "blobs_per_class", Integral, min_val=1)
+    check_int(n_samples, "n_samples", min_val=1)
+    check_int(n_classes, "n_classes", min_val=2)
+    check_real(noise_fraction, "noise_fraction", min_val=0, max_val=1,
+               include_boundaries="left")
+    check_int(blobs_per_class, "blobs_per_class", min_val=1)
     n_blobs = n_classes * blobs_per_class  # clean ones; as many noisy ones
     n_noisy = round(noise_fraction * n_samples)
     if n_samples - n_noisy < n_blobs:

@@ -9,17 +9,15 @@ batch the sampler selects moves from the pool to the labeled set (the
 "oracle" is the known label). The loop only keeps the books: selection is
 the sampler's job.
 """
-from numbers import Integral
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_scalar
 from tqdm import tqdm
 
 from . import metrics
-from ._validation import check_data
+from ._validation import check_data, check_int
 from .cache import RunStore, describe, fingerprint, run_key
 from .datasets import make_noisy_blobs
 from .samplers import (
@@ -176,10 +174,10 @@ def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches
                 f"noisy must be a boolean mask of shape {y.shape}; got dtype "
                 f"{noisy.dtype} and shape {noisy.shape}."
             )
-    check_scalar(random_state, "random_state", Integral, min_val=0)
-    check_scalar(batch_size, "batch_size", Integral, min_val=1)
-    check_scalar(n_batches, "n_batches", Integral, min_val=1)
-    check_scalar(initial_size, "initial_size", Integral, min_val=1)
+    check_int(random_state, "random_state", min_val=0)
+    check_int(batch_size, "batch_size", min_val=1)
+    check_int(n_batches, "n_batches", min_val=1)
+    check_int(initial_size, "initial_size", min_val=1)
     n_classes = np.unique(y).size
     if initial_size < n_classes:
         raise ValueError(

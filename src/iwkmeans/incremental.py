@@ -1,11 +1,10 @@
 """IncrementalKMeans: weighted K-Means in which some centers are fixed."""
-from numbers import Integral
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.metrics.pairwise import euclidean_distances
-from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils import check_random_state
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -14,6 +13,7 @@ from _kmeans import _common, _lloyd
 from ._parallel import effective_n_threads, single_threaded_blas
 from ._rows import frame_of, normalised_weights, take_rows
 from ._validation import (
+    check_int,
     FLOAT_DTYPES,
     canonical_csr,
     check_fixed_centers,
@@ -22,7 +22,7 @@ from ._validation import (
     check_n_threads,
     check_sample_weight,
     check_tol,
-    reject_non_numeric,
+    screen_input,
 )
 from .seeding import initial_picks
 
@@ -102,7 +102,7 @@ class FittedCentersMixin:
 
     def _check_test_data(self, X):
         check_is_fitted(self)
-        reject_non_numeric(X, "X")
+        screen_input(X, "X")
         X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C", reset=False,
                           accept_sparse="csr")
         # Compute in X's dtype: casting the few centers is cheaper than copying X.
@@ -240,9 +240,9 @@ class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
 
     def _check_params(self, X):
         """Validate the hyper-parameters; return (free init array or None, n_init)."""
-        check_scalar(self.n_init, "n_init", Integral, min_val=1)
-        check_scalar(self.max_iter, "max_iter", Integral, min_val=1)
-        check_scalar(self.verbose, "verbose", Integral, min_val=0)
+        check_int(self.n_init, "n_init", min_val=1)
+        check_int(self.max_iter, "max_iter", min_val=1)
+        check_int(self.verbose, "verbose", min_val=0)
         check_tol(self.tol)
         check_n_threads(self.n_threads)
         return check_init(self.init, ("k-means++", "random"), self.n_clusters, X,
@@ -282,7 +282,7 @@ class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
             raise
 
     def _fit(self, X, sample_weight, fixed_centers):
-        reject_non_numeric(X, "X")
+        screen_input(X, "X")
         X = canonical_csr(
             validate_data(self, X, dtype=FLOAT_DTYPES, order="C", accept_sparse="csr"),
             "X",

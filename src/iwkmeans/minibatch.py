@@ -1,10 +1,9 @@
 """IncrementalMiniBatchKMeans: mini-batch K-Means in which some centers are fixed."""
 import math
-from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from _kmeans import _lloyd
@@ -12,6 +11,8 @@ from _kmeans import _lloyd
 from ._parallel import effective_n_threads, single_threaded_blas
 from ._rows import frame_of, normalised_weights
 from ._validation import (
+    check_int,
+    check_real,
     FLOAT_DTYPES,
     check_fixed_centers,
     check_init_array,
@@ -19,7 +20,7 @@ from ._validation import (
     check_n_threads,
     check_sample_weight,
     check_tol,
-    reject_non_numeric,
+    screen_input,
 )
 from .incremental import FittedCentersMixin, scaled_tol, weighted_inertia
 from .seeding import initial_picks
@@ -111,16 +112,15 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         self.n_threads = n_threads
 
     def _check_params(self):
-        check_scalar(self.batch_size, "batch_size", Integral, min_val=1)
-        check_scalar(self.max_iter, "max_iter", Integral, min_val=1)
+        check_int(self.batch_size, "batch_size", min_val=1)
+        check_int(self.max_iter, "max_iter", min_val=1)
         check_tol(self.tol)
         if self.max_no_improvement is not None:
-            check_scalar(self.max_no_improvement, "max_no_improvement", Integral,
-                         min_val=1)
-        check_scalar(self.reassignment_ratio, "reassignment_ratio", Real, min_val=0,
+            check_int(self.max_no_improvement, "max_no_improvement", min_val=1)
+        check_real(self.reassignment_ratio, "reassignment_ratio", min_val=0,
                      max_val=1)
         if self.init_size is not None:
-            check_scalar(self.init_size, "init_size", Integral, min_val=1)
+            check_int(self.init_size, "init_size", min_val=1)
         check_n_threads(self.n_threads)
         if isinstance(self.init, str) and self.init not in ("k-means++", "random"):
             raise ValueError(
@@ -129,7 +129,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
             )
 
     def _validate(self, X, sample_weight, reset):
-        reject_non_numeric(X, "X")
+        screen_input(X, "X")
         # After the first call, X takes the fitted dtype (as predict does):
         # the centers and their running means live in it.
         dtype = FLOAT_DTYPES if reset else self.cluster_centers_.dtype

@@ -22,13 +22,12 @@ and turns them into advice (:func:`advise`):
 """
 import math
 from dataclasses import dataclass, field
-from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import check_array, check_scalar
+from sklearn.utils import check_array
 
 from . import metrics
-from ._validation import check_data
+from ._validation import check_data, check_int, check_real, screen_input
 from .uncertainty import margin_score
 
 WINDOW = 4
@@ -59,11 +58,9 @@ class MonitorReport:
 
 
 def _check_thresholds(window, low_contradiction, agreement_margin):
-    check_scalar(window, "window", Integral, min_val=2)
-    check_scalar(low_contradiction, "low_contradiction", Real, min_val=0,
-                 max_val=1)
-    check_scalar(agreement_margin, "agreement_margin", Real, min_val=-1,
-                 max_val=1)
+    check_int(window, "window", min_val=2)
+    check_real(low_contradiction, "low_contradiction", min_val=0, max_val=1)
+    check_real(agreement_margin, "agreement_margin", min_val=-1, max_val=1)
 
 
 def _last(history, key, window):
@@ -247,6 +244,7 @@ class LabelingMonitor:
         agreement = metrics.classifier_agreement(classifier, X_labeled, y_labeled,
                                                  X_batch)
         if scores is not None:
+            screen_input(scores, "scores")
             scores = check_array(scores, ensure_2d=False, input_name="scores")
             if scores.shape != (X_batch.shape[0],):
                 raise ValueError(

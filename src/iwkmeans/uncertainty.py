@@ -6,7 +6,7 @@ value per sample in [0, 1], higher meaning more uncertain.
 import numpy as np
 from sklearn.utils import check_array
 
-from ._validation import FLOAT_DTYPES, reject_non_numeric
+from ._validation import FLOAT_DTYPES, screen_input
 
 # Rows of a probability matrix must sum to 1 within this: float32 softmax
 # outputs are off by ~1e-7 per class, and a model's own rounding adds more.
@@ -16,7 +16,7 @@ ROW_SUM_ATOL = 1e-4
 def check_probabilities(proba):
     """proba as a float array of shape (n_samples, n_classes >= 2) whose rows
     are probability distributions (in [0, 1], summing to 1 within 1e-4)."""
-    reject_non_numeric(proba, "proba")
+    screen_input(proba, "proba")
     proba = check_array(proba, dtype=FLOAT_DTYPES, input_name="proba")
     if proba.shape[1] < 2:
         raise ValueError(
