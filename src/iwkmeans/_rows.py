@@ -110,18 +110,30 @@ def core_rows(X):
     return X.reshape(-1), None, None
 
 
-def frame_of(X, n_threads):
+def frame_of(X, n_threads, *others, shift=True, bound=0.0):
     """The frame of validated samples X (see the module docstring): one pass
     over the values (in the compiled core, on ``n_threads`` threads) for
-    their extent around the reference point."""
-    n_samples, n_features = X.shape
+    their extent around the reference point.
+
+    ``others`` (dense arrays with X's columns: centers, labeled rows) and
+    ``bound`` (a magnitude) are brought to at most 1 by the scale too, for
+    callers that compare X with points that may lie far outside it.
+    ``shift=False`` keeps the origin as the reference, for quantities that
+    are measured from it.
+    """
+    n_features = X.shape[1]
     if sparse.issparse(X):
         reference = None
         half = half_extent(X.data, X.indptr, n_features, None, n_threads)
     else:
-        reference = reference_point(X)
+        reference = reference_point(X) if shift else np.zeros(n_features)
         half = half_extent(X.reshape(-1), None, n_features, reference, n_threads)
-    return Frame(reference, scale_for(half), X.dtype)
+    for A in others:
+        if A.shape[0]:
+            half_reference = 0.0 if reference is None else 0.5 * reference
+            half = max(half, float(np.abs(0.5 * np.asarray(A, dtype=np.float64)
+                                          - half_reference).max()))
+    return Frame(reference, scale_for(max(half, 0.5 * bound)), X.dtype)
 
 
 def reference_point(X):

@@ -32,11 +32,7 @@ def nearest_centers(X, centers, n_threads, frame=None):
     row of X (validated, dense or CSR), computed by the compiled core in
     chunks, in X's frame (see _rows)."""
     frame = frame or frame_of(X, effective_n_threads(n_threads))
-    labels = np.empty(X.shape[0], dtype=np.int32)
-    with single_threaded_blas():
-        _lloyd.assign(*frame.rows(X), frame.to(centers), labels,
-                      effective_n_threads(n_threads))
-    return labels
+    return framed_nearest(X, frame.to(centers), frame, n_threads)
 
 
 def nearest_centers_and_distances(X, centers, n_threads):
@@ -44,18 +40,39 @@ def nearest_centers_and_distances(X, centers, n_threads):
     its nearest center, in float64, computed from ``x - c`` itself (no
     cancellation error)."""
     frame = frame_of(X, effective_n_threads(n_threads))
-    labels = nearest_centers(X, centers, n_threads, frame)
-    return labels, sq_distances_to(X, centers, labels, n_threads, frame)
+    framed_centers = frame.to(centers)
+    labels = framed_nearest(X, framed_centers, frame, n_threads)
+    return labels, frame.squared(
+        framed_sq_distances(X, framed_centers, labels, frame, n_threads))
 
 
 def sq_distances_to(X, centers, labels, n_threads, frame=None):
     """Squared distance of each row of X to ``centers[labels]``, in float64
     (inf where it exceeds float64's range)."""
     frame = frame or frame_of(X, effective_n_threads(n_threads))
+    return frame.squared(framed_sq_distances(X, frame.to(centers), labels, frame,
+                                             n_threads))
+
+
+def framed_nearest(X, framed_centers, frame, n_threads):
+    """Index of the nearest of ``framed_centers`` (in ``frame``) for each row
+    of validated X."""
+    labels = np.empty(X.shape[0], dtype=np.int32)
+    with single_threaded_blas():
+        _lloyd.assign(*frame.rows(X), framed_centers, labels,
+                      effective_n_threads(n_threads))
+    return labels
+
+
+def framed_sq_distances(X, framed_centers, labels, frame, n_threads):
+    """Squared distance of each row of validated X to
+    ``framed_centers[labels]``, in the frame's units (the true ones times
+    ``frame.scale**2``, so never overflowing), float64, computed from the
+    differences (no cancellation)."""
     out = np.empty(X.shape[0])
-    _lloyd.label_distances(*frame.rows(X), frame.to(centers), labels, out,
+    _lloyd.label_distances(*frame.rows(X), framed_centers, labels, out,
                            effective_n_threads(n_threads))
-    return frame.squared(out)
+    return out
 
 
 def sq_row_norms(X, n_threads):

@@ -17,26 +17,22 @@ from ._validation import (
     check_n_threads,
     check_sample_weight,
 )
-from ._rows import Frame, reference_point, scale_for, take_rows
-from .incremental import (
-    IncrementalKMeans,
-    nearest_centers_and_distances,
-    sq_distances_to,
-)
+from ._parallel import effective_n_threads
+from ._rows import frame_of, take_rows
+from .incremental import IncrementalKMeans, framed_nearest, framed_sq_distances
 
 # dask.py still imports the two checks under their former private names.
 _check_batch_size = check_batch_size
 _check_beta = check_beta
 
-# ScaledRows converts this many bytes of rows to float64 at a time.
-_CHUNK_BYTES = 1 << 22
+# Rows ScaledRows.mean frames at a time.
+_MEAN_BLOCK_ROWS = 1 << 14
 
 
 class ScaledRows:
-    """The rows of X (dense or CSR) in float64 in a frame ``y = x * scale -
-    reference * scale`` (a :class:`~iwkmeans._rows.Frame`, the compiled
-    core's convention), one chunk at a time, and squared distances computed
-    from them.
+    """The rows of X (dense or CSR) as the compiled core reads them, in a
+    frame ``y = x * scale - reference * scale`` (a
+    :class:`~iwkmeans._rows.Frame`), and squared distances computed in it.
 
     Squared distances between framed rows are the true ones times
     ``scale**2``, a power of two, so every decision taken on them (nearest,
@@ -47,16 +43,14 @@ class ScaledRows:
       scale brings every ``|x - reference|`` over X and ``others`` (the
       labeled rows or centers the rows are compared with) to at most 1;
     - data far from the origin loses no precision to its offset: dense rows
-      are measured from a reference point among them (``reference_point``,
-      made of values of X, so that shifted and power-of-two scaled copies of
-      the same data are framed bit for bit alike). CSR rows keep the origin
-      (their zeros are data, and a shift would make them dense), as does
-      ``shift=False``, for quantities measured from the origin such as
-      BADGE's embeddings.
+      are measured from a reference point among them (made of values of X,
+      so that shifted and power-of-two scaled copies of the same data are
+      framed bit for bit alike). CSR rows keep the origin (their zeros are
+      data, and a shift would make them dense), as does ``shift=False``,
+      for quantities measured from the origin such as BADGE's embeddings.
 
     The distances are computed by the compiled core from the differences of
-    the framed rows, not by the expansion ``||x||^2 - 2 x.c + ||c||^2``. Only
-    a chunk of X is framed at a time: no float64 copy of X is formed.
+    the rows, framed on the fly: no copy of X is formed.
 
     Parameters
     ----------
@@ -68,110 +62,52 @@ class ScaledRows:
     bound : float, default=0
         A magnitude that must also scale to at most 1 (BADGE's constant
         input of the intercept).
+    n_threads : int, default=None
     """
 
-    def __init__(self, X, *others, shift=True, bound=0.0):
+    def __init__(self, X, *others, shift=True, bound=0.0, n_threads=None):
         self.X = X
-        reference = (reference_point(X) if shift and not sparse.issparse(X)
-                     else None)
-        half = max([_half_extent(A, reference) for A in (X, *others) if A.shape[0]]
-                   + [bound / 2])
-        self.frame = Frame(reference, scale_for(half), np.float64)
+        self.frame = frame_of(X, effective_n_threads(n_threads), *others,
+                              shift=shift, bound=bound)
         self.scale = self.frame.scale
-        self._bounds = _chunk_bounds(X)
 
-    def transform(self, A, out=None):
-        """Rows A (dense with X's columns, or CSR) in the frame, in float64
-        (dense rows into ``out`` if given)."""
+    def transform(self, A):
+        """Rows A (dense with X's columns, or CSR) in the frame, in X's dtype,
+        rounded as the core frames X's own rows."""
         if sparse.issparse(A):
             return sparse.csr_matrix(
-                (np.multiply(A.data, self.scale, dtype=np.float64), A.indices, A.indptr),
-                shape=A.shape)
-        if out is None:
-            out = np.empty(A.shape)
-        # In float64 even for float32 rows: a power-of-two scale is exact there.
-        np.multiply(A, self.scale, out=out, dtype=np.float64)
-        if self.frame.shift is not None:
-            out -= self.frame.shift
-        return out
-
-    def chunks(self):
-        """(start, stop, rows start:stop of X in the frame), in row order. The
-        dense chunks share one buffer: each is valid until the next."""
-        X = self.X
-        buffer = None if sparse.issparse(X) else np.empty(
-            (np.diff(self._bounds).max(), X.shape[1]))
-        for start, stop in zip(self._bounds[:-1], self._bounds[1:]):
-            if buffer is None:
-                yield start, stop, self.transform(_csr_rows(X, start, stop))
-            else:
-                yield start, stop, self.transform(X[start:stop], buffer[: stop - start])
+                (np.multiply(A.data, self.scale, dtype=np.float64).astype(A.dtype),
+                 A.indices, A.indptr), shape=A.shape)
+        return self.frame.to(A)
 
     def mean(self):
-        """The mean row of X, in the frame (summed chunk by chunk, in order)."""
+        """The mean row of X, in the frame (in float64, block by block: no
+        copy of X, and no sum that could overflow)."""
         total = np.zeros(self.X.shape[1])
-        for _, _, rows in self.chunks():
-            total += np.asarray(rows.sum(axis=0)).ravel()
+        for start in range(0, self.X.shape[0], _MEAN_BLOCK_ROWS):
+            block = self.X[start:start + _MEAN_BLOCK_ROWS]
+            if sparse.issparse(block):
+                total += np.asarray(block.sum(axis=0, dtype=np.float64)).ravel() * self.scale
+            else:
+                total += self.frame.to(block).sum(axis=0, dtype=np.float64)
         return total / self.X.shape[0]
 
     def sq_distances_to(self, centers, labels=None, n_threads=None):
         """Squared distance, in the frame, of each row of X to
         ``centers[labels[i]]`` (centers in the frame; labels int32, default
         all 0)."""
-        out = np.empty(self.X.shape[0])
-        zeros = np.zeros(np.diff(self._bounds).max(), dtype=np.int32)
-        for start, stop, rows in self.chunks():
-            own = zeros[: stop - start] if labels is None else labels[start:stop]
-            out[start:stop] = sq_distances_to(rows, centers, own, n_threads)
-        return out
+        if labels is None:
+            labels = np.zeros(self.X.shape[0], dtype=np.int32)
+        return framed_sq_distances(self.X, np.asarray(centers, dtype=self.X.dtype),
+                                   labels, self.frame, n_threads)
 
     def nearest(self, centers, n_threads=None):
         """Index of the nearest of ``centers`` (in the frame) for each row of
         X, and the squared distance to it, in the frame."""
-        labels = np.empty(self.X.shape[0], dtype=np.int32)
-        out = np.empty(self.X.shape[0])
-        for start, stop, rows in self.chunks():
-            labels[start:stop], out[start:stop] = nearest_centers_and_distances(
-                rows, centers, n_threads)
-        return labels, out
-
-
-def _csr_rows(X, start, stop):
-    """Rows start:stop of CSR X on views of its arrays: scipy's row slicing
-    copies them, and is much slower."""
-    first, last = X.indptr[start], X.indptr[stop]
-    return sparse.csr_matrix(
-        (X.data[first:last], X.indices[first:last], X.indptr[start:stop + 1] - first),
-        shape=(stop - start, X.shape[1]))
-
-
-def _chunk_bounds(X):
-    """Row bounds of the chunks of X that take about _CHUNK_BYTES in float64:
-    a fixed number of rows if dense, as many rows as hold that many stored
-    values if CSR (at least one row per chunk)."""
-    n_samples = X.shape[0]
-    values_per_chunk = _CHUNK_BYTES // 8
-    if not sparse.issparse(X):
-        step = max(1, values_per_chunk // X.shape[1])
-        return np.r_[np.arange(0, n_samples, step), n_samples]
-    targets = np.arange(values_per_chunk, X.indptr[-1], values_per_chunk)
-    inner = np.searchsorted(X.indptr, targets, side="right") - 1
-    return np.unique(np.r_[0, inner[inner > 0], n_samples])
-
-
-def _half_extent(A, reference):
-    """max |a - reference| / 2 over the values of A (dense or CSR, implicit
-    zeros included; reference None: the origin), in float64, from per-column
-    extremes (no copy of A). Halved, as the compiled core does, so that it
-    cannot overflow."""
-    half_reference = 0.0 if reference is None else 0.5 * reference
-    extremes = []
-    for extreme in (np.max, np.min):
-        values = extreme(A, axis=0)
-        values = values.toarray() if sparse.issparse(values) else values
-        extremes.append(0.5 * np.asarray(values, dtype=np.float64).ravel())
-    highest, lowest = extremes
-    return float(max((highest - half_reference).max(), (half_reference - lowest).max()))
+        centers = np.asarray(centers, dtype=self.X.dtype)
+        labels = framed_nearest(self.X, centers, self.frame, n_threads)
+        return labels, framed_sq_distances(self.X, centers, labels, self.frame,
+                                           n_threads)
 
 
 def top_scores(scores, count):
