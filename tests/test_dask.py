@@ -20,7 +20,7 @@ import dask.array as da  # noqa: E402
 import iwkmeans  # noqa: E402
 from iwkmeans import _chunk_tasks, _dask_lloyd, _dask_seeding  # noqa: E402
 from iwkmeans import dask as idk  # noqa: E402
-from iwkmeans._dask_data import RowChunks, check_values  # noqa: E402
+from iwkmeans._dask_data import check_values, framed_chunks  # noqa: E402
 
 import reference  # noqa: E402
 
@@ -146,9 +146,15 @@ def test_one_iteration_matches_reference(seed, n, d, n_fixed, k, rows, far):
     if far:
         init[0] = 1e3  # nothing is near it: relocated onto the farthest sample
     centers = np.concatenate([fixed, init])
-    chunks = RowChunks(da.from_array(X, chunks=(rows, -1)), da.from_array(w, chunks=rows))
+    Xd, wd = da.from_array(X, chunks=(rows, -1)), da.from_array(w, chunks=rows)
     with dask.config.set(scheduler="sync"):
-        new, shift, inertia, _ = _dask_lloyd.lloyd_iteration(chunks, centers, n_fixed, 1)
+        chunks = framed_chunks(Xd, wd, check_values(Xd, wd))
+        frame = chunks.frame
+        new, shift, inertia, _ = _dask_lloyd.lloyd_iteration(
+            chunks, frame.to(centers), n_fixed, 1)
+    # The iteration computes in the frame of the data, with normalised weights.
+    new, shift = frame.back(new), frame.squared(shift)
+    inertia = frame.squared(inertia, chunks.weight_scale)
     labels, expected = reference.lloyd_step(X, w, centers, n_fixed)
     np.testing.assert_allclose(new, expected, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(shift, np.sum((expected - centers) ** 2), rtol=1e-9,
@@ -160,10 +166,12 @@ def test_one_iteration_matches_reference(seed, n, d, n_fixed, k, rows, far):
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 300), d=st.integers(1, 4),
        rows=st.integers(1, 100), offset=st.floats(-1e3, 1e3))
 def test_mean_variance_matches_numpy(seed, n, d, rows, offset):
-    """The variance behind tol, merged over chunks, against numpy's."""
+    """The variance behind tol, merged over chunks (in the frame of the
+    data), against numpy's."""
     X = np.random.default_rng(seed).normal(size=(n, d)) + offset
     with dask.config.set(scheduler="sync"):
-        variance = check_values(da.from_array(X, chunks=(rows, -1)), None)
+        checked = check_values(da.from_array(X, chunks=(rows, -1)), None)
+    variance = checked.variance / checked.frame.scale ** 2
     np.testing.assert_allclose(variance, X.var(axis=0).mean(), rtol=1e-9, atol=1e-12)
 
 
@@ -230,16 +238,19 @@ def test_nearest_seed_tracks_the_nearest_of_all_centers(seed, n, rows, sizes):
     starts = range(0, n, rows)
     states = [None] * len(starts)
     n_known = 0
+    with dask.config.set(scheduler="sync"):
+        frame = check_values(da.from_array(X, chunks=(rows, -1)), None).frame
     for batch in batches:
-        states = [_chunk_tasks.nearest_seed(X[s:s + rows], state, batch, n_known,
-                                            np.empty(0, dtype=np.intp),
+        states = [_chunk_tasks.nearest_seed(X[s:s + rows], frame, state, frame.to(batch),
+                                            n_known, np.empty(0, dtype=np.intp),
                                             np.empty(0, dtype=np.intp), 1)
                   for s, state in zip(starts, states)]
         n_known += batch.shape[0]
     labels, sq_distances = reference.nearest(X, np.concatenate(batches))
     np.testing.assert_array_equal(np.concatenate([s[1] for s in states]), labels)
-    np.testing.assert_allclose(np.concatenate([s[0] for s in states]), sq_distances,
-                               rtol=1e-12, atol=1e-12)
+    # Distances in the frame's units.
+    np.testing.assert_allclose(frame.squared(np.concatenate([s[0] for s in states])),
+                               sq_distances, rtol=1e-12, atol=1e-12)
     weights = _dask_lloyd.add_in_order([
         _chunk_tasks.weight_per_center(X[s:s + rows], w[s:s + rows], s, state, n_known)
         for s, state in zip(starts, states)])

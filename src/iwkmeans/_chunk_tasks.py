@@ -4,23 +4,30 @@ Each function takes one chunk of rows (in the validated dtype), the
 chunk's weights and the index of its first row in the whole data set, and
 returns small results that the driver merges in chunk order. Nearest
 centers and distances always come from the compiled core (``block_step``,
-``assign``) through the package's own helpers: no second distance or argmin
-code lives here. This module imports no Dask, so a worker only needs
-numpy and the package.
+``assign``, ``label_distances``): no second distance or argmin code lives
+here. This module imports no Dask, so a worker only needs numpy and the
+package.
+
+The frame. A fit (and k-means||, and score) computes in one frame for the
+whole data (see _rows): the driver finds it from :func:`first_reference`
+and every chunk's :func:`summary`, then hands the same
+:class:`~iwkmeans._rows.Frame` to every task. Tasks take centers already in
+the frame and return sums, weights, distances, potentials and inertia in
+frame units, with the weights the driver divided by their maximum, so that
+nothing the driver adds up can overflow; the driver brings the results back
+to the user's units once, at the end. predict and transform, which are
+lazy, frame each chunk on its own (:func:`chunk_frame`).
 """
+import math
+
 import numpy as np
 
-from _kmeans import _lloyd
+from _kmeans import _common, _lloyd
 
 from ._parallel import effective_n_threads, single_threaded_blas
-from ._rows import frame_of, normalised_weights
+from ._rows import Frame, reference_point, scale_for
 from ._validation import check_data
-from .incremental import (
-    framed_distances,
-    nearest_centers,
-    nearest_centers_and_distances,
-    weighted_inertia,
-)
+from .incremental import framed_distances, nearest_centers
 from .selection import top_scores
 
 
@@ -36,6 +43,28 @@ def _weights(sample_weight, X):
     return np.ascontiguousarray(sample_weight)
 
 
+def half_extent(X, reference, n_threads):
+    """max |x - reference| / 2 over the values of dense rows (the core's
+    half_extent: exact, in any order), from which _rows.scale_for picks a
+    frame's scale."""
+    X = np.ascontiguousarray(X)
+    return _common.half_extent(X.reshape(-1), None, X.shape[1],
+                               np.ascontiguousarray(reference, dtype=np.float64),
+                               effective_n_threads(n_threads))
+
+
+def _nearest(X, frame, centers, n_threads):
+    """(labels, squared distances in frame units) of contiguous X to centers
+    already in the frame, by the core."""
+    n_threads = effective_n_threads(n_threads)
+    labels = np.empty(X.shape[0], dtype=np.int32)
+    sq_distances = np.empty(X.shape[0])
+    with single_threaded_blas():
+        _lloyd.assign(*frame.rows(X), centers, labels, n_threads)
+        _lloyd.label_distances(*frame.rows(X), centers, labels, sq_distances, n_threads)
+    return labels, sq_distances
+
+
 def cumulative_weight(X, sample_weight, start):
     """Running total of the chunk's weights, in float64."""
     return np.cumsum(_weights(sample_weight, X), dtype=np.float64)
@@ -46,79 +75,124 @@ def total_weight(X, sample_weight, start):
     return float(np.sum(_weights(sample_weight, X), dtype=np.float64))
 
 
-def finite_moments(X, start, block_rows=65536):
-    """Whether the chunk is all finite, and its number of rows, per-feature
-    mean and per-feature sum of squared deviations from that mean (float64).
-    Computed over blocks of rows, so that the float64 temporaries stay a
-    few MiB whatever the chunk's size (a worker's memory may be small)."""
+def first_reference(X):
+    """The reference point of the whole data's frame: that of its first
+    chunk (made of values of X, so shifting X shifts it exactly)."""
+    return reference_point(np.asarray(X))
+
+
+def summary(X, reference, n_threads, moments, block_rows=65536):
+    """What the driver needs from every chunk, in the pass that checks the
+    values: (whether the chunk is all finite, its half extent around
+    ``reference`` (see _rows; None if ``reference`` is None), and if
+    ``moments``: its number of rows, the exponent ``e`` of its own scale
+    2**e, and the per-feature mean and sum of squared deviations from that
+    mean of ``(x - reference) * 2**e``, in float64).
+
+    The chunk's own scale brings its values to at most 1, so no moment
+    overflows; the driver converts them exactly (powers of two) to the
+    frame of the whole data, whose scale is at most this one. Computed over
+    blocks of rows, so that the float64 temporaries stay a few MiB whatever
+    the chunk's size (a worker's memory may be small)."""
     blocks = [X[s:s + block_rows] for s in range(0, X.shape[0], block_rows)]
     finite = all(bool(np.isfinite(block).all()) for block in blocks)
-    mean = sum(block.sum(axis=0, dtype=np.float64) for block in blocks) / X.shape[0]
+    if not finite or reference is None:
+        return finite, None, None
+    half = half_extent(X, reference, n_threads)
+    if not moments:
+        return finite, half, None
+    scale = scale_for(half)
+    exponent = math.frexp(scale)[1] - 1
+    # (x / 2 - reference / 2) * 2 scale: x - reference may overflow, its half not.
+    half_reference = 0.5 * np.asarray(reference, dtype=np.float64)
+    twice = 2.0 * scale
+
+    def framed(block):
+        return (np.multiply(block, 0.5, dtype=np.float64) - half_reference) * twice
+
+    mean = sum(framed(block).sum(axis=0) for block in blocks) / X.shape[0]
     deviations = np.zeros(X.shape[1])
     for block in blocks:
-        centred = block - mean
+        centred = framed(block) - mean
         deviations += np.einsum("ij,ij->j", centred, centred)
-    return finite, X.shape[0], mean, deviations
+    return finite, half, (X.shape[0], exponent, mean, deviations)
 
 
-def lloyd_stats(X, sample_weight, start, centers, n_fixed, n_threads):
-    """The core's block step on a chunk: per free center, the weighted sum
-    of the samples assigned to it and their weight (both float64), and the
-    chunk's inertia. Computed in the chunk's frame (see _rows), returned in
-    the user's coordinates and units."""
+def lloyd_stats(X, sample_weight, start, frame, centers, n_fixed, n_threads):
+    """The core's block step on a chunk, in the frame: per free center, the
+    weighted sum of the (framed) samples assigned to it and their weight
+    (both float64), and the chunk's inertia, all in frame units."""
     X, sample_weight = _contiguous(X, sample_weight)
     n_threads = effective_n_threads(n_threads)
     n_free = centers.shape[0] - n_fixed
     labels = np.empty(X.shape[0], dtype=np.int32)
     sums = np.empty((n_free, X.shape[1]))
     weights = np.empty(n_free)
-    frame = frame_of(X, n_threads)
-    normalised, weight_scale = normalised_weights(sample_weight)
     with single_threaded_blas():
-        inertia = _lloyd.block_step(*frame.rows(X), normalised, frame.to(centers),
-                                    n_fixed, labels, sums, weights, n_threads)
-    return (frame.sums_back(sums, weights) * weight_scale, weights * weight_scale,
-            float(frame.squared(inertia, weight_scale)))
+        inertia = _lloyd.block_step(*frame.rows(X), sample_weight, centers, n_fixed,
+                                    labels, sums, weights, n_threads)
+    return sums, weights, float(inertia)
 
 
-def relocation_candidates(X, sample_weight, start, centers, count, n_threads):
+def relocation_candidates(X, sample_weight, start, frame, centers, count, n_threads):
     """The chunk's ``count`` samples of positive weight farthest (weighted
-    squared distance) from their nearest center, farthest first (ties:
-    lowest row), as (distances, rows in the whole data, labels, weights,
-    samples). The global farthest samples are among the union of these."""
+    squared distance, in the frame) from their nearest center, farthest
+    first (ties: lowest row), as (distances, rows in the whole data,
+    labels, weights, samples in the frame, in X's dtype, as the core reads
+    them). The global farthest samples are among the union of these."""
     X, sample_weight = _contiguous(X, sample_weight)
-    labels, sq_distances = nearest_centers_and_distances(X, centers, n_threads)
+    labels, sq_distances = _nearest(X, frame, centers, n_threads)
     rows = np.flatnonzero(sample_weight > 0)
     distance = sample_weight[rows] * sq_distances[rows]
     order = np.lexsort((rows, -distance))[:count]
     rows = rows[order]
-    return distance[order], start + rows, labels[rows], sample_weight[rows], X[rows]
+    return (distance[order], start + rows, labels[rows], sample_weight[rows],
+            frame.to(X[rows]))
 
 
-def labels_and_inertia(X, sample_weight, start, centers, n_threads):
-    """Index of the nearest center of each sample, and the chunk's inertia."""
+def labels_and_inertia(X, sample_weight, start, frame, centers, n_threads):
+    """Index of the nearest center (in the frame) of each sample, and the
+    chunk's inertia in frame units."""
     X, sample_weight = _contiguous(X, sample_weight)
-    inertia, labels = weighted_inertia(X, sample_weight, centers,
-                                       effective_n_threads(n_threads))
-    return labels, inertia
+    n_threads = effective_n_threads(n_threads)
+    labels = np.empty(X.shape[0], dtype=np.int32)
+    with single_threaded_blas():
+        _lloyd.assign(*frame.rows(X), centers, labels, n_threads)
+        inertia = _lloyd.total_inertia(*frame.rows(X), sample_weight, centers, labels,
+                                       n_threads)
+    return labels, float(inertia)
+
+
+def chunk_frame(X, centers, n_threads):
+    """The frame of one (validated) chunk that also holds the centers: its
+    reference point, and the scale that brings both the chunk's values and
+    the centers to at most 1. For the lazy predict and transform, whose
+    decisions are per sample: a frame of the whole data would need a pass
+    over X before the first result."""
+    reference = reference_point(X)
+    half = max(half_extent(X, reference, n_threads),
+               half_extent(centers, reference, n_threads))
+    return Frame(reference, scale_for(half), X.dtype)
 
 
 def predict(X, centers, n_threads):
     """Nearest center of each row of a chunk that has not been validated."""
-    return nearest_centers(check_data(X), centers, n_threads)
+    X = check_data(X)
+    return nearest_centers(X, centers, n_threads, chunk_frame(X, centers, n_threads))
 
 
-def transform(X, centers):
+def transform(X, centers, n_threads=None):
     """Euclidean distances of each row of a chunk to every center."""
     X = check_data(X)
-    return framed_distances(X, centers, frame_of(X, effective_n_threads(None)))
+    return framed_distances(X, centers, chunk_frame(X, centers, n_threads))
 
 
-def nearest_seed(X, state, new_centers, first_label, picked, picked_labels,
+def nearest_seed(X, frame, state, new_centers, first_label, picked, picked_labels,
                  n_threads):
-    """k-means||: squared distance to, and index of, each sample's nearest
-    center so far, once ``new_centers`` (numbered from ``first_label``) are
-    added to the centers behind ``state`` (None before the first ones).
+    """k-means||: squared distance (frame units) to, and index of, each
+    sample's nearest center so far, once ``new_centers`` (in the frame,
+    numbered from ``first_label``) are added to the centers behind
+    ``state`` (None before the first ones).
 
     Ties keep the older center, which has the lower index. The rows
     ``picked`` (local indices) are new centers themselves, numbered
@@ -126,7 +200,7 @@ def nearest_seed(X, state, new_centers, first_label, picked, picked_labels,
     own, so they are never drawn again and their weight goes to themselves.
     """
     X = np.ascontiguousarray(X)
-    labels, sq_distances = nearest_centers_and_distances(X, new_centers, n_threads)
+    labels, sq_distances = _nearest(X, frame, new_centers, n_threads)
     labels += np.int32(first_label)
     if state is not None:
         old_distances, old_labels = state
@@ -147,7 +221,9 @@ def oversample(X, sample_weight, start, state, seed, oversampling):
     samples that pass the test with it include every sample that will be
     drawn: they are returned (with ``u`` and ``w * d^2``) and the driver
     applies the test with the total. Returns (chunk potential, (u, w * d^2,
-    rows in the whole data, samples)).
+    rows in the whole data, samples)). With the distances in frame units
+    and weights of at most 1, ``w * d^2`` is at most 4 per feature, and no
+    potential overflows.
     """
     sq_distances, _ = state
     weighted = _weights(sample_weight, X) * sq_distances

@@ -3,17 +3,19 @@
 Shapes and dtypes are checked at once; values (NaN, infinity, negative
 weights) can only be checked by reading the data, so :func:`check_values`
 reads X and the weights in one pass, which also yields what a fit needs
-from all of X (the mean variance behind ``tol``), with little memory per
-chunk. Numpy inputs are
-validated by the package's usual helpers and wrapped in a Dask array.
+from all of X (the frame of the whole data, the weights' maximum and the
+mean variance behind ``tol``), with little memory per chunk. Numpy inputs
+are validated by the package's usual helpers and wrapped in a Dask array.
 """
 import math
+from typing import NamedTuple
 
 import dask
 import dask.array as da
 import numpy as np
 
 from . import _chunk_tasks
+from ._rows import Frame, scale_for
 from ._validation import (
     FLOAT_DTYPES,
     check_data,
@@ -90,21 +92,54 @@ def keep_on_workers(X, sample_weight, X_in_memory):
     return X, sample_weight
 
 
+class Checked(NamedTuple):
+    """What :func:`check_values` learns from its pass over the data.
+
+    frame : Frame or None
+        The frame of the whole data (see _rows), in which every task and
+        the driver compute: the reference point of the first chunk, and the
+        scale for the largest distance of any value to it.
+    weight_scale : float
+        The weights' maximum (1 for unit weights, or when it is 0 or 1): the
+        tasks see the weights divided by it (see :func:`framed_chunks`).
+    variance : float or None
+        The mean per-feature variance of X in the frame's units (as the
+        single-machine ``scaled_tol``), behind ``tol``.
+    """
+
+    frame: object
+    weight_scale: float
+    variance: object
+
+
 def check_values(X, sample_weight, *, weight_name="sample_weight",
-                 require_positive=True, variance=True):
+                 require_positive=True, frame=True, variance=True, holding=(),
+                 n_threads=None):
     """Read X and the weights once; raise a ValueError naming the argument
     if X is not finite or the weights are not finite and non-negative (or,
-    with ``require_positive``, all zero). Returns the mean per-feature
-    variance of X if ``variance``, else None."""
-    moments = [dask.delayed(_chunk_tasks.finite_moments, pure=True)(block, 0)
-               for block, rows in zip(X.to_delayed().ravel(), X.chunks[0]) if rows]
+    with ``require_positive``, all zero).
+
+    The same pass finds the frame of the whole data (if ``frame``) and the
+    mean per-feature variance in it (if ``variance`` too): the first
+    chunk's reference point is computed first, in the same graph, and every
+    chunk's task measures its values around it. The frame's scale also
+    brings the (few, dense, finite) points in ``holding`` to at most 1: the
+    fitted centers when X is new data, which they may lie far outside.
+    Returns a :class:`Checked`.
+    """
+    blocks = [block for block, rows in zip(X.to_delayed().ravel(), X.chunks[0]) if rows]
+    reference = (dask.delayed(_chunk_tasks.first_reference, pure=True)(blocks[0])
+                 if frame else None)
+    summaries = [dask.delayed(_chunk_tasks.summary, pure=True)(
+        block, reference, n_threads, frame and variance) for block in blocks]
     weights = {}
     if sample_weight is not None:
         weights = dict(finite=da.isfinite(sample_weight).all(),
                        smallest=sample_weight.min(),
+                       largest=sample_weight.max(),
                        positive=(sample_weight > 0).any())
-    moments, weights = dask.compute(moments, weights)
-    if not all(finite for finite, *_ in moments):
+    reference, summaries, weights = dask.compute(reference, summaries, weights)
+    if not all(finite for finite, _, _ in summaries):
         raise ValueError("Input X contains NaN or infinity.")
     if weights and not weights["finite"]:
         raise ValueError(f"Input {weight_name} contains NaN or infinity.")
@@ -115,15 +150,36 @@ def check_values(X, sample_weight, *, weight_name="sample_weight",
         )
     if weights and require_positive and not weights["positive"]:
         raise ValueError(f"{weight_name} must have a positive entry; all are zero.")
-    return mean_variance(moments) if variance else None
+    weight_scale = float(weights["largest"]) if weights else 1.0
+    if weight_scale == 0.0:
+        weight_scale = 1.0  # all zero: nothing to divide (as normalised_weights)
+    if not frame:
+        return Checked(None, weight_scale, None)
+    half = max(half for _, half, _ in summaries)
+    for points in holding:
+        half = max(half, _chunk_tasks.half_extent(points, reference, n_threads))
+    whole = Frame(reference, scale_for(half), X.dtype)
+    return Checked(whole, weight_scale,
+                   mean_variance([moments for _, _, moments in summaries], whole.scale)
+                   if variance else None)
 
 
-def mean_variance(moments):
-    """Mean over the features of the variance of each feature, from
-    non-empty chunks' (_, rows, mean, sum of squared deviations), merged in
-    chunk order (Chan et al.'s pairwise update)."""
-    _, count, mean, deviations = moments[0]
-    for _, rows, chunk_mean, chunk_deviations in moments[1:]:
+def mean_variance(moments, scale):
+    """Mean over the features of the variance of each feature, in units of
+    the frame of scale ``scale``, from non-empty chunks' (rows, exponent e,
+    mean, sum of squared deviations) in units of 2**e (exact: powers of
+    two), merged in chunk order (Chan et al.'s pairwise update)."""
+    exponent = math.frexp(scale)[1] - 1
+
+    def in_frame(rows, own, mean, deviations):
+        # 2**(exponent - own) <= 1: the moments can only shrink (ldexp
+        # underflows gracefully, where the factor itself would be 0).
+        return (rows, np.ldexp(mean, exponent - own),
+                np.ldexp(deviations, 2 * (exponent - own)))
+
+    count, mean, deviations = in_frame(*moments[0])
+    for part in moments[1:]:
+        rows, chunk_mean, chunk_deviations = in_frame(*part)
         delta = chunk_mean - mean
         total = count + rows
         mean = mean + delta * (rows / total)
@@ -139,17 +195,33 @@ def check_enough_samples(n_clusters, sample_weight, n_samples):
     check_n_free(n_clusters, sample_weight)
 
 
+def framed_chunks(X, sample_weight, checked):
+    """The :class:`RowChunks` of checked data, in the frame ``checked``
+    found, with the weights divided by their maximum (as the single-machine
+    ``normalised_weights``: weights of at most 1, whose products and sums
+    cannot overflow), persisted on the workers."""
+    if sample_weight is not None and checked.weight_scale != 1.0:
+        dtype = sample_weight.dtype
+        sample_weight = (sample_weight / dtype.type(checked.weight_scale)).astype(
+            dtype).persist()
+    return RowChunks(X, sample_weight, checked.frame, checked.weight_scale)
+
+
 class RowChunks:
     """A validated Dask array and its weights as one delayed block per
-    non-empty chunk of rows, in row order.
+    non-empty chunk of rows, in row order, with the frame in which tasks
+    compute.
 
     ``blocks`` holds (X block, weight block, index of the chunk's first row,
     number of rows). Tasks built with :meth:`map` run the same function on
     every chunk; their results come back in chunk order, so every reduction
     the driver makes over them is independent of which worker ran what.
+    ``frame`` (a :class:`~iwkmeans._rows.Frame`, or None) is the frame of
+    the whole data, and ``weight_scale`` the factor by which the weights of
+    the blocks were divided (see :func:`framed_chunks`).
     """
 
-    def __init__(self, X, sample_weight):
+    def __init__(self, X, sample_weight, frame=None, weight_scale=1.0):
         sizes = np.asarray(X.chunks[0], dtype=np.intp)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         weights = ([None] * len(sizes) if sample_weight is None
@@ -159,8 +231,18 @@ class RowChunks:
             for x, w, start, size in zip(X.to_delayed().ravel(), weights, starts, sizes)
             if size > 0
         ]
+        # Holding the arrays holds their persisted chunks on the workers
+        # (the delayed blocks alone do not).
+        self.arrays = (X, sample_weight)
         self.dtype = X.dtype
         self.n_samples, self.n_features = X.shape
+        self.frame = frame
+        self.weight_scale = weight_scale
+
+    @property
+    def frame_node(self):
+        """The frame, as one node of the graph (see :func:`shared`)."""
+        return shared(self.frame)
 
     def map(self, func, *args):
         """``func(X_chunk, weight_chunk, first_row, *args)`` for every chunk,
@@ -174,6 +256,7 @@ class RowChunks:
 
 
 def shared(value):
-    """A value that every chunk's task reads (centers): one node of the
-    graph, sent once to each worker rather than embedded in every task."""
+    """A value that every chunk's task reads (centers, the frame): one node
+    of the graph, sent once to each worker rather than embedded in every
+    task."""
     return dask.delayed(value, pure=True)

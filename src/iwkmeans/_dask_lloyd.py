@@ -3,10 +3,14 @@
 Each iteration maps the core's block step over the chunks (the workers do
 all the reading and the distances), adds the per-chunk statistics in chunk
 order on the driver and moves the free centers there. The update follows
-the compiled loop (``_lloyd.pyx``) rule for rule: center = sums / weights
-(float64 sums, cast to the data's dtype), an empty free cluster takes the
-sample farthest from its center, and the loop stops when the squared shift
-of the free centers is at most ``tol``.
+the compiled loop (``_lloyd.pyx``) rule for rule, and like it computes in
+the frame of the whole data (``chunks.frame``, see _rows), with the weights
+divided by their maximum: centers, sums, weights, distances, shift, ``tol``
+and inertia are all in frame units here, so nothing overflows, and the
+caller brings the centers and the inertia back to the user's units once.
+Center = sums / weights (float64 sums, cast to the data's dtype), an empty
+free cluster takes the sample farthest from its center, and the loop stops
+when the squared shift of the free centers is at most ``tol``.
 
 "No label changed", the compiled loop's other stopping test, needs no
 labels kept between iterations here: the sums are a deterministic function
@@ -39,8 +43,9 @@ def relocate_empty(sums, weights, candidates, n_fixed):
     cluster it came from (``relocate_empty`` of the compiled core).
 
     ``candidates`` are the per-chunk results of
-    :func:`_chunk_tasks.relocation_candidates`, in chunk order. sums,
-    weights: in-out (float64). Returns the number of centers moved.
+    :func:`_chunk_tasks.relocation_candidates`, in chunk order (samples in
+    the frame). sums, weights: in-out (float64, in the frame). Returns the
+    number of centers moved.
     """
     distance, rows, labels, sample_weight, samples = (
         np.concatenate(part) for part in zip(*candidates))
@@ -76,49 +81,58 @@ def update_free_centers(centers, n_fixed, sums, weights):
 
 
 def lloyd_iteration(chunks, centers, n_fixed, n_threads):
-    """One assignment and update over all chunks.
+    """One assignment and update over all chunks, in ``chunks.frame``.
 
-    Returns (new centers, squared shift of the free centers, inertia of the
-    assignment, number of relocated empty clusters).
+    ``centers`` are in the frame. Returns (new centers, squared shift of the
+    free centers, inertia of the assignment, number of relocated empty
+    clusters), all in frame units (the inertia with the normalised weights).
     """
     n_free = centers.shape[0] - n_fixed
     centers_node = shared(centers)
-    stats = chunks.compute(_chunk_tasks.lloyd_stats, centers_node, n_fixed, n_threads)
+    frame_node = chunks.frame_node
+    stats = chunks.compute(_chunk_tasks.lloyd_stats, frame_node, centers_node, n_fixed,
+                           n_threads)
     sums, weights, inertia = (add_in_order(part) for part in zip(*stats))
     n_relocated = 0
     if np.any(weights == 0):
         # Rare: a second pass for the samples farthest from their centers.
-        candidates = chunks.compute(_chunk_tasks.relocation_candidates, centers_node,
-                                    n_free, n_threads)
+        candidates = chunks.compute(_chunk_tasks.relocation_candidates, frame_node,
+                                    centers_node, n_free, n_threads)
         n_relocated = relocate_empty(sums, weights, candidates, n_fixed)
     new, shift = update_free_centers(centers, n_fixed, sums, weights)
     return new, shift, float(inertia), n_relocated
 
 
 def lloyd(chunks, centers, n_fixed, max_iter, tol, n_threads, verbose):
-    """Lloyd iterations from ``centers`` until the squared shift of the free
-    centers is at most ``tol`` (already scaled) or ``max_iter``.
-    Returns (final centers, number of iterations)."""
+    """Lloyd iterations from ``centers`` (in the frame) until the squared
+    shift of the free centers is at most ``tol`` (already scaled, in the
+    frame's units) or ``max_iter``. Returns (final centers, in the frame;
+    number of iterations)."""
+    frame = chunks.frame
     for iteration in range(max_iter):
         centers, shift, inertia, n_relocated = lloyd_iteration(
             chunks, centers, n_fixed, n_threads)
         if verbose:
-            print(f"Iteration {iteration}, inertia {inertia}.")
+            print(f"Iteration {iteration}, inertia "
+                  f"{float(frame.squared(inertia, chunks.weight_scale))}.")
             if n_relocated:
                 print(f"Iteration {iteration}: relocated {n_relocated} empty "
                       "cluster(s).")
         if shift <= tol:
             if verbose:
-                print(f"Converged at iteration {iteration}: center shift {shift} "
-                      f"within tolerance {tol}.")
+                print(f"Converged at iteration {iteration}: center shift "
+                      f"{float(frame.squared(shift))} within tolerance "
+                      f"{float(frame.squared(tol))}.")
             break
     return centers, iteration + 1
 
 
 def final_labels(chunks, centers, n_threads):
-    """Labels of every sample (a Dask array, persisted on the workers) and
-    the total inertia, summed in chunk order."""
-    tasks = chunks.map(_chunk_tasks.labels_and_inertia, shared(centers), n_threads)
+    """Labels of every sample for ``centers`` (in the frame): a Dask array,
+    persisted on the workers; and the total inertia, summed in chunk order,
+    in frame units (with the normalised weights)."""
+    tasks = chunks.map(_chunk_tasks.labels_and_inertia, chunks.frame_node,
+                       shared(centers), n_threads)
     tasks = dask.persist(*tasks)
     labels = da.concatenate([
         da.from_delayed(task[0], shape=(size,), dtype=np.int32)

@@ -15,7 +15,16 @@ that its own chunk's potential would let through, a superset of the
 draws that the driver narrows with the total potential. Random numbers
 come from per-chunk generators seeded from ``random_state``, so the picks
 depend on the seed and the chunking, never on which worker ran what.
+
+Everything is computed in the frame of the whole data (``chunks.frame``,
+see _rows) with the weights divided by their maximum: distances and
+potentials are in frame units, where ``w * d^2`` is at most 4 per feature,
+so the potential is always finite (in the user's units it overflows for
+values near 1e154, or weights near 1e308, and no sample would ever be
+drawn). The candidates stay the user's own rows.
 """
+import math
+
 import dask
 import numpy as np
 
@@ -54,8 +63,10 @@ def _in_chunk(rows, start, size):
 
 def kmeans_parallel(chunks, fixed_centers, n_clusters, oversampling_factor, n_rounds,
                     random_state, n_threads):
-    """Rows (in the whole data) and samples of the ``n_clusters`` free
-    initial centers chosen by k-means||; inputs already validated."""
+    """Rows (in the whole data) and samples (the user's rows) of the
+    ``n_clusters`` free initial centers chosen by k-means||; inputs already
+    validated, ``chunks`` framed (see _dask_data.framed_chunks), fixed
+    centers in user coordinates."""
     oversampling = oversampling_factor * n_clusters
     n_fixed = fixed_centers.shape[0]
     if n_fixed:
@@ -91,6 +102,11 @@ def kmeans_parallel(chunks, fixed_centers, n_clusters, oversampling_factor, n_ro
         states = persisted[:len(state_tasks)]
         potentials, draws = zip(*dask.compute(*persisted[len(state_tasks):]))
         potential = float(add_in_order(potentials))
+        if not math.isfinite(potential):
+            # Cannot happen in the frame; never loop without drawing anything.
+            raise FloatingPointError(
+                f"k-means||: the total potential is {potential}; no sample can be "
+                "drawn.")
         u, weighted, drawn_rows, drawn = (np.concatenate(part) for part in zip(*draws))
         keep = u * potential < oversampling * weighted
         new_rows, new = drawn_rows[keep], drawn[keep]
@@ -105,25 +121,29 @@ def kmeans_parallel(chunks, fixed_centers, n_clusters, oversampling_factor, n_ro
         for (x, w, start, _), state in zip(chunks.blocks, state_tasks)
     ]))
     candidates = np.ascontiguousarray(np.concatenate(samples), dtype=chunks.dtype)
+    # The candidates are rows of X: the whole data's frame holds them.
     picks = greedy_kmeans_plusplus(
         candidates, weights[n_fixed:].astype(chunks.dtype), fixed_centers, n_clusters,
         random_state, check_n_local_trials(None, n_clusters),
-        effective_n_threads(n_threads),
+        effective_n_threads(n_threads), frame=chunks.frame,
     )
     return np.concatenate(rows)[picks], candidates[picks]
 
 
 def _add_centers(chunks, states, new_rows, new, n_known, n_threads):
     """Per-chunk tasks that update each sample's nearest center with the
-    centers ``new`` (numbered from ``n_known``; the samples at ``new_rows``)."""
+    centers ``new`` (user coordinates, numbered from ``n_known``; the samples
+    at ``new_rows``), in the frame."""
     if new.shape[0] == 0:
         return list(states)
-    new_node = shared(new)
+    new_node = shared(chunks.frame.to(new))
+    frame_node = chunks.frame_node
     tasks = []
     for (x, _, start, size), state in zip(chunks.blocks, states):
         picked, position = _in_chunk(new_rows, start, size)
         tasks.append(dask.delayed(_chunk_tasks.nearest_seed, pure=True)(
-            x, state, new_node, n_known, picked, n_known + position, n_threads))
+            x, frame_node, state, new_node, n_known, picked, n_known + position,
+            n_threads))
     return tasks
 
 

@@ -16,6 +16,14 @@ Install with ``pip install "iwkmeans[dask]"``. Public names:
 Computations go to Dask's current scheduler: the active
 ``dask.distributed.Client`` (the last one created, or the one set with
 ``client.as_current()``), else Dask's default local scheduler.
+
+Like the single-machine estimator, every call computes in a frame (see
+_rows): one frame for the whole data, found in the pass that checks the
+values (the reference point of the first chunk, the scale for the largest
+distance of any value to it, the weights' maximum), handed to every chunk's
+task and used by the driver, so that data far from the origin loses no
+precision and huge or tiny values or weights neither overflow nor
+underflow. Centers and inertia come back to the user's units at the end.
 """
 import math
 from numbers import Integral, Real
@@ -29,12 +37,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _chunk_tasks
 from ._dask_data import (
-    RowChunks,
     as_dask_data,
     as_dask_weights,
     check_enough_samples,
     check_values,
+    framed_chunks,
     keep_on_workers,
+    shared,
 )
 from ._dask_lloyd import add_in_order, final_labels, lloyd
 from ._dask_seeding import kmeans_parallel as _kmeans_parallel
@@ -108,13 +117,13 @@ def kmeans_parallel(X, n_clusters, *, sample_weight=None, fixed_centers=None,
     _check_seeding_params(oversampling_factor, n_rounds, "n_rounds")
     check_n_threads(n_threads)
     X, sample_weight = keep_on_workers(X, sample_weight, X_in_memory)
-    check_values(X, sample_weight, variance=False)
+    checked = check_values(X, sample_weight, variance=False, n_threads=n_threads)
     check_enough_samples(n_clusters, sample_weight, X.shape[0])
     fixed_centers = check_fixed_centers(fixed_centers, X.shape[1], X.dtype)
     with single_threaded_blas():
         indices, centers = _kmeans_parallel(
-            RowChunks(X, sample_weight), fixed_centers, n_clusters, oversampling_factor,
-            n_rounds, check_random_state(random_state), n_threads)
+            framed_chunks(X, sample_weight, checked), fixed_centers, n_clusters,
+            oversampling_factor, n_rounds, check_random_state(random_state), n_threads)
     return centers, indices
 
 
@@ -250,12 +259,17 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         free_init, n_init = self._check_params(X)
         sample_weight = as_dask_weights(sample_weight, X)
         X, sample_weight = keep_on_workers(X, sample_weight, X_in_memory)
-        tol = check_values(X, sample_weight) * self.tol
+        checked = check_values(X, sample_weight, n_threads=self.n_threads)
+        # Everything below runs in the frame of the whole data (see _rows),
+        # tol included; the results are brought back to the user's units.
+        tol = checked.variance * self.tol
         check_enough_samples(self.n_clusters, sample_weight, X.shape[0])
         fixed_centers = check_fixed_centers(fixed_centers, X.shape[1], X.dtype)
         random_state = check_random_state(self.random_state)
         n_fixed = fixed_centers.shape[0]
-        chunks = RowChunks(X, sample_weight)
+        chunks = framed_chunks(X, sample_weight, checked)
+        frame = chunks.frame
+        framed_fixed = frame.to(fixed_centers)
 
         best = None
         with single_threaded_blas():
@@ -269,13 +283,17 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 if self.verbose:
                     print("Initialization complete")
                 centers, n_iter = lloyd(
-                    chunks, np.concatenate([fixed_centers, free]), n_fixed,
+                    chunks, np.concatenate([framed_fixed, frame.to(free)]), n_fixed,
                     self.max_iter, tol, self.n_threads, self.verbose)
                 labels, inertia = final_labels(chunks, centers, self.n_threads)
                 if best is None or inertia < best[3]:
                     best = (centers, labels, n_iter, inertia)
 
-        self.cluster_centers_, self.labels_, self.n_iter_, self.inertia_ = best
+        framed_centers, self.labels_, self.n_iter_, inertia = best
+        # Fixed centers are the user's rows themselves, bit for bit.
+        self.cluster_centers_ = np.concatenate(
+            [fixed_centers, frame.back(framed_centers[n_fixed:])])
+        self.inertia_ = float(frame.squared(inertia, chunks.weight_scale))
         self.fixed_mask_ = np.arange(self.cluster_centers_.shape[0]) < n_fixed
         self.n_features_in_ = X.shape[1]
         return self
@@ -295,7 +313,10 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """Index into ``cluster_centers_`` of the nearest center of each sample.
 
         Returns a lazy Dask array of int32, chunked like X's rows; NaN or
-        infinity in X raises when it is computed.
+        infinity in X raises when it is computed. Each chunk is computed in
+        its own frame, which holds the chunk and the centers (a frame of the
+        whole data would need a pass over X first): the nearest center of a
+        sample does not depend on the frame but through rounding.
         """
         X, centers = self._check_test_data(X)
         return X.map_blocks(_chunk_tasks.predict, centers, self.n_threads,
@@ -305,18 +326,22 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """Euclidean distances of each sample to every center (fixed ones
         first), as a lazy Dask array chunked like X's rows."""
         X, centers = self._check_test_data(X)
-        return X.map_blocks(_chunk_tasks.transform, centers,
+        return X.map_blocks(_chunk_tasks.transform, centers, self.n_threads,
                             chunks=(X.chunks[0], (centers.shape[0],)), dtype=X.dtype)
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the weighted inertia of X on the fitted centers (computed)."""
         X, centers = self._check_test_data(X)
         sample_weight = as_dask_weights(sample_weight, X)
-        check_values(X, sample_weight, require_positive=False, variance=False)
+        # One frame for X and the centers, which may lie far outside new data.
+        checked = check_values(X, sample_weight, require_positive=False, variance=False,
+                               holding=(centers,), n_threads=self.n_threads)
+        chunks = framed_chunks(X, sample_weight, checked)
         with single_threaded_blas():
-            parts = RowChunks(X, sample_weight).compute(
-                _chunk_tasks.labels_and_inertia, centers, self.n_threads)
-        return -float(add_in_order([inertia for _, inertia in parts]))
+            parts = chunks.compute(_chunk_tasks.labels_and_inertia, chunks.frame_node,
+                                   shared(chunks.frame.to(centers)), self.n_threads)
+        inertia = add_in_order([inertia for _, inertia in parts])
+        return -float(chunks.frame.squared(inertia, chunks.weight_scale))
 
     def extend(self, X, n_new, *, sample_weight=None):
         """Fit ``n_new`` more clusters, keeping every current center fixed.
@@ -379,8 +404,10 @@ def select_wkmeans(X_pool, scores, batch_size, *, beta=10, X_labeled=None,
     fixed = check_fixed_centers(X_labeled, X.shape[1], X.dtype, name="X_labeled")
     count = math.ceil(beta * batch_size)
     X, scores = keep_on_workers(X, scores, X_in_memory)
-    check_values(X, scores, weight_name="scores", require_positive=False,
-                  variance=False)
+    # Only the check: the top scores need no frame, and the local clustering
+    # of the preselected samples frames them itself.
+    check_values(X, scores, weight_name="scores", require_positive=False, frame=False,
+                 variance=False)
 
     score_blocks = scores.to_delayed().ravel()
     starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
