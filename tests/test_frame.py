@@ -234,12 +234,30 @@ def test_tiny_values_do_not_collapse_into_one_cluster(dtype, scale):
     assert len(set(km.labels_.tolist())) == 2
 
 
-def test_far_fixed_center_never_gives_a_label_out_of_range():
-    X, _ = two_blobs(np.float64, n=100)
-    fixed = np.array([[1e300, -1e300], [-1e300, 1e300]])
+@pytest.mark.parametrize("dtype, far", [(np.float64, 1e300), (np.float32, 1e38)])
+def test_far_fixed_centers_are_never_nearest_and_measured_exactly(dtype, far):
+    X, _ = two_blobs(dtype, n=100)
+    fixed = np.array([[far, -far], [-far, 0.0], [1e30, 1e30]], dtype=dtype)
     km = IncrementalKMeans(2, random_state=0).fit(X, fixed_centers=fixed)
     for labels in (km.labels_, km.predict(X)):
-        assert labels.min() >= 2 and labels.max() < 4  # the free centers win
+        assert labels.min() >= 3 and labels.max() < 5  # the free centers win
+    distances = km.transform(X[:5])
+    expected = [[np.hypot(*(x.astype(np.float64) - c.astype(np.float64)))
+                 for c in km.cluster_centers_] for x in X[:5]]
+    rtol = 1e-6 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(distances, np.array(expected, dtype=dtype), rtol=rtol)
+
+
+def test_new_data_of_tiny_extent_near_a_center_is_assigned_exactly():
+    # The frame of X alone would put every center beyond reach; it covers
+    # the nearest center too.
+    X, _ = two_blobs(np.float64, n=100)
+    km = IncrementalKMeans(2, random_state=0).fit(X)
+    rng = np.random.default_rng(1)
+    for j in range(2):
+        near = km.cluster_centers_[j] + [0.03, 0.0] + 1e-200 * rng.normal(size=(20, 2))
+        np.testing.assert_array_equal(km.predict(near), j)
+        np.testing.assert_allclose(km.score(near), -20 * 0.03**2, rtol=1e-9)
 
 
 @pytest.mark.parametrize("factor", [1e308, 2.0**-1000, 3.0, 1e-300])

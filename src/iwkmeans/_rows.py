@@ -42,6 +42,10 @@ REFERENCE_ROWS = 63
 MIN_SCALE_EXP = -1022
 MAX_SCALE_EXP = 600
 
+# The largest coordinate a center may have in the frame (see Frame.to): its
+# square summed over a million features stays finite in the dtype.
+FAR_LIMIT = {np.float32: 2.0**53, np.float64: 2.0**501}
+
 
 class Frame:
     """Where the kernels compute: ``y = x * scale - reference * scale``.
@@ -68,10 +72,19 @@ class Frame:
 
     def to(self, centers):
         """Centers (user coordinates, any float dtype) in the frame, in X's
-        dtype, C-contiguous: rounded once, as the kernels frame samples."""
-        framed = np.asarray(centers, dtype=np.float64) * self.scale
-        if self.shift is not None:
-            framed -= self.shift
+        dtype, C-contiguous: rounded once, as the kernels frame samples.
+
+        A center so far outside the data that it would overflow in the frame
+        (a fixed center 1e300 away from data of unit spread) is brought back
+        to FAR_LIMIT in each coordinate: still farther than any sample from
+        every sample, and its squared distances stay finite, so no kernel
+        meets inf - inf."""
+        with np.errstate(over="ignore"):
+            framed = np.asarray(centers, dtype=np.float64) * self.scale
+            if self.shift is not None:
+                framed -= self.shift
+        limit = FAR_LIMIT[self.dtype.type]
+        np.clip(framed, -limit, limit, out=framed)
         return np.ascontiguousarray(framed, dtype=self.dtype)
 
     def back(self, framed):
@@ -115,9 +128,12 @@ def frame_of(X, n_threads, *others, shift=True, bound=0.0):
     over the values (in the compiled core, on ``n_threads`` threads) for
     their extent around the reference point.
 
-    ``others`` (dense arrays with X's columns: centers, labeled rows) and
-    ``bound`` (a magnitude) are brought to at most 1 by the scale too, for
-    callers that compare X with points that may lie far outside it.
+    ``others`` (dense arrays with X's columns: centers, labeled rows) are
+    the points X is compared with: the scale also covers the nearest of them
+    to the reference, so that when all of them lie far from data of tiny
+    extent, the distances to the ones that can be nearest keep their
+    precision; farther ones are brought in by Frame.to, never nearest
+    anyway. ``bound`` (a magnitude) is brought to at most 1 too.
     ``shift=False`` keeps the origin as the reference, for quantities that
     are measured from it.
     """
@@ -128,11 +144,12 @@ def frame_of(X, n_threads, *others, shift=True, bound=0.0):
     else:
         reference = reference_point(X) if shift else np.zeros(n_features)
         half = half_extent(X.reshape(-1), None, n_features, reference, n_threads)
-    for A in others:
-        if A.shape[0]:
-            half_reference = 0.0 if reference is None else 0.5 * reference
-            half = max(half, float(np.abs(0.5 * np.asarray(A, dtype=np.float64)
-                                          - half_reference).max()))
+    rows = [np.asarray(A, dtype=np.float64) for A in others if A.shape[0]]
+    if rows:
+        half_reference = 0.0 if reference is None else 0.5 * reference
+        nearest = min(float(np.abs(0.5 * A - half_reference).max(axis=1).min())
+                      for A in rows)
+        half = max(half, nearest)
     return Frame(reference, scale_for(max(half, 0.5 * bound)), X.dtype)
 
 

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from _kmeans import _common, _lloyd
 
 from ._parallel import effective_n_threads, single_threaded_blas
-from ._rows import frame_of, normalised_weights, take_rows
+from ._rows import FAR_LIMIT, frame_of, normalised_weights, take_rows
 from ._validation import (
     check_int,
     FLOAT_DTYPES,
@@ -31,7 +31,7 @@ def nearest_centers(X, centers, n_threads, frame=None):
     """Index of the nearest row of ``centers`` (user coordinates) for each
     row of X (validated, dense or CSR), computed by the compiled core in
     chunks, in X's frame (see _rows)."""
-    frame = frame or frame_of(X, effective_n_threads(n_threads))
+    frame = frame or frame_of(X, effective_n_threads(n_threads), centers)
     return framed_nearest(X, frame.to(centers), frame, n_threads)
 
 
@@ -39,7 +39,7 @@ def nearest_centers_and_distances(X, centers, n_threads):
     """:func:`nearest_centers`, and the squared distance of each row of X to
     its nearest center, in float64, computed from ``x - c`` itself (no
     cancellation error)."""
-    frame = frame_of(X, effective_n_threads(n_threads))
+    frame = frame_of(X, effective_n_threads(n_threads), centers)
     framed_centers = frame.to(centers)
     labels = framed_nearest(X, framed_centers, frame, n_threads)
     return labels, frame.squared(
@@ -49,7 +49,7 @@ def nearest_centers_and_distances(X, centers, n_threads):
 def sq_distances_to(X, centers, labels, n_threads, frame=None):
     """Squared distance of each row of X to ``centers[labels]``, in float64
     (inf where it exceeds float64's range)."""
-    frame = frame or frame_of(X, effective_n_threads(n_threads))
+    frame = frame or frame_of(X, effective_n_threads(n_threads), centers)
     return frame.squared(framed_sq_distances(X, frame.to(centers), labels, frame,
                                              n_threads))
 
@@ -98,19 +98,41 @@ def scaled_tol(X, tol, n_threads, frame):
 def framed_distances(X, centers, frame, block_rows=4096):
     """Euclidean distances of every row of X to every center (user
     coordinates), computed in the frame block by block (only a block of X
-    is ever framed in memory), in X's dtype."""
+    is ever framed in memory), in X's dtype.
+
+    Centers too far outside the frame to be represented in it (see
+    Frame.to) are measured in float64 from the differences instead, with a
+    power-of-two rescaling against overflow: far from every sample, their
+    distances lose nothing to cancellation."""
     framed_centers = frame.to(centers)
+    far = np.flatnonzero(np.any(np.abs(framed_centers) >= FAR_LIMIT[X.dtype.type],
+                                axis=1))
     out = np.empty((X.shape[0], framed_centers.shape[0]), dtype=X.dtype)
     for start in range(0, X.shape[0], block_rows):
-        block = X[start:start + block_rows]
-        if sparse.issparse(block):
-            block = block * X.dtype.type(frame.scale)
+        rows = X[start:start + block_rows]
+        if sparse.issparse(rows):
+            block = rows * X.dtype.type(frame.scale)
         else:
-            block = frame.to(block)
+            block = frame.to(rows)
         distances = euclidean_distances(block, framed_centers)
         with np.errstate(over="ignore"):
             out[start:start + block_rows] = distances / frame.scale
+        for j in far:
+            out[start:start + block_rows, j] = far_distances(rows, centers[j])
     return out
+
+
+def far_distances(rows, center):
+    """||x - center|| for the rows (dense or CSR) and one center, in float64
+    from the differences, rescaled by a power of two so that no square
+    overflows (inf only where the distance itself exceeds float64)."""
+    rows = rows.toarray() if sparse.issparse(rows) else rows
+    diff = np.asarray(rows, dtype=np.float64) - np.asarray(center, dtype=np.float64)
+    top = np.abs(diff).max(axis=1, keepdims=True)
+    exponent = np.frexp(np.where(top > 0, top, 1.0))[1]
+    scaled = np.ldexp(diff, -exponent)
+    with np.errstate(over="ignore"):
+        return np.ldexp(np.sqrt(np.einsum("ij,ij->i", scaled, scaled)), exponent[:, 0])
 
 
 class FittedCentersMixin:
@@ -133,8 +155,8 @@ class FittedCentersMixin:
     def transform(self, X):
         """Euclidean distances of each sample to every center (fixed ones first)."""
         X, centers = self._check_test_data(X)
-        return framed_distances(X, centers,
-                                frame_of(X, effective_n_threads(self.n_threads)))
+        return framed_distances(
+            X, centers, frame_of(X, effective_n_threads(self.n_threads), centers))
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the weighted inertia of X on the fitted centers."""
@@ -146,8 +168,9 @@ class FittedCentersMixin:
 
 def weighted_inertia(X, sample_weight, centers, n_threads):
     """sum_i w_i min_c ||x_i - c||^2 of validated X over ``centers`` (user
-    coordinates), computed in X's frame; returns (inertia, labels)."""
-    frame = frame_of(X, n_threads)
+    coordinates), computed in a frame of X that covers the centers too;
+    returns (inertia, labels)."""
+    frame = frame_of(X, n_threads, centers)
     weights, weight_scale = normalised_weights(sample_weight)
     framed_centers = frame.to(centers)
     labels = np.empty(X.shape[0], dtype=np.int32)
