@@ -259,7 +259,8 @@ def test_block_steps_add_up_to_the_full_statistics(dtype):
         block_sums, block_weights = np.empty((5, 4)), np.empty(5)
         block_labels = np.empty(len(rows), dtype=np.int32)
         # The identity frame: no shift, scale 1.
-        total += _lloyd.block_step(X[rows].reshape(-1), None, None, np.zeros(4), 1.0,
+        total += _lloyd.block_step(X[rows].reshape(-1), None, None,
+                                   np.zeros(4, dtype=dtype), 1.0,
                                    w[rows], centers, 3, block_labels, block_sums,
                                    block_weights, 2)
         labels[rows] = block_labels

@@ -1,6 +1,6 @@
 """Kernels shared by Lloyd and k-means++: chunk geometry and distances."""
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY, fabs
 from libc.stdint cimport int32_t
 from libc.stdlib cimport calloc, free, malloc
@@ -136,9 +136,11 @@ cdef void sq_norms(const floating* a, int n_rows, int n_features,
 
 cdef extern from "simd.h":
     double iwk_half_extent_float(const float* x, int n_rows, int n_features,
-                                 const double* half_reference) noexcept nogil
+                                 const double* half_reference,
+                                 double* top) noexcept nogil
     double iwk_half_extent_double(const double* x, int n_rows, int n_features,
-                                  const double* half_reference) noexcept nogil
+                                  const double* half_reference,
+                                  double* top) noexcept nogil
 
 
 def half_extent(const floating[::1] values, const int32_t[::1] indptr,
@@ -159,6 +161,7 @@ def half_extent(const floating[::1] values, const int32_t[::1] indptr,
         double top = 0.0
         double* half_reference
         double* partial
+        double* scratch = NULL
     if indptr is not None:
         with nogil:
             for i in range(n_values):
@@ -176,27 +179,41 @@ def half_extent(const floating[::1] values, const int32_t[::1] indptr,
     for i in range(n_features):
         half_reference[i] = 0.5 * reference[i]
     n_threads = useful_threads(n_threads, n_samples, n_features)
-    with nogil:
-        for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
+    # An array rather than a variable: a variable assigned in a parallel
+    # block is thread-private.
+    cdef bint failed[1]
+    failed[0] = False
+    with nogil, parallel(num_threads=n_threads):
+        scratch = <double*> malloc(n_features * sizeof(double))
+        if scratch == NULL:
+            failed[0] = True
+        for chunk in prange(n_chunks, schedule="static"):
+            if failed[0]:
+                continue
             start = chunk * CHUNK_SIZE
             if floating is float:
                 partial[chunk] = iwk_half_extent_float(
                     &values[start * n_features],
                     <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start), n_features,
-                    half_reference)
+                    half_reference, scratch)
             else:
                 partial[chunk] = iwk_half_extent_double(
                     &values[start * n_features],
                     <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start), n_features,
-                    half_reference)
-        for chunk in range(n_chunks):
-            top = max(top, partial[chunk])
+                    half_reference, scratch)
+        free(scratch)
+    if failed[0]:
+        free(half_reference)
+        free(partial)
+        raise MemoryError()
+    for chunk in range(n_chunks):
+        top = max(top, partial[chunk])
     free(half_reference)
     free(partial)
     return top
 
 
-def mean_variance(const floating[:, ::1] X, const double[::1] shift, double scale,
+def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double scale,
                   int n_threads):
     """Mean over the features of the variance of each feature of X in the
     frame (x * scale - shift, see _rows.pxd), in float64.
@@ -227,7 +244,7 @@ def mean_variance(const floating[:, ::1] X, const double[::1] shift, double scal
             memset(acc, 0, n_features * sizeof(double))
             for i in range(chunk * CHUNK_SIZE, min((chunk + 1) * CHUNK_SIZE, n_samples)):
                 for f in range(n_features):
-                    acc[f] += <floating> (X[i, f] * scale - shift[f])
+                    acc[f] += X[i, f] * <floating> scale - shift[f]
         ordered_column_sums(partial, n_chunks, n_features, mean)
         for f in range(n_features):
             mean[f] /= n_samples
@@ -236,7 +253,7 @@ def mean_variance(const floating[:, ::1] X, const double[::1] shift, double scal
             memset(acc, 0, n_features * sizeof(double))
             for i in range(chunk * CHUNK_SIZE, min((chunk + 1) * CHUNK_SIZE, n_samples)):
                 for f in range(n_features):
-                    diff = <floating> (X[i, f] * scale - shift[f]) - mean[f]
+                    diff = <double> (X[i, f] * <floating> scale - shift[f]) - mean[f]
                     acc[f] += diff * diff
         ordered_column_sums(partial, n_chunks, n_features, mean)
         for f in range(n_features):

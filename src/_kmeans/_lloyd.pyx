@@ -46,7 +46,7 @@ cdef extern from "simd.h":
                               const double* fixed_nearest, double* out_nearest,
                               int* labels, int* target) noexcept nogil
     void iwk_accumulate_float(const float* X, int n_rows, int n_features,
-                              double scale, const double* shift, const float* w,
+                              double scale, const float* shift, const float* w,
                               const int* target, double* sums) noexcept nogil
     void iwk_accumulate_double(const double* X, int n_rows, int n_features,
                                double scale, const double* shift, const double* w,
@@ -107,7 +107,7 @@ cdef inline void nearest_by_row(const floating* dots, const floating* norms,
 
 
 cdef inline void accumulate(const floating* rows, int n_rows, int n_features,
-                            double scale, const double* shift, const floating* w,
+                            double scale, const floating* shift, const floating* w,
                             const int* target, double* sums) noexcept nogil:
     """iwk_accumulate_* (see simd.h) for X's precision: the statistics of a
     chunk of dense rows, framed as they are added unless shift is NULL."""
@@ -305,7 +305,8 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
                                    &sample_weight[start], target, own)
                     else:
                         accumulate(values + start * n_features, rows, n_features,
-                                   X.scale, X.shift, &sample_weight[start], target, own)
+                                   X.scale, <const floating*> X.shift,
+                                   &sample_weight[start], target, own)
                     continue
                 for i in range(rows):
                     if target[i] >= 0:
@@ -539,7 +540,7 @@ cdef double weighted_inertia(const floating* values, Rows X,
 
 
 def lloyd(const floating[::1] values, const int32_t[::1] indices,
-          const int32_t[::1] indptr, const double[::1] shift, double scale,
+          const int32_t[::1] indptr, const floating[::1] shift, double scale,
           int n_features, const floating[::1] sample_weight, floating[:, ::1] centers,
           int n_fixed, int max_iter, double tol, int[::1] labels, int n_threads,
           bint verbose, double weight_scale=1.0):
@@ -675,7 +676,7 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
 
 
 def assign(const floating[::1] values, const int32_t[::1] indices,
-           const int32_t[::1] indptr, const double[::1] shift, double scale,
+           const int32_t[::1] indptr, const floating[::1] shift, double scale,
            const floating[:, ::1] centers, int[::1] labels, int n_threads):
     """labels (out) = index of the nearest of all centers (in the frame), for
     predict."""
@@ -694,7 +695,7 @@ def assign(const floating[::1] values, const int32_t[::1] indices,
 
 
 def total_inertia(const floating[::1] values, const int32_t[::1] indices,
-                  const int32_t[::1] indptr, const double[::1] shift, double scale,
+                  const int32_t[::1] indptr, const floating[::1] shift, double scale,
                   const floating[::1] sample_weight, const floating[:, ::1] centers,
                   const int[::1] labels, int n_threads):
     """Weighted inertia of the samples for the given labels, in the frame,
@@ -714,7 +715,7 @@ def total_inertia(const floating[::1] values, const int32_t[::1] indices,
 
 
 def block_step(const floating[::1] values, const int32_t[::1] indices,
-               const int32_t[::1] indptr, const double[::1] shift, double scale,
+               const int32_t[::1] indptr, const floating[::1] shift, double scale,
                const floating[::1] sample_weight, const floating[:, ::1] centers,
                int n_fixed, int[::1] labels, double[:, ::1] sums, double[::1] weights,
                int n_threads):
@@ -747,7 +748,7 @@ def block_step(const floating[::1] values, const int32_t[::1] indices,
 
 
 def label_distances(const floating[::1] values, const int32_t[::1] indices,
-                    const int32_t[::1] indptr, const double[::1] shift, double scale,
+                    const int32_t[::1] indptr, const floating[::1] shift, double scale,
                     const floating[:, ::1] centers, const int[::1] labels,
                     double[::1] out, int n_threads):
     """out[i] = ||y_i - centers[labels[i]]||^2 in float64, in the frame,

@@ -27,14 +27,14 @@ from ._common cimport CHUNK_SIZE, minus_two_dots
 cdef extern from "simd.h":
     int iwk_small_lanes(int is_double) noexcept nogil
     void iwk_frame_float(const float* x, int n_rows, int n_features, double scale,
-                         const double* shift, float* out) noexcept nogil
+                         const float* shift, float* out) noexcept nogil
     void iwk_frame_double(const double* x, int n_rows, int n_features, double scale,
                           const double* shift, double* out) noexcept nogil
     void iwk_add_scaled_float(double* acc, double w, const float* x, int n,
-                              double scale, const double* shift) noexcept nogil
+                              double scale, const float* shift) noexcept nogil
     void iwk_add_scaled_double(double* acc, double w, const double* x, int n,
                                double scale, const double* shift) noexcept nogil
-    double iwk_sq_distance_float(const float* x, double scale, const double* shift,
+    double iwk_sq_distance_float(const float* x, double scale, const float* shift,
                                  const float* c, int n) noexcept nogil
     double iwk_sq_distance_double(const double* x, double scale, const double* shift,
                                   const double* c, int n) noexcept nogil
@@ -49,14 +49,15 @@ cdef struct Rows:
     int n_features
     const int32_t* indices
     const int32_t* indptr
-    # The frame (see above): y = x * scale - shift[f]; shift is NULL for CSR
-    # rows (y = x * scale).
+    # The frame (see above): y = x * scale - shift[f], computed in X's
+    # precision, shift holding n_features values of X's type (a struct
+    # cannot hold a fused type); shift is NULL for CSR rows (y = x * scale).
     double scale
-    const double* shift
+    const void* shift
 
 
 cdef inline Rows rows_of(const floating[::1] values, const int32_t[::1] indices,
-                         const int32_t[::1] indptr, const double[::1] shift,
+                         const int32_t[::1] indptr, const floating[::1] shift,
                          double scale, Py_ssize_t n_samples, int n_features):
     """The Rows of dense values (indices and indptr None, shift of
     n_features values) or of a CSR matrix (shift None), in the frame."""
@@ -108,19 +109,19 @@ cdef inline const floating* framed_rows(const floating* values, Rows X,
     frame; returns out."""
     if floating is float:
         iwk_frame_float(values + start * X.n_features, n_rows, X.n_features, X.scale,
-                        X.shift, out)
+                        <const float*> X.shift, out)
     else:
         iwk_frame_double(values + start * X.n_features, n_rows, X.n_features,
-                         X.scale, X.shift, out)
+                         X.scale, <const double*> X.shift, out)
     return out
 
 
 cdef inline floating framed_value(floating x, Rows X, int f) noexcept nogil:
     """Feature f of a sample, of value x, in the frame (y = x * scale -
-    shift[f], rounded once to x's precision, as iwk_frame_* computes it)."""
+    shift[f] in x's precision, as iwk_frame_* computes it)."""
     if X.shift == NULL:
-        return <floating> (x * X.scale)
-    return <floating> (x * X.scale - X.shift[f])
+        return x * <floating> X.scale
+    return x * <floating> X.scale - (<const floating*> X.shift)[f]
 
 
 cdef inline int fused_lanes(Rows X, int n_centers, bint is_double,
@@ -258,10 +259,10 @@ cdef inline double row_sq_distance(const floating* values, Rows X, Py_ssize_t i,
         double c, diff, acc
     if X.indptr == NULL:
         if floating is float:
-            return iwk_sq_distance_float(values + i * X.n_features, X.scale, X.shift,
-                                         center, X.n_features)
-        return iwk_sq_distance_double(values + i * X.n_features, X.scale, X.shift,
-                                      center, X.n_features)
+            return iwk_sq_distance_float(values + i * X.n_features, X.scale,
+                                         <const float*> X.shift, center, X.n_features)
+        return iwk_sq_distance_double(values + i * X.n_features, X.scale,
+                                      <const double*> X.shift, center, X.n_features)
     acc = center_sq_norm
     for p in range(X.indptr[i], X.indptr[i + 1]):
         c = center[X.indices[p]]
@@ -280,10 +281,12 @@ cdef inline void add_row(double* acc, double w, const floating* values, Rows X,
     if X.indptr == NULL:
         if floating is float:
             iwk_add_scaled_float(acc, w, values + i * X.n_features + f_begin,
-                                 f_end - f_begin, X.scale, X.shift + f_begin)
+                                 f_end - f_begin, X.scale,
+                                 <const float*> X.shift + f_begin)
         else:
             iwk_add_scaled_double(acc, w, values + i * X.n_features + f_begin,
-                                  f_end - f_begin, X.scale, X.shift + f_begin)
+                                  f_end - f_begin, X.scale,
+                                  <const double*> X.shift + f_begin)
         return
     for p in range(X.indptr[i], X.indptr[i + 1]):
         f = X.indices[p]

@@ -401,7 +401,7 @@ cdef Py_ssize_t first_unpicked(const floating[::1] sample_weight,
 
 
 def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
-                    const int32_t[::1] indptr, const double[::1] shift, double scale,
+                    const int32_t[::1] indptr, const floating[::1] shift, double scale,
                     const floating[::1] sample_weight,
                     const floating[:, ::1] fixed_centers, double first_draw,
                     const double[:, ::1] trial_draws, Py_ssize_t[::1] picks,

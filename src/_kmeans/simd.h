@@ -55,19 +55,19 @@ IWK_COLUMN_MIN(iwk_column_min_double, double, int64_t)
 /* The frame. Every kernel computes with y = x * scale - shift[f] (see
    _rows.pxd): the samples measured from a reference point near the data and
    rescaled by a power of two, so that data far from the origin keep their
-   precision and no square overflows or underflows. x * scale is exact (a
-   power of two) and the difference is rounded once, to T: exactly the value
-   a centered copy of X would hold, computed on the fly instead of stored.
-   The arithmetic is in double so that the scale of float data may lie
-   outside float's range. */
+   precision and no square overflows or underflows. In X's precision T:
+   x * scale is exact (a power of two that the caller keeps, with shift,
+   within T's normal range) and the difference is rounded once, exactly the
+   value a centered copy of X would hold, computed on the fly instead of
+   stored. */
 #define IWK_FRAMED(T, x, f, scale, shift)                                     \
-    ((T)((double)(x) * (scale) - (shift)[f]))
+    ((T)(x) * (T)(scale) - (shift)[f])
 
 /* out (n_rows, n_features) = the dense rows x in the frame. */
 #define IWK_FRAME(T)                                                          \
     IWK_CLONES IWK_STATIC void iwk_frame_##T(                                 \
         const T *restrict x, int n_rows, int n_features, double scale,        \
-        const double *restrict shift, T *restrict out)                        \
+        const T *restrict shift, T *restrict out)                             \
     {                                                                         \
         for (int i = 0; i < n_rows; ++i) {                                    \
             const T *row = x + (int64_t)i * n_features;                       \
@@ -82,21 +82,27 @@ IWK_FRAME(double)
 
 /* max |x - reference| / 2 over a block of dense rows, given half_reference
    = reference / 2: halving first keeps the difference finite for any finite
-   values. */
+   values. top: scratch space of n_features values. */
 #define IWK_HALF_EXTENT(T)                                                    \
     IWK_CLONES IWK_STATIC double iwk_half_extent_##T(                         \
         const T *restrict x, int n_rows, int n_features,                      \
-        const double *restrict half_reference)                                \
+        const double *restrict half_reference, double *restrict top)          \
     {                                                                         \
-        double top = 0.0;                                                     \
+        /* Per-feature maxima (top, n_features values, zeroed here): an      \
+           elementwise maximum vectorises, a scalar one would not. */         \
+        for (int f = 0; f < n_features; ++f)                                  \
+            top[f] = 0.0;                                                     \
         for (int i = 0; i < n_rows; ++i) {                                    \
             const T *row = x + (int64_t)i * n_features;                       \
             for (int f = 0; f < n_features; ++f) {                            \
                 double d = fabs(0.5 * (double)row[f] - half_reference[f]);    \
-                top = d > top ? d : top;                                      \
+                top[f] = d > top[f] ? d : top[f];                             \
             }                                                                 \
         }                                                                     \
-        return top;                                                           \
+        double most = 0.0;                                                    \
+        for (int f = 0; f < n_features; ++f)                                  \
+            most = top[f] > most ? top[f] : most;                             \
+        return most;                                                          \
     }
 
 IWK_HALF_EXTENT(float)
@@ -110,7 +116,7 @@ IWK_HALF_EXTENT(double)
 #define IWK_AXPY(T)                                                           \
     static inline __attribute__((always_inline)) void iwk_axpy_##T(           \
         double *restrict acc, double w, const T *restrict x, int n,           \
-        double scale, const double *restrict shift)                           \
+        double scale, const T *restrict shift)                                \
     {                                                                         \
         if (shift == NULL) {                                                  \
             for (int f = 0; f < n; ++f)                                       \
@@ -127,7 +133,7 @@ IWK_AXPY(double)
 #define IWK_ADD_SCALED(NAME, T)                                               \
     IWK_CLONES IWK_STATIC void NAME(double *restrict acc, double w,           \
                                     const T *restrict x, int n, double scale, \
-                                    const double *restrict shift)             \
+                                    const T *restrict shift)                  \
     {                                                                         \
         iwk_axpy_##T(acc, w, x, n, scale, shift);                             \
     }
@@ -141,7 +147,7 @@ IWK_ADD_SCALED(iwk_add_scaled_double, double)
    than one: a single chain of additions waits on each addition's latency. */
 #define IWK_SQ_DISTANCE(T)                                                    \
     IWK_CLONES IWK_STATIC double iwk_sq_distance_##T(                         \
-        const T *restrict x, double scale, const double *restrict shift,      \
+        const T *restrict x, double scale, const T *restrict shift,           \
         const T *restrict c, int n)                                           \
     {                                                                         \
         double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};                             \
@@ -206,7 +212,7 @@ IWK_LABELS(iwk_labels_double, double, int64_t)
 #define IWK_ACCUMULATE(T)                                                     \
     IWK_CLONES IWK_STATIC void iwk_accumulate_##T(                            \
         const T *restrict X, int n_rows, int n_features, double scale,        \
-        const double *restrict shift, const T *restrict w,                    \
+        const T *restrict shift, const T *restrict w,                         \
         const int *restrict target, double *restrict sums)                    \
     {                                                                         \
         for (int i = 0; i < n_rows; ++i) {                                    \

@@ -42,22 +42,27 @@ REFERENCE_ROWS = 63
 MIN_SCALE_EXP = -1022
 MAX_SCALE_EXP = 600
 
+# For float32 data the scale stays within [2**-126, 2**126] (see Frame).
+FLOAT32_MAX_EXP = 126
+
 # The largest coordinate a center may have in the frame (see Frame.to): its
 # square summed over a million features stays finite in the dtype.
 FAR_LIMIT = {np.float32: 2.0**53, np.float64: 2.0**501}
 
 
 class Frame:
-    """Where the kernels compute: ``y = x * scale - reference * scale``.
+    """Where the kernels compute: ``y = x * scale - shift``, in X's dtype.
 
     Attributes
     ----------
     reference : ndarray of float64 of shape (n_features,), or None for CSR
-        A point made of values of X (the origin for CSR).
+        A point made of values of X (the origin for CSR): ``shift / scale``.
     scale : float
         A power of two.
-    shift : ndarray of float64 or None
-        ``reference * scale`` (exact: a power of two).
+    shift : ndarray of X's dtype, or None
+        ``reference * scale``, exact: for float32 data the scale is kept
+        where it and ``shift`` are normal float32 numbers, so the kernels
+        frame float32 data in float32 arithmetic.
     dtype : numpy dtype
         X's dtype, in which the kernels hold framed values.
     """
@@ -65,27 +70,39 @@ class Frame:
     __slots__ = ("reference", "scale", "shift", "dtype")
 
     def __init__(self, reference, scale, dtype):
-        self.reference = reference
-        self.scale = float(scale)
-        self.shift = None if reference is None else reference * self.scale
         self.dtype = np.dtype(dtype)
+        if self.dtype == np.float32:
+            # x * scale and shift must stay normal float32 numbers: |x *
+            # scale| <= |shift| + 1 for the samples.
+            top = 0.0 if reference is None else float(np.abs(reference).max(initial=0.0))
+            if top > 0:
+                scale = min(scale, math.ldexp(1.0, FLOAT32_MAX_EXP - math.frexp(top)[1]))
+            scale = min(max(scale, math.ldexp(1.0, -FLOAT32_MAX_EXP)),
+                        math.ldexp(1.0, FLOAT32_MAX_EXP))
+        self.scale = float(scale)
+        if reference is None:
+            self.shift = self.reference = None
+        else:
+            self.shift = (np.asarray(reference, dtype=np.float64) * self.scale).astype(
+                self.dtype)
+            self.reference = self.shift.astype(np.float64) / self.scale
 
     def to(self, centers):
-        """Centers (user coordinates, any float dtype) in the frame, in X's
-        dtype, C-contiguous: rounded once, as the kernels frame samples.
+        """Centers (user coordinates) in the frame, in X's dtype,
+        C-contiguous, computed as the kernels frame samples (in X's dtype).
 
         A center so far outside the data that it would overflow in the frame
         (a fixed center 1e300 away from data of unit spread) is brought back
         to FAR_LIMIT in each coordinate: still farther than any sample from
         every sample, and its squared distances stay finite, so no kernel
         meets inf - inf."""
+        centers = np.asarray(centers, dtype=self.dtype)
         with np.errstate(over="ignore"):
-            framed = np.asarray(centers, dtype=np.float64) * self.scale
+            framed = centers * self.dtype.type(self.scale)
             if self.shift is not None:
-                framed -= self.shift
+                framed = framed - self.shift
         limit = FAR_LIMIT[self.dtype.type]
-        np.clip(framed, -limit, limit, out=framed)
-        return np.ascontiguousarray(framed, dtype=self.dtype)
+        return np.ascontiguousarray(np.clip(framed, -limit, limit))
 
     def back(self, framed):
         """Centers in the frame back in user coordinates, in X's dtype."""

@@ -162,20 +162,21 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
                               random_state, n_threads)
         return X[rows[picks]]
 
-    def _step(self, X, sample_weight, n_threads, random_state, shift_scale=1.0):
-        """One mini-batch update; returns (batch inertia, squared center shift
-        of the centers times ``shift_scale``, a power of two that keeps it
-        finite). Callers hold the single-threaded BLAS limit (entered once
-        per fit)."""
+    def _step(self, X, sample_weight, n_threads, random_state, frame=None):
+        """One mini-batch update; returns (batch inertia, squared shift of the
+        centers in the frame's units, which keep it finite). ``frame``: one
+        that holds X (a fit's, found once for all its batches), else X's
+        own. Callers hold the single-threaded BLAS limit (entered once per
+        fit)."""
         n_fixed = int(self.fixed_mask_.sum())
         centers = self.cluster_centers_
         labels = np.empty(X.shape[0], dtype=np.int32)
         sums = np.empty((self.n_clusters, X.shape[1]))
         weights = np.empty(self.n_clusters)
-        # The step computes in the batch's frame (see _rows) with weights of
-        # at most 1; its sums come back in the user's coordinates and units,
-        # where the running means live (in float64).
-        frame = frame_of(X, n_threads)
+        # The step computes in a frame (see _rows) with weights of at most 1;
+        # its sums come back in the user's coordinates and units, where the
+        # running means live (in float64).
+        frame = frame or frame_of(X, n_threads)
         normalised, weight_scale = normalised_weights(sample_weight)
         inertia = _lloyd.block_step(*frame.rows(X), normalised, frame.to(centers),
                                     n_fixed, labels, sums, weights, n_threads)
@@ -192,7 +193,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         self.n_steps_ += 1
         if self.n_steps_ % REASSIGN_EVERY == 0:
             self._reassign_starved(X, sample_weight, free, random_state)
-        return inertia, float(np.sum(((new - old) * shift_scale) ** 2))
+        return inertia, float(np.sum(((new - old) * frame.scale) ** 2))
 
     def _reassign_starved(self, X, sample_weight, free, random_state):
         """Move the free centers that received almost nothing onto samples of
@@ -256,7 +257,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
             for start in range(0, n_samples, batch_size):
                 rows = np.sort(order[start:start + batch_size])
                 inertia, shift = self._step(X[rows], sample_weight[rows], n_threads,
-                                            random_state, frame.scale)
+                                            random_state, frame)
                 per_sample = inertia / max(float(sample_weight[rows].sum()), 1e-300)
                 smoothed = per_sample if smoothed is None else (
                     (1 - alpha) * smoothed + alpha * per_sample)
