@@ -25,9 +25,9 @@ from libc.string cimport memcpy, memset
 
 from ._common cimport (CHUNK_SIZE, n_chunks_of, row_sq_norms, sq_norms,
                       transposed_centers, useful_threads)
-from ._rows cimport (Rows, add_row, chunk_dots, frame_buffer, frame_rows, framed_rows,
-                    fused_lanes, packed_lanes, packed_rows, row_sq_distance, rows_of,
-                    values_of)
+from ._rows cimport (Rows, add_row, chunk_dots, fold_norms, frame_buffer, frame_rows,
+                    framed_rows, fused_lanes, needs_frame_buffer, packed_lanes,
+                    packed_rows, row_sq_distance, rows_of, scaled_centers, values_of)
 
 
 cdef extern from "simd.h":
@@ -203,6 +203,11 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
         floating* scanned_t = NULL
         bint sample_major = packed == NULL and not small and (
             X.indptr != NULL or n_scanned <= SAMPLE_MAJOR_MAX_CENTERS)
+        # Rows read as stored take their dots with the centers times the
+        # scale (see _rows.pxd, Rows.fold); a packed copy is framed already.
+        bint fold = X.fold and packed == NULL
+        floating* folded = NULL
+        const floating* dotted = scanned
 
     failed[0] = False
     if sums != NULL:
@@ -215,13 +220,20 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
             per_block = 1
     n_blocks = (n_chunks + per_block - 1) // per_block
 
+    if fold:
+        folded = scaled_centers(X, scanned, n_scanned, n_features)
+        failed[0] = failed[0] or folded == NULL
+        if folded != NULL:
+            dotted = folded
     if small or sample_major:
-        scanned_t = transposed_centers(scanned, n_scanned, n_features,
+        scanned_t = transposed_centers(dotted, n_scanned, n_features,
                                        lanes if small else n_scanned, norms)
         failed[0] = failed[0] or scanned_t == NULL
     elif norms != NULL:
-        row_sq_norms(scanned, n_scanned, n_features, norms)
+        row_sq_norms(dotted, n_scanned, n_features, norms)
     failed[0] = failed[0] or norms == NULL
+    if fold and norms != NULL:
+        fold_norms(X, scanned, n_scanned, n_features, norms)
     if failed[0]:
         n_blocks = 0  # no work; the allocations are freed below
     dots = NULL  # each thread allocates its own buffers below
@@ -239,7 +251,7 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
         target = <int*> malloc(CHUNK_SIZE * sizeof(int))
         if (nearest == NULL or best == NULL or target == NULL
                 or (packed == NULL and not small and dots == NULL)
-                or (packed == NULL and X.indptr == NULL and frame == NULL)):
+                or (packed == NULL and needs_frame_buffer(X) and frame == NULL)):
             failed[0] = True
         for block in prange(n_blocks, schedule="static"):
             if failed[0]:
@@ -262,6 +274,7 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
                                                   n_features, scanned, norms, n_scanned,
                                                   nearest, <int64_t*> best)
                 elif small:
+                    # Framed (or, X.fold, as stored: then not for the sums).
                     framed = framed_rows(values, X, start, rows, frame)
                     if floating is float:
                         iwk_nearest_small_float(framed, rows, n_features, scanned_t,
@@ -269,6 +282,8 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
                     else:
                         iwk_nearest_small_double(framed, rows, n_features, scanned_t,
                                                  norms, nearest, <int64_t*> best)
+                    if X.fold:
+                        framed = NULL
                 elif sample_major:
                     chunk_dots(values, X, start, rows, scanned_t, n_scanned, False,
                                dots, frame)
@@ -276,7 +291,7 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
                     if whole_chunks:
                         framed = frame
                 else:
-                    chunk_dots(values, X, start, rows, scanned, n_scanned, True, dots,
+                    chunk_dots(values, X, start, rows, dotted, n_scanned, True, dots,
                                frame)
                     nearest_in_block(dots, norms, rows, n_scanned, nearest, best)
                     if whole_chunks:
@@ -321,6 +336,7 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
         free(target)
     free(norms)
     free(scanned_t)
+    free(folded)
 
     if failed[0]:
         free(partial)

@@ -1,7 +1,10 @@
 # Access to the samples, whether stored dense or as CSR, in the frame.
 #
 # Every kernel reads its samples through these few functions, so the Lloyd
-# and seeding kernels exist once for both storages.
+# and seeding kernels exist once for both storages. They are defined here,
+# inline, rather than in a .pyx: a cdef function cimported from another
+# module is called through a pointer and cannot be inlined, and some of
+# these run once per sample.
 #
 # The frame: the kernels never compute with a sample x itself but with
 # y = x * scale - shift, shift = reference * scale, where the caller picks
@@ -12,10 +15,7 @@
 # float32), no square overflows or underflows whatever the finite values,
 # and a power of two changes no decision. Centers are given and returned in
 # the frame. y is computed on the fly (per chunk, per row, or when a packed
-# copy is made), never stored for the whole of X. They are defined here,
-# inline, rather than in a .pyx: a cdef function cimported from another
-# module is called through a pointer and cannot be inlined, and some of
-# these run once per sample.
+# copy is made), never stored for the whole of X.
 from cython cimport floating
 from libc.stdint cimport int32_t
 from libc.stdlib cimport calloc, malloc
@@ -54,6 +54,20 @@ cdef struct Rows:
     # cannot hold a fused type); shift is NULL for CSR rows (y = x * scale).
     double scale
     const void* shift
+    # Dense rows whose reference lies within the frame's unit of the origin
+    # (every |shift| <= 1) are read as stored by the dot products: the frame
+    # goes into the centers instead (see fold_centers), which costs nothing
+    # per row and loses nothing, since |x * scale| <= |y| + 1 there.
+    bint fold
+
+
+cdef enum:
+    # Rows are read as stored (Rows.fold) only for scales within 2**-E ..
+    # 2**E: the centers times the scale then stay far from overflow (centers
+    # in the frame are at most 2**53 or 2**501, see iwkmeans._rows) and
+    # from the denormal range.
+    FOLD_SCALE_EXP_FLOAT = 40
+    FOLD_SCALE_EXP_DOUBLE = 400
 
 
 cdef inline Rows rows_of(const floating[::1] values, const int32_t[::1] indices,
@@ -74,7 +88,58 @@ cdef inline Rows rows_of(const floating[::1] values, const int32_t[::1] indices,
             X.indices = &indices[0]
     elif n_features > 0:
         X.shift = &shift[0]
+    X.fold = X.shift != NULL and foldable(shift, scale, floating is double)
     return X
+
+
+cdef inline bint foldable(const floating[::1] shift, double scale,
+                          bint is_double) noexcept nogil:
+    """Whether dense rows of this frame can be read as stored (see Rows.fold):
+    a reference within the unit of the origin, and a scale far enough from
+    the ends of the range that the scaled centers neither overflow nor lose
+    bits to underflow (FOLD_SCALE_EXP)."""
+    cdef:
+        int f
+        double limit = 2.0 ** (FOLD_SCALE_EXP_DOUBLE if is_double else FOLD_SCALE_EXP_FLOAT)
+    if not (1.0 / limit <= scale <= limit):
+        return False
+    for f in range(shift.shape[0]):
+        if not (-1 <= shift[f] <= 1):
+            return False
+    return True
+
+
+cdef inline floating* scaled_centers(Rows X, const floating* centers, int n_centers,
+                                     int n_features) noexcept nogil:
+    """For rows read as stored (X.fold), a new array (for the caller to free;
+    NULL if memory runs out) of the centers times the scale: <x, scale c> =
+    <x * scale, c>, exactly, a power of two."""
+    cdef:
+        Py_ssize_t p, size = <Py_ssize_t> n_centers * n_features
+        floating scale = <floating> X.scale
+        floating* out = <floating*> malloc(max(1, size) * sizeof(floating))
+    if out != NULL:
+        for p in range(size):
+            out[p] = centers[p] * scale
+    return out
+
+
+cdef inline void fold_norms(Rows X, const floating* centers, int n_centers,
+                            int n_features, floating* norms) noexcept nogil:
+    """norms[j] = ||c_j||^2 + 2 <shift, c_j>: with the scaled centers,
+    ||c||^2 - 2 <y, c> = norms - 2 <x, scale c> for y = x * scale - shift.
+    centers (in the frame): in. norms: out (n_centers values)."""
+    cdef:
+        int j, f
+        double acc
+        const floating* c
+        const floating* shift = <const floating*> X.shift
+    for j in range(n_centers):
+        c = centers + <Py_ssize_t> j * n_features
+        acc = 0.0
+        for f in range(n_features):
+            acc += <double> c[f] * (c[f] + 2 * <double> shift[f])
+        norms[j] = <floating> acc
 
 
 cdef enum:
@@ -86,27 +151,37 @@ cdef enum:
 
 cdef inline int frame_rows(Rows X, Py_ssize_t itemsize) noexcept nogil:
     """Rows framed at once (see FRAME_BUDGET): from 1 to CHUNK_SIZE; 0 for
-    CSR rows, which are framed where they are read."""
-    if X.indptr != NULL:
+    CSR rows, which are framed where they are read, and for rows read as
+    stored (X.fold)."""
+    if X.indptr != NULL or X.fold:
         return 0
     return <int> max(1, min(<Py_ssize_t> CHUNK_SIZE,
                             FRAME_BUDGET // max(1, X.n_features * itemsize)))
 
 
 cdef inline void* frame_buffer(Rows X, Py_ssize_t itemsize) noexcept nogil:
-    """A thread's buffer for frame_rows(X) framed rows, NULL for CSR rows
-    (and when memory runs out: callers check)."""
+    """A thread's buffer for frame_rows(X) framed rows, NULL when none is
+    needed (CSR rows, X.fold: see needs_frame_buffer) or memory runs out."""
     cdef int rows = frame_rows(X, itemsize)
     if rows == 0:
         return NULL
     return malloc(rows * X.n_features * itemsize)
 
 
+cdef inline bint needs_frame_buffer(Rows X) noexcept nogil:
+    """Whether chunk_dots and the fused kernels frame dense rows into a
+    buffer (frame_buffer) before reading them."""
+    return X.indptr == NULL and not X.fold
+
+
 cdef inline const floating* framed_rows(const floating* values, Rows X,
                                         Py_ssize_t start, int n_rows,
                                         floating* out) noexcept nogil:
     """out (n_rows, n_features) = dense rows start .. start + n_rows in the
-    frame; returns out."""
+    frame; returns out. For rows read as stored (X.fold), returns the rows
+    themselves (out is not used)."""
+    if X.fold:
+        return values + start * X.n_features
     if floating is float:
         iwk_frame_float(values + start * X.n_features, n_rows, X.n_features, X.scale,
                         <const float*> X.shift, out)
@@ -133,7 +208,7 @@ cdef inline int fused_lanes(Rows X, int n_centers, bint is_double,
     cdef int lanes = iwk_small_lanes(is_double)
     if X.indptr != NULL or packed or n_centers > lanes:
         return 0
-    if frame_rows(X, 8 if is_double else 4) < CHUNK_SIZE:
+    if not X.fold and frame_rows(X, 8 if is_double else 4) < CHUNK_SIZE:
         return 0
     return lanes
 
@@ -191,10 +266,12 @@ cdef inline void chunk_dots(const floating* values, Rows X, Py_ssize_t start,
                             bint center_major, floating* out,
                             floating* frame) noexcept nogil:
     """minus_two_dots (see _common) for rows start .. start + n_rows of X in
-    the frame, the centers being in the frame too.
+    the frame, the centers being in the frame too (or, for rows read as
+    stored, X.fold, the centers times the scale: see scaled_centers).
 
-    Dense rows are framed into ``frame`` (a thread's buffer of frame_rows(X)
-    rows), as many at a time as it holds, and go through GEMM. Sparse rows
+    Dense rows go through GEMM: as stored (X.fold), or framed into ``frame``
+    (a thread's buffer of frame_rows(X) rows), as many at a time as it
+    holds. Sparse rows
     only come sample-major (centers transposed, (n_features, n_centers)):
     each stored value adds a contiguous, vectorisable row of the transposed
     centers, where the center-major order would gather one scattered value
@@ -207,6 +284,11 @@ cdef inline void chunk_dots(const floating* values, Rows X, Py_ssize_t start,
         floating v
         floating* o
         const floating* c
+    if X.fold:
+        minus_two_dots(values + start * X.n_features, n_rows, X.n_features, centers,
+                       n_centers, center_major, out,
+                       n_rows if center_major else n_centers)
+        return
     if X.indptr == NULL:
         done = 0
         while done < n_rows:

@@ -20,9 +20,9 @@ from libc.stdlib cimport free, malloc
 
 from ._common cimport (CHUNK_SIZE, n_chunks_of, row_sq_norms, transposed_centers,
                       useful_threads)
-from ._rows cimport (Rows, chunk_dots, dense_row, frame_buffer, framed_rows,
-                    fused_lanes, packed_lanes, packed_rows, row_sq_norm, rows_of,
-                    values_of)
+from ._rows cimport (Rows, chunk_dots, dense_row, fold_norms, frame_buffer,
+                    framed_rows, fused_lanes, needs_frame_buffer, packed_lanes,
+                    packed_rows, row_sq_norm, rows_of, scaled_centers, values_of)
 
 
 cdef extern from "simd.h":
@@ -73,15 +73,23 @@ cdef int update_closest(const floating* values, Rows X, const floating* x_norms,
         bint failed[1]  # an array: a variable assigned in parallel is private
         floating* norms = <floating*> malloc(n_centers * sizeof(floating))
         floating* centers_t = NULL
-    if norms != NULL:
-        centers_t = transposed_centers(centers, n_centers, n_features, n_centers, norms)
+        # Rows read as stored: dots with the centers times the scale.
+        floating* folded = NULL
+        const floating* dotted = centers
+    if X.fold:
+        folded = scaled_centers(X, centers, n_centers, n_features)
+        dotted = folded
+    if norms != NULL and dotted != NULL:
+        centers_t = transposed_centers(dotted, n_centers, n_features, n_centers, norms)
+        if X.fold:
+            fold_norms(X, centers, n_centers, n_features, norms)
     failed[0] = centers_t == NULL
     dots = NULL  # each thread allocates its own below
     frame = NULL
     with parallel(num_threads=n_threads):
         dots = <floating*> malloc(CHUNK_SIZE * n_centers * sizeof(floating))
         frame = <floating*> frame_buffer(X, sizeof(floating))
-        if dots == NULL or (X.indptr == NULL and frame == NULL):
+        if dots == NULL or (needs_frame_buffer(X) and frame == NULL):
             failed[0] = True
         for chunk in prange(n_chunks_of(n_samples), schedule="static"):
             if failed[0]:
@@ -103,6 +111,7 @@ cdef int update_closest(const floating* values, Rows X, const floating* x_norms,
         free(frame)
     free(norms)
     free(centers_t)
+    free(folded)
     return -1 if failed[0] else 0
 
 
@@ -185,6 +194,9 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
         bint failed[1]  # an array: see update_closest
         floating* dots
         floating* frame
+        const floating* framed
+        floating* folded = NULL
+        const floating* dotted = candidates
         floating* kept
         int32_t* kept_rows
         double* acc
@@ -200,8 +212,15 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
         if norms != NULL:
             row_sq_norms(candidates, n_candidates, n_features, norms)
     elif norms != NULL:
-        centers_t = transposed_centers(candidates, n_candidates, n_features, width,
-                                       norms)
+        # Rows read as stored: dots with the candidates times the scale.
+        if X.fold:
+            folded = scaled_centers(X, candidates, n_candidates, n_features)
+            dotted = folded
+        if dotted != NULL:
+            centers_t = transposed_centers(dotted, n_candidates, n_features, width,
+                                           norms)
+            if X.fold:
+                fold_norms(X, candidates, n_candidates, n_features, norms)
         failed[0] = centers_t == NULL
     dots = NULL  # each thread allocates its own below
     frame = NULL
@@ -211,7 +230,7 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
         if packed == NULL:
             frame = <floating*> frame_buffer(X, sizeof(floating))
         if ((packed == NULL and not small and dots == NULL)
-                or (packed == NULL and X.indptr == NULL and frame == NULL)):
+                or (packed == NULL and needs_frame_buffer(X) and frame == NULL)):
             failed[0] = True
         for chunk in prange(n_chunks_of(n_samples), schedule="static"):
             if failed[0]:
@@ -233,16 +252,17 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
                         norms, n_candidates, x_norms + start, closest + start,
                         sample_weight + start, acc, kept_rows, kept)
             elif small:
-                # fused_lanes is only positive when a chunk is framed whole.
-                framed_rows(values, X, start, rows, frame)
+                # fused_lanes is only positive when a chunk is framed whole
+                # (or read as stored, X.fold).
+                framed = framed_rows(values, X, start, rows, frame)
                 if floating is float:
                     improved.count[chunk] = iwk_score_small_float(
-                        frame, rows, n_features, centers_t,
+                        framed, rows, n_features, centers_t,
                         norms, n_candidates, x_norms + start, closest + start,
                         sample_weight + start, acc, kept_rows, kept)
                 else:
                     improved.count[chunk] = iwk_score_small_double(
-                        frame, rows, n_features, centers_t,
+                        framed, rows, n_features, centers_t,
                         norms, n_candidates, x_norms + start, closest + start,
                         sample_weight + start, acc, kept_rows, kept)
             else:
@@ -256,6 +276,7 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
         free(frame)
     free(norms)
     free(centers_t)
+    free(folded)
     return -1 if failed[0] else 0
 
 
