@@ -313,11 +313,16 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
                 if own == NULL:
                     continue
                 if X.indptr == NULL:
-                    # From the framed chunk if it is whole in the buffer,
-                    # else framing each value as it is added: the same values.
+                    # From the framed chunk if it is whole in the buffer; for
+                    # rows read as stored, the rows themselves (the sums are
+                    # framed once, after: see unfold_sums); else framing each
+                    # value as it is added: the same values.
                     if framed != NULL:
                         accumulate(framed, rows, n_features, 1.0, NULL,
                                    &sample_weight[start], target, own)
+                    elif X.fold:
+                        accumulate(values + start * n_features, rows, n_features,
+                                   1.0, NULL, &sample_weight[start], target, own)
                     else:
                         accumulate(values + start * n_features, rows, n_features,
                                    X.scale, <const floating*> X.shift,
@@ -344,11 +349,27 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
     if partial != NULL:
         add_blocks(partial, n_blocks, n_free, n_features, sums, weights, n_threads)
         free(partial)
+        if X.fold:
+            unfold_sums(<const floating*> X.shift, X.scale, sums, weights, n_free,
+                        n_features)
     elif sums != NULL:
         if weighted_sums(values, X, sample_weight, labels, n_fixed, n_free, sums,
                          weights, n_threads) < 0:
             return -1
     return changed
+
+
+cdef void unfold_sums(const floating* shift, double scale, double* sums,
+                      const double* weights, int n_free, int n_features) noexcept nogil:
+    """Sums of w x over dense rows read as stored (Rows.fold) as sums of w y
+    in the frame, y = x * scale - shift: scale * sum(w x) - shift * sum(w),
+    in float64. There the shift is at most 1, so this loses nothing to
+    cancellation."""
+    cdef int j, f
+    for j in range(n_free):
+        for f in range(n_features):
+            sums[j * n_features + f] = (sums[j * n_features + f] * scale
+                                        - <double> shift[f] * weights[j])
 
 
 cdef void add_blocks(const double* partial, Py_ssize_t n_blocks, int n_free,

@@ -97,12 +97,18 @@ class Frame:
         every sample, and its squared distances stay finite, so no kernel
         meets inf - inf."""
         centers = np.asarray(centers, dtype=self.dtype)
-        with np.errstate(over="ignore"):
-            framed = centers * self.dtype.type(self.scale)
-            if self.shift is not None:
-                framed = framed - self.shift
         limit = FAR_LIMIT[self.dtype.type]
-        return np.ascontiguousarray(np.clip(framed, -limit, limit))
+        if centers.size and float(np.abs(centers).max()) * self.scale >= limit / 2:
+            with np.errstate(over="ignore", invalid="ignore"):
+                framed = centers * self.dtype.type(self.scale)
+                if self.shift is not None:
+                    framed = framed - self.shift
+            return np.ascontiguousarray(np.clip(framed, -limit, limit))
+        # Within reach (the usual case): no overflow, nothing to clip.
+        framed = centers * self.dtype.type(self.scale)
+        if self.shift is not None:
+            framed -= self.shift
+        return np.ascontiguousarray(framed)
 
     def back(self, framed):
         """Centers in the frame back in user coordinates, in X's dtype."""
@@ -123,6 +129,8 @@ class Frame:
         """A squared distance (or inertia) in the frame in user units, times
         ``factor`` (the weights' scale); inf where the true value exceeds
         float64's range."""
+        if isinstance(value, float):  # Python floats overflow to inf silently
+            return value / self.scale / self.scale * factor
         with np.errstate(over="ignore"):
             return np.asarray(value, dtype=np.float64) / self.scale / self.scale * factor
 

@@ -162,12 +162,14 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
                               random_state, n_threads)
         return X[rows[picks]]
 
-    def _step(self, X, sample_weight, n_threads, random_state, frame=None):
+    def _step(self, X, sample_weight, n_threads, random_state, frame=None,
+              weight_scale=None):
         """One mini-batch update; returns (batch inertia, squared shift of the
         centers in the frame's units, which keep it finite). ``frame``: one
         that holds X (a fit's, found once for all its batches), else X's
-        own. Callers hold the single-threaded BLAS limit (entered once per
-        fit)."""
+        own; ``weight_scale``: what sample_weight was divided by (a fit's
+        weights are divided by their maximum once), else None. Callers hold
+        the single-threaded BLAS limit (entered once per fit)."""
         n_fixed = int(self.fixed_mask_.sum())
         centers = self.cluster_centers_
         labels = np.empty(X.shape[0], dtype=np.int32)
@@ -177,8 +179,9 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         # its sums come back in the user's coordinates and units, where the
         # running means live (in float64).
         frame = frame or frame_of(X, n_threads)
-        normalised, weight_scale = normalised_weights(sample_weight)
-        inertia = _lloyd.block_step(*frame.rows(X), normalised, frame.to(centers),
+        if weight_scale is None:
+            sample_weight, weight_scale = normalised_weights(sample_weight)
+        inertia = _lloyd.block_step(*frame.rows(X), sample_weight, frame.to(centers),
                                     n_fixed, labels, sums, weights, n_threads)
         inertia = float(frame.squared(inertia, weight_scale))
         sums = frame.sums_back(sums, weights) * weight_scale
@@ -247,6 +250,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         # the shifts of the running means: both stay finite whatever X holds.
         frame = frame_of(X, n_threads)
         tol = scaled_tol(X, self.tol, n_threads, frame)
+        normalised, weight_scale = normalised_weights(sample_weight)
         # Smoothed per-sample batch inertia, as scikit-learn's early stopping.
         alpha = min(1.0, 2.0 * batch_size / (n_samples + 1))
         smoothed, best, stale = None, math.inf, 0
@@ -256,8 +260,8 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
             order = random_state.permutation(n_samples)
             for start in range(0, n_samples, batch_size):
                 rows = np.sort(order[start:start + batch_size])
-                inertia, shift = self._step(X[rows], sample_weight[rows], n_threads,
-                                            random_state, frame)
+                inertia, shift = self._step(X[rows], normalised[rows], n_threads,
+                                            random_state, frame, weight_scale)
                 per_sample = inertia / max(float(sample_weight[rows].sum()), 1e-300)
                 smoothed = per_sample if smoothed is None else (
                     (1 - alpha) * smoothed + alpha * per_sample)
