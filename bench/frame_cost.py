@@ -11,8 +11,9 @@ worker process of its own, which imports that tree's iwkmeans, builds the
 benchmark's data with the benchmark's own case builders (same seeds) and
 times the benchmark's own iwkmeans tasks. The driver asks the two workers in
 turn, case after case and repeat after repeat (interleaved, so a busy spell
-of the machine hits both), and prints a Markdown table of medians and
-after/before ratios. Each timed call follows a 0.2 s pause and an untimed
+of the machine hits both), and prints a Markdown table of medians and minima
+and their after/before ratios (the minimum is the least disturbed call: on
+a shared machine it is the steadier of the two). Each timed call follows a 0.2 s pause and an untimed
 call, as in the main benchmark.
 """
 import argparse
@@ -131,14 +132,16 @@ def main():
         pass
     print(f"CPU: {cpu}; threads {args.threads}; median of {args.repeats}; "
           f"OPENBLAS_CORETYPE: {os.environ.get('OPENBLAS_CORETYPE', 'unset')}\n")
-    print("| task | shape | dtype | before ms | after ms | after / before |")
-    print("|---|---|---|---:|---:|---:|")
+    print("| task | shape | dtype | before ms (median / min) | after ms (median / min) "
+          "| after / before (medians) | after / before (minima) |")
+    print("|---|---|---|---:|---:|---:|---:|")
     for case, pair in times.items():
         task, shape, dtype = case.split("|")
-        before = statistics.median(pair["before"]) * 1e3
-        after = statistics.median(pair["after"]) * 1e3
-        print(f"| {task} | {shape} | {dtype} | {before:.3g} | {after:.3g} | "
-              f"{after / before:.3f} |")
+        before = [statistics.median(pair["before"]) * 1e3, min(pair["before"]) * 1e3]
+        after = [statistics.median(pair["after"]) * 1e3, min(pair["after"]) * 1e3]
+        print(f"| {task} | {shape} | {dtype} | {before[0]:.3g} / {before[1]:.3g} | "
+              f"{after[0]:.3g} / {after[1]:.3g} | {after[0] / before[0]:.3f} | "
+              f"{after[1] / before[1]:.3f} |")
 
 
 if __name__ == "__main__":

@@ -15,10 +15,14 @@ and ``scale`` is the power of two that brings every ``|y|`` to at most 1, so
 no square overflows (values near 1e154 in float64, 1e19 in float32) or
 underflows (1e-181, denormals). A power of two changes no decision, and the
 reference is made of values of X, so a fit on ``X * 2**s + offset`` computes
-with the same ``y`` as a fit on ``X``, bit for bit, whenever both are
-represented exactly. Centers go into the frame before a kernel call and come
-back after (:meth:`Frame.to`, :meth:`Frame.back`); fixed centers handed back
-to the user are the user's own rows, never a round trip.
+with the same ``y`` as a fit on ``X * 2**t + other_offset``, bit for bit,
+whenever both are represented exactly and both offsets put the data away from
+the origin. (Data around the origin are read as stored, with the frame folded
+into the centers, see _rows.pxd: as precise, rounded in another order, so
+only a near-tie can go the other way.) Centers go into the frame before a
+kernel call and come back after (:meth:`Frame.to`, :meth:`Frame.back`);
+fixed centers handed back to the user are the user's own rows, never a round
+trip.
 
 CSR samples keep the origin as their reference: their zeros are data, and
 measuring them from anywhere else would make every row dense. They are still
