@@ -110,8 +110,11 @@ def main():
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default="",
+                        help="time only the cases whose name contains this text")
     args = parser.parse_args()
-    table = cases(args.quick)
+    table = {name: case for name, case in cases(args.quick).items()
+             if args.only in name}
     workers = {name: worker(path, table, args.threads)
                for name, path in (("before", args.before), ("after", args.after))}
     times = {case: {"before": [], "after": []} for case in table}

@@ -162,30 +162,37 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
                               random_state, n_threads)
         return X[rows[picks]]
 
-    def _step(self, X, sample_weight, n_threads, random_state, frame=None,
-              weight_scale=None):
+    def _step(self, X, sample_weight, n_threads, random_state, frame=None):
         """One mini-batch update; returns (batch inertia, squared shift of the
-        centers in the frame's units, which keep it finite). ``frame``: one
-        that holds X (a fit's, found once for all its batches), else X's
-        own; ``weight_scale``: what sample_weight was divided by (a fit's
-        weights are divided by their maximum once), else None. Callers hold
-        the single-threaded BLAS limit (entered once per fit)."""
+        centers in the frame's units, which keep it finite).
+
+        Without ``frame`` (partial_fit), the step computes in X's own frame
+        with weights of at most 1, and its sums come back in the user's
+        coordinates and units, where the running means live (in float64).
+        With ``frame`` (a fit's, found once for all its batches, see
+        _framed_passes), the centers, the running weights and sample_weight
+        are already in that frame's units and everything stays there.
+        Callers hold the single-threaded BLAS limit (entered once per fit)."""
         n_fixed = int(self.fixed_mask_.sum())
         centers = self.cluster_centers_
         labels = np.empty(X.shape[0], dtype=np.int32)
         sums = np.empty((self.n_clusters, X.shape[1]))
         weights = np.empty(self.n_clusters)
-        # The step computes in a frame (see _rows) with weights of at most 1;
-        # its sums come back in the user's coordinates and units, where the
-        # running means live (in float64).
-        frame = frame or frame_of(X, n_threads)
-        if weight_scale is None:
+        framed = frame is not None
+        if framed:
+            inertia = _lloyd.block_step(*frame.rows(X), sample_weight, centers, n_fixed,
+                                        labels, sums, weights, n_threads)
+            scale = 1.0
+        else:
+            frame = frame_of(X, n_threads)
             sample_weight, weight_scale = normalised_weights(sample_weight)
-        inertia = _lloyd.block_step(*frame.rows(X), sample_weight, frame.to(centers),
-                                    n_fixed, labels, sums, weights, n_threads)
-        inertia = float(frame.squared(inertia, weight_scale))
-        sums = frame.sums_back(sums, weights) * weight_scale
-        weights = weights * weight_scale
+            inertia = _lloyd.block_step(*frame.rows(X), sample_weight,
+                                        frame.to(centers), n_fixed, labels, sums,
+                                        weights, n_threads)
+            inertia = float(frame.squared(inertia, weight_scale))
+            sums = frame.sums_back(sums, weights) * weight_scale
+            weights = weights * weight_scale
+            scale = frame.scale
         hit = weights > 0
         free = centers[n_fixed:]
         old = free[hit].astype(np.float64)
@@ -195,10 +202,11 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         self.counts_[hit] = total
         self.n_steps_ += 1
         if self.n_steps_ % REASSIGN_EVERY == 0:
-            self._reassign_starved(X, sample_weight, free, random_state)
-        return inertia, float(np.sum(((new - old) * frame.scale) ** 2))
+            self._reassign_starved(X, sample_weight, free, random_state,
+                                   frame if framed else None)
+        return inertia, float(np.sum(((new - old) * scale) ** 2))
 
-    def _reassign_starved(self, X, sample_weight, free, random_state):
+    def _reassign_starved(self, X, sample_weight, free, random_state, frame=None):
         """Move the free centers that received almost nothing onto samples of
         the batch (drawn in proportion to weight), as scikit-learn does: a
         center stuck far from the data otherwise never recovers, since the
@@ -212,7 +220,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         picks = random_state.choice(
             X.shape[0], size=starved.size, replace=False,
             p=sample_weight / sample_weight.sum(dtype=np.float64))
-        free[starved] = X[picks]
+        free[starved] = X[picks] if frame is None else frame.to(X[picks])
         # As if each had received as much as the least-fed healthy center.
         healthy = np.setdiff1d(np.arange(self.n_clusters), starved)
         self.counts_[starved] = self.counts_[healthy].min()
@@ -244,13 +252,29 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
     def _passes(self, X, sample_weight, random_state, n_threads):
         """Mini-batch steps over shuffled passes, until max_iter passes or an
         early stop (tol, max_no_improvement)."""
-        n_samples = X.shape[0]
-        batch_size = min(self.batch_size, n_samples)
-        # In the units of X's frame (see _rows), in which the steps measure
-        # the shifts of the running means: both stay finite whatever X holds.
+        # The steps compute in X's frame (see _rows), with weights of at
+        # most 1: the centers, their running weights and tol (relative to
+        # the variance) live there during the passes, and come back after.
         frame = frame_of(X, n_threads)
         tol = scaled_tol(X, self.tol, n_threads, frame)
         normalised, weight_scale = normalised_weights(sample_weight)
+        fixed = self.cluster_centers_[self.fixed_mask_].copy()
+        self.cluster_centers_ = frame.to(self.cluster_centers_)
+        self.counts_ = self.counts_ / weight_scale
+        try:
+            self._framed_passes(X, normalised, sample_weight, random_state, n_threads,
+                                frame, tol)
+        finally:
+            centers = frame.back(self.cluster_centers_)
+            centers[self.fixed_mask_] = fixed  # the user's own rows, bit for bit
+            self.cluster_centers_ = centers
+            self.counts_ = self.counts_ * weight_scale
+
+    def _framed_passes(self, X, normalised, sample_weight, random_state, n_threads,
+                       frame, tol):
+        """The passes of _passes, in the frame."""
+        n_samples = X.shape[0]
+        batch_size = min(self.batch_size, n_samples)
         # Smoothed per-sample batch inertia, as scikit-learn's early stopping.
         alpha = min(1.0, 2.0 * batch_size / (n_samples + 1))
         smoothed, best, stale = None, math.inf, 0
@@ -261,7 +285,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
             for start in range(0, n_samples, batch_size):
                 rows = np.sort(order[start:start + batch_size])
                 inertia, shift = self._step(X[rows], normalised[rows], n_threads,
-                                            random_state, frame, weight_scale)
+                                            random_state, frame)
                 per_sample = inertia / max(float(sample_weight[rows].sum()), 1e-300)
                 smoothed = per_sample if smoothed is None else (
                     (1 - alpha) * smoothed + alpha * per_sample)
