@@ -216,7 +216,9 @@ def half_extent(const floating[::1] values, const int32_t[::1] indptr,
 def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double scale,
                   int n_threads):
     """Mean over the features of the variance of each feature of X in the
-    frame (x * scale - shift, see _rows.pxd), in float64.
+    frame (x * scale - shift, see _rows.pxd), in float64; of X itself if
+    shift is None (for data around the origin, which lose nothing there:
+    the caller scales the result by scale**2).
 
     Two passes (means, then squared deviations) with per-chunk partial sums
     added in chunk order: stable, deterministic, and with no temporary the
@@ -243,8 +245,12 @@ def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double sc
             acc = partial + chunk * n_features
             memset(acc, 0, n_features * sizeof(double))
             for i in range(chunk * CHUNK_SIZE, min((chunk + 1) * CHUNK_SIZE, n_samples)):
-                for f in range(n_features):
-                    acc[f] += X[i, f] * <floating> scale - shift[f]
+                if shift is None:
+                    for f in range(n_features):
+                        acc[f] += X[i, f]
+                else:
+                    for f in range(n_features):
+                        acc[f] += X[i, f] * <floating> scale - shift[f]
         ordered_column_sums(partial, n_chunks, n_features, mean)
         for f in range(n_features):
             mean[f] /= n_samples
@@ -252,9 +258,14 @@ def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double sc
             acc = partial + chunk * n_features
             memset(acc, 0, n_features * sizeof(double))
             for i in range(chunk * CHUNK_SIZE, min((chunk + 1) * CHUNK_SIZE, n_samples)):
-                for f in range(n_features):
-                    diff = <double> (X[i, f] * <floating> scale - shift[f]) - mean[f]
-                    acc[f] += diff * diff
+                if shift is None:
+                    for f in range(n_features):
+                        diff = X[i, f] - mean[f]
+                        acc[f] += diff * diff
+                else:
+                    for f in range(n_features):
+                        diff = <double> (X[i, f] * <floating> scale - shift[f]) - mean[f]
+                        acc[f] += diff * diff
         ordered_column_sums(partial, n_chunks, n_features, mean)
         for f in range(n_features):
             total += mean[f]

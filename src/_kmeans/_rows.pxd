@@ -319,9 +319,12 @@ cdef inline floating row_sq_norm(const floating* values, Rows X,
         Py_ssize_t p
         int f
         floating y, acc = 0
+        floating scale = <floating> X.scale
+        const floating* shift = <const floating*> X.shift
+        const floating* row = values + i * X.n_features
     if X.indptr == NULL:
         for f in range(X.n_features):
-            y = framed_value(values[i * X.n_features + f], X, f)
+            y = row[f] * scale - shift[f]
             acc += y * y
         return acc
     for p in range(X.indptr[i], X.indptr[i + 1]):
