@@ -330,11 +330,11 @@ def test_weights_in_range_for_float32_are_accepted_and_not_modified():
     np.testing.assert_array_equal(weights, before)
 
 
-def test_private_validators_live_in_validation():
-    from iwkmeans import _validation, selection
-    # dask.py still imports the former private names from selection.
-    assert selection._check_batch_size is _validation.check_batch_size
-    assert selection._check_beta is _validation.check_beta
+def test_validators_live_in_validation_only():
+    from iwkmeans import selection
+    # Every module imports batch_size and beta checks from _validation.
+    assert not hasattr(selection, "_check_batch_size")
+    assert not hasattr(selection, "_check_beta")
 
 
 # --------------------------------------------------------------------------

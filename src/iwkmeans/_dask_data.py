@@ -21,7 +21,7 @@ from ._validation import (
     check_data,
     check_n_free,
     check_sample_weight,
-    reject_non_numeric,
+    screen_input,
 )
 
 
@@ -33,7 +33,7 @@ def as_dask_data(X, name="X"):
     """
     if not isinstance(X, da.Array):
         return da.from_array(check_data(X, name), chunks=("auto", -1))
-    reject_non_numeric(X, name)
+    screen_input(X, name)
     if X.dtype.kind not in "biuf":
         raise TypeError(
             f"{name} must contain real numbers (bool, int or float); got dtype {X.dtype}."
@@ -56,21 +56,23 @@ def as_dask_data(X, name="X"):
     return X.rechunk({1: -1})
 
 
-def as_dask_weights(sample_weight, X, name="sample_weight"):
+def as_dask_weights(sample_weight, X, name="sample_weight", allow_vanishing=False):
     """Weights as a Dask array in X's dtype, chunked like X's rows; None
     stays None (all ones: no array to read or move between workers).
 
-    A numpy input is validated at once (negative, non-finite); a Dask one
-    by :func:`check_values`.
+    A numpy input is validated at once (negative, non-finite; positive
+    values that vanish in X's dtype unless ``allow_vanishing``, as for
+    scores); a Dask one by :func:`check_values`.
     """
     rows = (X.chunks[0],)
     if sample_weight is None:
         return None
     if not isinstance(sample_weight, da.Array):
         weights = check_sample_weight(sample_weight, X.shape[0], X.dtype, name=name,
-                                      require_positive=False)
+                                      require_positive=False,
+                                      allow_vanishing=allow_vanishing)
         return da.from_array(weights, chunks=rows)
-    reject_non_numeric(sample_weight, name)
+    screen_input(sample_weight, name)
     if sample_weight.shape != (X.shape[0],):
         raise ValueError(
             f"{name} must have shape ({X.shape[0]},) to match the samples; "

@@ -44,11 +44,6 @@ def screen_input(X, name):
         )
 
 
-# The name the estimator modules (incremental, minibatch, _dask_data,
-# uncertainty) import: it screens more than text now.
-reject_non_numeric = screen_input
-
-
 def reject_masked(values, name):
     """A masked array's mask would be dropped by every conversion (and the
     masked entries used as data), so it is refused outright."""

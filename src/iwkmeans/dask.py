@@ -26,13 +26,12 @@ precision and huge or tiny values or weights neither overflow nor
 underflow. Centers and inertia come back to the user's units at the end.
 """
 import math
-from numbers import Integral, Real
 
 import dask
 import dask.array
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
-from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import _chunk_tasks
@@ -49,20 +48,24 @@ from ._dask_lloyd import add_in_order, final_labels, lloyd
 from ._dask_seeding import kmeans_parallel as _kmeans_parallel
 from ._parallel import single_threaded_blas
 from ._validation import (
+    check_batch_size,
+    check_beta,
+    check_int,
+    check_real,
     check_fixed_centers,
     check_init,
     check_n_threads,
     check_tol,
 )
-from .selection import _check_batch_size, _check_beta, top_scores, wkmeans_picks
+from .selection import top_scores, wkmeans_picks
 
 __all__ = ["IncrementalKMeans", "kmeans_parallel", "select_wkmeans"]
 
 
 def _check_seeding_params(oversampling_factor, n_rounds, rounds_name):
-    check_scalar(oversampling_factor, "oversampling_factor", Real, min_val=0,
-                 include_boundaries="neither")
-    check_scalar(n_rounds, rounds_name, Integral, min_val=1)
+    check_real(oversampling_factor, "oversampling_factor", min_val=0,
+               include_boundaries="neither")
+    check_int(n_rounds, rounds_name, min_val=1)
 
 
 def kmeans_parallel(X, n_clusters, *, sample_weight=None, fixed_centers=None,
@@ -223,10 +226,10 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _check_params(self, X):
         """Validate the hyper-parameters; return (free init array or None, n_init)."""
-        check_scalar(self.n_clusters, "n_clusters", Integral, min_val=1)
-        check_scalar(self.n_init, "n_init", Integral, min_val=1)
-        check_scalar(self.max_iter, "max_iter", Integral, min_val=1)
-        check_scalar(self.verbose, "verbose", Integral, min_val=0)
+        check_int(self.n_clusters, "n_clusters", min_val=1)
+        check_int(self.n_init, "n_init", min_val=1)
+        check_int(self.max_iter, "max_iter", min_val=1)
+        check_int(self.verbose, "verbose", min_val=0)
         check_tol(self.tol)
         check_n_threads(self.n_threads)
         _check_seeding_params(self.oversampling_factor, self.init_rounds, "init_rounds")
@@ -397,9 +400,9 @@ def select_wkmeans(X_pool, scores, batch_size, *, beta=10, X_labeled=None,
     X = as_dask_data(X_pool, name="X_pool")
     if scores is None:
         raise ValueError("scores must be an array of shape (n_pool,); got None.")
-    scores = as_dask_weights(scores, X, name="scores")
-    _check_batch_size(batch_size, X.shape[0])
-    _check_beta(beta)
+    scores = as_dask_weights(scores, X, name="scores", allow_vanishing=True)
+    check_batch_size(batch_size, X.shape[0])
+    check_beta(beta)
     check_n_threads(n_threads)
     fixed = check_fixed_centers(X_labeled, X.shape[1], X.dtype, name="X_labeled")
     count = math.ceil(beta * batch_size)

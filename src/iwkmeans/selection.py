@@ -21,10 +21,6 @@ from ._parallel import effective_n_threads
 from ._rows import frame_of, take_rows
 from .incremental import IncrementalKMeans, framed_nearest, framed_sq_distances
 
-# dask.py still imports the two checks under their former private names.
-_check_batch_size = check_batch_size
-_check_beta = check_beta
-
 # Rows ScaledRows.mean frames at a time.
 _MEAN_BLOCK_ROWS = 1 << 14
 
