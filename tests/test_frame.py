@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
@@ -123,8 +123,18 @@ def moved(values, m, s, dtype):
     return np.ldexp(values + m, s).astype(dtype)
 
 
+# Found by hypothesis: data around the origin scaled by 2**508, whose
+# variance (for tol) once overflowed when read as stored.
+OVERFLOWING_VARIANCE = (
+    np.float64, np.array([[7.0], [2.75], [0.25], [-4.75], [-4.0], [-9.25], [-8.5],
+                          [-9.75]]),
+    np.array([0.0]), 508, np.array([1]), np.empty((0, 1)),
+    np.array([4.0, 3, 4, 3, 3, 4, 3, 3]))
+
+
 @settings(max_examples=60, deadline=None)
 @given(shifted_problem())
+@example(OVERFLOWING_VARIANCE)
 def test_fit_on_shifted_and_scaled_data_is_the_moved_fit(problem):
     dtype, X, m, s, init_rows, fixed, weights = problem
     base = X.astype(dtype)

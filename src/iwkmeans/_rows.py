@@ -49,6 +49,9 @@ MAX_SCALE_EXP = 600
 # For float32 data the scale stays within [2**-126, 2**126] (see Frame).
 FLOAT32_MAX_EXP = 126
 
+# Mirrors FOLD_SCALE_EXP_FLOAT / _DOUBLE of _rows.pxd (see Frame.around_origin).
+FOLD_SCALE_EXP = {np.float32: 40, np.float64: 400}
+
 # The largest coordinate a center may have in the frame (see Frame.to): its
 # square summed over a million features stays finite in the dtype.
 FAR_LIMIT = {np.float32: 2.0**53, np.float64: 2.0**501}
@@ -113,6 +116,19 @@ class Frame:
         if self.shift is not None:
             framed -= self.shift
         return np.ascontiguousarray(framed)
+
+    @property
+    def around_origin(self):
+        """Whether the kernels read X's rows as stored, with the frame folded
+        into the centers (_rows.pxd: foldable): dense rows, a reference
+        within the frame's unit of the origin, and a scale within
+        2**-FOLD_SCALE_EXP .. 2**FOLD_SCALE_EXP. Their raw values then
+        neither overflow when squared nor lose precision."""
+        if self.shift is None:
+            return False
+        limit = FOLD_SCALE_EXP[self.dtype.type]
+        return (math.ldexp(1.0, -limit) <= self.scale <= math.ldexp(1.0, limit)
+                and float(np.abs(self.shift).max(initial=0.0)) <= 1.0)
 
     def back(self, framed):
         """Centers in the frame back in user coordinates, in X's dtype."""

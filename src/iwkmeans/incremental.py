@@ -92,7 +92,7 @@ def scaled_tol(X, tol, n_threads, frame):
         scaled = sparse.csr_matrix((X.data * X.dtype.type(frame.scale), X.indices,
                                     X.indptr), shape=X.shape)
         return float(np.mean(mean_variance_axis(scaled, axis=0)[1])) * tol
-    if frame.shift is not None and np.abs(frame.shift).max(initial=0) <= 1:
+    if frame.around_origin:
         # Data around the origin: their variance, times the scale squared
         # (a power of two), is the frame's, without framing every value.
         return (_common.mean_variance(X, None, 1.0, n_threads)
