@@ -1,4 +1,4 @@
-"""Build the compiled core in src/_kmeans.
+"""Build the compiled core in src/iwkmeans/_kmeans.
 
 OpenMP is probed by compiling and linking a tiny program with the compiler
 setuptools is about to use; if no flag works the core is built serially
@@ -62,9 +62,9 @@ class BuildExtWithOpenMP(build_ext):
 
 def extension(name):
     return Extension(
-        f"_kmeans.{name}",
-        sources=[f"src/_kmeans/{name}.pyx"],
-        include_dirs=["src/_kmeans"],
+        f"iwkmeans._kmeans.{name}",
+        sources=[f"src/iwkmeans/_kmeans/{name}.pyx"],
+        include_dirs=["src/iwkmeans/_kmeans"],
     )
 
 

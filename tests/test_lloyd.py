@@ -247,7 +247,7 @@ def test_large_k_times_d_second_pass_matches_scikit_learn(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_block_steps_add_up_to_the_full_statistics(dtype):
-    from _kmeans import _lloyd
+    from iwkmeans._kmeans import _lloyd
 
     X, w, fixed, init = make_problem(11, 1500, 4, 3, 5, dtype)
     centers = np.concatenate([fixed, init])

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from _kmeans import _common, _lloyd
+from ._kmeans import _common, _lloyd
 
 from ._parallel import effective_n_threads, single_threaded_blas
 from ._rows import Frame, reference_point, scale_for

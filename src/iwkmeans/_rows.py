@@ -33,7 +33,7 @@ import math
 import numpy as np
 from scipy import sparse
 
-from _kmeans._common import half_extent
+from ._kmeans._common import half_extent
 
 # Rows whose coordinate-wise median is the reference point: evenly spaced
 # over X, so the median costs microseconds and reads no more than these rows.

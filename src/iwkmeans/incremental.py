@@ -8,7 +8,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from _kmeans import _common, _lloyd
+from ._kmeans import _common, _lloyd
 
 from ._parallel import effective_n_threads, single_threaded_blas
 from ._rows import FAR_LIMIT, frame_of, normalised_weights, take_rows

@@ -6,7 +6,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from _kmeans import _lloyd
+from ._kmeans import _lloyd
 
 from ._parallel import effective_n_threads, single_threaded_blas
 from ._rows import frame_of, normalised_weights

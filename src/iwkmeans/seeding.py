@@ -2,7 +2,7 @@
 import numpy as np
 from sklearn.utils import check_random_state
 
-from _kmeans import _seeding
+from ._kmeans import _seeding
 
 from ._parallel import effective_n_threads, single_threaded_blas
 from ._rows import frame_of, normalised_weights, take_rows
