@@ -35,7 +35,7 @@ import threadpoolctl
 from distributed import Client, LocalCluster
 
 import iwkmeans
-from iwkmeans import _dask_lloyd
+from iwkmeans.dask import _lloyd as _dask_lloyd
 from iwkmeans import dask as iwk_dask
 
 N_FEATURES = 64

@@ -36,7 +36,7 @@ from iwkmeans import (
     WKMeansSampler,
 )
 from iwkmeans.experiments import compare_samplers, plot_learning_curves, summarize
-from iwkmeans.metrics import learning_curve_auc
+from iwkmeans.experiments.metrics import learning_curve_auc
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "noisy_ld"

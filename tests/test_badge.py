@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
 
 from iwkmeans import BadgeSampler, kmeans_plusplus, select_badge
-from iwkmeans.badge import LinearGradientEmbedding
+from iwkmeans.active._badge import LinearGradientEmbedding
 
 import reference
 from test_selection import make_pool

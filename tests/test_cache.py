@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from sklearn.tree import DecisionTreeClassifier
 
 from iwkmeans import IWKMeansSampler, RandomSampler
-from iwkmeans import cache as cache_module
-from iwkmeans.cache import (
+from iwkmeans.experiments import cache as cache_module
+from iwkmeans.experiments.cache import (
     LOG_FILE,
     CacheLockedError,
     CacheWarning,
@@ -31,9 +31,9 @@ from iwkmeans.cache import (
     read_log,
     replay,
 )
-from iwkmeans.datasets import make_noisy_blobs
+from iwkmeans.experiments.datasets import make_noisy_blobs
 from iwkmeans.experiments import compare_samplers, run_experiment
-from iwkmeans.metrics import exploration, noisy_sample_ratio
+from iwkmeans.experiments.metrics import exploration, noisy_sample_ratio
 
 N_BATCHES = 6
 
@@ -157,7 +157,7 @@ def test_a_really_killed_process_resumes(blobs, uninterrupted, tmp_path):
         import os, signal
         from sklearn.tree import DecisionTreeClassifier
         from iwkmeans import IWKMeansSampler, RandomSampler
-        from iwkmeans.datasets import make_noisy_blobs
+        from iwkmeans.experiments.datasets import make_noisy_blobs
         from iwkmeans.experiments import run_experiment
 
         X, y, noisy = make_noisy_blobs(240, 3, blobs_per_class=2, random_state=0)

@@ -30,8 +30,8 @@ from iwkmeans import (
     select_submodular,
     select_wkmeans,
 )
-from iwkmeans.badge import LinearGradientEmbedding, implicit_kmeans_plusplus
-from iwkmeans.metrics import (
+from iwkmeans.active._badge import LinearGradientEmbedding, implicit_kmeans_plusplus
+from iwkmeans.experiments.metrics import (
     classifier_agreement,
     exploration,
     learning_curve_auc,
@@ -58,7 +58,7 @@ CHILD = textwrap.dedent("""
                           IncrementalMiniBatchKMeans, KCenterGreedySampler,
                           kmeans_plusplus, select_kcenter_greedy, select_submodular,
                           select_wkmeans)
-    from iwkmeans.metrics import exploration
+    from iwkmeans.experiments.metrics import exploration
 
     variant = sys.argv[1]
     n_samples, n_features = 30, 6
@@ -331,7 +331,7 @@ def test_weights_in_range_for_float32_are_accepted_and_not_modified():
 
 
 def test_validators_live_in_validation_only():
-    from iwkmeans import selection
+    from iwkmeans.active import _selection as selection
     # Every module imports batch_size and beta checks from _validation.
     assert not hasattr(selection, "_check_batch_size")
     assert not hasattr(selection, "_check_beta")

@@ -10,7 +10,7 @@ from matplotlib import image
 from sklearn.tree import DecisionTreeClassifier
 
 from iwkmeans import IWKMeansSampler, KCenterGreedySampler, RandomSampler
-from iwkmeans.datasets import make_noisy_blobs
+from iwkmeans.experiments.datasets import make_noisy_blobs
 from iwkmeans.experiments import (
     compare_samplers,
     format_summary,
@@ -18,7 +18,7 @@ from iwkmeans.experiments import (
     run_experiment,
     summarize,
 )
-from iwkmeans.metrics import learning_curve_auc
+from iwkmeans.experiments.metrics import learning_curve_auc
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -1,7 +1,7 @@
 """Kernels in a child forked after a multi-threaded fit.
 
 GNU OpenMP's thread pool does not survive fork(): without the at-fork handler
-of iwkmeans._parallel a multi-threaded kernel call in the child waits forever.
+of iwkmeans._core._threads a multi-threaded kernel call in the child waits forever.
 Each case runs in its own Python (in its own process group, killed whole on
 timeout), so a regression fails here instead of hanging the test run.
 """
@@ -23,7 +23,7 @@ import os, sys, time
 import numpy as np
 import scipy.sparse as sp
 from iwkmeans import IncrementalKMeans, kmeans_plusplus
-from iwkmeans._parallel import effective_n_threads
+from iwkmeans._core._threads import effective_n_threads
 
 # Large enough that the Lloyd and k-means++ kernels use 2 threads (the
 # kernels give a small call 1 thread).

@@ -5,7 +5,7 @@ from sklearn.datasets import make_blobs
 from sklearn.utils.estimator_checks import check_estimator
 
 from iwkmeans import IncrementalKMeans
-from iwkmeans.hierarchical import HierarchicalKMeans
+from iwkmeans.cluster._hierarchical import HierarchicalKMeans
 
 import reference
 

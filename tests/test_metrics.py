@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import NotFittedError
 
-from iwkmeans.metrics import (
+from iwkmeans.experiments.metrics import (
     classifier_agreement,
     contradiction_ratio,
     exploration,

@@ -5,7 +5,7 @@ from sklearn.datasets import make_blobs
 from sklearn.utils.estimator_checks import check_estimator
 
 from iwkmeans import IncrementalKMeans, kmeans_plusplus
-from iwkmeans.minibatch import IncrementalMiniBatchKMeans
+from iwkmeans.cluster._minibatch import IncrementalMiniBatchKMeans
 
 import reference
 
@@ -97,7 +97,7 @@ def test_check_estimator():
 
 
 def test_a_starved_center_is_moved_onto_the_data(blobs):
-    from iwkmeans.minibatch import REASSIGN_EVERY
+    from iwkmeans.cluster._minibatch import REASSIGN_EVERY
 
     init = np.r_[blobs[:4], [[1e3] * 6]]  # the last center attracts nothing
     mb = IncrementalMiniBatchKMeans(5, init=init, batch_size=256, random_state=0)

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
 from iwkmeans import LabelingMonitor, entropy_score
-from iwkmeans.monitor import AGREEMENT_MARGIN, LOW_CONTRADICTION, WINDOW, advise
+from iwkmeans.experiments.monitor import AGREEMENT_MARGIN, LOW_CONTRADICTION, WINDOW, advise
 
 from reference import nearest
 

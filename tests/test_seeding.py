@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iwkmeans import kmeans_plusplus
-from iwkmeans.seeding import greedy_kmeans_plusplus
+from iwkmeans._core import greedy_kmeans_plusplus
 
 import reference
 

@@ -27,7 +27,7 @@ from iwkmeans import (
     select_wkmeans,
 )
 
-from iwkmeans.selection import cluster_and_pick
+from iwkmeans.active._selection import cluster_and_pick
 
 import reference
 

@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 from sklearn.linear_model import LogisticRegression
 
 from iwkmeans import SubmodularSampler, margin_score, select_submodular
-from iwkmeans.submodular import facility_location_greedy
+from iwkmeans.active._submodular import facility_location_greedy
 
 import reference
 from test_selection import make_pool

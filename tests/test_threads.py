@@ -6,7 +6,7 @@ import sys
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from iwkmeans._parallel import _blas_controllers, effective_n_threads, single_threaded_blas
+from iwkmeans._core._threads import _blas_controllers, effective_n_threads, single_threaded_blas
 
 
 def test_explicit_n_threads_wins():
@@ -19,7 +19,7 @@ def test_threadpoolctl_openmp_limit_is_respected():
 
 
 def test_omp_num_threads_is_respected():
-    code = "from iwkmeans._parallel import effective_n_threads as f; print(f(None))"
+    code = "from iwkmeans._core._threads import effective_n_threads as f; print(f(None))"
     env = {**os.environ, "OMP_NUM_THREADS": "3"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True).stdout

@@ -2,7 +2,7 @@
 import numpy as np
 from sklearn.datasets import make_blobs
 
-from iwkmeans._parallel import effective_n_threads
+from iwkmeans._core import effective_n_threads
 
 SEED = 0
 # Parameter values of the thread count: one thread, or the default budget

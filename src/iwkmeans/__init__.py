@@ -27,25 +27,25 @@ Public names:
   :class:`BadgeSampler`.
 - :class:`LabelingMonitor` -- watches a live labeling loop without a labeled
   test set (contradictions, agreement, exploration, uncertainty) and advises
-  on it (:mod:`iwkmeans.monitor`).
+  on it (:mod:`iwkmeans.experiments.monitor`).
 
 Submodules for active-learning experiments (imported on demand):
-:mod:`iwkmeans.metrics` (learning-curve AUC, noisy-sample ratio,
+:mod:`iwkmeans.experiments.metrics` (learning-curve AUC, noisy-sample ratio,
 contradictions, exploration, classifier agreement, batch easiness),
 :mod:`iwkmeans.experiments` (the experiment loop, comparisons over seeds,
-summary and learning-curve plots), :mod:`iwkmeans.cache` (the resumable,
-replayable store of runs) and :mod:`iwkmeans.datasets` (noisy blobs).
+summary and learning-curve plots), :mod:`iwkmeans.experiments.cache` (the resumable,
+replayable store of runs) and :mod:`iwkmeans.experiments.datasets` (noisy blobs).
 
 :mod:`iwkmeans.dask` (with the ``dask`` extra) holds the Dask versions:
 ``IncrementalKMeans`` on row-chunked Dask arrays, ``kmeans_parallel``
 (k-means|| from fixed centers) and ``select_wkmeans`` for a Dask pool.
 """
-from .badge import select_badge
-from .hierarchical import HierarchicalKMeans
-from .incremental import IncrementalKMeans
-from .minibatch import IncrementalMiniBatchKMeans
-from .monitor import LabelingMonitor
-from .samplers import (
+from .active._badge import select_badge
+from .cluster._hierarchical import HierarchicalKMeans
+from .cluster._incremental import IncrementalKMeans
+from .cluster._minibatch import IncrementalMiniBatchKMeans
+from .experiments.monitor import LabelingMonitor
+from .active._samplers import (
     BadgeSampler,
     ClusteredSampler,
     ConfidenceSampler,
@@ -58,10 +58,10 @@ from .samplers import (
     SubmodularSampler,
     WKMeansSampler,
 )
-from .seeding import kmeans_plusplus
-from .selection import select_kcenter_greedy, select_wkmeans
-from .submodular import select_submodular
-from .uncertainty import confidence_score, entropy_score, margin_score
+from .cluster._seeding import kmeans_plusplus
+from .active._selection import select_kcenter_greedy, select_wkmeans
+from .active._submodular import select_submodular
+from .active._uncertainty import confidence_score, entropy_score, margin_score
 
 __version__ = "0.1.0.dev0"
 __all__ = [

@@ -41,7 +41,7 @@ def _header(rows):
     import sklearn
     from threadpoolctl import threadpool_info
 
-    from .._kmeans._common import openmp_enabled
+    from .._core import openmp_enabled
 
     from .. import __version__
 

@@ -319,7 +319,7 @@ def run(quick=False, n_threads=None, repeats=None, log=None, memory=True):
         the case, None if it could not be told), ``memory_method`` ("VmHWM",
         "ru_maxrss" or None: see :func:`_peak_extra_mib`) and ``notes``.
     """
-    from .._parallel import effective_n_threads
+    from .._core import effective_n_threads
 
     if repeats is None:
         repeats = 3 if quick else 5
@@ -367,10 +367,10 @@ def run_selection(n_threads=None, repeats=5, log=None):
     from sklearn.datasets import make_blobs
     from sklearn.linear_model import LogisticRegression
 
-    from .._parallel import effective_n_threads
-    from ..samplers import IWKMeansSampler
-    from ..selection import select_wkmeans
-    from ..uncertainty import margin_score
+    from .._core import effective_n_threads
+    from ..active._samplers import IWKMeansSampler
+    from ..active._selection import select_wkmeans
+    from ..active._uncertainty import margin_score
 
     n_threads = effective_n_threads(n_threads)
     log = log or (lambda line: None)

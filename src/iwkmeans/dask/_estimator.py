@@ -1,30 +1,5 @@
-"""iwkmeans beyond one machine: the same estimator and selection on Dask.
-
-Install with ``pip install "iwkmeans[dask]"``. Public names:
-
-- :class:`IncrementalKMeans` -- weighted K-Means with fixed centers on a
-  row-chunked ``dask.array``: each Lloyd iteration runs the compiled block
-  step on every chunk (on the workers) and adds the per-chunk statistics
-  in chunk order on the client, so the result does not depend on which
-  worker ran what.
-- :func:`kmeans_parallel` -- k-means|| seeding (Bahmani et al. 2012) that
-  starts from the fixed centers.
-- :func:`select_wkmeans` -- WKMeans / IWKMeans selection from a Dask pool:
-  the preselection is a top-k over the chunks, the small weighted
-  clustering runs locally.
-
-Computations go to Dask's current scheduler: the active
-``dask.distributed.Client`` (the last one created, or the one set with
-``client.as_current()``), else Dask's default local scheduler.
-
-Like the single-machine estimator, every call computes in a frame (see
-_rows): one frame for the whole data, found in the pass that checks the
-values (the reference point of the first chunk, the scale for the largest
-distance of any value to it, the weights' maximum), handed to every chunk's
-task and used by the driver, so that data far from the origin loses no
-precision and huge or tiny values or weights neither overflow nor
-underflow. Centers and inertia come back to the user's units at the end.
-"""
+"""The Dask estimator, k-means|| seeding and selection from a Dask pool
+(the public names of :mod:`iwkmeans.dask`)."""
 import math
 
 import dask
@@ -35,7 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import _chunk_tasks
-from ._dask_data import (
+from ._data import (
     as_dask_data,
     as_dask_weights,
     check_enough_samples,
@@ -44,10 +19,10 @@ from ._dask_data import (
     keep_on_workers,
     shared,
 )
-from ._dask_lloyd import add_in_order, final_labels, lloyd
-from ._dask_seeding import kmeans_parallel as _kmeans_parallel
-from ._parallel import single_threaded_blas
-from ._validation import (
+from ._lloyd import add_in_order, final_labels, lloyd
+from ._seeding import kmeans_parallel as _kmeans_parallel
+from .._core import single_threaded_blas
+from .._validation import (
     check_batch_size,
     check_beta,
     check_int,
@@ -57,7 +32,7 @@ from ._validation import (
     check_n_threads,
     check_tol,
 )
-from .selection import top_scores, wkmeans_picks
+from ..active._selection import top_scores, wkmeans_picks
 
 __all__ = ["IncrementalKMeans", "kmeans_parallel", "select_wkmeans"]
 
@@ -263,7 +238,7 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         sample_weight = as_dask_weights(sample_weight, X)
         X, sample_weight = keep_on_workers(X, sample_weight, X_in_memory)
         checked = check_values(X, sample_weight, n_threads=self.n_threads)
-        # Everything below runs in the frame of the whole data (see _rows),
+        # Everything below runs in the frame of the whole data (see iwkmeans._core._frame),
         # tol included; the results are brought back to the user's units.
         tol = checked.variance * self.tol
         check_enough_samples(self.n_clusters, sample_weight, X.shape[0])

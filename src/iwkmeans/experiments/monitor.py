@@ -1,7 +1,7 @@
 """Monitoring a live labeling loop without a labeled test set.
 
 A :class:`LabelingMonitor` is fed after each batch with the model and the
-batch it selected. It tracks, with the functions of :mod:`iwkmeans.metrics`:
+batch it selected. It tracks, with the functions of :mod:`iwkmeans.experiments.metrics`:
 
 - the **contradiction ratio** on an unlabeled hold-out: how many of its
   predicted labels changed since the previous batch;
@@ -27,8 +27,8 @@ import numpy as np
 from sklearn.utils import check_array
 
 from . import metrics
-from ._validation import check_data, check_int, check_real, screen_input
-from .uncertainty import margin_score
+from .._validation import check_data, check_int, check_real, screen_input
+from ..active._uncertainty import margin_score
 
 WINDOW = 4
 LOW_CONTRADICTION = 0.02
@@ -208,15 +208,15 @@ class LabelingMonitor:
         the batch it selected and ``H`` the hold-out, the history gains:
 
         - ``batch`` -- the batch number, from 0; ``n_labeled`` -- ``|L|``;
-        - ``contradiction`` -- :func:`~iwkmeans.metrics.contradiction_ratio`
+        - ``contradiction`` -- :func:`~iwkmeans.experiments.metrics.contradiction_ratio`
           of the previous and this model's predictions on ``H`` (NaN at the
           first batch);
-        - ``agreement`` -- :func:`~iwkmeans.metrics.classifier_agreement` of
+        - ``agreement`` -- :func:`~iwkmeans.experiments.metrics.classifier_agreement` of
           ``f`` and 1-NN on ``L``, on ``B``;
         - ``random_agreement`` -- the same on ``H``: the expected agreement
           of a batch drawn at random from the unlabeled data, without the
           noise of one small random batch;
-        - ``exploration`` -- :func:`~iwkmeans.metrics.exploration` of ``H``
+        - ``exploration`` -- :func:`~iwkmeans.experiments.metrics.exploration` of ``H``
           by ``L``;
         - ``score_variance`` -- variance of the uncertainty scores of ``B``:
           ``scores`` if given, else ``score(f.predict_proba(B))``; NaN if

@@ -20,8 +20,8 @@ computed in blocks of rows: no (n_test, n_labeled) matrix is formed.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_data, reject_masked
-from .selection import ScaledRows
+from .._validation import check_data, reject_masked
+from .._core import ScaledRows
 
 # check_is_fitted fills in %(name)s, the class of the estimator.
 _NOT_FITTED = "{name} must be a fitted classifier; this %(name)s instance is not fitted yet."
@@ -59,7 +59,7 @@ def _nearest_labeled(X, X_labeled):
     """Index of the nearest labeled sample of each row of X (ties: lowest
     index), and the Euclidean distance to it times ``scale``, a power of
     two; returns (nearest, scaled distances, scale). Computed in chunks by
-    the compiled core in a frame (see :class:`~iwkmeans.selection.ScaledRows`)
+    the compiled core in a frame (see :class:`~iwkmeans._core.ScaledRows`)
     so that neither an offset of the data nor huge values (whose squares
     overflow) spoil the nearest sample or the distance."""
     frame = ScaledRows(X, X_labeled)

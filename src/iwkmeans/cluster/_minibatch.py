@@ -6,11 +6,17 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from ._kmeans import _lloyd
-
-from ._parallel import effective_n_threads, single_threaded_blas
-from ._rows import frame_of, normalised_weights
-from ._validation import (
+from .._core import (
+    effective_n_threads,
+    frame_of,
+    framed_block_step,
+    initial_picks,
+    normalised_weights,
+    scaled_tol,
+    single_threaded_blas,
+    weighted_inertia,
+)
+from .._validation import (
     check_int,
     check_real,
     FLOAT_DTYPES,
@@ -22,8 +28,7 @@ from ._validation import (
     check_tol,
     screen_input,
 )
-from .incremental import FittedCentersMixin, scaled_tol, weighted_inertia
-from .seeding import initial_picks
+from ._incremental import FittedCentersMixin
 
 
 # Steps between two checks for free centers that receive (almost) nothing.
@@ -175,20 +180,16 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         Callers hold the single-threaded BLAS limit (entered once per fit)."""
         n_fixed = int(self.fixed_mask_.sum())
         centers = self.cluster_centers_
-        labels = np.empty(X.shape[0], dtype=np.int32)
-        sums = np.empty((self.n_clusters, X.shape[1]))
-        weights = np.empty(self.n_clusters)
         framed = frame is not None
         if framed:
-            inertia = _lloyd.block_step(*frame.rows(X), sample_weight, centers, n_fixed,
-                                        labels, sums, weights, n_threads)
+            _, sums, weights, inertia = framed_block_step(
+                X, sample_weight, centers, n_fixed, frame, n_threads)
             scale = 1.0
         else:
             frame = frame_of(X, n_threads)
             sample_weight, weight_scale = normalised_weights(sample_weight)
-            inertia = _lloyd.block_step(*frame.rows(X), sample_weight,
-                                        frame.to(centers), n_fixed, labels, sums,
-                                        weights, n_threads)
+            _, sums, weights, inertia = framed_block_step(
+                X, sample_weight, frame.to(centers), n_fixed, frame, n_threads)
             inertia = float(frame.squared(inertia, weight_scale))
             sums = frame.sums_back(sums, weights) * weight_scale
             weights = weights * weight_scale

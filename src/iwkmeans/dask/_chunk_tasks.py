@@ -9,26 +9,35 @@ here. This module imports no Dask, so a worker only needs numpy and the
 package.
 
 The frame. A fit (and k-means||, and score) computes in one frame for the
-whole data (see _rows): the driver finds it from :func:`first_reference`
+whole data (see iwkmeans._core._frame): the driver finds it from :func:`first_reference`
 and every chunk's :func:`summary`, then hands the same
-:class:`~iwkmeans._rows.Frame` to every task. Tasks take centers already in
+:class:`~iwkmeans._core._frame.Frame` to every task. Tasks take centers already in
 the frame and return sums, weights, distances, potentials and inertia in
 frame units, with the weights the driver divided by their maximum, so that
 nothing the driver adds up can overflow; the driver brings the results back
 to the user's units once, at the end. predict and transform, which are
-lazy, frame each chunk on its own (:func:`chunk_frame`).
+lazy, frame each chunk on its own, as the in-memory estimator frames X.
 """
 import math
 
 import numpy as np
 
-from ._kmeans import _common, _lloyd
-
-from ._parallel import effective_n_threads, single_threaded_blas
-from ._rows import Frame, reference_point, scale_for
-from ._validation import check_data
-from .incremental import framed_distances, nearest_centers
-from .selection import top_scores
+from .._core import (
+    dense_half_extent,
+    effective_n_threads,
+    frame_of,
+    framed_block_step,
+    framed_distances,
+    framed_inertia,
+    framed_nearest,
+    framed_sq_distances,
+    nearest_centers,
+    reference_point,
+    scale_for,
+    single_threaded_blas,
+)
+from .._validation import check_data
+from ..active._selection import top_scores
 
 
 def _contiguous(X, sample_weight):
@@ -44,25 +53,17 @@ def _weights(sample_weight, X):
 
 
 def half_extent(X, reference, n_threads):
-    """max |x - reference| / 2 over the values of dense rows (the core's
-    half_extent: exact, in any order), from which _rows.scale_for picks a
-    frame's scale."""
-    X = np.ascontiguousarray(X)
-    return _common.half_extent(X.reshape(-1), None, X.shape[1],
-                               np.ascontiguousarray(reference, dtype=np.float64),
-                               effective_n_threads(n_threads))
+    """max |x - reference| / 2 over the values of dense rows, from which
+    scale_for picks a frame's scale."""
+    return dense_half_extent(X, reference, effective_n_threads(n_threads))
 
 
 def _nearest(X, frame, centers, n_threads):
     """(labels, squared distances in frame units) of contiguous X to centers
     already in the frame, by the core."""
     n_threads = effective_n_threads(n_threads)
-    labels = np.empty(X.shape[0], dtype=np.int32)
-    sq_distances = np.empty(X.shape[0])
-    with single_threaded_blas():
-        _lloyd.assign(*frame.rows(X), centers, labels, n_threads)
-        _lloyd.label_distances(*frame.rows(X), centers, labels, sq_distances, n_threads)
-    return labels, sq_distances
+    labels = framed_nearest(X, centers, frame, n_threads)
+    return labels, framed_sq_distances(X, centers, labels, frame, n_threads)
 
 
 def cumulative_weight(X, sample_weight, start):
@@ -84,7 +85,7 @@ def first_reference(X):
 def summary(X, reference, n_threads, moments, block_rows=65536):
     """What the driver needs from every chunk, in the pass that checks the
     values: (whether the chunk is all finite, its half extent around
-    ``reference`` (see _rows; None if ``reference`` is None), and if
+    ``reference`` (see iwkmeans._core._frame; None if ``reference`` is None), and if
     ``moments``: its number of rows, the exponent ``e`` of its own scale
     2**e, and the per-feature mean and sum of squared deviations from that
     mean of ``(x - reference) * 2**e``, in float64).
@@ -123,15 +124,10 @@ def lloyd_stats(X, sample_weight, start, frame, centers, n_fixed, n_threads):
     weighted sum of the (framed) samples assigned to it and their weight
     (both float64), and the chunk's inertia, all in frame units."""
     X, sample_weight = _contiguous(X, sample_weight)
-    n_threads = effective_n_threads(n_threads)
-    n_free = centers.shape[0] - n_fixed
-    labels = np.empty(X.shape[0], dtype=np.int32)
-    sums = np.empty((n_free, X.shape[1]))
-    weights = np.empty(n_free)
     with single_threaded_blas():
-        inertia = _lloyd.block_step(*frame.rows(X), sample_weight, centers, n_fixed,
-                                    labels, sums, weights, n_threads)
-    return sums, weights, float(inertia)
+        _, sums, weights, inertia = framed_block_step(
+            X, sample_weight, centers, n_fixed, frame, effective_n_threads(n_threads))
+    return sums, weights, inertia
 
 
 def relocation_candidates(X, sample_weight, start, frame, centers, count, n_threads):
@@ -154,37 +150,22 @@ def labels_and_inertia(X, sample_weight, start, frame, centers, n_threads):
     """Index of the nearest center (in the frame) of each sample, and the
     chunk's inertia in frame units."""
     X, sample_weight = _contiguous(X, sample_weight)
-    n_threads = effective_n_threads(n_threads)
-    labels = np.empty(X.shape[0], dtype=np.int32)
-    with single_threaded_blas():
-        _lloyd.assign(*frame.rows(X), centers, labels, n_threads)
-        inertia = _lloyd.total_inertia(*frame.rows(X), sample_weight, centers, labels,
-                                       n_threads)
-    return labels, float(inertia)
-
-
-def chunk_frame(X, centers, n_threads):
-    """The frame of one (validated) chunk that also holds the centers: its
-    reference point, and the scale that brings both the chunk's values and
-    the centers to at most 1. For the lazy predict and transform, whose
-    decisions are per sample: a frame of the whole data would need a pass
-    over X before the first result."""
-    reference = reference_point(X)
-    half = max(half_extent(X, reference, n_threads),
-               half_extent(centers, reference, n_threads))
-    return Frame(reference, scale_for(half), X.dtype)
+    return framed_inertia(X, sample_weight, centers, frame, effective_n_threads(n_threads))
 
 
 def predict(X, centers, n_threads):
     """Nearest center of each row of a chunk that has not been validated."""
     X = check_data(X)
-    return nearest_centers(X, centers, n_threads, chunk_frame(X, centers, n_threads))
+    return nearest_centers(X, centers, n_threads)
 
 
 def transform(X, centers, n_threads=None):
     """Euclidean distances of each row of a chunk to every center."""
     X = check_data(X)
-    return framed_distances(X, centers, chunk_frame(X, centers, n_threads))
+    # Each chunk in its own frame, that of the in-memory transform: a frame
+    # of the whole data would need a pass over X before the first result.
+    return framed_distances(
+        X, centers, frame_of(X, effective_n_threads(n_threads), centers))
 
 
 def nearest_seed(X, frame, state, new_centers, first_label, picked, picked_labels,

@@ -6,8 +6,9 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from ._validation import FLOAT_DTYPES, check_int, screen_input
-from .incremental import FittedCentersMixin, IncrementalKMeans, nearest_centers
+from .._validation import FLOAT_DTYPES, check_int, screen_input
+from .._core import nearest_centers
+from ._incremental import FittedCentersMixin, IncrementalKMeans
 
 
 class HierarchicalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,

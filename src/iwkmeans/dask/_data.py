@@ -15,8 +15,8 @@ import dask.array as da
 import numpy as np
 
 from . import _chunk_tasks
-from ._rows import Frame, scale_for
-from ._validation import (
+from .._core import Frame, scale_for
+from .._validation import (
     FLOAT_DTYPES,
     check_data,
     check_n_free,
@@ -98,7 +98,7 @@ class Checked(NamedTuple):
     """What :func:`check_values` learns from its pass over the data.
 
     frame : Frame or None
-        The frame of the whole data (see _rows), in which every task and
+        The frame of the whole data (see iwkmeans._core._frame), in which every task and
         the driver compute: the reference point of the first chunk, and the
         scale for the largest distance of any value to it.
     weight_scale : float
@@ -218,7 +218,7 @@ class RowChunks:
     number of rows). Tasks built with :meth:`map` run the same function on
     every chunk; their results come back in chunk order, so every reduction
     the driver makes over them is independent of which worker ran what.
-    ``frame`` (a :class:`~iwkmeans._rows.Frame`, or None) is the frame of
+    ``frame`` (a :class:`~iwkmeans._core._frame.Frame`, or None) is the frame of
     the whole data, and ``weight_scale`` the factor by which the weights of
     the blocks were divided (see :func:`framed_chunks`).
     """

@@ -18,7 +18,7 @@ reference is made of values of X, so a fit on ``X * 2**s + offset`` computes
 with the same ``y`` as a fit on ``X * 2**t + other_offset``, bit for bit,
 whenever both are represented exactly and both offsets put the data away from
 the origin. (Data around the origin are read as stored, with the frame folded
-into the centers, see _rows.pxd: as precise, rounded in another order, so
+into the centers, see _kmeans/_rows.pxd: as precise, rounded in another order, so
 only a near-tie can go the other way.) Centers go into the frame before a
 kernel call and come back after (:meth:`Frame.to`, :meth:`Frame.back`);
 fixed centers handed back to the user are the user's own rows, never a round
@@ -33,7 +33,7 @@ import math
 import numpy as np
 from scipy import sparse
 
-from ._kmeans._common import half_extent
+from .._kmeans._common import half_extent
 
 # Rows whose coordinate-wise median is the reference point: evenly spaced
 # over X, so the median costs microseconds and reads no more than these rows.
@@ -49,7 +49,7 @@ MAX_SCALE_EXP = 600
 # For float32 data the scale stays within [2**-126, 2**126] (see Frame).
 FLOAT32_MAX_EXP = 126
 
-# Mirrors FOLD_SCALE_EXP_FLOAT / _DOUBLE of _rows.pxd (see Frame.around_origin).
+# Mirrors FOLD_SCALE_EXP_FLOAT / _DOUBLE of _kmeans/_rows.pxd (see Frame.around_origin).
 FOLD_SCALE_EXP = {np.float32: 40, np.float64: 400}
 
 # The largest coordinate a center may have in the frame (see Frame.to): its
@@ -188,7 +188,7 @@ def frame_of(X, n_threads, *others, shift=True, bound=0.0):
         half = half_extent(X.data, X.indptr, n_features, None, n_threads)
     else:
         reference = reference_point(X) if shift else np.zeros(n_features)
-        half = half_extent(X.reshape(-1), None, n_features, reference, n_threads)
+        half = dense_half_extent(X, reference, n_threads)
     rows = [np.asarray(A, dtype=np.float64) for A in others if A.shape[0]]
     if rows:
         half_reference = 0.0 if reference is None else 0.5 * reference
@@ -196,6 +196,14 @@ def frame_of(X, n_threads, *others, shift=True, bound=0.0):
                       for A in rows)
         half = max(half, nearest)
     return Frame(reference, scale_for(max(half, 0.5 * bound)), X.dtype)
+
+
+def dense_half_extent(X, reference, n_threads):
+    """max |x - reference| / 2 over the values of validated dense rows, by
+    the core (exact, in any order): what :func:`scale_for` takes."""
+    X = np.ascontiguousarray(X)
+    return half_extent(X.reshape(-1), None, X.shape[1],
+                       np.ascontiguousarray(reference, dtype=np.float64), n_threads)
 
 
 def reference_point(X):

@@ -6,7 +6,7 @@ value per sample in [0, 1], higher meaning more uncertain.
 import numpy as np
 from sklearn.utils import check_array
 
-from ._validation import FLOAT_DTYPES, screen_input
+from .._validation import FLOAT_DTYPES, screen_input
 
 # Rows of a probability matrix must sum to 1 within this: float32 softmax
 # outputs are off by ~1e-7 per class, and a model's own rounding adds more.

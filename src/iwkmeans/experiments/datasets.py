@@ -4,7 +4,7 @@ import math
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._validation import check_int, check_real
+from .._validation import check_int, check_real
 
 # Blob centers sit in distinct cells of a square grid, jittered inside their
 # cell; with this cell size and unit standard deviation two blobs are at

@@ -22,8 +22,9 @@ import heapq
 import numpy as np
 from sklearn.metrics.pairwise import euclidean_distances
 
-from ._validation import check_batch_size, check_beta, check_data, check_sample_weight
-from .selection import ScaledRows, preselect
+from .._validation import check_batch_size, check_beta, check_data, check_sample_weight
+from .._core import ScaledRows
+from ._selection import preselect
 
 
 def _gains(distance_rows, closest):

@@ -9,7 +9,7 @@ import math
 import numpy as np
 from scipy import sparse
 
-from ._validation import (
+from .._validation import (
     check_batch_size,
     check_beta,
     check_data,
@@ -17,93 +17,9 @@ from ._validation import (
     check_n_threads,
     check_sample_weight,
 )
-from ._parallel import effective_n_threads
-from ._rows import frame_of, take_rows
-from .incremental import IncrementalKMeans, framed_nearest, framed_sq_distances
+from sklearn.utils import check_random_state
 
-# Rows ScaledRows.mean frames at a time.
-_MEAN_BLOCK_ROWS = 1 << 14
-
-
-class ScaledRows:
-    """The rows of X (dense or CSR) as the compiled core reads them, in a
-    frame ``y = x * scale - reference * scale`` (a
-    :class:`~iwkmeans._rows.Frame`), and squared distances computed in it.
-
-    Squared distances between framed rows are the true ones times
-    ``scale**2``, a power of two, so every decision taken on them (nearest,
-    farthest, sums compared, draws proportional to them) is the one taken
-    on exact values, while:
-
-    - no square overflows or underflows, whatever the finite values: the
-      scale brings every ``|x - reference|`` over X and ``others`` (the
-      labeled rows or centers the rows are compared with) to at most 1;
-    - data far from the origin loses no precision to its offset: dense rows
-      are measured from a reference point among them (made of values of X,
-      so that shifted and power-of-two scaled copies of the same data are
-      framed bit for bit alike). CSR rows keep the origin (their zeros are
-      data, and a shift would make them dense), as does ``shift=False``,
-      for quantities measured from the origin such as BADGE's embeddings.
-
-    The distances are computed by the compiled core from the differences of
-    the rows, framed on the fly: no copy of X is formed.
-
-    Parameters
-    ----------
-    X : validated dense array or CSR matrix
-    *others : validated dense arrays with X's columns
-        Points the rows are compared with; the scale covers them too.
-    shift : bool, default=True
-        Measure dense rows from the reference point (CSR rows never are).
-    bound : float, default=0
-        A magnitude that must also scale to at most 1 (BADGE's constant
-        input of the intercept).
-    n_threads : int, default=None
-    """
-
-    def __init__(self, X, *others, shift=True, bound=0.0, n_threads=None):
-        self.X = X
-        self.frame = frame_of(X, effective_n_threads(n_threads), *others,
-                              shift=shift, bound=bound)
-        self.scale = self.frame.scale
-
-    def transform(self, A):
-        """Rows A (dense with X's columns, or CSR) in the frame, in X's dtype,
-        rounded as the core frames X's own rows."""
-        if sparse.issparse(A):
-            return sparse.csr_matrix(
-                (np.multiply(A.data, self.scale, dtype=np.float64).astype(A.dtype),
-                 A.indices, A.indptr), shape=A.shape)
-        return self.frame.to(A)
-
-    def mean(self):
-        """The mean row of X, in the frame (in float64, block by block: no
-        copy of X, and no sum that could overflow)."""
-        total = np.zeros(self.X.shape[1])
-        for start in range(0, self.X.shape[0], _MEAN_BLOCK_ROWS):
-            block = self.X[start:start + _MEAN_BLOCK_ROWS]
-            if sparse.issparse(block):
-                total += np.asarray(block.sum(axis=0, dtype=np.float64)).ravel() * self.scale
-            else:
-                total += self.frame.to(block).sum(axis=0, dtype=np.float64)
-        return total / self.X.shape[0]
-
-    def sq_distances_to(self, centers, labels=None, n_threads=None):
-        """Squared distance, in the frame, of each row of X to
-        ``centers[labels[i]]`` (centers in the frame; labels int32, default
-        all 0)."""
-        if labels is None:
-            labels = np.zeros(self.X.shape[0], dtype=np.int32)
-        return framed_sq_distances(self.X, np.asarray(centers, dtype=self.X.dtype),
-                                   labels, self.frame, n_threads)
-
-    def nearest(self, centers, n_threads=None):
-        """Index of the nearest of ``centers`` (in the frame) for each row of
-        X, and the squared distance to it, in the frame."""
-        centers = np.asarray(centers, dtype=self.X.dtype)
-        labels = framed_nearest(self.X, centers, self.frame, n_threads)
-        return labels, framed_sq_distances(self.X, centers, labels, self.frame,
-                                           n_threads)
+from .._core import ScaledRows, effective_n_threads, frame_of, lloyd_fit, take_rows
 
 
 def top_scores(scores, count):
@@ -156,14 +72,18 @@ def nearest_to_centers(X, centers, labels, members, n_threads=None):
 def cluster_and_pick(X, weights, batch_size, fixed_centers, random_state, n_threads):
     """Weighted K-Means with ``batch_size`` free clusters around the fixed
     centers, then the row of X nearest to each free center (local indices)."""
-    km = IncrementalKMeans(
-        batch_size, random_state=random_state, n_threads=n_threads
-    ).fit(X, sample_weight=weights, fixed_centers=fixed_centers)
+    # The inputs are validated already (weights None: unit weights): the
+    # trusted fit, with the defaults of IncrementalKMeans.
+    weights = (np.ones(X.shape[0], dtype=X.dtype) if weights is None
+               else np.asarray(weights, dtype=X.dtype))
+    centers, labels, _, _ = lloyd_fit(
+        X, weights, fixed_centers, batch_size, init="k-means++", n_init=1,
+        max_iter=300, tol=1e-4, random_state=check_random_state(random_state),
+        n_threads=effective_n_threads(n_threads))
     n_fixed = fixed_centers.shape[0]
-    members = np.flatnonzero(km.labels_ >= n_fixed)
-    labels = km.labels_ - np.int32(n_fixed)
-    return nearest_to_centers(X, km.cluster_centers_[n_fixed:], labels, members,
-                              n_threads)
+    members = np.flatnonzero(labels >= n_fixed)
+    return nearest_to_centers(X, centers[n_fixed:], labels - np.int32(n_fixed),
+                              members, n_threads)
 
 
 def select_wkmeans(

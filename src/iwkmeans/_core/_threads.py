@@ -24,7 +24,7 @@ import os
 from joblib import cpu_count
 from threadpoolctl import ThreadpoolController
 
-from ._kmeans._common import omp_max_threads
+from .._kmeans._common import omp_max_threads
 
 
 # Set once this process may hold an OpenMP thread pool: a kernel call was

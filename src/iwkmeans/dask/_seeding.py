@@ -17,7 +17,7 @@ come from per-chunk generators seeded from ``random_state``, so the picks
 depend on the seed and the chunking, never on which worker ran what.
 
 Everything is computed in the frame of the whole data (``chunks.frame``,
-see _rows) with the weights divided by their maximum: distances and
+see iwkmeans._core._frame) with the weights divided by their maximum: distances and
 potentials are in frame units, where ``w * d^2`` is at most 4 per feature,
 so the potential is always finite (in the user's units it overflows for
 values near 1e154, or weights near 1e308, and no sample would ever be
@@ -29,11 +29,10 @@ import dask
 import numpy as np
 
 from . import _chunk_tasks
-from ._dask_data import shared
-from ._dask_lloyd import add_in_order
-from ._parallel import effective_n_threads
-from ._validation import check_n_local_trials
-from .seeding import greedy_kmeans_plusplus
+from ._data import shared
+from ._lloyd import add_in_order
+from .._core import effective_n_threads, greedy_kmeans_plusplus
+from .._validation import check_n_local_trials
 
 
 def weighted_draw(chunks, random_state):

@@ -1,18 +1,19 @@
 """IncrementalKMeans: weighted K-Means in which some centers are fixed."""
-
 import numpy as np
-from scipy import sparse
+
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
-from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_random_state
-from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._kmeans import _common, _lloyd
-
-from ._parallel import effective_n_threads, single_threaded_blas
-from ._rows import FAR_LIMIT, frame_of, normalised_weights, take_rows
-from ._validation import (
+from .._core import (
+    effective_n_threads,
+    frame_of,
+    framed_distances,
+    lloyd_fit,
+    nearest_centers,
+    weighted_inertia,
+)
+from .._validation import (
     check_int,
     FLOAT_DTYPES,
     canonical_csr,
@@ -24,120 +25,6 @@ from ._validation import (
     check_tol,
     screen_input,
 )
-from .seeding import initial_picks
-
-
-def nearest_centers(X, centers, n_threads, frame=None):
-    """Index of the nearest row of ``centers`` (user coordinates) for each
-    row of X (validated, dense or CSR), computed by the compiled core in
-    chunks, in X's frame (see _rows)."""
-    frame = frame or frame_of(X, effective_n_threads(n_threads), centers)
-    return framed_nearest(X, frame.to(centers), frame, n_threads)
-
-
-def nearest_centers_and_distances(X, centers, n_threads):
-    """:func:`nearest_centers`, and the squared distance of each row of X to
-    its nearest center, in float64, computed from ``x - c`` itself (no
-    cancellation error)."""
-    frame = frame_of(X, effective_n_threads(n_threads), centers)
-    framed_centers = frame.to(centers)
-    labels = framed_nearest(X, framed_centers, frame, n_threads)
-    return labels, frame.squared(
-        framed_sq_distances(X, framed_centers, labels, frame, n_threads))
-
-
-def sq_distances_to(X, centers, labels, n_threads, frame=None):
-    """Squared distance of each row of X to ``centers[labels]``, in float64
-    (inf where it exceeds float64's range)."""
-    frame = frame or frame_of(X, effective_n_threads(n_threads), centers)
-    return frame.squared(framed_sq_distances(X, frame.to(centers), labels, frame,
-                                             n_threads))
-
-
-def framed_nearest(X, framed_centers, frame, n_threads):
-    """Index of the nearest of ``framed_centers`` (in ``frame``) for each row
-    of validated X."""
-    labels = np.empty(X.shape[0], dtype=np.int32)
-    with single_threaded_blas():
-        _lloyd.assign(*frame.rows(X), framed_centers, labels,
-                      effective_n_threads(n_threads))
-    return labels
-
-
-def framed_sq_distances(X, framed_centers, labels, frame, n_threads):
-    """Squared distance of each row of validated X to
-    ``framed_centers[labels]``, in the frame's units (the true ones times
-    ``frame.scale**2``, so never overflowing), float64, computed from the
-    differences (no cancellation)."""
-    out = np.empty(X.shape[0])
-    _lloyd.label_distances(*frame.rows(X), framed_centers, labels, out,
-                           effective_n_threads(n_threads))
-    return out
-
-
-def sq_row_norms(X, n_threads):
-    """||x_i||^2 of each row of X (dense or CSR), in float64, by the core."""
-    origin = np.zeros((1, X.shape[1]), dtype=X.dtype)
-    return sq_distances_to(X, origin, np.zeros(X.shape[0], dtype=np.int32), n_threads)
-
-
-def scaled_tol(X, tol, n_threads, frame):
-    """scikit-learn's meaning of ``tol`` (relative to the mean per-feature
-    variance), in the frame's units, as the kernels compare it; 0 needs no
-    pass over X."""
-    if tol == 0:
-        return 0.0
-    if sparse.issparse(X):
-        # The variance of x * scale, without a scaled copy of X's values.
-        scaled = sparse.csr_matrix((X.data * X.dtype.type(frame.scale), X.indices,
-                                    X.indptr), shape=X.shape)
-        return float(np.mean(mean_variance_axis(scaled, axis=0)[1])) * tol
-    if frame.around_origin:
-        # Data around the origin: their variance, times the scale squared
-        # (a power of two), is the frame's, without framing every value.
-        return (_common.mean_variance(X, None, 1.0, n_threads)
-                * frame.scale * frame.scale * tol)
-    return _common.mean_variance(X, frame.shift, frame.scale, n_threads) * tol
-
-
-def framed_distances(X, centers, frame, block_rows=4096):
-    """Euclidean distances of every row of X to every center (user
-    coordinates), computed in the frame block by block (only a block of X
-    is ever framed in memory), in X's dtype.
-
-    Centers too far outside the frame to be represented in it (see
-    Frame.to) are measured in float64 from the differences instead, with a
-    power-of-two rescaling against overflow: far from every sample, their
-    distances lose nothing to cancellation."""
-    framed_centers = frame.to(centers)
-    far = np.flatnonzero(np.any(np.abs(framed_centers) >= FAR_LIMIT[X.dtype.type],
-                                axis=1))
-    out = np.empty((X.shape[0], framed_centers.shape[0]), dtype=X.dtype)
-    for start in range(0, X.shape[0], block_rows):
-        rows = X[start:start + block_rows]
-        if sparse.issparse(rows):
-            block = rows * X.dtype.type(frame.scale)
-        else:
-            block = frame.to(rows)
-        distances = euclidean_distances(block, framed_centers)
-        with np.errstate(over="ignore"):
-            out[start:start + block_rows] = distances / frame.scale
-        for j in far:
-            out[start:start + block_rows, j] = far_distances(rows, centers[j])
-    return out
-
-
-def far_distances(rows, center):
-    """||x - center|| for the rows (dense or CSR) and one center, in float64
-    from the differences, rescaled by a power of two so that no square
-    overflows (inf only where the distance itself exceeds float64)."""
-    rows = rows.toarray() if sparse.issparse(rows) else rows
-    diff = np.asarray(rows, dtype=np.float64) - np.asarray(center, dtype=np.float64)
-    top = np.abs(diff).max(axis=1, keepdims=True)
-    exponent = np.frexp(np.where(top > 0, top, 1.0))[1]
-    scaled = np.ldexp(diff, -exponent)
-    with np.errstate(over="ignore"):
-        return np.ldexp(np.sqrt(np.einsum("ij,ij->i", scaled, scaled)), exponent[:, 0])
 
 
 class FittedCentersMixin:
@@ -169,21 +56,6 @@ class FittedCentersMixin:
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         return -weighted_inertia(X, sample_weight, centers,
                                  effective_n_threads(self.n_threads))[0]
-
-
-def weighted_inertia(X, sample_weight, centers, n_threads):
-    """sum_i w_i min_c ||x_i - c||^2 of validated X over ``centers`` (user
-    coordinates), computed in a frame of X that covers the centers too;
-    returns (inertia, labels)."""
-    frame = frame_of(X, n_threads, centers)
-    weights, weight_scale = normalised_weights(sample_weight)
-    framed_centers = frame.to(centers)
-    labels = np.empty(X.shape[0], dtype=np.int32)
-    with single_threaded_blas():
-        _lloyd.assign(*frame.rows(X), framed_centers, labels, n_threads)
-        inertia = _lloyd.total_inertia(*frame.rows(X), weights, framed_centers,
-                                       labels, n_threads)
-    return float(frame.squared(inertia, weight_scale)), labels
 
 
 class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
@@ -336,43 +208,13 @@ class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         fixed_centers = check_fixed_centers(fixed_centers, X.shape[1], X.dtype)
         check_n_free(self.n_clusters, sample_weight)
-        random_state = check_random_state(self.random_state)
-        n_threads = effective_n_threads(self.n_threads)
         n_fixed = fixed_centers.shape[0]
-        # The kernels compute in X's frame (see _rows) with weights of at
-        # most 1; the results are brought back to the user's units below.
-        frame = frame_of(X, n_threads)
-        weights, weight_scale = normalised_weights(sample_weight)
-        framed_fixed = frame.to(fixed_centers)
-        tol = scaled_tol(X, self.tol, n_threads, frame)
-
-        best = None
-        with single_threaded_blas():
-            for _ in range(n_init):
-                if free_init is None:
-                    free_init_run = take_rows(X, initial_picks(
-                        self.init, X, weights, fixed_centers, self.n_clusters,
-                        random_state, n_threads, frame,
-                    ))
-                else:
-                    free_init_run = free_init
-                centers = np.concatenate([framed_fixed, frame.to(free_init_run)])
-                labels = np.empty(X.shape[0], dtype=np.int32)
-                if self.verbose:
-                    print("Initialization complete")
-                n_iter, inertia = _lloyd.lloyd(
-                    *frame.rows(X), X.shape[1], weights, centers, n_fixed,
-                    self.max_iter, tol, labels, n_threads, bool(self.verbose),
-                    weight_scale,
-                )
-                if best is None or inertia < best[3]:
-                    best = (centers, labels, n_iter, inertia)
-
-        framed_centers, self.labels_, self.n_iter_, inertia = best
-        # Fixed centers are the user's rows themselves, bit for bit.
-        self.cluster_centers_ = np.concatenate(
-            [fixed_centers, frame.back(framed_centers[n_fixed:])])
-        self.inertia_ = float(frame.squared(inertia, weight_scale))
+        self.cluster_centers_, self.labels_, self.inertia_, self.n_iter_ = lloyd_fit(
+            X, sample_weight, fixed_centers, self.n_clusters,
+            init=self.init if free_init is None else free_init, n_init=n_init,
+            max_iter=self.max_iter, tol=self.tol,
+            random_state=check_random_state(self.random_state),
+            n_threads=effective_n_threads(self.n_threads), verbose=self.verbose)
         self.fixed_mask_ = np.arange(self.cluster_centers_.shape[0]) < n_fixed
         return self
 

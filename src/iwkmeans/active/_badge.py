@@ -25,11 +25,14 @@ the first form would be lost to cancellation.
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._parallel import effective_n_threads
-from ._rows import take_rows
-from ._validation import check_batch_size, check_data, check_n_threads
-from .seeding import greedy_kmeans_plusplus, kmeans_plusplus_draws
-from .selection import ScaledRows
+from .._core import (
+    ScaledRows,
+    effective_n_threads,
+    greedy_kmeans_plusplus,
+    kmeans_plusplus_draws,
+    take_rows,
+)
+from .._validation import check_batch_size, check_data, check_n_threads
 
 
 def select_badge(embeddings, batch_size, *, random_state=None, n_threads=None):
@@ -81,7 +84,7 @@ class LinearGradientEmbedding:
 
     ``proba`` (n, n_classes) and ``X`` (n, n_features, dense or CSR) are
     validated arrays. The inputs are scaled by a power of two (a
-    :class:`~iwkmeans.selection.ScaledRows` frame around the origin, which
+    :class:`~iwkmeans._core.ScaledRows` frame around the origin, which
     the embedding depends on) so that no squared norm overflows or
     underflows: :meth:`framed_sq_distances_to` gives the distances times
     ``scale**2``, which changes no draw of the seeding.

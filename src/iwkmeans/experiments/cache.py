@@ -71,7 +71,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import clone
 
-from ._validation import check_data
+from .._validation import check_data
 
 LOG_FILE = "log.sqlite"
 
@@ -308,6 +308,32 @@ def _save_file(path, data):
 
 def _iteration_folder(run_folder, iteration):
     return run_folder / f"iter_{iteration:04d}"
+
+
+def seeded_model(classifier, seed):
+    """A clone of the classifier, seeded with ``seed`` if it takes a
+    random_state that the user left to None, so that a run is reproducible."""
+    model = clone(classifier)
+    params = model.get_params(deep=False)
+    if "random_state" in params and params["random_state"] is None:
+        model.set_params(random_state=seed)
+    return model
+
+
+def run_settings(name, sampler, model, X, y, noisy, random_state, initial_size,
+                 batch_size, test_size, swap_split):
+    """What makes a run the same run, for the cache. ``n_batches`` is left
+    out: a longer run starts as the shorter one did."""
+    # .item(): NumPy scalars as the Python numbers that JSON stores.
+    return {
+        "name": str(name), "sampler": describe(sampler), "classifier": describe(model),
+        "random_state": np.asarray(random_state).item(),
+        "initial_size": np.asarray(initial_size).item(),
+        "batch_size": np.asarray(batch_size).item(),
+        "test_size": np.asarray(test_size).item(), "swap_split": bool(swap_split),
+        "data": {"X": fingerprint(X), "y": fingerprint(y),
+                 "noisy": fingerprint(noisy)},
+    }
 
 
 class RunStore:
@@ -724,8 +750,6 @@ def replay(cache, run, X, y, *, classifier=None):
         run ``run_experiment`` again with the same cache and settings, which
         does.
     """
-    from .experiments import _seeded  # experiments imports this module
-
     store = RunStore(cache, run)
     settings = store.stored_settings()
     if settings is None:
@@ -740,7 +764,7 @@ def replay(cache, run, X, y, *, classifier=None):
             )
     model = None
     if classifier is not None:
-        model = _seeded(classifier, settings["random_state"])
+        model = seeded_model(classifier, settings["random_state"])
         if describe(model) != settings["classifier"]:
             raise ValueError(
                 f"classifier must be the run's classifier, "

@@ -4,7 +4,7 @@ Each iteration maps the core's block step over the chunks (the workers do
 all the reading and the distances), adds the per-chunk statistics in chunk
 order on the driver and moves the free centers there. The update follows
 the compiled loop (``_lloyd.pyx``) rule for rule, and like it computes in
-the frame of the whole data (``chunks.frame``, see _rows), with the weights
+the frame of the whole data (``chunks.frame``, see iwkmeans._core._frame), with the weights
 divided by their maximum: centers, sums, weights, distances, shift, ``tol``
 and inertia are all in frame units here, so nothing overflows, and the
 caller brings the centers and the inertia back to the user's units once.
@@ -25,7 +25,7 @@ import dask.array as da
 import numpy as np
 
 from . import _chunk_tasks
-from ._dask_data import shared
+from ._data import shared
 
 
 def add_in_order(parts):

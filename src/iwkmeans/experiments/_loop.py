@@ -4,7 +4,7 @@ a summary table and learning-curve plots.
 A run (:func:`run_experiment`) splits the data into a train and a test part,
 draws a stratified initial labeled set from the train part and treats the rest
 of it as the unlabeled pool. At each step the sampler fits its classifier on
-the labeled set, the metrics of :mod:`iwkmeans.metrics` are recorded, and the
+the labeled set, the metrics of :mod:`iwkmeans.experiments.metrics` are recorded, and the
 batch the sampler selects moves from the pool to the labeled set (the
 "oracle" is the known label). The loop only keeps the books: selection is
 the sampler's job.
@@ -14,13 +14,12 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
-from tqdm import tqdm
 
 from . import metrics
-from ._validation import check_data, check_int
-from .cache import RunStore, describe, fingerprint, run_key
+from .._validation import check_data, check_int
+from .cache import RunStore, run_key, run_settings, seeded_model
 from .datasets import make_noisy_blobs
-from .samplers import (
+from ..active._samplers import (
     BadgeSampler,
     ClusteredSampler,
     IWKMeansSampler,
@@ -37,16 +36,6 @@ STEP_KEYS = (
 )
 # The entries that describe the batch selected at a step: none at the last step.
 BATCH_KEYS = ("agreement", "easiness", "noisy_ratio")
-
-
-def _seeded(classifier, seed):
-    """A clone of the classifier, seeded with ``seed`` if it takes a
-    random_state that the user left to None, so that a run is reproducible."""
-    model = clone(classifier)
-    params = model.get_params(deep=False)
-    if "random_state" in params and params["random_state"] is None:
-        model.set_params(random_state=seed)
-    return model
 
 
 def _split(y, test_size, initial_size, seed, swap_split):
@@ -95,7 +84,7 @@ def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches
     y : array-like of shape (n_samples,)
     sampler_factory : callable
         ``sampler_factory(classifier, batch_size, random_state)`` returns a
-        sampler (see :mod:`iwkmeans.samplers`), e.g.
+        sampler (see :mod:`iwkmeans.active._samplers`), e.g.
         ``lambda c, b, r: IWKMeansSampler(c, b, beta=10, random_state=r)``.
         It gets a ``numpy.random.RandomState`` seeded with the run's seed, so
         a random sampler draws a new batch at every step yet the run is
@@ -120,7 +109,7 @@ def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches
         Use the test part for training and the train part for testing.
     cache : str or os.PathLike, default=None
         A folder in which every step is stored as it completes (see
-        :mod:`iwkmeans.cache`), under ``<run_name>_seed<random_state>``
+        :mod:`iwkmeans.experiments.cache`), under ``<run_name>_seed<random_state>``
         (plus ``_swapped`` with ``swap_split``). If the folder already holds
         steps of this run, they are read back instead of recomputed and the
         run continues from the first missing step, with the sampler's random
@@ -142,18 +131,18 @@ def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches
 
         - ``n_labeled`` -- size of the labeled set;
         - ``accuracy`` -- test accuracy;
-        - ``contradiction`` -- :func:`~iwkmeans.metrics.contradiction_ratio`
+        - ``contradiction`` -- :func:`~iwkmeans.experiments.metrics.contradiction_ratio`
           of this step's and the previous step's test predictions;
-        - ``exploration`` -- :func:`~iwkmeans.metrics.exploration` of the
+        - ``exploration`` -- :func:`~iwkmeans.experiments.metrics.exploration` of the
           test set by the labeled set;
         - ``exploration_decrease`` -- ``exploration[t] - exploration[t+1]``:
           how much the batch selected at step t covered;
-        - ``agreement`` -- :func:`~iwkmeans.metrics.classifier_agreement` on
+        - ``agreement`` -- :func:`~iwkmeans.experiments.metrics.classifier_agreement` on
           the batch selected at this step;
-        - ``easiness`` -- :func:`~iwkmeans.metrics.reverse_batch_accuracy`
+        - ``easiness`` -- :func:`~iwkmeans.experiments.metrics.reverse_batch_accuracy`
           of the batch, with the classifier trained on the whole test set as
           the reference;
-        - ``noisy_ratio`` -- :func:`~iwkmeans.metrics.noisy_sample_ratio` of
+        - ``noisy_ratio`` -- :func:`~iwkmeans.experiments.metrics.noisy_sample_ratio` of
           the batch (only with ``noisy``).
 
         And the bookkeeping, as row indices into X: ``initial``
@@ -191,7 +180,7 @@ def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches
             f"n_batches * batch_size = {n_batches * batch_size} samples to select, "
             f"but the pool (train part minus the initial set) has {pool.size}."
         )
-    model = _seeded(classifier, random_state)
+    model = seeded_model(classifier, random_state)
     rng = np.random.RandomState(random_state)
     sampler = sampler_factory(model, batch_size, rng)
     store = None
@@ -199,7 +188,7 @@ def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches
     if cache is not None:
         name = type(sampler).__name__ if run_name is None else run_name
         store = RunStore(cache, run_key(name, random_state, swap_split))
-        store.open(_settings(name, sampler, model, X, y, noisy, random_state,
+        store.open(run_settings(name, sampler, model, X, y, noisy, random_state,
                              initial_size, batch_size, test_size, swap_split),
                    initial, test)
         n_stored = min(store.n_stored(), n_batches + 1)
@@ -277,22 +266,6 @@ def _step(sampler, batch_size, X, y, labeled, pool, test, previous, reference,
     return values, batch, predictions
 
 
-def _settings(name, sampler, model, X, y, noisy, random_state, initial_size,
-              batch_size, test_size, swap_split):
-    """What makes a run the same run, for the cache. ``n_batches`` is left
-    out: a longer run starts as the shorter one did."""
-    # .item(): NumPy scalars as the Python numbers that JSON stores.
-    return {
-        "name": str(name), "sampler": describe(sampler), "classifier": describe(model),
-        "random_state": np.asarray(random_state).item(),
-        "initial_size": np.asarray(initial_size).item(),
-        "batch_size": np.asarray(batch_size).item(),
-        "test_size": np.asarray(test_size).item(), "swap_split": bool(swap_split),
-        "data": {"X": fingerprint(X), "y": fingerprint(y),
-                 "noisy": fingerprint(noisy)},
-    }
-
-
 def compare_samplers(X, y, samplers, *, seeds, both_halves=False, progress=None,
                      cache=None, **run_options):
     """Run every sampler with every seed; return one table row per step.
@@ -332,6 +305,10 @@ def compare_samplers(X, y, samplers, *, seeds, both_halves=False, progress=None,
     runs = [(int(seed), half) for seed in seeds for half in halves]
     if not runs:
         raise ValueError("seeds must hold at least one seed.")
+    # tqdm comes with the "demo" extra: imported where the bar is drawn, so
+    # that the package imports without it.
+    from tqdm import tqdm
+
     rows = []
     disable = None if progress is None else not progress
     with tqdm(total=len(runs) * len(samplers), unit="run", disable=disable) as bar:
@@ -375,7 +352,7 @@ def summarize(rows):
     Returns one dict per method (in table order): ``method``, ``n_runs``,
     ``auc_mean``, ``auc_std`` (over runs, ddof=0), ``auc_p10``, ``auc_p90``
     (10th and 90th percentiles over runs), all as ``100 *``
-    :func:`~iwkmeans.metrics.learning_curve_auc`, and, when the rows have
+    :func:`~iwkmeans.experiments.metrics.learning_curve_auc`, and, when the rows have
     it, ``noisy_ratio``: the share of noisy samples among all the samples
     the method selected (every batch has the same size, so it is the mean of
     the per-batch ratios).
@@ -446,7 +423,7 @@ def run_demo(n_seeds=5, batch_size=10, output="iwkmeans_demo.png", progress=None
              extra_samplers=False):
     """The demo experiment: Random vs WKMeans vs IWKMeans on noisy blobs.
 
-    A small Noisy-LD: :func:`~iwkmeans.datasets.make_noisy_blobs` with 2,000
+    A small Noisy-LD: :func:`~iwkmeans.experiments.datasets.make_noisy_blobs` with 2,000
     samples, 10 classes of 5 clean blobs each and half of the samples in
     noisy blobs; a 50/50 split, 20 initial labels, 10 batches of
     ``batch_size``, a random forest of 30 trees (depth 10), ``beta`` = the

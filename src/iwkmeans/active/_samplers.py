@@ -4,23 +4,23 @@
 remembers the labeled set; ``sampler.select_samples(X_pool)`` returns
 ``batch_size`` distinct row indices into ``X_pool``; the uncertainty-based
 samplers also have ``score_samples(X_pool)``. A sampler never clusters by
-itself: it calls the selection functions of :mod:`iwkmeans.selection`.
+itself: it calls the selection functions of :mod:`iwkmeans.active._selection`.
 """
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_batch_size, check_beta, check_data, check_fixed_centers
-from .badge import LinearGradientEmbedding, implicit_kmeans_plusplus
-from .selection import (
+from .._validation import check_batch_size, check_beta, check_data, check_fixed_centers
+from ._badge import LinearGradientEmbedding, implicit_kmeans_plusplus
+from ._selection import (
     cluster_and_pick,
     select_kcenter_greedy,
     top_scores,
     wkmeans_picks,
 )
-from .submodular import submodular_picks
-from .uncertainty import confidence_score, entropy_score, margin_score
+from ._submodular import submodular_picks
+from ._uncertainty import confidence_score, entropy_score, margin_score
 
 
 class _Sampler(BaseEstimator):
@@ -219,7 +219,7 @@ class BadgeSampler(_Sampler):
 
     The embeddings (n_pool x n_classes * (n_features + 1)) are never formed:
     the k-means++ distances come from the probabilities and the features by
-    the Kronecker identity (see :mod:`iwkmeans.badge`), with memory
+    the Kronecker identity (see :mod:`iwkmeans.active._badge`), with memory
     O(n_pool x (n_classes + n_features)).
     """
 
