@@ -42,6 +42,7 @@ from ._frame import (
     normalised_weights,
     reference_point,
     scale_for,
+    settled_reference,
     take_rows,
 )
 from ._lloyd import framed_block_step, lloyd_fit

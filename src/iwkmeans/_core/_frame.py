@@ -17,9 +17,12 @@ underflows (1e-181, denormals). A power of two changes no decision, and the
 reference is made of values of X, so a fit on ``X * 2**s + offset`` computes
 with the same ``y`` as a fit on ``X * 2**t + other_offset``, bit for bit,
 whenever both are represented exactly and both offsets put the data away from
-the origin. (Data around the origin are read as stored, with the frame folded
-into the centers, see _kmeans/_rows.pxd: as precise, rounded in another order, so
-only a near-tie can go the other way.) Centers go into the frame before a
+the origin. Data around the origin (the reference within twice the data's
+extent of it) are measured from the origin itself: their frame is a pure
+power-of-two scale, which the kernels fold into the centers, reading the rows
+as stored (no work per row, see _kmeans/_rows.pxd, Rows.fold); as precise
+(|x| is then at most twice the extent), rounded in another order, so only a
+near-tie can go the other way. Centers go into the frame before a
 kernel call and come back after (:meth:`Frame.to`, :meth:`Frame.back`);
 fixed centers handed back to the user are the user's own rows, never a round
 trip.
@@ -37,7 +40,7 @@ from .._kmeans._common import half_extent
 
 # Rows whose coordinate-wise median is the reference point: evenly spaced
 # over X, so the median costs microseconds and reads no more than these rows.
-REFERENCE_ROWS = 63
+REFERENCE_ROWS = 31
 
 # The frame's scale stays within [2**MIN_SCALE_EXP, 2**MAX_SCALE_EXP]: a
 # normal float64 at the low end, and at the high end far enough from
@@ -119,16 +122,14 @@ class Frame:
 
     @property
     def around_origin(self):
-        """Whether the kernels read X's rows as stored, with the frame folded
-        into the centers (_rows.pxd: foldable): dense rows, a reference
-        within the frame's unit of the origin, and a scale within
-        2**-FOLD_SCALE_EXP .. 2**FOLD_SCALE_EXP. Their raw values then
-        neither overflow when squared nor lose precision."""
-        if self.shift is None:
+        """Whether the kernels read X's rows as stored, with the scale folded
+        into the centers (_rows.pxd: foldable): dense rows, no shift, and a
+        scale within 2**-FOLD_SCALE_EXP .. 2**FOLD_SCALE_EXP. Their raw
+        values then neither overflow when squared nor lose precision."""
+        if self.shift is None or self.shift.any():
             return False
         limit = FOLD_SCALE_EXP[self.dtype.type]
-        return (math.ldexp(1.0, -limit) <= self.scale <= math.ldexp(1.0, limit)
-                and float(np.abs(self.shift).max(initial=0.0)) <= 1.0)
+        return math.ldexp(1.0, -limit) <= self.scale <= math.ldexp(1.0, limit)
 
     def back(self, framed):
         """Centers in the frame back in user coordinates, in X's dtype."""
@@ -189,6 +190,7 @@ def frame_of(X, n_threads, *others, shift=True, bound=0.0):
     else:
         reference = reference_point(X) if shift else np.zeros(n_features)
         half = dense_half_extent(X, reference, n_threads)
+        reference, half = settled_reference(reference, half)
     rows = [np.asarray(A, dtype=np.float64) for A in others if A.shape[0]]
     if rows:
         half_reference = 0.0 if reference is None else 0.5 * reference
@@ -196,6 +198,24 @@ def frame_of(X, n_threads, *others, shift=True, bound=0.0):
                       for A in rows)
         half = max(half, nearest)
     return Frame(reference, scale_for(max(half, 0.5 * bound)), X.dtype)
+
+
+def settled_reference(reference, half):
+    """(reference, half extent around it) of dense data, given both for a
+    reference point inside the data: the origin instead when the point lies
+    within twice the data's extent of it (max |reference| <= 2 * half).
+    The frame is then a pure power-of-two scale, which the kernels fold
+    into the centers, reading the rows as stored (when the scale is not
+    extreme; else they frame them, computing the same products). The rule
+    does not depend on the data's magnitude, so a fit on ``X * 2**s``
+    frames as one on X does, and stays the same fit scaled, bit for bit.
+    Far from the origin, the reference stays."""
+    top = 0.5 * float(np.abs(reference).max(initial=0.0))
+    if top == 0.0 or top > half:
+        return reference, half
+    # |x| <= |x - reference| + |reference|: a bound of the half extent about
+    # the origin, at most twice the one about the reference.
+    return np.zeros_like(reference), half + top
 
 
 def dense_half_extent(X, reference, n_threads):

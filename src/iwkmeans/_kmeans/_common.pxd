@@ -20,7 +20,8 @@ cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
 
 cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
                          const floating* centers, int n_centers, bint center_major,
-                         floating* out, int out_stride) noexcept nogil
+                         floating* out, int out_stride,
+                         double scale=*) noexcept nogil
 
 cdef void transpose(const floating* a, int n_rows, int n_cols, int out_stride,
                     floating* out) noexcept nogil

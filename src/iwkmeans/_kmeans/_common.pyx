@@ -37,8 +37,12 @@ cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
 
 cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
                          const floating* centers, int n_centers, bint center_major,
-                         floating* out, int out_stride) noexcept nogil:
-    """-2 <x_i, c_j> for a chunk of rows, by GEMM, in one of two layouts.
+                         floating* out, int out_stride,
+                         double scale=1.0) noexcept nogil:
+    """-2 <x_i * scale, c_j> for a chunk of rows, by GEMM, in one of two
+    layouts. scale is a power of two (1, or the frame's for rows read as
+    stored): GEMM's alpha = -2 * scale applies it exactly, with no scaled
+    copy of the rows or the centers.
 
     Adding ||c_j||^2 gives ||x_i - c_j||^2 - ||x_i||^2, which has the same
     argmin over j; callers that need true distances add ||x_i||^2 back.
@@ -59,7 +63,7 @@ cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
     cdef:
         char trans_a = b"T" if center_major else b"N"
         char trans_b = b"N"
-        floating alpha = -2.0
+        floating alpha = <floating> (-2.0 * scale)
         floating beta = 0.0
         # Everything is read as column-major. Center-major: out (rows x
         # centers) = X C^T, with row-major X a (features x rows) matrix.

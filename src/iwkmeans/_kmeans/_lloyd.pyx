@@ -203,9 +203,10 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
         floating* scanned_t = NULL
         bint sample_major = packed == NULL and not small and (
             X.indptr != NULL or n_scanned <= SAMPLE_MAJOR_MAX_CENTERS)
-        # Rows read as stored take their dots with the centers times the
-        # scale (see _rows.pxd, Rows.fold); a packed copy is framed already.
-        bint fold = X.fold and packed == NULL
+        # Rows read as stored (see _rows.pxd, Rows.fold) take the scale
+        # through GEMM's alpha (chunk_dots); only the fused kernel needs a
+        # copy of the centers times the scale. A packed copy is framed already.
+        bint fold = X.fold and packed == NULL and small
         floating* folded = NULL
         const floating* dotted = scanned
 
@@ -229,11 +230,11 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
         scanned_t = transposed_centers(dotted, n_scanned, n_features,
                                        lanes if small else n_scanned, norms)
         failed[0] = failed[0] or scanned_t == NULL
+        if fold and norms != NULL:
+            fold_norms(X, scanned, n_scanned, n_features, norms)
     elif norms != NULL:
-        row_sq_norms(dotted, n_scanned, n_features, norms)
+        row_sq_norms(scanned, n_scanned, n_features, norms)
     failed[0] = failed[0] or norms == NULL
-    if fold and norms != NULL:
-        fold_norms(X, scanned, n_scanned, n_features, norms)
     if failed[0]:
         n_blocks = 0  # no work; the allocations are freed below
     dots = NULL  # each thread allocates its own buffers below
@@ -291,7 +292,7 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
                     if whole_chunks:
                         framed = frame
                 else:
-                    chunk_dots(values, X, start, rows, dotted, n_scanned, True, dots,
+                    chunk_dots(values, X, start, rows, scanned, n_scanned, True, dots,
                                frame)
                     nearest_in_block(dots, norms, rows, n_scanned, nearest, best)
                     if whole_chunks:
@@ -350,8 +351,7 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
         add_blocks(partial, n_blocks, n_free, n_features, sums, weights, n_threads)
         free(partial)
         if X.fold:
-            unfold_sums(<const floating*> X.shift, X.scale, sums, weights, n_free,
-                        n_features)
+            unfold_sums(X.scale, sums, n_free, n_features)
     elif sums != NULL:
         if weighted_sums(values, X, sample_weight, labels, n_fixed, n_free, sums,
                          weights, n_threads) < 0:
@@ -359,17 +359,13 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
     return changed
 
 
-cdef void unfold_sums(const floating* shift, double scale, double* sums,
-                      const double* weights, int n_free, int n_features) noexcept nogil:
+cdef void unfold_sums(double scale, double* sums, int n_free,
+                      int n_features) noexcept nogil:
     """Sums of w x over dense rows read as stored (Rows.fold) as sums of w y
-    in the frame, y = x * scale - shift: scale * sum(w x) - shift * sum(w),
-    in float64. There the shift is at most 1, so this loses nothing to
-    cancellation."""
-    cdef int j, f
-    for j in range(n_free):
-        for f in range(n_features):
-            sums[j * n_features + f] = (sums[j * n_features + f] * scale
-                                        - <double> shift[f] * weights[j])
+    in the frame, y = x * scale: a power of two, exact. sums: in-out."""
+    cdef Py_ssize_t p
+    for p in range(<Py_ssize_t> n_free * n_features):
+        sums[p] *= scale
 
 
 cdef void add_blocks(const double* partial, Py_ssize_t n_blocks, int n_free,

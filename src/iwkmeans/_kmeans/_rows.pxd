@@ -21,7 +21,7 @@ from libc.stdint cimport int32_t
 from libc.stdlib cimport calloc, malloc
 from libc.string cimport memset
 
-from ._common cimport CHUNK_SIZE, minus_two_dots
+from ._common cimport CHUNK_SIZE, minus_two_dots, row_sq_norms
 
 
 cdef extern from "simd.h":
@@ -54,18 +54,19 @@ cdef struct Rows:
     # cannot hold a fused type); shift is NULL for CSR rows (y = x * scale).
     double scale
     const void* shift
-    # Dense rows whose reference lies within the frame's unit of the origin
-    # (every |shift| <= 1) are read as stored by the dot products: the frame
-    # goes into the centers instead (see fold_centers), which costs nothing
-    # per row and loses nothing, since |x * scale| <= |y| + 1 there.
+    # Dense rows of a frame that is a pure scale (shift all zero: the caller
+    # measures data around the origin from the origin itself, see
+    # iwkmeans._core._frame) are read as stored by the dot products: the
+    # scale goes into the centers instead (see scaled_centers), which costs
+    # nothing per row and, a power of two, changes no rounding.
     bint fold
 
 
 cdef enum:
     # Rows are read as stored (Rows.fold) only for scales within 2**-E ..
     # 2**E: the centers times the scale then stay far from overflow (centers
-    # in the frame are at most 2**53 or 2**501, see iwkmeans._rows) and
-    # from the denormal range.
+    # in the frame are at most 2**53 or 2**501, see iwkmeans._core._frame)
+    # and from the denormal range.
     FOLD_SCALE_EXP_FLOAT = 40
     FOLD_SCALE_EXP_DOUBLE = 400
 
@@ -95,16 +96,16 @@ cdef inline Rows rows_of(const floating[::1] values, const int32_t[::1] indices,
 cdef inline bint foldable(const floating[::1] shift, double scale,
                           bint is_double) noexcept nogil:
     """Whether dense rows of this frame can be read as stored (see Rows.fold):
-    a reference within the unit of the origin, and a scale far enough from
-    the ends of the range that the scaled centers neither overflow nor lose
-    bits to underflow (FOLD_SCALE_EXP)."""
+    no shift, and a scale far enough from the ends of the range that the
+    scaled centers neither overflow nor lose bits to underflow
+    (FOLD_SCALE_EXP)."""
     cdef:
         int f
         double limit = 2.0 ** (FOLD_SCALE_EXP_DOUBLE if is_double else FOLD_SCALE_EXP_FLOAT)
     if not (1.0 / limit <= scale <= limit):
         return False
     for f in range(shift.shape[0]):
-        if not (-1 <= shift[f] <= 1):
+        if shift[f] != 0:
             return False
     return True
 
@@ -126,20 +127,12 @@ cdef inline floating* scaled_centers(Rows X, const floating* centers, int n_cent
 
 cdef inline void fold_norms(Rows X, const floating* centers, int n_centers,
                             int n_features, floating* norms) noexcept nogil:
-    """norms[j] = ||c_j||^2 + 2 <shift, c_j>: with the scaled centers,
-    ||c||^2 - 2 <y, c> = norms - 2 <x, scale c> for y = x * scale - shift.
-    centers (in the frame): in. norms: out (n_centers values)."""
-    cdef:
-        int j, f
-        double acc
-        const floating* c
-        const floating* shift = <const floating*> X.shift
-    for j in range(n_centers):
-        c = centers + <Py_ssize_t> j * n_features
-        acc = 0.0
-        for f in range(n_features):
-            acc += <double> c[f] * (c[f] + 2 * <double> shift[f])
-        norms[j] = <floating> acc
+    """norms[j] = ||c_j||^2 of the centers in the frame, not of their
+    scaled copies (see scaled_centers) that the dot products with rows read
+    as stored take: ||c||^2 - 2 <y, c> = norms - 2 <x, scale c> for
+    y = x * scale. centers (in the frame): in. norms: out (n_centers
+    values)."""
+    row_sq_norms(centers, n_centers, n_features, norms)
 
 
 cdef enum:
@@ -266,8 +259,8 @@ cdef inline void chunk_dots(const floating* values, Rows X, Py_ssize_t start,
                             bint center_major, floating* out,
                             floating* frame) noexcept nogil:
     """minus_two_dots (see _common) for rows start .. start + n_rows of X in
-    the frame, the centers being in the frame too (or, for rows read as
-    stored, X.fold, the centers times the scale: see scaled_centers).
+    the frame, the centers being in the frame too (rows read as stored,
+    X.fold, take the scale through GEMM's alpha).
 
     Dense rows go through GEMM: as stored (X.fold), or framed into ``frame``
     (a thread's buffer of frame_rows(X) rows), as many at a time as it
@@ -287,7 +280,7 @@ cdef inline void chunk_dots(const floating* values, Rows X, Py_ssize_t start,
     if X.fold:
         minus_two_dots(values + start * X.n_features, n_rows, X.n_features, centers,
                        n_centers, center_major, out,
-                       n_rows if center_major else n_centers)
+                       n_rows if center_major else n_centers, X.scale)
         return
     if X.indptr == NULL:
         done = 0

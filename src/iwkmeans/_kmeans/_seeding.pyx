@@ -73,16 +73,9 @@ cdef int update_closest(const floating* values, Rows X, const floating* x_norms,
         bint failed[1]  # an array: a variable assigned in parallel is private
         floating* norms = <floating*> malloc(n_centers * sizeof(floating))
         floating* centers_t = NULL
-        # Rows read as stored: dots with the centers times the scale.
-        floating* folded = NULL
-        const floating* dotted = centers
-    if X.fold:
-        folded = scaled_centers(X, centers, n_centers, n_features)
-        dotted = folded
-    if norms != NULL and dotted != NULL:
-        centers_t = transposed_centers(dotted, n_centers, n_features, n_centers, norms)
-        if X.fold:
-            fold_norms(X, centers, n_centers, n_features, norms)
+    # (Rows read as stored take the scale through GEMM's alpha: chunk_dots.)
+    if norms != NULL:
+        centers_t = transposed_centers(centers, n_centers, n_features, n_centers, norms)
     failed[0] = centers_t == NULL
     dots = NULL  # each thread allocates its own below
     frame = NULL
@@ -111,7 +104,6 @@ cdef int update_closest(const floating* values, Rows X, const floating* x_norms,
         free(frame)
     free(norms)
     free(centers_t)
-    free(folded)
     return -1 if failed[0] else 0
 
 
@@ -212,14 +204,15 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
         if norms != NULL:
             row_sq_norms(candidates, n_candidates, n_features, norms)
     elif norms != NULL:
-        # Rows read as stored: dots with the candidates times the scale.
-        if X.fold:
+        # Rows read as stored: the fused kernel takes the candidates times
+        # the scale; GEMM takes the scale through its alpha (chunk_dots).
+        if X.fold and small:
             folded = scaled_centers(X, candidates, n_candidates, n_features)
             dotted = folded
         if dotted != NULL:
             centers_t = transposed_centers(dotted, n_candidates, n_features, width,
                                            norms)
-            if X.fold:
+            if folded != NULL:
                 fold_norms(X, candidates, n_candidates, n_features, norms)
         failed[0] = centers_t == NULL
     dots = NULL  # each thread allocates its own below

@@ -15,7 +15,7 @@ import dask.array as da
 import numpy as np
 
 from . import _chunk_tasks
-from .._core import Frame, scale_for
+from .._core import Frame, scale_for, settled_reference
 from .._validation import (
     FLOAT_DTYPES,
     check_data,
@@ -160,6 +160,7 @@ def check_values(X, sample_weight, *, weight_name="sample_weight",
     half = max(half for _, half, _ in summaries)
     for points in holding:
         half = max(half, _chunk_tasks.half_extent(points, reference, n_threads))
+    reference, half = settled_reference(reference, half)
     whole = Frame(reference, scale_for(half), X.dtype)
     return Checked(whole, weight_scale,
                    mean_variance([moments for _, _, moments in summaries], whole.scale)
