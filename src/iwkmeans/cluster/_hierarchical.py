@@ -6,9 +6,17 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from .._validation import FLOAT_DTYPES, check_int, screen_input
-from .._core import nearest_centers
-from ._incremental import FittedCentersMixin, IncrementalKMeans
+from .._core import effective_n_threads, lloyd_fit, nearest_centers
+from .._validation import (
+    FLOAT_DTYPES,
+    check_int,
+    check_n_free,
+    check_n_threads,
+    check_sample_weight,
+    check_tol,
+    screen_input,
+)
+from ._incremental import FittedCentersMixin
 
 
 class HierarchicalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
@@ -75,42 +83,55 @@ class HierarchicalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
             raise ValueError("n_clusters must name at least one level; got ().")
         for k in levels:
             check_int(k, "n_clusters", min_val=1)
-        if not isinstance(self.init, str):
+        if not isinstance(self.init, str) or self.init not in ("k-means++", "random"):
+            got = repr(self.init) if isinstance(self.init, str) else type(self.init).__name__
             raise ValueError(
-                "init must be 'k-means++' or 'random' for HierarchicalKMeans; "
-                f"got {type(self.init).__name__}."
+                f"init must be 'k-means++' or 'random' for HierarchicalKMeans; got {got}."
             )
         return levels
 
     def fit(self, X, y=None, sample_weight=None):
-        """Fit the levels one after the other."""
+        """Fit the levels one after the other.
+
+        X, sample_weight and the parameters are checked once, here; every
+        level then runs the trusted fit (:func:`iwkmeans._core.lloyd_fit`)
+        with the centers of the levels before it fixed.
+        """
         screen_input(X, "X")
         X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C")
         levels = self._levels()
+        check_int(self.n_init, "n_init", min_val=1)
+        check_int(self.max_iter, "max_iter", min_val=1)
+        check_tol(self.tol)
+        check_n_threads(self.n_threads)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        for k in levels:
+            check_n_free(k, sample_weight)
         random_state = check_random_state(self.random_state)
+        n_threads = effective_n_threads(self.n_threads)
         centers = np.empty((0, X.shape[1]), dtype=X.dtype)
         level_of, parent_of = [], []
         n_iter = 0
         for level, k in enumerate(levels):
-            km = IncrementalKMeans(
-                k, init=self.init, n_init=self.n_init, max_iter=self.max_iter,
-                tol=self.tol, random_state=random_state, n_threads=self.n_threads,
-            ).fit(X, sample_weight=sample_weight, fixed_centers=centers)
-            new = km.cluster_centers_[len(centers):]
+            fitted, labels, inertia, level_iter = lloyd_fit(
+                X, sample_weight, centers, k, init=self.init, n_init=self.n_init,
+                max_iter=self.max_iter, tol=self.tol, random_state=random_state,
+                n_threads=n_threads)
+            new = fitted[len(centers):]
             if level == 0:
                 parent_of += [-1] * k
             else:
                 previous = np.flatnonzero(np.asarray(level_of) == level - 1)
-                nearest = nearest_centers(new, centers[previous], self.n_threads)
+                nearest = nearest_centers(new, centers[previous], n_threads)
                 parent_of += previous[nearest].tolist()
             level_of += [level] * k
-            centers = km.cluster_centers_
-            n_iter += km.n_iter_
+            centers = fitted
+            n_iter += level_iter
         self.cluster_centers_ = centers
         self.level_ = np.asarray(level_of)
         self.parent_ = np.asarray(parent_of)
-        self.labels_ = km.labels_
-        self.inertia_ = km.inertia_
+        self.labels_ = labels
+        self.inertia_ = inertia
         self.n_iter_ = n_iter
         return self
 
