@@ -21,22 +21,17 @@ and weights in X's dtype, and a resolved thread count.
 from .._kmeans._common import openmp_enabled
 from ._distances import (
     ScaledRows,
-    far_distances,
     framed_distances,
     framed_inertia,
     framed_nearest,
     framed_sq_distances,
     nearest_centers,
-    nearest_centers_and_distances,
     scaled_tol,
     sq_distances_to,
-    sq_row_norms,
     weighted_inertia,
 )
 from ._frame import (
-    FAR_LIMIT,
     Frame,
-    core_rows,
     dense_half_extent,
     frame_of,
     normalised_weights,
@@ -47,4 +42,32 @@ from ._frame import (
 )
 from ._lloyd import framed_block_step, lloyd_fit
 from ._seeding import greedy_kmeans_plusplus, initial_picks, kmeans_plusplus_draws
-from ._threads import effective_n_threads, physical_cores, single_threaded_blas
+from ._threads import effective_n_threads, single_threaded_blas
+
+__all__ = [
+    "dense_half_extent",
+    "effective_n_threads",
+    "Frame",
+    "frame_of",
+    "framed_block_step",
+    "framed_distances",
+    "framed_inertia",
+    "framed_nearest",
+    "framed_sq_distances",
+    "greedy_kmeans_plusplus",
+    "initial_picks",
+    "kmeans_plusplus_draws",
+    "lloyd_fit",
+    "nearest_centers",
+    "normalised_weights",
+    "openmp_enabled",
+    "reference_point",
+    "scale_for",
+    "scaled_tol",
+    "ScaledRows",
+    "settled_reference",
+    "single_threaded_blas",
+    "sq_distances_to",
+    "take_rows",
+    "weighted_inertia",
+]

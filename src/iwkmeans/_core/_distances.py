@@ -27,17 +27,6 @@ def nearest_centers(X, centers, n_threads, frame=None):
     return framed_nearest(X, frame.to(centers), frame, n_threads)
 
 
-def nearest_centers_and_distances(X, centers, n_threads):
-    """:func:`nearest_centers`, and the squared distance of each row of X to
-    its nearest center, in float64, computed from ``x - c`` itself (no
-    cancellation error)."""
-    frame = frame_of(X, effective_n_threads(n_threads), centers)
-    framed_centers = frame.to(centers)
-    labels = framed_nearest(X, framed_centers, frame, n_threads)
-    return labels, frame.squared(
-        framed_sq_distances(X, framed_centers, labels, frame, n_threads))
-
-
 def sq_distances_to(X, centers, labels, n_threads, frame=None):
     """Squared distance of each row of X to ``centers[labels]``, in float64
     (inf where it exceeds float64's range)."""
@@ -65,12 +54,6 @@ def framed_sq_distances(X, framed_centers, labels, frame, n_threads):
     _lloyd.label_distances(*frame.rows(X), framed_centers, labels, out,
                            effective_n_threads(n_threads))
     return out
-
-
-def sq_row_norms(X, n_threads):
-    """||x_i||^2 of each row of X (dense or CSR), in float64, by the core."""
-    origin = np.zeros((1, X.shape[1]), dtype=X.dtype)
-    return sq_distances_to(X, origin, np.zeros(X.shape[0], dtype=np.int32), n_threads)
 
 
 def scaled_tol(X, tol, n_threads, frame):

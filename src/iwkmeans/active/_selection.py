@@ -7,7 +7,6 @@ sample, and return ``batch_size`` distinct row indices into the pool.
 import math
 
 import numpy as np
-from scipy import sparse
 
 from .._validation import (
     check_batch_size,
@@ -19,7 +18,7 @@ from .._validation import (
 )
 from sklearn.utils import check_random_state
 
-from .._core import ScaledRows, effective_n_threads, frame_of, lloyd_fit, take_rows
+from .._core import ScaledRows, effective_n_threads, lloyd_fit, take_rows
 
 
 def top_scores(scores, count):

@@ -58,8 +58,69 @@ class FittedCentersMixin:
                                  effective_n_threads(self.n_threads))[0]
 
 
-class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
-                        BaseEstimator):
+class LloydKMeansBase(ClusterMixin, TransformerMixin, BaseEstimator):
+    """What the in-memory and the Dask estimators share: Lloyd's parameters
+    (their meaning is documented on :class:`IncrementalKMeans`), their
+    checks and :meth:`extend`. A subclass lists its own ``__init__`` (the
+    parameters scikit-learn reads) and names the seeding its ``init``
+    falls back to (``default_init``) and those it accepts (``inits``)."""
+
+    default_init = "k-means++"
+    inits = ("k-means++", "random")
+
+    def __init__(self, n_clusters=8, *, init, n_init=1, max_iter=300, tol=1e-4,
+                 random_state=None, n_threads=None, verbose=0):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.verbose = verbose
+
+    def _check_params(self, X):
+        """Validate the hyper-parameters; return (free init array or None, n_init)."""
+        check_int(self.n_init, "n_init", min_val=1)
+        check_int(self.max_iter, "max_iter", min_val=1)
+        check_int(self.verbose, "verbose", min_val=0)
+        check_tol(self.tol)
+        check_n_threads(self.n_threads)
+        return check_init(self.init, self.inits, self.n_clusters, X, self.n_init)
+
+    def extend(self, X, n_new, *, sample_weight=None):
+        """Fit ``n_new`` more clusters, keeping every current center fixed.
+
+        "k new clusters given everything found so far": returns a new fitted
+        estimator whose first rows are this estimator's ``cluster_centers_``
+        (fixed, unchanged) followed by ``n_new`` free centers. ``labels_``
+        and ``predict`` range over all of them. This estimator is unchanged.
+        Equivalent to ``fit(X, fixed_centers=self.cluster_centers_)`` on a
+        clone with ``n_clusters=n_new``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data for the new round (the same data or new data).
+        n_new : int
+            Number of new free clusters.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples of X; None means 1.
+
+        Returns
+        -------
+        extended : estimator of the same class
+            The new fitted estimator.
+        """
+        check_is_fitted(self)
+        # An init array was sized for this estimator's free clusters.
+        init = self.init if isinstance(self.init, str) else self.default_init
+        extended = clone(self).set_params(n_clusters=n_new, init=init)
+        return extended.fit(X, sample_weight=sample_weight,
+                            fixed_centers=self.cluster_centers_)
+
+
+class IncrementalKMeans(FittedCentersMixin, LloydKMeansBase):
     """Weighted K-Means (Lloyd) with optional fixed centers.
 
     Minimises ``sum_i w_i * min_c ||x_i - c||^2`` over ``n_clusters`` free
@@ -129,41 +190,16 @@ class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
     array([0, 0, 1, 1], dtype=int32)
     """
 
-    def __init__(
-        self,
-        n_clusters=8,
-        *,
-        init="k-means++",
-        n_init=1,
-        max_iter=300,
-        tol=1e-4,
-        random_state=None,
-        n_threads=None,
-        verbose=0,
-    ):
-        self.n_clusters = n_clusters
-        self.init = init
-        self.n_init = n_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.random_state = random_state
-        self.n_threads = n_threads
-        self.verbose = verbose
+    def __init__(self, n_clusters=8, *, init="k-means++", n_init=1, max_iter=300,
+                 tol=1e-4, random_state=None, n_threads=None, verbose=0):
+        super().__init__(n_clusters, init=init, n_init=n_init, max_iter=max_iter,
+                         tol=tol, random_state=random_state, n_threads=n_threads,
+                         verbose=verbose)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-    def _check_params(self, X):
-        """Validate the hyper-parameters; return (free init array or None, n_init)."""
-        check_int(self.n_init, "n_init", min_val=1)
-        check_int(self.max_iter, "max_iter", min_val=1)
-        check_int(self.verbose, "verbose", min_val=0)
-        check_tol(self.tol)
-        check_n_threads(self.n_threads)
-        return check_init(self.init, ("k-means++", "random"), self.n_clusters, X,
-                          self.n_init)
 
     def fit(self, X, y=None, sample_weight=None, fixed_centers=None):
         """Compute the free centers.
@@ -217,33 +253,3 @@ class IncrementalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
             n_threads=effective_n_threads(self.n_threads), verbose=self.verbose)
         self.fixed_mask_ = np.arange(self.cluster_centers_.shape[0]) < n_fixed
         return self
-
-    def extend(self, X, n_new, *, sample_weight=None):
-        """Fit ``n_new`` more clusters, keeping every current center fixed.
-
-        "k new clusters given everything found so far": returns a new fitted
-        estimator whose first rows are this estimator's ``cluster_centers_``
-        (fixed, unchanged) followed by ``n_new`` free centers. ``labels_``
-        and ``predict`` range over all of them. This estimator is unchanged.
-        Equivalent to ``fit(X, fixed_centers=self.cluster_centers_)`` on a
-        clone with ``n_clusters=n_new``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data for the new round (the same data or new data).
-        n_new : int
-            Number of new free clusters.
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        IncrementalKMeans
-        """
-        check_is_fitted(self)
-        # An init array was sized for this estimator's free clusters.
-        init = self.init if isinstance(self.init, str) else "k-means++"
-        extended = clone(self).set_params(n_clusters=n_new, init=init)
-        return extended.fit(X, sample_weight=sample_weight,
-                            fixed_centers=self.cluster_centers_)
-

@@ -1,5 +1,4 @@
 """k-means++ seeding that starts from fixed centers."""
-import numpy as np
 from sklearn.utils import check_random_state
 
 from .._core import effective_n_threads, greedy_kmeans_plusplus, take_rows

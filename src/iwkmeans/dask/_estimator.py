@@ -5,7 +5,6 @@ import math
 import dask
 import dask.array
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -28,11 +27,10 @@ from .._validation import (
     check_int,
     check_real,
     check_fixed_centers,
-    check_init,
     check_n_threads,
-    check_tol,
 )
 from ..active._selection import top_scores, wkmeans_picks
+from ..cluster._incremental import LloydKMeansBase
 
 __all__ = ["IncrementalKMeans", "kmeans_parallel", "select_wkmeans"]
 
@@ -105,7 +103,7 @@ def kmeans_parallel(X, n_clusters, *, sample_weight=None, fixed_centers=None,
     return centers, indices
 
 
-class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+class IncrementalKMeans(LloydKMeansBase):
     """Weighted K-Means with fixed centers on a Dask array (Lloyd's algorithm).
 
     The same objective, parameters and attributes as
@@ -185,30 +183,23 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     array([0, 0, 1, 1], dtype=int32)
     """
 
+    default_init = "k-means||"
+    inits = ("k-means||",)
+
     def __init__(self, n_clusters=8, *, init="k-means||", n_init=1, max_iter=300,
                  tol=1e-4, oversampling_factor=2.0, init_rounds=5, random_state=None,
                  n_threads=None, verbose=0):
-        self.n_clusters = n_clusters
-        self.init = init
-        self.n_init = n_init
-        self.max_iter = max_iter
-        self.tol = tol
+        super().__init__(n_clusters, init=init, n_init=n_init, max_iter=max_iter,
+                         tol=tol, random_state=random_state, n_threads=n_threads,
+                         verbose=verbose)
         self.oversampling_factor = oversampling_factor
         self.init_rounds = init_rounds
-        self.random_state = random_state
-        self.n_threads = n_threads
-        self.verbose = verbose
 
     def _check_params(self, X):
         """Validate the hyper-parameters; return (free init array or None, n_init)."""
         check_int(self.n_clusters, "n_clusters", min_val=1)
-        check_int(self.n_init, "n_init", min_val=1)
-        check_int(self.max_iter, "max_iter", min_val=1)
-        check_int(self.verbose, "verbose", min_val=0)
-        check_tol(self.tol)
-        check_n_threads(self.n_threads)
         _check_seeding_params(self.oversampling_factor, self.init_rounds, "init_rounds")
-        return check_init(self.init, ("k-means||",), self.n_clusters, X, self.n_init)
+        return super()._check_params(X)
 
     def fit(self, X, y=None, sample_weight=None, fixed_centers=None):
         """Compute the free centers.
@@ -320,21 +311,6 @@ class IncrementalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                                    shared(chunks.frame.to(centers)), self.n_threads)
         inertia = add_in_order([inertia for _, inertia in parts])
         return -float(chunks.frame.squared(inertia, chunks.weight_scale))
-
-    def extend(self, X, n_new, *, sample_weight=None):
-        """Fit ``n_new`` more clusters, keeping every current center fixed.
-
-        Returns a new fitted estimator whose first rows are this estimator's
-        ``cluster_centers_`` (unchanged) followed by ``n_new`` free centers,
-        as :meth:`iwkmeans.IncrementalKMeans.extend`. This estimator is
-        unchanged.
-        """
-        check_is_fitted(self)
-        # An init array was sized for this estimator's free clusters.
-        init = self.init if isinstance(self.init, str) else "k-means||"
-        extended = clone(self).set_params(n_clusters=n_new, init=init)
-        return extended.fit(X, sample_weight=sample_weight,
-                            fixed_centers=self.cluster_centers_)
 
 
 def select_wkmeans(X_pool, scores, batch_size, *, beta=10, X_labeled=None,
