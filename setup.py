@@ -1,10 +1,12 @@
-"""Build the compiled core in src/iwkmeans/_kmeans.
+"""Build the compiled core (src/iwkmeans/_kmeans): one extension per .pyx.
 
 OpenMP is probed by compiling and linking a tiny program with the compiler
 setuptools is about to use; if no flag works the core is built serially
 (results are identical, only slower) and a warning says so.
 """
 import os
+import pathlib
+import shlex
 import tempfile
 import warnings
 
@@ -27,6 +29,12 @@ def _openmp_candidates(compiler_type):
 
 def probe_openmp(compiler):
     """Return (compile_args, link_args) that build OpenMP code, or None."""
+    # distutils adds LDFLAGS when it links a shared object (the extension) but
+    # not an executable (the probe): add them here, so that a runtime found
+    # through LDFLAGS (Homebrew's libomp on macOS) is found by the probe too.
+    ldflags = []
+    if compiler.compiler_type != "msvc":
+        ldflags = shlex.split(os.environ.get("LDFLAGS", ""))
     with tempfile.TemporaryDirectory() as tmp:
         source = os.path.join(tmp, "probe.c")
         with open(source, "w") as f:
@@ -35,7 +43,7 @@ def probe_openmp(compiler):
             try:
                 objects = compiler.compile([source], output_dir=tmp, extra_postargs=cflags)
                 compiler.link_executable(
-                    objects, "probe", output_dir=tmp, extra_postargs=lflags
+                    objects, "probe", output_dir=tmp, extra_postargs=ldflags + lflags
                 )
             except Exception:  # any compile or link error means: not this flag
                 continue
@@ -43,8 +51,30 @@ def probe_openmp(compiler):
     return None
 
 
+CYTHON_DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": False,
+    "wraparound": False,
+    "cdivision": True,
+    "initializedcheck": False,
+}
+
+
 class BuildExtWithOpenMP(build_ext):
+    def finalize_options(self):
+        super().finalize_options()
+        # The generated C files are large and each takes seconds to compile:
+        # compile them side by side, one per core, unless -j says otherwise.
+        if self.parallel is None:
+            self.parallel = True
+
     def build_extensions(self):
+        # Cythonized here rather than when setup.py is read, so that making
+        # the sdist (which ships the .pyx, not the generated .c) skips Cython.
+        for ext in self.extensions:
+            ext.sources = cythonize(
+                ext, compiler_directives=CYTHON_DIRECTIVES, include_path=["src"]
+            )[0].sources
         flags = probe_openmp(self.compiler)
         if flags is None:
             warnings.warn(
@@ -53,32 +83,37 @@ class BuildExtWithOpenMP(build_ext):
                 stacklevel=1,
             )
             flags = ([], [])
-        optimise = ["/O2"] if self.compiler.compiler_type == "msvc" else ["-O3"]
+        if self.compiler.compiler_type == "msvc":
+            optimise = ["/O2"]
+        else:
+            optimise = ["-O3"]
+            # Python's own build flags carry -g: on these large generated files
+            # debug info makes the compiled modules 7 times larger and doubles
+            # the compile time. It is kept when CFLAGS ask for it.
+            cflags = shlex.split(os.environ.get("CFLAGS", ""))
+            if not any(f.startswith("-g") and f != "-g0" for f in cflags):
+                optimise.append("-g0")
         for ext in self.extensions:
             ext.extra_compile_args = optimise + flags[0]
             ext.extra_link_args = list(flags[1])
         super().build_extensions()
 
 
-def extension(name):
-    return Extension(
-        f"iwkmeans._kmeans.{name}",
-        sources=[f"src/iwkmeans/_kmeans/{name}.pyx"],
-        include_dirs=["src/iwkmeans/_kmeans"],
-    )
+def extensions():
+    """One extension per .pyx under src/iwkmeans, named after its path (so a
+    kernel added or moved needs no edit here), with its own directory on the
+    include path for the headers it includes (simd.h, omp_compat.h)."""
+    sources = sorted(pathlib.Path("src", "iwkmeans").rglob("*.pyx"))
+    if not sources:
+        raise RuntimeError("no .pyx under src/iwkmeans: run setup.py from the project root")
+    return [
+        Extension(
+            ".".join(source.relative_to("src").with_suffix("").parts),
+            sources=[source.as_posix()],
+            include_dirs=[source.parent.as_posix()],
+        )
+        for source in sources
+    ]
 
 
-setup(
-    ext_modules=cythonize(
-        [extension(name) for name in ("_common", "_lloyd", "_seeding")],
-        compiler_directives={
-            "language_level": 3,
-            "boundscheck": False,
-            "wraparound": False,
-            "cdivision": True,
-            "initializedcheck": False,
-        },
-        include_path=["src"],
-    ),
-    cmdclass={"build_ext": BuildExtWithOpenMP},
-)
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExtWithOpenMP})

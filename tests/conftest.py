@@ -1,5 +1,8 @@
+"""Hypothesis profiles and the fixtures that several test files share
+(the helpers they share are in _helpers.py)."""
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # Kernels are fast but a fit per example adds up; keep the suite under a minute.
@@ -11,3 +14,21 @@ settings.register_profile(
 )
 settings.register_profile("thorough", max_examples=400, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(scope="session")
+def noisy_blobs():
+    """The experiment tests' data set, read-only (see small_noisy_blobs)."""
+    # Imported here: conftest then loads without the package, so that a
+    # broken import fails the test files that need it, not the collection.
+    from _helpers import small_noisy_blobs
+
+    return small_noisy_blobs()
+
+
+@pytest.fixture
+def sync():
+    """Dask's single-threaded scheduler, even while a cluster is up."""
+    dask = pytest.importorskip("dask")
+    with dask.config.set(scheduler="sync"):
+        yield

@@ -14,7 +14,7 @@ from iwkmeans import BadgeSampler, kmeans_plusplus, select_badge
 from iwkmeans.active._badge import LinearGradientEmbedding
 
 import reference
-from test_selection import make_pool
+from _helpers import make_pool
 
 
 def gradient_embeddings(proba, X):

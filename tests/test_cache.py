@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.tree import DecisionTreeClassifier
 
-from iwkmeans import IWKMeansSampler, RandomSampler
+from iwkmeans import IWKMeansSampler
 from iwkmeans.experiments import cache as cache_module
 from iwkmeans.experiments.cache import (
     LOG_FILE,
@@ -35,15 +35,10 @@ from iwkmeans.experiments.datasets import make_noisy_blobs
 from iwkmeans.experiments import compare_samplers, run_experiment
 from iwkmeans.experiments.metrics import exploration, noisy_sample_ratio
 
+from _helpers import iwkmeans_sampler as iwkmeans
+from _helpers import random_sampler as random_
+
 N_BATCHES = 6
-
-
-def iwkmeans(c, b, r):
-    return IWKMeansSampler(c, b, beta=3, random_state=r, n_threads=1)
-
-
-def random_(c, b, r):
-    return RandomSampler(c, b, random_state=r)
 
 
 class Killed(Exception):
@@ -80,11 +75,8 @@ def commit_dying_at(iteration_to_die):
 
 
 @pytest.fixture(scope="module")
-def blobs():
-    X, y, noisy = make_noisy_blobs(240, 3, blobs_per_class=2, random_state=0)
-    for array in (X, y, noisy):
-        array.setflags(write=False)
-    return X, y, noisy
+def blobs(noisy_blobs):
+    return noisy_blobs
 
 
 OPTIONS = dict(initial_size=6, batch_size=5, n_batches=N_BATCHES, random_state=0)
@@ -156,18 +148,17 @@ def test_a_really_killed_process_resumes(blobs, uninterrupted, tmp_path):
     script = textwrap.dedent(f"""
         import os, signal
         from sklearn.tree import DecisionTreeClassifier
-        from iwkmeans import IWKMeansSampler, RandomSampler
-        from iwkmeans.experiments.datasets import make_noisy_blobs
         from iwkmeans.experiments import run_experiment
+        from _helpers import iwkmeans_sampler, random_sampler, small_noisy_blobs
 
-        X, y, noisy = make_noisy_blobs(240, 3, blobs_per_class=2, random_state=0)
+        X, y, noisy = small_noisy_blobs()  # the parent's data and samplers
         calls = []
 
         def make(c, b, r):
             if {name!r} == "IWKMeans":
-                sampler = IWKMeansSampler(c, b, beta=3, random_state=r, n_threads=1)
+                sampler = iwkmeans_sampler(c, b, r)
             else:
-                sampler = RandomSampler(c, b, random_state=r)
+                sampler = random_sampler(c, b, r)
             select = sampler.select_samples
 
             def select_samples(X_pool):

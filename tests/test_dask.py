@@ -25,9 +25,7 @@ from iwkmeans import dask as idk  # noqa: E402
 from iwkmeans.dask._data import check_values, framed_chunks  # noqa: E402
 
 import reference  # noqa: E402
-
-DTYPES = [np.float32, np.float64]
-RTOL = {np.float32: 1e-4, np.float64: 1e-10}
+from _helpers import DTYPES, RTOL, make_problem  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -40,30 +38,6 @@ def client():
     with distributed.Client(cluster) as client:
         yield client
     cluster.close()
-
-
-@pytest.fixture
-def sync():
-    """Dask's single-threaded scheduler, even while the cluster is up."""
-    with dask.config.set(scheduler="sync"):
-        yield
-
-
-def make_problem(seed, n, d, n_fixed, k, dtype, blobs=False):
-    """Random data (Gaussian noise, or blobs, on which Lloyd converges in
-    a few iterations), integer weights (some zero), fixed centers and k free
-    initial centers taken from distinct samples of positive weight."""
-    rng = np.random.default_rng(seed)
-    if blobs:
-        X = make_blobs(n, n_features=d, centers=n_fixed + k, random_state=seed)[0]
-        X = X.astype(dtype)
-    else:
-        X = rng.normal(size=(n, d)).astype(dtype)
-    w = rng.integers(0, 4, size=n).astype(dtype)
-    w[rng.choice(n, size=k, replace=False)] += 1
-    fixed = rng.normal(size=(n_fixed, d)).astype(dtype)
-    init = X[rng.choice(np.flatnonzero(w > 0), size=k, replace=False)]
-    return X, w, fixed, init
 
 
 def fit_both(X, w, fixed, init, rows, **params):

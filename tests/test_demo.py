@@ -5,7 +5,7 @@ from matplotlib import image
 
 from iwkmeans.__main__ import main
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from _helpers import PNG_SIGNATURE
 
 
 def test_demo_prints_the_table_and_writes_the_plot(tmp_path, capsys):

@@ -39,6 +39,7 @@ from iwkmeans.experiments.metrics import (
 )
 
 import reference
+from _helpers import DTYPES
 
 # --------------------------------------------------------------------------
 # 1. Malformed sparse matrices
@@ -388,7 +389,7 @@ SHIFTS = {
 }
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("dtype", DTYPES)
 @given(data=st.data(), seed=st.integers(0, 10_000), n=st.integers(2, 60),
        d=st.integers(1, 4), n_labeled=st.integers(0, 5))
 def test_kcenter_picks_do_not_move_with_offset_and_scale(dtype, data, seed, n, d,

@@ -6,25 +6,12 @@ import tracemalloc
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
-from sklearn.utils.estimator_checks import check_estimator
 
 from iwkmeans import IncrementalKMeans
 
 import reference
 
-
-def test_check_estimator():
-    # Like scikit-learn's own KMeans, a randomly seeded fit on a shuffled,
-    # repeated copy of the data starts from other centers; only this check
-    # compares such fits (weights equal repetitions is tested for a fixed
-    # order and a given init in test_lloyd.py and test_seeding.py).
-    expected = {
-        "check_sample_weight_equivalence_on_dense_data":
-            "k-means++ picks depend on the order of the samples",
-        "check_sample_weight_equivalence_on_sparse_data":
-            "k-means++ picks depend on the order of the samples",
-    }
-    check_estimator(IncrementalKMeans(), expected_failed_checks=expected)
+# scikit-learn's estimator checks: test_estimator_checks.py.
 
 
 @pytest.fixture

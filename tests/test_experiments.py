@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from matplotlib import image
 from sklearn.tree import DecisionTreeClassifier
 
-from iwkmeans import IWKMeansSampler, KCenterGreedySampler, RandomSampler
+from iwkmeans import KCenterGreedySampler, RandomSampler
 from iwkmeans.experiments.datasets import make_noisy_blobs
 from iwkmeans.experiments import (
     compare_samplers,
@@ -20,23 +20,14 @@ from iwkmeans.experiments import (
 )
 from iwkmeans.experiments.metrics import learning_curve_auc
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def iwkmeans(c, b, r):
-    return IWKMeansSampler(c, b, beta=3, random_state=r, n_threads=1)
-
-
-def random_(c, b, r):
-    return RandomSampler(c, b, random_state=r)
+from _helpers import PNG_SIGNATURE
+from _helpers import iwkmeans_sampler as iwkmeans
+from _helpers import random_sampler as random_
 
 
 @pytest.fixture(scope="module")
-def blobs():
-    X, y, noisy = make_noisy_blobs(240, 3, blobs_per_class=2, random_state=0)
-    for array in (X, y, noisy):
-        array.setflags(write=False)  # the loop must never write to user data
-    return X, y, noisy
+def blobs(noisy_blobs):
+    return noisy_blobs  # read-only: the loop must never write to user data
 
 
 def run(blobs, factory=iwkmeans, **options):

@@ -29,16 +29,7 @@ from iwkmeans import (
 )
 
 import reference
-
-DTYPES = (np.float32, np.float64)
-
-
-def two_blobs(dtype, offset=0.0, scale=1.0, n=600, seed=0):
-    """Two unit blobs 6 apart (labels: first n, then n), as scale * X + offset
-    in dtype, and the labels."""
-    rng = np.random.default_rng(seed)
-    X = np.r_[rng.normal(size=(n, 2)), rng.normal(size=(n, 2)) + [6.0, 0.0]]
-    return (X * scale + offset).astype(dtype), np.repeat([0, 1], n)
+from _helpers import DTYPES, RTOL, two_blobs
 
 
 def same_partition(a, b):
@@ -154,6 +145,9 @@ def test_fit_on_shifted_and_scaled_data_is_the_moved_fit(problem):
     assert fits[1].n_iter_ == fits[0].n_iter_
     back = np.ldexp(fits[1].cluster_centers_.astype(np.float64), -s) - m
     spread = max(1.0, float(np.abs(X).max()))
+    # Not RTOL (results in another order of operations): the frame makes
+    # both fits compute on the same numbers, so the centers agree to a few
+    # roundings at the data's magnitude (its spread and the offset m).
     atol = spread * (1e-5 if dtype == np.float32 else 1e-12) * (1 + np.abs(m).max() / 10)
     np.testing.assert_allclose(back, fits[0].cluster_centers_, rtol=0, atol=atol)
     np.testing.assert_array_equal(fits[1].predict(shifted), fits[0].predict(base))
@@ -162,8 +156,7 @@ def test_fit_on_shifted_and_scaled_data_is_the_moved_fit(problem):
         expected = np.ldexp(fits[0].inertia_, 2 * s)
     if np.isfinite(expected):
         # (to within the denormal range, where a float64 keeps few bits)
-        np.testing.assert_allclose(fits[1].inertia_, expected,
-                                   rtol=1e-4 if dtype == np.float32 else 1e-9,
+        np.testing.assert_allclose(fits[1].inertia_, expected, rtol=RTOL[dtype],
                                    atol=np.ldexp(1e-300, 2 * s) + 1e-320)
     else:
         assert fits[1].inertia_ == np.inf
@@ -260,6 +253,8 @@ def test_far_fixed_centers_are_never_nearest_and_measured_exactly(dtype, far):
     distances = km.transform(X[:5])
     expected = [[np.hypot(*(x.astype(np.float64) - c.astype(np.float64)))
                  for c in km.cluster_centers_] for x in X[:5]]
+    # Not RTOL: these distances are measured exactly (differences, no
+    # expansion), to within a few roundings of the dtype.
     rtol = 1e-6 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(distances, np.array(expected, dtype=dtype), rtol=rtol)
 

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
-from sklearn.utils.estimator_checks import check_estimator
 
 from iwkmeans import IncrementalKMeans
 from iwkmeans.cluster._hierarchical import HierarchicalKMeans
@@ -86,11 +85,3 @@ def test_int_n_clusters_is_one_level(X):
 def test_invalid_levels(X, n_clusters, message):
     with pytest.raises(ValueError, match=message):
         HierarchicalKMeans(n_clusters).fit(X)
-
-
-def test_check_estimator():
-    expected = {
-        "check_sample_weight_equivalence_on_dense_data":
-            "k-means++ picks depend on the order of the samples",
-    }
-    check_estimator(HierarchicalKMeans(), expected_failed_checks=expected)

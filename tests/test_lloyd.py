@@ -13,26 +13,7 @@ from sklearn.datasets import make_blobs
 from iwkmeans import IncrementalKMeans
 
 import reference
-
-DTYPES = [np.float32, np.float64]
-# Relative tolerance of a float result that went through a different but
-# valid order of operations (GEMM expansion, float64 sums rounded to dtype).
-RTOL = {np.float32: 1e-4, np.float64: 1e-10}
-
-
-def make_problem(seed, n, d, n_fixed, k, dtype, weights="random"):
-    """Random data, weights, fixed centers and k free initial centers taken
-    from distinct samples of positive weight."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d)).astype(dtype)
-    if weights == "ones":
-        w = np.ones(n, dtype=dtype)
-    else:
-        w = rng.integers(0, 4, size=n).astype(dtype)
-        w[rng.choice(n, size=k, replace=False)] += 1  # at least k positive
-    fixed = rng.normal(size=(n_fixed, d)).astype(dtype)
-    init = X[rng.choice(np.flatnonzero(w > 0), size=k, replace=False)]
-    return X, w, fixed, init
+from _helpers import DTYPES, RTOL, make_problem
 
 
 def fit(X, w, fixed, init, **params):

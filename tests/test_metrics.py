@@ -18,6 +18,8 @@ from iwkmeans.experiments.metrics import (
     reverse_batch_accuracy,
 )
 
+from _helpers import DTYPES
+
 
 def always(label):
     """A fitted classifier that predicts ``label`` everywhere."""
@@ -73,7 +75,7 @@ def test_exploration_by_hand():
 
 
 @given(st.integers(0, 2**32 - 1), st.integers(1, 600), st.integers(1, 12),
-       st.sampled_from([np.float32, np.float64]))
+       st.sampled_from(DTYPES))
 def test_exploration_matches_brute_force(seed, n_test, n_labeled, dtype):
     rng = np.random.default_rng(seed)
     X_test = rng.normal(size=(n_test, 3)).astype(dtype)

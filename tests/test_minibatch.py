@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
-from sklearn.utils.estimator_checks import check_estimator
 
 from iwkmeans import IncrementalKMeans, kmeans_plusplus
 from iwkmeans.cluster._minibatch import IncrementalMiniBatchKMeans
 
 import reference
+from _helpers import DTYPES
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def blobs():
                       random_state=0)[0]
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_fixed_centers_never_move(blobs, dtype):
     X = blobs.astype(dtype)
     fixed = X[:4] + 0.25
@@ -86,14 +86,6 @@ def test_deterministic_for_any_thread_count(blobs):
     fits = [IncrementalMiniBatchKMeans(20, batch_size=4096, random_state=3,
                                        n_threads=t).fit(blobs) for t in (1, 2)]
     assert fits[0].cluster_centers_.tobytes() == fits[1].cluster_centers_.tobytes()
-
-
-def test_check_estimator():
-    expected = {
-        "check_sample_weight_equivalence_on_dense_data":
-            "k-means++ picks depend on the order of the samples",
-    }
-    check_estimator(IncrementalMiniBatchKMeans(), expected_failed_checks=expected)
 
 
 def test_a_starved_center_is_moved_onto_the_data(blobs):

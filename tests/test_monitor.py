@@ -14,9 +14,9 @@ from sklearn.tree import DecisionTreeClassifier
 from iwkmeans import LabelingMonitor, entropy_score
 from iwkmeans.experiments.monitor import AGREEMENT_MARGIN, LOW_CONTRADICTION, WINDOW, advise
 
+from _helpers import PNG_SIGNATURE
 from reference import nearest
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 NAN = float("nan")
 
 

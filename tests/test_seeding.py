@@ -9,8 +9,7 @@ from iwkmeans import kmeans_plusplus
 from iwkmeans._core import greedy_kmeans_plusplus
 
 import reference
-
-DTYPES = [np.float32, np.float64]
+from _helpers import DTYPES
 
 
 def reference_greedy(X, w, fixed, n_clusters, random_state, n_trials):

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sklearn.datasets import make_blobs
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
@@ -19,7 +18,6 @@ from iwkmeans import (
     KCenterGreedySampler,
     KMeansSampler,
     MarginSampler,
-    RandomSampler,
     SubmodularSampler,
     WKMeansSampler,
     margin_score,
@@ -30,26 +28,11 @@ from iwkmeans import (
 from iwkmeans.active._selection import cluster_and_pick
 
 import reference
+from _helpers import SAMPLERS, make_pool
 
-SAMPLERS = [RandomSampler, ConfidenceSampler, MarginSampler, EntropySampler,
-            KCenterGreedySampler, KMeansSampler, WKMeansSampler, IWKMeansSampler,
-            ClusteredSampler, SubmodularSampler, BadgeSampler]
 THREADED = (KCenterGreedySampler, KMeansSampler, WKMeansSampler, IWKMeansSampler,
             ClusteredSampler)
 PRESELECTING = (WKMeansSampler, IWKMeansSampler, ClusteredSampler, SubmodularSampler)
-
-
-def make_pool(seed, n_pool, n_labeled=30, n_features=4):
-    X, y = make_blobs(n_samples=n_pool + n_labeled, n_features=n_features,
-                      centers=3, cluster_std=3.0, random_state=seed)
-    # Make sure every class is in the labeled set.
-    order = np.argsort(y, kind="stable")
-    labeled = np.r_[order[:1], order[np.searchsorted(y[order], 1)],
-                    order[np.searchsorted(y[order], 2)]]
-    rest = np.setdiff1d(np.arange(len(X)), labeled)
-    labeled = np.r_[labeled, rest[: n_labeled - 3]]
-    pool = rest[n_labeled - 3:]
-    return X[labeled], y[labeled], X[pool]
 
 
 def make_sampler(cls, batch_size, seed, n_threads=None, beta=None):

@@ -7,27 +7,14 @@ from hypothesis import strategies as st
 from sklearn.neighbors import KNeighborsClassifier
 
 from iwkmeans import (
-    BadgeSampler,
-    ClusteredSampler,
-    ConfidenceSampler,
-    EntropySampler,
     IncrementalKMeans,
-    IWKMeansSampler,
-    KCenterGreedySampler,
-    KMeansSampler,
-    MarginSampler,
-    RandomSampler,
-    SubmodularSampler,
-    WKMeansSampler,
     kmeans_plusplus,
     select_kcenter_greedy,
     select_wkmeans,
 )
 
 import reference
-
-DTYPES = [np.float32, np.float64]
-RTOL = {np.float32: 2e-4, np.float64: 1e-9}
+from _helpers import DTYPES, RTOL, SAMPLERS
 
 
 def random_csr(seed, n, d, density, dtype, n_empty=0):
@@ -197,11 +184,6 @@ def test_sparse_errors_name_the_argument():
         IncrementalKMeans(30).fit(X)
     with pytest.raises(ValueError, match="fixed_centers must have 4 columns"):
         IncrementalKMeans(2).fit(X, fixed_centers=np.zeros((2, 3)))
-
-
-SAMPLERS = [RandomSampler, ConfidenceSampler, MarginSampler, EntropySampler,
-            KCenterGreedySampler, KMeansSampler, WKMeansSampler, IWKMeansSampler,
-            ClusteredSampler, SubmodularSampler, BadgeSampler]
 
 
 @pytest.mark.parametrize("cls", SAMPLERS)

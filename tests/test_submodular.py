@@ -13,7 +13,7 @@ from iwkmeans import SubmodularSampler, margin_score, select_submodular
 from iwkmeans.active._submodular import facility_location_greedy
 
 import reference
-from test_selection import make_pool
+from _helpers import make_pool
 
 # Integer coordinates make every squared distance, and every sum of them, an
 # exact float: the greedy and the references then agree bit for bit, ties

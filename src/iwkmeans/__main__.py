@@ -1,5 +1,6 @@
 """Command line of iwkmeans: ``python -m iwkmeans bench|demo [options]``."""
 import argparse
+import importlib
 import io
 import os
 import sys
@@ -12,9 +13,47 @@ _OPTIONAL_PIL_FORMATS = ("webp", "avif")
 
 EXIT_STATUS = (
     "Exit status: 0 on success; 2 for a bad argument (a bad --output path is "
-    "reported in one line, before any work is done); 1 if the output file "
+    "reported in one line, before any work is done) or a missing optional "
+    "dependency (the line names the extra to install); 1 if the output file "
     "cannot be written at the end (e.g. its directory was removed meanwhile)."
 )
+
+
+# Commands that need modules of an optional extra (pyproject.toml), checked
+# before any work so that a core install gets one line naming what to install
+# rather than a traceback midway: the demo plots (matplotlib) and shows
+# progress bars (tqdm).
+_COMMAND_EXTRAS = {"demo": ("demo", ("matplotlib", "tqdm"))}
+
+
+def _missing_modules(names):
+    """Those of ``names`` that are not installed (a module that is installed
+    but fails to import raises its own error)."""
+    missing = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+            missing.append(name)
+    return missing
+
+
+def _extra_missing(prog, command):
+    """True, after one line on stderr saying what to install, if ``command``
+    needs modules of an extra that are not installed."""
+    if command not in _COMMAND_EXTRAS:
+        return False
+    extra, modules = _COMMAND_EXTRAS[command]
+    missing = _missing_modules(modules)
+    if not missing:
+        return False
+    print(f"{prog}: error: {' and '.join(missing)} "
+          f"{'is' if len(missing) == 1 else 'are'} not installed; install the "
+          f"'{extra}' extra: pip install \"iwkmeans[{extra}]\" "
+          f"(or: pip install {' '.join(missing)})", file=sys.stderr)
+    return True
 
 
 def _positive_int(text):
@@ -222,6 +261,8 @@ def main(argv=None):
         parser.print_help(sys.stderr)
         return 2
     prog = f"{parser.prog} {args.command}"
+    if _extra_missing(prog, args.command):
+        return 2
     if args.command == "demo":
         return _demo(prog, args)
     output = None
