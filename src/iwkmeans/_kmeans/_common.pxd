@@ -27,8 +27,8 @@ cdef void transpose(const floating* a, int n_rows, int n_cols, int out_stride,
                     floating* out) noexcept nogil
 
 cdef floating* transposed_centers(const floating* centers, int n_centers,
-                                 int n_features, int width,
-                                 floating* norms) noexcept nogil
+                                  int n_features, int width,
+                                  floating* norms) noexcept nogil
 
 cdef void row_sq_norms(const floating* X, Py_ssize_t n_rows, int n_features,
                        floating* out) noexcept nogil

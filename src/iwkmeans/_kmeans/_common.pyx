@@ -5,7 +5,8 @@ from libc.math cimport INFINITY, fabs
 from libc.stdint cimport int32_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+from ._dispatch cimport gemm, iwk_half_extent
 
 cdef extern from "omp_compat.h":
     int iwk_omp_max_threads() noexcept nogil
@@ -32,7 +33,8 @@ cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
     """Threads worth using: no more than there are chunks, and each with at
     least MIN_WORK_PER_THREAD multiply-adds (work_per_row per sample)."""
     cdef Py_ssize_t by_work = n_samples * work_per_row // MIN_WORK_PER_THREAD
-    return <int> max(1, min(<Py_ssize_t> n_threads, min(n_chunks_of(n_samples), by_work)))
+    return <int> max(1, min(<Py_ssize_t> n_threads,
+                            min(n_chunks_of(n_samples), by_work)))
 
 
 cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
@@ -55,7 +57,7 @@ cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
         transposed operand: OpenBLAS packs a transposed chunk of X slowly,
         which dominates when there are few centers (and its small-matrix
         path, which skips packing, applies only to untransposed operands).
-    X: in (n_rows, n_features), centers: in, out: out (n_rows * n_centers),
+    IN: X (n_rows, n_features), centers. OUT: out (n_rows * n_centers),
     each center's run of rows (center-major) or each row (sample-major)
     out_stride values after the previous one: n_rows or n_centers for a
     dense block, more for a block that is part of a larger one.
@@ -73,18 +75,15 @@ cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
         int ld_a = n_features if center_major else n_centers
         const floating* a = X if center_major else centers
         const floating* b = centers if center_major else X
-    if floating is float:
-        sgemm(&trans_a, &trans_b, &m, &n, &n_features, &alpha, <float*> a, &ld_a,
-              <float*> b, &n_features, &beta, out, &out_stride)
-    else:
-        dgemm(&trans_a, &trans_b, &m, &n, &n_features, &alpha, <double*> a, &ld_a,
-              <double*> b, &n_features, &beta, out, &out_stride)
+    gemm(trans_a, trans_b, m, n, n_features, alpha, a, ld_a, b, n_features, beta, out,
+         out_stride)
 
 
 cdef void transpose(const floating* a, int n_rows, int n_cols, int out_stride,
                     floating* out) noexcept nogil:
-    """out (n_cols, out_stride >= n_rows) = a (n_rows, n_cols) transposed,
-    both C-ordered; columns of out past n_rows are not written."""
+    """a transposed, both C-ordered; columns of out past n_rows are not
+    written. IN: a (n_rows, n_cols). OUT: out (n_cols, out_stride >=
+    n_rows)."""
     cdef int i, j
     for i in range(n_rows):
         for j in range(n_cols):
@@ -92,13 +91,13 @@ cdef void transpose(const floating* a, int n_rows, int n_cols, int out_stride,
 
 
 cdef floating* transposed_centers(const floating* centers, int n_centers,
-                                 int n_features, int width,
-                                 floating* norms) noexcept nogil:
-    """The centers (n_centers, n_features) transposed into a new
-    (n_features, width) array, zero past the last center, for the caller to
-    free; and their squared norms in norms (width values), +inf past the
-    last center, so that a padded lane is never the nearest. NULL if memory
-    runs out."""
+                                  int n_features, int width,
+                                  floating* norms) noexcept nogil:
+    """The centers transposed into a new (n_features, width) array, zero
+    past the last center, for the caller to free; and their squared norms,
+    +inf past the last center, so that a padded lane is never the nearest.
+    NULL if memory runs out. IN: centers (n_centers, n_features). OUT:
+    norms (width,)."""
     cdef:
         int j
         floating* centers_t = <floating*> calloc(width * n_features, sizeof(floating))
@@ -113,7 +112,8 @@ cdef floating* transposed_centers(const floating* centers, int n_centers,
 
 cdef void row_sq_norms(const floating* X, Py_ssize_t n_rows, int n_features,
                        floating* out) noexcept nogil:
-    """out[i] = ||x_i||^2 for the n_rows rows of X (in), out: out."""
+    """out[i] = ||x_i||^2 for the n_rows rows of X. IN: X (n_rows,
+    n_features). OUT: out (n_rows,)."""
     cdef:
         Py_ssize_t i
         int f
@@ -127,7 +127,8 @@ cdef void row_sq_norms(const floating* X, Py_ssize_t n_rows, int n_features,
 
 cdef void sq_norms(const floating* a, int n_rows, int n_features,
                    double* out) noexcept nogil:
-    """out[i] = ||a_i||^2 in float64 for the n_rows rows of a (in)."""
+    """out[i] = ||a_i||^2 in float64 for the n_rows rows of a. IN: a
+    (n_rows, n_features). OUT: out (n_rows,)."""
     cdef:
         int i, f
         double acc
@@ -136,15 +137,6 @@ cdef void sq_norms(const floating* a, int n_rows, int n_features,
         for f in range(n_features):
             acc += <double> a[i * n_features + f] * a[i * n_features + f]
         out[i] = acc
-
-
-cdef extern from "simd.h":
-    double iwk_half_extent_float(const float* x, int n_rows, int n_features,
-                                 const double* half_reference,
-                                 double* top) noexcept nogil
-    double iwk_half_extent_double(const double* x, int n_rows, int n_features,
-                                  const double* half_reference,
-                                  double* top) noexcept nogil
 
 
 def half_extent(const floating[::1] values, const int32_t[::1] indptr,
@@ -157,6 +149,7 @@ def half_extent(const floating[::1] values, const int32_t[::1] indptr,
     reference has n_features values; CSR samples (indptr given): the
     reference is the origin and only stored values are read. The maximum is
     exact whatever the order, so any split over threads gives the same value.
+    IN: values, indptr, reference.
     """
     cdef:
         Py_ssize_t n_values = values.shape[0]
@@ -195,16 +188,10 @@ def half_extent(const floating[::1] values, const int32_t[::1] indptr,
             if failed[0]:
                 continue
             start = chunk * CHUNK_SIZE
-            if floating is float:
-                partial[chunk] = iwk_half_extent_float(
-                    &values[start * n_features],
-                    <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start), n_features,
-                    half_reference, scratch)
-            else:
-                partial[chunk] = iwk_half_extent_double(
-                    &values[start * n_features],
-                    <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start), n_features,
-                    half_reference, scratch)
+            partial[chunk] = iwk_half_extent(
+                &values[start * n_features],
+                <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start), n_features,
+                half_reference, scratch)
         free(scratch)
     if failed[0]:
         free(half_reference)
@@ -227,7 +214,7 @@ def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double sc
     Two passes (means, then squared deviations) with per-chunk partial sums
     added in chunk order: stable, deterministic, and with no temporary the
     size of X (numpy's var allocates one). In the frame the values are at
-    most 1 in magnitude, so no square overflows.
+    most 1 in magnitude, so no square overflows. IN: X, shift.
     """
     cdef:
         Py_ssize_t n_samples = X.shape[0]
@@ -248,7 +235,8 @@ def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double sc
         for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
             acc = partial + chunk * n_features
             memset(acc, 0, n_features * sizeof(double))
-            for i in range(chunk * CHUNK_SIZE, min((chunk + 1) * CHUNK_SIZE, n_samples)):
+            for i in range(chunk * CHUNK_SIZE,
+                           min((chunk + 1) * CHUNK_SIZE, n_samples)):
                 if shift is None:
                     for f in range(n_features):
                         acc[f] += X[i, f]
@@ -261,14 +249,16 @@ def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double sc
         for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
             acc = partial + chunk * n_features
             memset(acc, 0, n_features * sizeof(double))
-            for i in range(chunk * CHUNK_SIZE, min((chunk + 1) * CHUNK_SIZE, n_samples)):
+            for i in range(chunk * CHUNK_SIZE,
+                           min((chunk + 1) * CHUNK_SIZE, n_samples)):
                 if shift is None:
                     for f in range(n_features):
                         diff = X[i, f] - mean[f]
                         acc[f] += diff * diff
                 else:
                     for f in range(n_features):
-                        diff = <double> (X[i, f] * <floating> scale - shift[f]) - mean[f]
+                        diff = (<double> (X[i, f] * <floating> scale - shift[f])
+                                - mean[f])
                         acc[f] += diff * diff
         ordered_column_sums(partial, n_chunks, n_features, mean)
         for f in range(n_features):
@@ -280,7 +270,8 @@ def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double sc
 
 cdef void ordered_column_sums(const double* partial, Py_ssize_t n_rows, int n_cols,
                               double* out) noexcept nogil:
-    """out[f] = sum of partial[r, f] over the rows r, in row order."""
+    """out[f] = sum of partial[r, f] over the rows r, in row order.
+    IN: partial (n_rows, n_cols). OUT: out (n_cols,)."""
     cdef:
         Py_ssize_t r
         int f

@@ -18,103 +18,24 @@ bit-identical for any thread count:
 from cython cimport floating
 from cpython.exc cimport PyErr_CheckSignals
 from cython.parallel cimport parallel, prange
-from libc.math cimport INFINITY
-from libc.stdint cimport int32_t, int64_t
+from libc.stdint cimport int32_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
-from ._common cimport (CHUNK_SIZE, n_chunks_of, row_sq_norms, sq_norms,
-                      transposed_centers, useful_threads)
-from ._rows cimport (Rows, add_row, chunk_dots, fold_norms, frame_buffer, frame_rows,
-                    framed_rows, fused_lanes, needs_frame_buffer, packed_lanes,
-                    packed_rows, row_sq_distance, rows_of, scaled_centers, values_of)
-
-
-cdef extern from "simd.h":
-    void iwk_column_min_float(const float* column, float norm, int32_t index,
-                              int n_rows, float* nearest, int32_t* best) noexcept nogil
-    void iwk_column_min_double(const double* column, double norm, int64_t index,
-                               int n_rows, double* nearest, int64_t* best) noexcept nogil
-    int64_t iwk_labels_float(const int32_t* best, const float* nearest, int n_rows,
-                             int first, int n_scanned, int n_fixed,
-                             const int* fixed_label,
-                             const float* fixed_nearest, float* out_nearest,
-                             int* labels, int* target) noexcept nogil
-    int64_t iwk_labels_double(const int64_t* best, const double* nearest, int n_rows,
-                              int first, int n_scanned, int n_fixed,
-                              const int* fixed_label,
-                              const double* fixed_nearest, double* out_nearest,
-                              int* labels, int* target) noexcept nogil
-    void iwk_accumulate_float(const float* X, int n_rows, int n_features,
-                              double scale, const float* shift, const float* w,
-                              const int* target, double* sums) noexcept nogil
-    void iwk_accumulate_double(const double* X, int n_rows, int n_features,
-                               double scale, const double* shift, const double* w,
-                               const int* target, double* sums) noexcept nogil
-    void iwk_nearest_small_float(const float* X, int n_rows, int n_features,
-                                 const float* centers_t, const float* norms,
-                                 float* nearest, int32_t* best) noexcept nogil
-    void iwk_nearest_small_double(const double* X, int n_rows, int n_features,
-                                  const double* centers_t, const double* norms,
-                                  double* nearest, int64_t* best) noexcept nogil
-    void iwk_nearest_packed_float(const float* packed, int n_rows, int n_features,
-                                  const float* centers, const float* norms,
-                                  int n_centers, float* nearest,
-                                  int32_t* best) noexcept nogil
-    void iwk_nearest_packed_double(const double* packed, int n_rows, int n_features,
-                                   const double* centers, const double* norms,
-                                   int n_centers, double* nearest,
-                                   int64_t* best) noexcept nogil
-    void iwk_row_min_float(const float* dots, int stride, const float* norms,
-                           int n_rows, int n_centers, float* nearest,
-                           int32_t* best) noexcept nogil
-    void iwk_row_min_double(const double* dots, int stride, const double* norms,
-                            int n_rows, int n_centers, double* nearest,
-                            int64_t* best) noexcept nogil
-
-
-cdef inline void nearest_in_block(const floating* dots, const floating* norms,
-                                  int n_rows, int n_centers, floating* nearest,
-                                  void* best) noexcept nogil:
-    """Per row of a center-major block of -2 <x_i, c_j>, the index j of the
-    smallest ||c_j||^2 - 2 <x_i, c_j> (ties: lowest j) and that value.
-    dots, norms: in. nearest: out (n_rows,). best: out (n_rows,), int32 for
-    float data and int64 for double (the width of the values, see simd.h).
-    """
-    cdef int i, j
-    for i in range(n_rows):
-        nearest[i] = INFINITY
-    memset(best, 0, n_rows * sizeof(int64_t))
-    for j in range(n_centers):
-        if floating is float:
-            iwk_column_min_float(dots + j * n_rows, norms[j], j, n_rows, nearest,
-                                 <int32_t*> best)
-        else:
-            iwk_column_min_double(dots + j * n_rows, norms[j], j, n_rows, nearest,
-                                  <int64_t*> best)
-
-
-cdef inline void nearest_by_row(const floating* dots, const floating* norms,
-                                int n_rows, int n_centers, floating* nearest,
-                                void* best) noexcept nogil:
-    """nearest_in_block for a sample-major block (dots[i * n_centers + j])."""
-    if floating is float:
-        iwk_row_min_float(dots, n_centers, norms, n_rows, n_centers, nearest,
-                          <int32_t*> best)
-    else:
-        iwk_row_min_double(dots, n_centers, norms, n_rows, n_centers, nearest,
-                           <int64_t*> best)
-
-
-cdef inline void accumulate(const floating* rows, int n_rows, int n_features,
-                            double scale, const floating* shift, const floating* w,
-                            const int* target, double* sums) noexcept nogil:
-    """iwk_accumulate_* (see simd.h) for X's precision: the statistics of a
-    chunk of dense rows, framed as they are added unless shift is NULL."""
-    if floating is float:
-        iwk_accumulate_float(rows, n_rows, n_features, scale, shift, w, target, sums)
-    else:
-        iwk_accumulate_double(rows, n_rows, n_features, scale, shift, w, target, sums)
+from ._common cimport (
+    CHUNK_SIZE, n_chunks_of, row_sq_norms, sq_norms, transposed_centers,
+    useful_threads,
+)
+from ._dispatch cimport (
+    Argmin, free_argmin, iwk_accumulate, iwk_column_min, iwk_labels,
+    iwk_nearest_packed, iwk_nearest_small, iwk_row_min, missing, new_argmin,
+    no_argmin, start_argmin,
+)
+from ._rows cimport (
+    Rows, add_row, chunk_dots, fold_norms, frame_buffer, frame_rows, frame_shift,
+    framed_rows, fused_lanes, needs_frame_buffer, packed_lanes, packed_rows,
+    row_sq_distance, rows_of, scaled_centers, values_of,
+)
 
 
 cdef enum:
@@ -135,7 +56,167 @@ cdef enum:
     SAMPLE_MAJOR_MAX_CENTERS = 64
 
 
-cdef Py_ssize_t chunks_per_block(Py_ssize_t n_chunks, Py_ssize_t block_size) noexcept nogil:
+# One assignment pass (assign_and_sum) -------------------------------------
+#
+# What a pass is asked for is a Pass; how it goes about it, a Scan (the
+# path) and Blocks (the split of the rows). The pass runs in named steps:
+# plan_scan, plan_blocks and prepare_centers before the parallel loop; per
+# chunk, scan_chunk (nearest scanned center), label_chunk (labels) and
+# sum_chunk (statistics); finish_update after it.
+
+
+cdef enum Scanned:
+    # Which centers a pass scans (Pass.scanned). Fixed centers never move,
+    # so a Lloyd fit finds each sample's nearest fixed center once
+    # (FIXED_CENTERS), after which every pass scans only the free ones
+    # (FREE_CENTERS) and gives the labels a scan of all would.
+    #
+    # Every center: the labels among all of them.
+    ALL_CENTERS
+    # Only the fixed centers: each sample's nearest one goes to fixed_label
+    # and its ||c||^2 - 2 <y, c> to fixed_nearest (both OUT); neither the
+    # labels nor the statistics are written.
+    FIXED_CENTERS
+    # Only the free centers, each sample's nearest fixed one being known
+    # (fixed_label and fixed_nearest, IN, from a FIXED_CENTERS pass over the
+    # same centers); on a tie the fixed center wins, its index being lower.
+    FREE_CENTERS
+
+
+cdef struct Pass:
+    # What one assignment pass scans and writes. The arrays of X's type (the
+    # centers, fixed_nearest) are separate arguments of assign_and_sum: a
+    # struct cannot hold a fused type.
+    int n_centers  # the centers, fixed ones first
+    int n_fixed
+    Scanned scanned
+    # INOUT (n_samples,): the last labels in (the changes are counted), each
+    # sample's nearest center out; not written by a FIXED_CENTERS pass.
+    int* labels
+    # (n_samples,) each sample's nearest fixed center: OUT for FIXED_CENTERS,
+    # IN for FREE_CENTERS, not read for ALL_CENTERS.
+    int* fixed_label
+    # The update half of a Lloyd step, wanted or not: the statistics of the
+    # free centers, gathered while the rows are in cache. For free center j,
+    # sums[j] = sum of w_i y_i and weights[j] = sum of w_i over its samples,
+    # in float64, y_i the sample in the frame (see _rows.pxd).
+    bint update
+    double* sums  # OUT (n_free, n_features) if update
+    double* weights  # OUT (n_free,) if update
+
+
+cdef inline Pass labels_pass(int n_centers, int n_fixed, int* labels) noexcept nogil:
+    """A pass that scans every center and writes only the labels. labels
+    (n_samples,) is stored, not read: the pass reads and writes it (see
+    Pass.labels)."""
+    return Pass(n_centers=n_centers, n_fixed=n_fixed, scanned=ALL_CENTERS,
+                labels=labels, fixed_label=NULL, update=False, sums=NULL,
+                weights=NULL)
+
+
+cdef inline Pass with_update(Pass job, double* sums, double* weights) noexcept nogil:
+    """The same pass, also gathering the free centers' statistics (see
+    Pass.update) into sums (n_free, n_features) and weights (n_free,):
+    stored, not read; the pass writes them."""
+    job.update = True
+    job.sums = sums
+    job.weights = weights
+    return job
+
+
+cdef inline Pass fixed_centers_pass(Pass job) noexcept nogil:
+    """The FIXED_CENTERS pass that comes before the FREE_CENTERS pass job:
+    it writes job.fixed_label (and the caller's fixed_nearest), no labels
+    and no statistics."""
+    job.scanned = FIXED_CENTERS
+    job.update = False
+    return job
+
+
+cdef inline Pass without_update(Pass job) noexcept nogil:
+    """The same pass, writing the labels only."""
+    job.update = False
+    return job
+
+
+cdef enum Path:
+    # How a pass finds each sample's nearest scanned center (scan_chunk).
+    #
+    # Dense inputs small enough for a packed copy (packed_rows):
+    # iwk_nearest_packed (AVX-512).
+    PACKED
+    # Dense rows and at most one vector of centers: iwk_nearest_small, dots
+    # and argmin fused (AVX-512).
+    SMALL
+    # GEMM into one row of dots per sample, then iwk_row_min: sparse rows,
+    # and up to SAMPLE_MAJOR_MAX_CENTERS centers.
+    SAMPLE_MAJOR
+    # GEMM into one column of dots per center, then iwk_column_min.
+    CENTER_MAJOR
+
+
+cdef struct Scan:
+    # How a pass reads the centers it scans (plan_scan).
+    Path path
+    int first  # the centers scanned: first .. first + n_scanned - 1
+    int n_scanned
+    # Values of the scanned centers' norms, and columns of their transposed
+    # copy (SMALL, SAMPLE_MAJOR): a whole vector of lanes for SMALL (the
+    # padding never wins), else n_scanned.
+    int width
+    # SMALL over rows read as stored (Rows.fold): the fused kernel takes the
+    # centers times the scale. (GEMM takes the scale through its alpha, see
+    # chunk_dots; a packed copy is framed already.)
+    bint fold
+    # Dense rows are framed a whole chunk at a time into a thread's buffer,
+    # from which the sums can then read them.
+    bint whole_chunks
+
+
+cdef Scan plan_scan(Rows X, const floating* packed, Pass job) noexcept nogil:
+    """The path of a pass and the centers it scans. IN: packed (X packed for
+    iwk_nearest_packed, see packed_rows, or NULL: only whether it is given
+    is read)."""
+    cdef:
+        Scan scan
+        # Without a packed copy, dense rows and centers that fit in one
+        # vector take the fused kernel, the rest GEMM and a scan.
+        int lanes
+    scan.first = job.n_fixed if job.scanned == FREE_CENTERS else 0
+    scan.n_scanned = (job.n_fixed if job.scanned == FIXED_CENTERS
+                      else job.n_centers - scan.first)
+    lanes = fused_lanes(X, scan.n_scanned, floating is double, packed != NULL)
+    if packed != NULL:
+        scan.path = PACKED
+    elif lanes > 0:
+        scan.path = SMALL
+    elif X.indptr != NULL or scan.n_scanned <= SAMPLE_MAJOR_MAX_CENTERS:
+        scan.path = SAMPLE_MAJOR
+    else:
+        scan.path = CENTER_MAJOR
+    scan.width = lanes if scan.path == SMALL else scan.n_scanned
+    scan.fold = X.fold and scan.path == SMALL
+    scan.whole_chunks = frame_rows(X, sizeof(floating)) == CHUNK_SIZE
+    return scan
+
+
+cdef struct Blocks:
+    # The chunks of a pass in blocks of consecutive chunks: a thread's unit
+    # of work and, with the update, of the sums added while the rows are in
+    # cache (plan_blocks). Blocks are cut from the shape alone, never from
+    # the thread count (see N_BLOCKS).
+    Py_ssize_t n_chunks
+    Py_ssize_t per_block  # chunks per block
+    Py_ssize_t n_blocks
+    Py_ssize_t size  # float64 values of one block's sums: n_free * (n_features + 1)
+    # (n_blocks, size): each block's sums, for free center j n_features sums
+    # then the weight. NULL without the update, or when the sums do not fit
+    # in SUMS_BUDGET: the update then takes a second pass (weighted_sums).
+    double* partial
+
+
+cdef Py_ssize_t chunks_per_block(Py_ssize_t n_chunks,
+                                 Py_ssize_t block_size) noexcept nogil:
     """Chunks in each block of fused sums, or 0 if the sums do not fit."""
     cdef Py_ssize_t n_blocks = min(<Py_ssize_t> N_BLOCKS, n_chunks)
     if n_blocks * block_size * <Py_ssize_t> sizeof(double) > SUMS_BUDGET:
@@ -143,226 +224,294 @@ cdef Py_ssize_t chunks_per_block(Py_ssize_t n_chunks, Py_ssize_t block_size) noe
     return (n_chunks + n_blocks - 1) // n_blocks
 
 
-cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* packed,
-                               const floating[::1] sample_weight,
-                               const floating* centers, int n_centers, int n_fixed,
-                               int* labels, double* sums, double* weights,
-                               const floating* fixed_nearest, const int* fixed_label,
-                               floating* out_nearest, int n_threads) noexcept nogil:
-    """Set labels[i] to the index of the nearest center (ties: lowest index)
-    and, unless sums is NULL, the statistics of the free centers: for free
-    center j, sums[j] = sum of w_i y_i and weights[j] = sum of w_i over its
-    samples, in float64, y_i the sample in the frame (see _rows.pxd), where
-    the centers are too.
+cdef int plan_blocks(Pass job, Py_ssize_t n_samples, int n_features,
+                     Blocks* blocks) noexcept nogil:
+    """The blocks of a pass: one chunk each without the update (or when the
+    sums do not fit), else up to N_BLOCKS, with their sums allocated.
+    Returns -1 if memory ran out, else 0. OUT: blocks (its partial for the
+    caller to free)."""
+    cdef Py_ssize_t fused  # chunks per block of fused sums, 0 if none
+    blocks.n_chunks = n_chunks_of(n_samples)
+    blocks.size = <Py_ssize_t> (job.n_centers - job.n_fixed) * (n_features + 1)
+    fused = chunks_per_block(blocks.n_chunks, blocks.size) if job.update else 0
+    blocks.per_block = fused if fused > 0 else 1
+    blocks.n_blocks = (blocks.n_chunks + blocks.per_block - 1) // blocks.per_block
+    blocks.partial = NULL
+    if fused > 0:
+        blocks.partial = <double*> malloc(blocks.n_blocks * blocks.size
+                                          * sizeof(double))
+        if blocks.partial == NULL:
+            return -1
+    return 0
 
-    Fixed centers never move, so a Lloyd loop finds each sample's nearest
-    fixed center once (see nearest_fixed) and passes it as fixed_label, with
-    its ||c||^2 - 2 <y, c> as fixed_nearest; only the free centers are then
-    scanned. With both NULL, all centers are scanned.
 
-    values, X, sample_weight, centers (n_centers, n_features): in.
-    packed: X packed for iwk_nearest_packed_* (see packed_rows), or NULL.
-    labels: in-out. sums (n_centers - n_fixed, n_features), weights: out, or both NULL.
-    fixed_nearest, fixed_label (n_samples,): in, or both NULL.
-    out_nearest (n_samples,): out, the ||c||^2 - 2 <y, c> of the chosen
-    center among those scanned, or NULL. Returns how many labels changed, or
-    -1 if memory ran out (the outputs are then undefined).
+cdef int prepare_centers(Rows X, Scan scan, const floating* scanned, floating* norms,
+                         floating** transposed) noexcept nogil:
+    """The scanned centers as scan.path reads them: their squared norms and,
+    for SMALL and SAMPLE_MAJOR, a transposed copy (transposed_centers, padded
+    to scan.width); for scan.fold, of the centers times the scale
+    (scaled_centers), the norms staying those of the centers in the frame
+    (fold_norms). PACKED and CENTER_MAJOR read the centers as given.
+    Returns -1 if memory ran out, else 0.
+    IN: scanned (n_scanned, n_features). OUT: norms (scan.width,),
+    *transposed ((n_features, scan.width), for the caller to free; NULL
+    where no copy is made).
     """
     cdef:
-        Py_ssize_t n_samples = X.n_samples
         int n_features = X.n_features
-        int n_free = n_centers - n_fixed
-        # Centers scanned per chunk: all, or the free ones after the fixed.
-        int first = n_fixed if fixed_label != NULL else 0
-        int n_scanned = n_centers - first
-        const floating* scanned = centers + first * n_features
-        Py_ssize_t n_chunks = n_chunks_of(n_samples)
-        Py_ssize_t block_size = n_free * (n_features + 1)
-        Py_ssize_t per_block = 1, n_blocks, block, chunk, start, i, changed = 0
-        int rows, j
+        floating* folded = NULL
+        const floating* dotted = scanned
+    transposed[0] = NULL
+    if scan.path == PACKED or scan.path == CENTER_MAJOR:
+        row_sq_norms(scanned, scan.n_scanned, n_features, norms)
+        return 0
+    if scan.fold:
+        folded = scaled_centers(X, scanned, scan.n_scanned, n_features)
+        if folded == NULL:
+            return -1
+        dotted = folded
+    transposed[0] = transposed_centers(dotted, scan.n_scanned, n_features, scan.width,
+                                       norms)
+    if scan.fold:
+        fold_norms(X, scanned, scan.n_scanned, n_features, norms)
+    free(folded)
+    return -1 if transposed[0] == NULL else 0
+
+
+cdef inline void nearest_in_block(const floating* dots, const floating* norms,
+                                  int n_rows, int n_centers, floating* nearest,
+                                  Argmin best) noexcept nogil:
+    """Per row of a center-major block of -2 <x_i, c_j>, the index j of the
+    smallest ||c_j||^2 - 2 <x_i, c_j> (ties: lowest j) and that value.
+    IN: dots (n_centers, n_rows), norms (n_centers,). OUT: nearest (n_rows,),
+    best (n_rows,).
+    """
+    cdef int j
+    start_argmin(nearest, best, n_rows)
+    for j in range(n_centers):
+        iwk_column_min(dots + j * n_rows, norms[j], j, n_rows, nearest, best)
+
+
+cdef inline const floating* scan_chunk(const floating* values, Rows X,
+                                       const floating* packed, Scan scan,
+                                       const floating* centers, const floating* norms,
+                                       Py_ssize_t start, int rows, floating* dots,
+                                       floating* frame, floating* nearest,
+                                       Argmin best) noexcept nogil:
+    """Each row's nearest scanned center, by scan.path: best[i] = the j
+    (counted from scan.first) of the smallest ||c_j||^2 - 2 <y_i, c_j>
+    (ties: lowest j), nearest[i] that value, for rows start .. start + rows.
+    Returns the rows framed in ``frame`` when the chunk was framed whole
+    there, for the sums to read, else NULL.
+    IN: values, packed (PACKED), centers and norms (the scanned centers as
+    prepare_centers gives them). OUT: nearest (rows,), best (rows,).
+    INOUT (a thread's scratch): dots (CHUNK_SIZE * n_scanned; GEMM paths),
+    frame (frame_buffer).
+    """
+    cdef const floating* framed = NULL
+    if scan.path == PACKED:
+        iwk_nearest_packed(packed + start * X.n_features, rows, X.n_features, centers,
+                           norms, scan.n_scanned, nearest, best)
+    elif scan.path == SMALL:
+        # Framed (or, X.fold, as stored: then not for the sums).
+        framed = framed_rows(values, X, start, rows, frame)
+        iwk_nearest_small(framed, rows, X.n_features, centers, norms, nearest, best)
+        if X.fold:
+            framed = NULL
+    elif scan.path == SAMPLE_MAJOR:
+        chunk_dots(values, X, start, rows, centers, scan.n_scanned, False, dots, frame)
+        iwk_row_min(dots, scan.n_scanned, norms, rows, scan.n_scanned, nearest, best)
+        if scan.whole_chunks:
+            framed = frame
+    else:
+        chunk_dots(values, X, start, rows, centers, scan.n_scanned, True, dots, frame)
+        nearest_in_block(dots, norms, rows, scan.n_scanned, nearest, best)
+        if scan.whole_chunks:
+            framed = frame
+    return framed
+
+
+cdef inline Py_ssize_t label_chunk(Pass job, Scan scan, Py_ssize_t start, int rows,
+                                   Argmin best, const floating* nearest,
+                                   floating* fixed_nearest, int* target) noexcept nogil:
+    """The labels of rows start .. start + rows from their nearest scanned
+    center, as job.scanned says (see Scanned), and each row's target: the
+    free center taking its statistics, or -1 (see iwk_labels). Returns how
+    many labels changed.
+    IN: best, nearest (rows,); job.fixed_label, fixed_nearest for
+    FREE_CENTERS. OUT: target (rows,); job.fixed_label, fixed_nearest for
+    FIXED_CENTERS. INOUT: job.labels, unless FIXED_CENTERS.
+    """
+    if job.scanned == FIXED_CENTERS:
+        return iwk_labels(best, nearest, rows, scan.first, scan.n_scanned, job.n_fixed,
+                          NULL, NULL, fixed_nearest + start, job.fixed_label + start,
+                          target)
+    if job.scanned == FREE_CENTERS:
+        return iwk_labels(best, nearest, rows, scan.first, scan.n_scanned, job.n_fixed,
+                          job.fixed_label + start, fixed_nearest + start, NULL,
+                          job.labels + start, target)
+    return iwk_labels(best, nearest, rows, scan.first, scan.n_scanned, job.n_fixed,
+                      NULL, NULL, NULL, job.labels + start, target)
+
+
+cdef inline void sum_chunk(const floating* values, Rows X, const floating* framed,
+                           const floating* w, Py_ssize_t start, int rows,
+                           const int* target, double* sums) noexcept nogil:
+    """Rows start .. start + rows added to their free centers' statistics:
+    sums[target[i]] += w_i [y_i, 1] where target[i] >= 0, y_i the row in
+    the frame, in row order.
+    Dense rows are read from ``framed`` when the chunk is whole there; rows
+    read as stored (X.fold) as stored (the sums are framed once, after: see
+    unfold_sums); else each value is framed as it is added: the same values.
+    IN: values, framed (rows, n_features; or NULL), w (rows,), target
+    (rows,). INOUT: sums (n_free, n_features + 1).
+    """
+    cdef:
+        int i
+        double* acc
+    if X.indptr == NULL:
+        if framed != NULL:
+            iwk_accumulate(framed, rows, X.n_features, 1.0, NULL, w, target, sums)
+        elif X.fold:
+            iwk_accumulate(values + start * X.n_features, rows, X.n_features, 1.0, NULL,
+                           w, target, sums)
+        else:
+            iwk_accumulate(values + start * X.n_features, rows, X.n_features, X.scale,
+                           frame_shift(X, values), w, target, sums)
+        return
+    for i in range(rows):
+        if target[i] >= 0:
+            acc = sums + target[i] * (X.n_features + 1)
+            add_row(acc, w[i], values, X, start + i, 0, X.n_features)
+            acc[X.n_features] += w[i]
+
+
+cdef int finish_update(const floating* values, Rows X,
+                       const floating[::1] sample_weight, Pass job, Blocks blocks,
+                       int n_threads) noexcept nogil:
+    """The statistics of an updating pass from its blocks' sums, added in
+    block order (add_blocks; framed for rows read as stored: unfold_sums),
+    or, when they did not fit, from a second pass over the rows
+    (weighted_sums). Returns -1 if memory ran out, else 0.
+    IN: values, sample_weight, job.labels, blocks.partial. OUT: job.sums,
+    job.weights.
+    """
+    cdef int n_free = job.n_centers - job.n_fixed
+    if blocks.partial != NULL:
+        add_blocks(blocks.partial, blocks.n_blocks, n_free, X.n_features, job.sums,
+                   job.weights, n_threads)
+        if X.fold:
+            unfold_sums(X.scale, job.sums, n_free, X.n_features)
+        return 0
+    return weighted_sums(values, X, sample_weight, job.labels, job.n_fixed, n_free,
+                         job.sums, job.weights, n_threads)
+
+
+cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* packed,
+                               const floating[::1] sample_weight,
+                               const floating* centers, Pass job,
+                               floating* fixed_nearest, int n_threads) noexcept nogil:
+    """One assignment pass: each sample's nearest center among those
+    job.scanned says (ties: lowest index) and, with job.update, the free
+    centers' statistics (see Pass), y_i the sample in the frame (see
+    _rows.pxd), where the centers are too.
+
+    Per chunk of rows, each thread scans the chunk (scan_chunk), writes its
+    labels (label_chunk) and adds its rows to the sums of its block
+    (sum_chunk); the blocks are then added in block order (finish_update).
+
+    Returns how many labels changed, or -1 if memory ran out (the outputs
+    are then undefined).
+    IN: values, packed (X packed for iwk_nearest_packed, see packed_rows, or
+    NULL), sample_weight (n_samples,; read for the update only), centers
+    (n_centers, n_features). OUT and INOUT: job's arrays (see Pass) and
+    fixed_nearest (n_samples,): OUT for FIXED_CENTERS, IN for FREE_CENTERS,
+    not read (may be NULL) for ALL_CENTERS.
+    """
+    cdef:
+        int n_features = X.n_features
+        Scan scan = plan_scan(X, packed, job)
+        Blocks blocks
+        const floating* scanned = centers + scan.first * n_features
+        floating* norms = <floating*> malloc(scan.width * sizeof(floating))
+        floating* transposed = NULL
+        Py_ssize_t block, chunk, start, changed = 0
+        int rows
         # Set by any thread whose buffers cannot be allocated (an array:
         # a variable assigned in a parallel block would be thread-private).
         bint failed[1]
-        double w
-        double* partial = NULL
         double* own
-        double* acc
         floating* dots
         floating* frame
-        const floating* framed
         floating* nearest
-        void* best
+        Argmin best
         int* target
-        # Without a packed copy, dense rows and centers that fit in one
-        # vector take the fused kernel, the rest GEMM and a scan.
-        int lanes = fused_lanes(X, n_scanned, floating is double, packed != NULL)
-        bint small = lanes > 0
-        # A chunk framed whole can be added to the sums from the buffer.
-        bint whole_chunks = frame_rows(X, sizeof(floating)) == CHUNK_SIZE
-        floating* norms = <floating*> malloc(max(n_scanned, lanes) * sizeof(floating))
-        floating* scanned_t = NULL
-        bint sample_major = packed == NULL and not small and (
-            X.indptr != NULL or n_scanned <= SAMPLE_MAJOR_MAX_CENTERS)
-        # Rows read as stored (see _rows.pxd, Rows.fold) take the scale
-        # through GEMM's alpha (chunk_dots); only the fused kernel needs a
-        # copy of the centers times the scale. A packed copy is framed already.
-        bint fold = X.fold and packed == NULL and small
-        floating* folded = NULL
-        const floating* dotted = scanned
+        const floating* framed
 
-    failed[0] = False
-    if sums != NULL:
-        per_block = chunks_per_block(n_chunks, block_size)
-        if per_block > 0:
-            n_blocks = (n_chunks + per_block - 1) // per_block
-            partial = <double*> malloc(n_blocks * block_size * sizeof(double))
-            failed[0] = partial == NULL
-        else:
-            per_block = 1
-    n_blocks = (n_chunks + per_block - 1) // per_block
-
-    if fold:
-        folded = scaled_centers(X, scanned, n_scanned, n_features)
-        failed[0] = failed[0] or folded == NULL
-        if folded != NULL:
-            dotted = folded
-    if small or sample_major:
-        scanned_t = transposed_centers(dotted, n_scanned, n_features,
-                                       lanes if small else n_scanned, norms)
-        failed[0] = failed[0] or scanned_t == NULL
-        if fold and norms != NULL:
-            fold_norms(X, scanned, n_scanned, n_features, norms)
-    elif norms != NULL:
-        row_sq_norms(scanned, n_scanned, n_features, norms)
-    failed[0] = failed[0] or norms == NULL
+    failed[0] = plan_blocks(job, X.n_samples, n_features, &blocks) < 0
+    if norms == NULL or prepare_centers(X, scan, scanned, norms, &transposed) < 0:
+        failed[0] = True
+    if transposed != NULL:
+        scanned = transposed  # the centers as the chunk kernels read them
     if failed[0]:
-        n_blocks = 0  # no work; the allocations are freed below
+        blocks.n_blocks = 0  # no work; the allocations are freed below
     dots = NULL  # each thread allocates its own buffers below
     frame = NULL
     nearest = NULL
-    best = NULL
+    best = no_argmin()
     target = NULL
     with parallel(num_threads=n_threads):
-        if packed == NULL and not small:
-            dots = <floating*> malloc(CHUNK_SIZE * n_scanned * sizeof(floating))
-        if packed == NULL:
-            frame = <floating*> frame_buffer(X, sizeof(floating))
+        dots = NULL
+        frame = NULL
+        if scan.path == SAMPLE_MAJOR or scan.path == CENTER_MAJOR:
+            dots = <floating*> malloc(CHUNK_SIZE * scan.n_scanned * sizeof(floating))
+        if scan.path != PACKED:
+            frame = frame_buffer(values, X)
         nearest = <floating*> malloc(CHUNK_SIZE * sizeof(floating))
-        best = malloc(CHUNK_SIZE * sizeof(int64_t))
+        best = new_argmin(CHUNK_SIZE)
         target = <int*> malloc(CHUNK_SIZE * sizeof(int))
-        if (nearest == NULL or best == NULL or target == NULL
-                or (packed == NULL and not small and dots == NULL)
-                or (packed == NULL and needs_frame_buffer(X) and frame == NULL)):
+        if (nearest == NULL or missing(best) or target == NULL
+                or ((scan.path == SAMPLE_MAJOR or scan.path == CENTER_MAJOR)
+                    and dots == NULL)
+                or (scan.path != PACKED and needs_frame_buffer(X) and frame == NULL)):
             failed[0] = True
-        for block in prange(n_blocks, schedule="static"):
+        for block in prange(blocks.n_blocks, schedule="static"):
             if failed[0]:
                 continue  # memory ran out in some thread: the result is dropped
             own = NULL
-            if partial != NULL:
-                own = partial + block * block_size
-                memset(own, 0, block_size * sizeof(double))
-            for chunk in range(block * per_block, min((block + 1) * per_block, n_chunks)):
+            if blocks.partial != NULL:
+                own = blocks.partial + block * blocks.size
+                memset(own, 0, blocks.size * sizeof(double))
+            for chunk in range(block * blocks.per_block,
+                               min((block + 1) * blocks.per_block, blocks.n_chunks)):
                 start = chunk * CHUNK_SIZE
-                rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
-                framed = NULL
-                if packed != NULL:
-                    if floating is float:
-                        iwk_nearest_packed_float(packed + start * n_features, rows,
-                                                 n_features, scanned, norms, n_scanned,
-                                                 nearest, <int32_t*> best)
-                    else:
-                        iwk_nearest_packed_double(packed + start * n_features, rows,
-                                                  n_features, scanned, norms, n_scanned,
-                                                  nearest, <int64_t*> best)
-                elif small:
-                    # Framed (or, X.fold, as stored: then not for the sums).
-                    framed = framed_rows(values, X, start, rows, frame)
-                    if floating is float:
-                        iwk_nearest_small_float(framed, rows, n_features, scanned_t,
-                                                norms, nearest, <int32_t*> best)
-                    else:
-                        iwk_nearest_small_double(framed, rows, n_features, scanned_t,
-                                                 norms, nearest, <int64_t*> best)
-                    if X.fold:
-                        framed = NULL
-                elif sample_major:
-                    chunk_dots(values, X, start, rows, scanned_t, n_scanned, False,
-                               dots, frame)
-                    nearest_by_row(dots, norms, rows, n_scanned, nearest, best)
-                    if whole_chunks:
-                        framed = frame
-                else:
-                    chunk_dots(values, X, start, rows, scanned, n_scanned, True, dots,
-                               frame)
-                    nearest_in_block(dots, norms, rows, n_scanned, nearest, best)
-                    if whole_chunks:
-                        framed = frame
-                if floating is float:
-                    changed += iwk_labels_float(
-                        <int32_t*> best, nearest, rows, first, n_scanned, n_fixed,
-                        fixed_label + start if fixed_label != NULL else NULL,
-                        fixed_nearest + start if fixed_nearest != NULL else NULL,
-                        out_nearest + start if out_nearest != NULL else NULL,
-                        labels + start, target)
-                else:
-                    changed += iwk_labels_double(
-                        <int64_t*> best, nearest, rows, first, n_scanned, n_fixed,
-                        fixed_label + start if fixed_label != NULL else NULL,
-                        fixed_nearest + start if fixed_nearest != NULL else NULL,
-                        out_nearest + start if out_nearest != NULL else NULL,
-                        labels + start, target)
-                if own == NULL:
-                    continue
-                if X.indptr == NULL:
-                    # From the framed chunk if it is whole in the buffer; for
-                    # rows read as stored, the rows themselves (the sums are
-                    # framed once, after: see unfold_sums); else framing each
-                    # value as it is added: the same values.
-                    if framed != NULL:
-                        accumulate(framed, rows, n_features, 1.0, NULL,
-                                   &sample_weight[start], target, own)
-                    elif X.fold:
-                        accumulate(values + start * n_features, rows, n_features,
-                                   1.0, NULL, &sample_weight[start], target, own)
-                    else:
-                        accumulate(values + start * n_features, rows, n_features,
-                                   X.scale, <const floating*> X.shift,
-                                   &sample_weight[start], target, own)
-                    continue
-                for i in range(rows):
-                    if target[i] >= 0:
-                        w = sample_weight[start + i]
-                        acc = own + target[i] * (n_features + 1)
-                        add_row(acc, w, values, X, start + i, 0, n_features)
-                        acc[n_features] += w
+                rows = <int> min(<Py_ssize_t> CHUNK_SIZE, X.n_samples - start)
+                framed = scan_chunk(values, X, packed, scan, scanned, norms, start,
+                                    rows, dots, frame, nearest, best)
+                changed += label_chunk(job, scan, start, rows, best, nearest,
+                                       fixed_nearest, target)
+                if own != NULL:
+                    sum_chunk(values, X, framed, &sample_weight[start], start, rows,
+                              target, own)
         free(dots)
         free(frame)
         free(nearest)
-        free(best)
+        free_argmin(best)
         free(target)
     free(norms)
-    free(scanned_t)
-    free(folded)
+    free(transposed)
 
-    if failed[0]:
-        free(partial)
-        return -1
-    if partial != NULL:
-        add_blocks(partial, n_blocks, n_free, n_features, sums, weights, n_threads)
-        free(partial)
-        if X.fold:
-            unfold_sums(X.scale, sums, n_free, n_features)
-    elif sums != NULL:
-        if weighted_sums(values, X, sample_weight, labels, n_fixed, n_free, sums,
-                         weights, n_threads) < 0:
-            return -1
-    return changed
+    if not failed[0] and job.update:
+        failed[0] = finish_update(values, X, sample_weight, job, blocks, n_threads) < 0
+    free(blocks.partial)
+    return -1 if failed[0] else changed
 
 
 cdef void unfold_sums(double scale, double* sums, int n_free,
                       int n_features) noexcept nogil:
     """Sums of w x over dense rows read as stored (Rows.fold) as sums of w y
-    in the frame, y = x * scale: a power of two, exact. sums: in-out."""
+    in the frame, y = x * scale: a power of two, exact. INOUT: sums (n_free,
+    n_features)."""
     cdef Py_ssize_t p
     for p in range(<Py_ssize_t> n_free * n_features):
         sums[p] *= scale
@@ -373,7 +522,8 @@ cdef void add_blocks(const double* partial, Py_ssize_t n_blocks, int n_free,
                      int n_threads) noexcept nogil:
     """Add the per-block statistics in block order: each output element is
     owned by one thread, so the order never depends on the thread count.
-    partial (n_blocks, n_free, n_features + 1): in. sums, weights: out.
+    IN: partial (n_blocks, n_free, n_features + 1). OUT: sums (n_free,
+    n_features), weights (n_free,).
     """
     cdef:
         Py_ssize_t block_size = n_free * (n_features + 1)
@@ -388,14 +538,15 @@ cdef void add_blocks(const double* partial, Py_ssize_t n_blocks, int n_free,
             out[f] = own[f]
         weights[j] = own[n_features]
         for block in range(1, n_blocks):
-            own = own + block_size
+            own = partial + block * block_size + j * (n_features + 1)
             for f in range(n_features):
                 out[f] += own[f]
             weights[j] += own[n_features]
 
 
 cdef int weighted_sums(const floating* values, Rows X,
-                       const floating[::1] sample_weight, const int* labels, int n_fixed,
+                       const floating[::1] sample_weight, const int* labels,
+                       int n_fixed,
                        int n_free, double* sums, double* weights,
                        int n_threads) noexcept nogil:
     """Per free center j: sums[j] = sum of w_i y_i and weights[j] = sum of w_i
@@ -408,8 +559,8 @@ cdef int weighted_sums(const floating* values, Rows X,
     into the shared array would bounce cache lines between the threads.
     A sparse row is read by every thread, each adding the values that fall
     in its slice.
-    values, X, sample_weight, labels: in. sums (n_free, n_features),
-    weights: out.
+    IN: values, sample_weight, labels (n_samples,). OUT: sums (n_free,
+    n_features), weights (n_free,).
     """
     cdef:
         Py_ssize_t n_samples = X.n_samples
@@ -446,7 +597,8 @@ cdef int weighted_sums(const floating* values, Rows X,
 
 
 cdef int relocate_empty(const floating* values, Rows X,
-                        const floating[::1] sample_weight, const int[::1] labels, const floating* centers,
+                        const floating[::1] sample_weight, const int[::1] labels,
+                        const floating* centers,
                         int n_fixed, int n_free, double* sums, double* weights,
                         int n_threads) noexcept nogil:
     """Move each free center that received no weight onto the sample farthest
@@ -455,9 +607,11 @@ cdef int relocate_empty(const floating* values, Rows X,
 
     The farthest samples are taken in decreasing distance (ties: lowest
     index) and given to the empty clusters in increasing order. Samples of
-    zero weight are never used. Returns the number of empty clusters.
-    values, X, sample_weight, labels, centers (current, before the
-    update): in. sums, weights: in-out.
+    zero weight are never used. Returns the number of empty clusters, or -1
+    if memory ran out.
+    IN: values, sample_weight, labels (n_samples,), centers (the current
+    ones, before the update). INOUT: sums (n_free, n_features), weights
+    (n_free,).
     """
     cdef:
         Py_ssize_t n_samples = X.n_samples
@@ -520,7 +674,8 @@ cdef double update_free_centers(const double* sums, const double* weights,
                                 int n_features) noexcept nogil:
     """new[free j] = sums[j] / weights[j] (a free center with no weight keeps
     its place). Returns the total squared shift of the free centers.
-    sums, weights, old: in. new: out (its fixed rows are not touched).
+    IN: sums (n_free, n_features), weights (n_free,), old (n_fixed + n_free,
+    n_features). OUT: new (its free rows; the fixed rows are not touched).
     """
     cdef:
         int j, f
@@ -544,7 +699,8 @@ cdef double weighted_inertia(const floating* values, Rows X,
                              const int[::1] labels, int n_threads) noexcept nogil:
     """sum_i w_i ||y_i - c_{labels_i}||^2 in the frame, computed exactly (not
     through the GEMM expansion) and summed per chunk, then over chunks in
-    order; -1 if memory ran out."""
+    order; -1 if memory ran out. IN: values, sample_weight, centers
+    (n_centers, n_features), labels (n_samples,)."""
     cdef:
         Py_ssize_t n_samples = X.n_samples
         int n_features = X.n_features
@@ -585,14 +741,15 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
     centers. Between iterations it lets Python handle signals: Ctrl-C raises
     KeyboardInterrupt within one iteration, with every buffer freed.
 
-    The samples (in) are either dense, values the row-major (n_samples,
+    The samples are either dense, values the row-major (n_samples,
     n_features) array and indices, indptr None, or CSR; shift and scale are
     the frame (see _rows.pxd). Every entry point of the module takes them
-    this way. sample_weight: in (n_samples,). centers: in-out, in the frame
-    (n_fixed + n_free, n_features); rows below n_fixed are read, never
-    written. labels: out. Returns (n_iter, inertia), the inertia in the
-    frame. Raises MemoryError if memory runs out. verbose prints the inertia
-    in the user's units, for weights that were divided by weight_scale.
+    this way. Returns (n_iter, inertia), the inertia in the frame. Raises
+    MemoryError if memory runs out. verbose prints the inertia in the user's
+    units, for weights that were divided by weight_scale.
+    IN: values, indices, indptr, shift, sample_weight (n_samples,).
+    INOUT: centers (n_fixed + n_free, n_features, in the frame; rows below
+    n_fixed are read, never written). OUT: labels (n_samples,).
     """
     cdef:
         Rows X = rows_of(values, indices, indptr, shift, scale, sample_weight.shape[0],
@@ -615,6 +772,8 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
         floating* packed = NULL
         # Small dense inputs are read, every iteration, from a packed copy.
         int lanes = packed_lanes(X, floating is double)
+        # An iteration's pass: the labels, and the free centers' statistics.
+        Pass step
 
     labels[:] = -1
     n_threads = useful_threads(n_threads, X.n_samples, n_centers * n_features)
@@ -632,20 +791,22 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
             fixed_label = <int*> malloc(X.n_samples * sizeof(int))
             if fixed_nearest == NULL or fixed_label == NULL:
                 raise MemoryError()
+        step = with_update(labels_pass(n_centers, n_fixed, &labels[0]), sums, weights)
+        if n_fixed > 0:
+            # Fixed centers never move: each sample's nearest one is found
+            # once, and every iteration scans only the free centers.
+            step.scanned = FREE_CENTERS
+            step.fixed_label = fixed_label
         with nogil:
             if n_fixed > 0:
-                # Fixed centers never move: find each sample's nearest one
-                # once, so that every iteration scans only the free centers.
-                if assign_and_sum(v, X, packed, sample_weight, current, n_fixed,
-                                  n_fixed, fixed_label, NULL, NULL, NULL, NULL,
-                                  fixed_nearest, n_threads) < 0:
+                if assign_and_sum(v, X, packed, sample_weight, current,
+                                  fixed_centers_pass(step), fixed_nearest,
+                                  n_threads) < 0:
                     with gil:
                         raise MemoryError()
             for iteration in range(max_iter):
-                changed = assign_and_sum(v, X, packed, sample_weight, current,
-                                         n_centers, n_fixed, &labels[0], sums,
-                                         weights, fixed_nearest, fixed_label, NULL,
-                                         n_threads)
+                changed = assign_and_sum(v, X, packed, sample_weight, current, step,
+                                         fixed_nearest, n_threads)
                 if changed < 0:
                     with gil:
                         raise MemoryError()
@@ -686,9 +847,9 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
                 with gil:
                     PyErr_CheckSignals()
             if not strict:
-                if assign_and_sum(v, X, packed, sample_weight, current, n_centers,
-                                  n_fixed, &labels[0], NULL, NULL, fixed_nearest,
-                                  fixed_label, NULL, n_threads) < 0:
+                # The labels of the final centers.
+                if assign_and_sum(v, X, packed, sample_weight, current,
+                                  without_update(step), fixed_nearest, n_threads) < 0:
                     with gil:
                         raise MemoryError()
             inertia = weighted_inertia(v, X, sample_weight, current, n_centers, labels,
@@ -711,8 +872,9 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
 def assign(const floating[::1] values, const int32_t[::1] indices,
            const int32_t[::1] indptr, const floating[::1] shift, double scale,
            const floating[:, ::1] centers, int[::1] labels, int n_threads):
-    """labels (out) = index of the nearest of all centers (in the frame), for
-    predict."""
+    """The index of the nearest of all centers (in the frame), for predict.
+    IN: values, indices, indptr, shift, centers. OUT: labels (n_samples,).
+    """
     cdef:
         Rows X = rows_of(values, indices, indptr, shift, scale, labels.shape[0],
                          centers.shape[1])
@@ -721,8 +883,9 @@ def assign(const floating[::1] values, const int32_t[::1] indices,
         Py_ssize_t changed
     n_threads = useful_threads(n_threads, X.n_samples, centers.shape[0] * X.n_features)
     with nogil:
-        changed = assign_and_sum(v, X, NULL, unread, &centers[0, 0], centers.shape[0],
-                                 0, &labels[0], NULL, NULL, NULL, NULL, NULL, n_threads)
+        changed = assign_and_sum(v, X, NULL, unread, &centers[0, 0],
+                                 labels_pass(centers.shape[0], 0, &labels[0]), NULL,
+                                 n_threads)
     if changed < 0:
         raise MemoryError()
 
@@ -732,7 +895,8 @@ def total_inertia(const floating[::1] values, const int32_t[::1] indices,
                   const floating[::1] sample_weight, const floating[:, ::1] centers,
                   const int[::1] labels, int n_threads):
     """Weighted inertia of the samples for the given labels, in the frame,
-    for score."""
+    for score. IN: values, indices, indptr, shift, sample_weight, centers,
+    labels."""
     cdef:
         Rows X = rows_of(values, indices, indptr, shift, scale, sample_weight.shape[0],
                          centers.shape[1])
@@ -756,10 +920,11 @@ def block_step(const floating[::1] values, const int32_t[::1] indices,
 
     The building block of mini-batch and distributed updates: partial sums
     of several blocks, added in block order, give the full-data sums.
-    The block's samples (with the frame, see _rows.pxd), sample_weight,
-    centers (in the frame): in. labels (block rows), sums (n_free,
-    n_features, in the frame), weights (n_free,): out. Returns the block's
-    inertia, in the frame.
+    Returns the block's inertia, in the frame.
+    IN: the block's samples (values, indices, indptr, shift: see
+    _rows.pxd), sample_weight, centers (in the frame). OUT: labels (the
+    block's rows), sums (n_free, n_features, in the frame), weights
+    (n_free,).
     """
     cdef:
         Rows X = rows_of(values, indices, indptr, shift, scale, sample_weight.shape[0],
@@ -770,8 +935,10 @@ def block_step(const floating[::1] values, const int32_t[::1] indices,
     n_threads = useful_threads(n_threads, X.n_samples, centers.shape[0] * X.n_features)
     with nogil:
         changed = assign_and_sum(v, X, NULL, sample_weight, &centers[0, 0],
-                                 centers.shape[0], n_fixed, &labels[0], &sums[0, 0],
-                                 &weights[0], NULL, NULL, NULL, n_threads)
+                                 with_update(labels_pass(centers.shape[0], n_fixed,
+                                                         &labels[0]),
+                                             &sums[0, 0], &weights[0]),
+                                 NULL, n_threads)
         if changed >= 0:
             total = weighted_inertia(v, X, sample_weight, &centers[0, 0],
                                      centers.shape[0], labels, n_threads)
@@ -785,8 +952,9 @@ def label_distances(const floating[::1] values, const int32_t[::1] indices,
                     const floating[:, ::1] centers, const int[::1] labels,
                     double[::1] out, int n_threads):
     """out[i] = ||y_i - centers[labels[i]]||^2 in float64, in the frame,
-    exactly (not through the GEMM expansion). The samples (with the frame),
-    centers (in the frame), labels: in. out: out.
+    exactly (not through the GEMM expansion).
+    IN: values, indices, indptr, shift, centers (in the frame), labels.
+    OUT: out (n_samples,).
     """
     cdef:
         Rows X = rows_of(values, indices, indptr, shift, scale, labels.shape[0],

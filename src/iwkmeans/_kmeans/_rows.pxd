@@ -22,22 +22,16 @@ from libc.stdlib cimport calloc, malloc
 from libc.string cimport memset
 
 from ._common cimport CHUNK_SIZE, minus_two_dots, row_sq_norms
+from ._dispatch cimport iwk_add_scaled, iwk_frame, iwk_small_lanes, iwk_sq_distance
 
 
-cdef extern from "simd.h":
-    int iwk_small_lanes(int is_double) noexcept nogil
-    void iwk_frame_float(const float* x, int n_rows, int n_features, double scale,
-                         const float* shift, float* out) noexcept nogil
-    void iwk_frame_double(const double* x, int n_rows, int n_features, double scale,
-                          const double* shift, double* out) noexcept nogil
-    void iwk_add_scaled_float(double* acc, double w, const float* x, int n,
-                              double scale, const float* shift) noexcept nogil
-    void iwk_add_scaled_double(double* acc, double w, const double* x, int n,
-                               double scale, const double* shift) noexcept nogil
-    double iwk_sq_distance_float(const float* x, double scale, const float* shift,
-                                 const float* c, int n) noexcept nogil
-    double iwk_sq_distance_double(const double* x, double scale, const double* shift,
-                                  const double* c, int n) noexcept nogil
+# The frame's shift, n_features values of X's type (see Rows.shift). A
+# struct cannot hold a fused type, so Rows holds the pointer under both of
+# its possible types; rows_of sets the member of the values' type, and
+# frame_shift, the one reader, takes that same member.
+cdef union Shift:
+    const float* of_float
+    const double* of_double
 
 
 cdef struct Rows:
@@ -50,16 +44,26 @@ cdef struct Rows:
     const int32_t* indices
     const int32_t* indptr
     # The frame (see above): y = x * scale - shift[f], computed in X's
-    # precision, shift holding n_features values of X's type (a struct
-    # cannot hold a fused type); shift is NULL for CSR rows (y = x * scale).
+    # precision, shift holding n_features values of X's type (read with
+    # frame_shift); NULL for CSR rows (y = x * scale).
     double scale
-    const void* shift
+    Shift shift
     # Dense rows of a frame that is a pure scale (shift all zero: the caller
     # measures data around the origin from the origin itself, see
     # iwkmeans._core._frame) are read as stored by the dot products: the
     # scale goes into the centers instead (see scaled_centers), which costs
     # nothing per row and, a power of two, changes no rounding.
     bint fold
+
+
+cdef inline const floating* frame_shift(Rows X, const floating* like) noexcept nogil:
+    """X's shift, n_features values of the type of ``like`` (a pointer to X's
+    values, or to one value: it is never read, it only names the type); NULL
+    for CSR rows."""
+    if floating is float:
+        return X.shift.of_float
+    else:
+        return X.shift.of_double
 
 
 cdef enum:
@@ -75,21 +79,26 @@ cdef inline Rows rows_of(const floating[::1] values, const int32_t[::1] indices,
                          const int32_t[::1] indptr, const floating[::1] shift,
                          double scale, Py_ssize_t n_samples, int n_features):
     """The Rows of dense values (indices and indptr None, shift of
-    n_features values) or of a CSR matrix (shift None), in the frame."""
+    n_features values) or of a CSR matrix (shift None), in the frame.
+    IN: values, indices, indptr, shift (the Rows point into them)."""
     cdef Rows X
     X.n_samples = n_samples
     X.n_features = n_features
     X.indices = NULL
     X.indptr = NULL
     X.scale = scale
-    X.shift = NULL
+    X.shift.of_double = NULL  # either member: they share one pointer
+    X.fold = False
     if indptr is not None:
         X.indptr = &indptr[0]
         if indices.shape[0] > 0:
             X.indices = &indices[0]
     elif n_features > 0:
-        X.shift = &shift[0]
-    X.fold = X.shift != NULL and foldable(shift, scale, floating is double)
+        if floating is float:
+            X.shift.of_float = &shift[0]
+        else:
+            X.shift.of_double = &shift[0]
+        X.fold = foldable(shift, scale, floating is double)
     return X
 
 
@@ -98,10 +107,11 @@ cdef inline bint foldable(const floating[::1] shift, double scale,
     """Whether dense rows of this frame can be read as stored (see Rows.fold):
     no shift, and a scale far enough from the ends of the range that the
     scaled centers neither overflow nor lose bits to underflow
-    (FOLD_SCALE_EXP)."""
+    (FOLD_SCALE_EXP). IN: shift."""
     cdef:
         int f
-        double limit = 2.0 ** (FOLD_SCALE_EXP_DOUBLE if is_double else FOLD_SCALE_EXP_FLOAT)
+        double limit = 2.0 ** (FOLD_SCALE_EXP_DOUBLE if is_double
+                               else FOLD_SCALE_EXP_FLOAT)
     if not (1.0 / limit <= scale <= limit):
         return False
     for f in range(shift.shape[0]):
@@ -114,7 +124,8 @@ cdef inline floating* scaled_centers(Rows X, const floating* centers, int n_cent
                                      int n_features) noexcept nogil:
     """For rows read as stored (X.fold), a new array (for the caller to free;
     NULL if memory runs out) of the centers times the scale: <x, scale c> =
-    <x * scale, c>, exactly, a power of two."""
+    <x * scale, c>, exactly, a power of two. IN: centers (n_centers,
+    n_features)."""
     cdef:
         Py_ssize_t p, size = <Py_ssize_t> n_centers * n_features
         floating scale = <floating> X.scale
@@ -130,8 +141,8 @@ cdef inline void fold_norms(Rows X, const floating* centers, int n_centers,
     """norms[j] = ||c_j||^2 of the centers in the frame, not of their
     scaled copies (see scaled_centers) that the dot products with rows read
     as stored take: ||c||^2 - 2 <y, c> = norms - 2 <x, scale c> for
-    y = x * scale. centers (in the frame): in. norms: out (n_centers
-    values)."""
+    y = x * scale. IN: centers (n_centers, n_features, in the frame). OUT:
+    norms (n_centers,)."""
     row_sq_norms(centers, n_centers, n_features, norms)
 
 
@@ -152,13 +163,15 @@ cdef inline int frame_rows(Rows X, Py_ssize_t itemsize) noexcept nogil:
                             FRAME_BUDGET // max(1, X.n_features * itemsize)))
 
 
-cdef inline void* frame_buffer(Rows X, Py_ssize_t itemsize) noexcept nogil:
-    """A thread's buffer for frame_rows(X) framed rows, NULL when none is
-    needed (CSR rows, X.fold: see needs_frame_buffer) or memory runs out."""
-    cdef int rows = frame_rows(X, itemsize)
+cdef inline floating* frame_buffer(const floating* values, Rows X) noexcept nogil:
+    """A thread's buffer for frame_rows(X) framed rows, of the type of
+    ``values`` (which is not read: it only names the type), for the caller
+    to free; NULL when none is needed (CSR rows, X.fold: see
+    needs_frame_buffer) or memory runs out."""
+    cdef int rows = frame_rows(X, sizeof(floating))
     if rows == 0:
         return NULL
-    return malloc(rows * X.n_features * itemsize)
+    return <floating*> malloc(rows * X.n_features * sizeof(floating))
 
 
 cdef inline bint needs_frame_buffer(Rows X) noexcept nogil:
@@ -170,26 +183,23 @@ cdef inline bint needs_frame_buffer(Rows X) noexcept nogil:
 cdef inline const floating* framed_rows(const floating* values, Rows X,
                                         Py_ssize_t start, int n_rows,
                                         floating* out) noexcept nogil:
-    """out (n_rows, n_features) = dense rows start .. start + n_rows in the
-    frame; returns out. For rows read as stored (X.fold), returns the rows
-    themselves (out is not used)."""
+    """Dense rows start .. start + n_rows in the frame; returns out, or, for
+    rows read as stored (X.fold), the rows themselves (out is not used).
+    IN: values. OUT: out (n_rows, n_features)."""
     if X.fold:
         return values + start * X.n_features
-    if floating is float:
-        iwk_frame_float(values + start * X.n_features, n_rows, X.n_features, X.scale,
-                        <const float*> X.shift, out)
-    else:
-        iwk_frame_double(values + start * X.n_features, n_rows, X.n_features,
-                         X.scale, <const double*> X.shift, out)
+    iwk_frame(values + start * X.n_features, n_rows, X.n_features, X.scale,
+              frame_shift(X, values), out)
     return out
 
 
 cdef inline floating framed_value(floating x, Rows X, int f) noexcept nogil:
     """Feature f of a sample, of value x, in the frame (y = x * scale -
-    shift[f] in x's precision, as iwk_frame_* computes it)."""
-    if X.shift == NULL:
+    shift[f] in x's precision, as iwk_frame computes it)."""
+    cdef const floating* shift = frame_shift(X, &x)
+    if shift == NULL:
         return x * <floating> X.scale
-    return x * <floating> X.scale - (<const floating*> X.shift)[f]
+    return x * <floating> X.scale - shift[f]
 
 
 cdef inline int fused_lanes(Rows X, int n_centers, bint is_double,
@@ -231,7 +241,7 @@ cdef inline floating* packed_rows(const floating* values, Rows X,
                                   int lanes) noexcept nogil:
     """X (dense) copied feature-major in blocks of ``lanes`` rows, in the
     frame, zero past the last row, as the iwk_*_packed_* kernels read it; for
-    the caller to free (NULL if memory runs out)."""
+    the caller to free (NULL if memory runs out). IN: values."""
     cdef:
         Py_ssize_t n_blocks = (X.n_samples + lanes - 1) // lanes
         Py_ssize_t i, block
@@ -264,11 +274,14 @@ cdef inline void chunk_dots(const floating* values, Rows X, Py_ssize_t start,
 
     Dense rows go through GEMM: as stored (X.fold), or framed into ``frame``
     (a thread's buffer of frame_rows(X) rows), as many at a time as it
-    holds. Sparse rows
-    only come sample-major (centers transposed, (n_features, n_centers)):
-    each stored value adds a contiguous, vectorisable row of the transposed
-    centers, where the center-major order would gather one scattered value
-    per center.
+    holds. Sparse rows only come sample-major (centers transposed,
+    (n_features, n_centers)): each stored value adds a contiguous,
+    vectorisable row of the transposed centers, where the center-major order
+    would gather one scattered value per center.
+
+    IN: values, centers ((n_centers, n_features) center-major, else
+    (n_features, n_centers)). OUT: out (n_rows * n_centers, laid out as
+    minus_two_dots says). INOUT: frame (scratch).
     """
     cdef:
         int i, j, done, rows
@@ -307,13 +320,14 @@ cdef inline void chunk_dots(const floating* values, Rows X, Py_ssize_t start,
 
 cdef inline floating row_sq_norm(const floating* values, Rows X,
                                  Py_ssize_t i) noexcept nogil:
-    """||y_i||^2, y_i the sample in the frame, in X's precision."""
+    """||y_i||^2, y_i the sample in the frame, in X's precision. IN:
+    values."""
     cdef:
         Py_ssize_t p
         int f
         floating y, acc = 0
         floating scale = <floating> X.scale
-        const floating* shift = <const floating*> X.shift
+        const floating* shift = frame_shift(X, values)
         const floating* row = values + i * X.n_features
     if X.indptr == NULL:
         for f in range(X.n_features):
@@ -331,16 +345,14 @@ cdef inline double row_sq_distance(const floating* values, Rows X, Py_ssize_t i,
                                    double center_sq_norm) noexcept nogil:
     """||y_i - center||^2 in float64, y_i the sample in the frame and the
     center in the frame; center_sq_norm = ||center||^2 is read for sparse
-    rows only, which then cost their stored values, not n_features."""
+    rows only, which then cost their stored values, not n_features.
+    IN: values, center (n_features,)."""
     cdef:
         Py_ssize_t p
         double c, diff, acc
     if X.indptr == NULL:
-        if floating is float:
-            return iwk_sq_distance_float(values + i * X.n_features, X.scale,
-                                         <const float*> X.shift, center, X.n_features)
-        return iwk_sq_distance_double(values + i * X.n_features, X.scale,
-                                      <const double*> X.shift, center, X.n_features)
+        return iwk_sq_distance(values + i * X.n_features, X.scale,
+                               frame_shift(X, values), center, X.n_features)
     acc = center_sq_norm
     for p in range(X.indptr[i], X.indptr[i + 1]):
         c = center[X.indices[p]]
@@ -352,19 +364,14 @@ cdef inline double row_sq_distance(const floating* values, Rows X, Py_ssize_t i,
 cdef inline void add_row(double* acc, double w, const floating* values, Rows X,
                          Py_ssize_t i, int f_begin, int f_end) noexcept nogil:
     """acc[f - f_begin] += w * y_i[f] for the features f_begin <= f < f_end,
-    y_i the sample in the frame."""
+    y_i the sample in the frame. IN: values. INOUT: acc (f_end -
+    f_begin,)."""
     cdef:
         Py_ssize_t p
         int f
     if X.indptr == NULL:
-        if floating is float:
-            iwk_add_scaled_float(acc, w, values + i * X.n_features + f_begin,
-                                 f_end - f_begin, X.scale,
-                                 <const float*> X.shift + f_begin)
-        else:
-            iwk_add_scaled_double(acc, w, values + i * X.n_features + f_begin,
-                                  f_end - f_begin, X.scale,
-                                  <const double*> X.shift + f_begin)
+        iwk_add_scaled(acc, w, values + i * X.n_features + f_begin, f_end - f_begin,
+                       X.scale, frame_shift(X, values) + f_begin)
         return
     for p in range(X.indptr[i], X.indptr[i + 1]):
         f = X.indices[p]
@@ -374,7 +381,7 @@ cdef inline void add_row(double* acc, double w, const floating* values, Rows X,
 
 cdef inline void dense_row(const floating* values, Rows X, Py_ssize_t i,
                            floating* out) noexcept nogil:
-    """out (n_features,) = y_i, the sample in the frame."""
+    """y_i, the sample in the frame. IN: values. OUT: out (n_features,)."""
     cdef:
         Py_ssize_t p
         int f

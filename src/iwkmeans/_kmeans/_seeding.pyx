@@ -18,34 +18,15 @@ from libc.math cimport INFINITY
 from libc.stdint cimport int32_t
 from libc.stdlib cimport free, malloc
 
-from ._common cimport (CHUNK_SIZE, n_chunks_of, row_sq_norms, transposed_centers,
-                      useful_threads)
-from ._rows cimport (Rows, chunk_dots, dense_row, fold_norms, frame_buffer,
-                    framed_rows, fused_lanes, needs_frame_buffer, packed_lanes,
-                    packed_rows, row_sq_norm, rows_of, scaled_centers, values_of)
-
-
-cdef extern from "simd.h":
-    int iwk_score_small_float(
-        const float* X, int n_rows, int n_features, const float* centers_t,
-        const float* norms, int n_centers, const float* x_norms,
-        const float* closest, const float* weights, double* partial,
-        int32_t* improved, float* values) noexcept nogil
-    int iwk_score_small_double(
-        const double* X, int n_rows, int n_features, const double* centers_t,
-        const double* norms, int n_centers, const double* x_norms,
-        const double* closest, const double* weights, double* partial,
-        int32_t* improved, double* values) noexcept nogil
-    int iwk_score_packed_float(
-        const float* packed, int n_rows, int n_features, const float* candidates,
-        const float* cand_norms, int n_cand, const float* x_norms,
-        const float* closest, const float* weights, double* partial,
-        int32_t* improved, float* values) noexcept nogil
-    int iwk_score_packed_double(
-        const double* packed, int n_rows, int n_features, const double* candidates,
-        const double* cand_norms, int n_cand, const double* x_norms,
-        const double* closest, const double* weights, double* partial,
-        int32_t* improved, double* values) noexcept nogil
+from ._common cimport (
+    CHUNK_SIZE, n_chunks_of, row_sq_norms, transposed_centers, useful_threads,
+)
+from ._dispatch cimport iwk_score_packed, iwk_score_small
+from ._rows cimport (
+    Rows, chunk_dots, dense_row, fold_norms, frame_buffer, framed_rows, fused_lanes,
+    needs_frame_buffer, packed_lanes, packed_rows, row_sq_norm, rows_of,
+    scaled_centers, values_of,
+)
 
 
 cdef enum:
@@ -58,8 +39,9 @@ cdef int update_closest(const floating* values, Rows X, const floating* x_norms,
                         floating* closest, const floating* centers, int n_centers,
                         int n_threads) noexcept nogil:
     """closest[i] = min(closest[i], min_j d(y_i, c_j)), squared distances in
-    the frame. values, X, x_norms, centers (n_centers, n_features): in.
-    closest: in/out. Returns -1 if memory ran out, else 0.
+    the frame. Returns -1 if memory ran out, else 0.
+    IN: values, x_norms (n_samples,), centers (n_centers, n_features).
+    INOUT: closest (n_samples,).
     """
     cdef:
         Py_ssize_t n_samples = X.n_samples
@@ -81,7 +63,7 @@ cdef int update_closest(const floating* values, Rows X, const floating* x_norms,
     frame = NULL
     with parallel(num_threads=n_threads):
         dots = <floating*> malloc(CHUNK_SIZE * n_centers * sizeof(floating))
-        frame = <floating*> frame_buffer(X, sizeof(floating))
+        frame = frame_buffer(values, X)
         if dots == NULL or (needs_frame_buffer(X) and frame == NULL):
             failed[0] = True
         for chunk in prange(n_chunks_of(n_samples), schedule="static"):
@@ -136,9 +118,12 @@ cdef int score_rows(const floating* dots, int n_rows, int n_candidates,
                     const floating* closest, const floating* sample_weight,
                     double* partial, int32_t* improved,
                     floating* values) noexcept nogil:
-    """iwk_score_small_* (see simd.h) for rows whose -2 <x_i, c_j> are
+    """iwk_score_small (see simd.h) for rows whose -2 <x_i, c_j> are
     given, sample-major, in dots: the path for sparse rows and for more
-    candidates than a vector holds. Returns the number of improved rows."""
+    candidates than a vector holds. Returns the number of improved rows.
+    IN: dots (n_rows, n_candidates), norms (n_candidates,), x_norms, closest,
+    sample_weight (n_rows,). OUT: partial (n_candidates,), improved (the
+    rows kept), values (n_rows, n_candidates; the rows kept)."""
     cdef:
         int i, j, m = 0
         bint closer
@@ -165,18 +150,18 @@ cdef int score_rows(const floating* dots, int n_rows, int n_candidates,
 
 
 cdef int score_candidates(const floating* values, Rows X, const floating* packed,
-                           const floating* x_norms, const floating* sample_weight,
-                           const floating* closest, const floating* candidates,
+                          const floating* x_norms, const floating* sample_weight,
+                          const floating* closest, const floating* candidates,
                           int n_candidates, double* partial, Improved improved,
                           floating* improved_values, int n_threads) noexcept nogil:
     """What adopting each candidate would do: partial[chunk, j] = the sum over
     the chunk of w_i min(closest[i], d(x_i, c_j)), the chunk's potential if
     c_j is adopted; and the rows it would change, in improved.
-    values, X, x_norms, sample_weight, closest, candidates (n_candidates,
-    n_features): in. packed: X packed for iwk_score_packed_* (see
-    packed_rows), or NULL. partial (n_chunks, n_candidates), improved,
-    improved_values: out. Everything in the frame. Returns -1 if memory ran
-    out, else 0.
+    Everything in the frame. Returns -1 if memory ran out, else 0.
+    IN: values, packed (X packed for iwk_score_packed, see packed_rows, or
+    NULL), x_norms, sample_weight, closest (n_samples,), candidates
+    (n_candidates, n_features). OUT: partial (n_chunks, n_candidates),
+    improved (its count and rows), improved_values.
     """
     cdef:
         Py_ssize_t n_samples = X.n_samples
@@ -221,7 +206,7 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
         if packed == NULL and not small:
             dots = <floating*> malloc(CHUNK_SIZE * n_candidates * sizeof(floating))
         if packed == NULL:
-            frame = <floating*> frame_buffer(X, sizeof(floating))
+            frame = frame_buffer(values, X)
         if ((packed == NULL and not small and dots == NULL)
                 or (packed == NULL and needs_frame_buffer(X) and frame == NULL)):
             failed[0] = True
@@ -234,30 +219,18 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
             kept = improved_values + start * n_candidates
             kept_rows = improved.rows + start
             if packed != NULL:
-                if floating is float:
-                    improved.count[chunk] = iwk_score_packed_float(
-                        packed + start * n_features, rows, n_features, candidates,
-                        norms, n_candidates, x_norms + start, closest + start,
-                        sample_weight + start, acc, kept_rows, kept)
-                else:
-                    improved.count[chunk] = iwk_score_packed_double(
-                        packed + start * n_features, rows, n_features, candidates,
-                        norms, n_candidates, x_norms + start, closest + start,
-                        sample_weight + start, acc, kept_rows, kept)
+                improved.count[chunk] = iwk_score_packed(
+                    packed + start * n_features, rows, n_features, candidates,
+                    norms, n_candidates, x_norms + start, closest + start,
+                    sample_weight + start, acc, kept_rows, kept)
             elif small:
                 # fused_lanes is only positive when a chunk is framed whole
                 # (or read as stored, X.fold).
                 framed = framed_rows(values, X, start, rows, frame)
-                if floating is float:
-                    improved.count[chunk] = iwk_score_small_float(
-                        framed, rows, n_features, centers_t,
-                        norms, n_candidates, x_norms + start, closest + start,
-                        sample_weight + start, acc, kept_rows, kept)
-                else:
-                    improved.count[chunk] = iwk_score_small_double(
-                        framed, rows, n_features, centers_t,
-                        norms, n_candidates, x_norms + start, closest + start,
-                        sample_weight + start, acc, kept_rows, kept)
+                improved.count[chunk] = iwk_score_small(
+                    framed, rows, n_features, centers_t,
+                    norms, n_candidates, x_norms + start, closest + start,
+                    sample_weight + start, acc, kept_rows, kept)
             else:
                 chunk_dots(values, X, start, rows, centers_t, n_candidates, False,
                            dots, frame)
@@ -276,24 +249,26 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
 cdef void adopt(floating* closest, Improved improved, const floating* improved_values,
                 int n_candidates, int winner, Py_ssize_t n_samples,
                 int n_threads) noexcept nogil:
-    """closest becomes what score_candidates found for candidate ``winner``."""
+    """closest becomes what score_candidates found for candidate ``winner``.
+    IN: improved, improved_values. INOUT: closest (n_samples,)."""
     cdef:
         Py_ssize_t chunk, start, first
-        int m, l
+        int m, lane
     for chunk in prange(n_chunks_of(n_samples), schedule="static",
                         num_threads=n_threads):
         start = chunk * CHUNK_SIZE
         for m in range(improved.count[chunk]):
             first = start + improved.rows[start + m]
-            for l in range(min(<Py_ssize_t> improved.span, n_samples - first)):
-                closest[first + l] = improved_values[
-                    first * n_candidates + winner * improved.span + l]
+            for lane in range(min(<Py_ssize_t> improved.span, n_samples - first)):
+                closest[first + lane] = improved_values[
+                    first * n_candidates + winner * improved.span + lane]
 
 
 cdef inline double run_potential(const floating* w, const floating* closest,
                                  Py_ssize_t start) noexcept nogil:
     """Sum of w_i closest_i over the DRAW_RUN rows from start, in four
-    running sums: one chain of additions would wait on each one's latency."""
+    running sums: one chain of additions would wait on each one's latency.
+    IN: w, closest."""
     cdef:
         Py_ssize_t i
         double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
@@ -307,7 +282,8 @@ cdef inline double run_potential(const floating* w, const floating* closest,
 
 cdef double chunk_potential(const floating[::1] sample_weight,
                             const floating* closest, Py_ssize_t chunk) noexcept nogil:
-    """Sum over one chunk of w_i closest_i, by runs as draw adds them."""
+    """Sum over one chunk of w_i closest_i, by runs as draw adds them.
+    IN: sample_weight, closest."""
     cdef:
         Py_ssize_t i = chunk * CHUNK_SIZE
         Py_ssize_t stop = min((chunk + 1) * CHUNK_SIZE, sample_weight.shape[0])
@@ -323,8 +299,8 @@ cdef double chunk_potential(const floating[::1] sample_weight,
 
 cdef double prefix_sums(const double* chunk_total, Py_ssize_t n_chunks,
                         double* prefix) noexcept nogil:
-    """prefix[c] = sum of the chunk totals before c (n_chunks + 1 entries);
-    returns the total."""
+    """prefix[c] = sum of the chunk totals before c; returns the total.
+    IN: chunk_total (n_chunks,). OUT: prefix (n_chunks + 1,)."""
     cdef Py_ssize_t chunk
     prefix[0] = 0.0
     for chunk in range(n_chunks):
@@ -336,7 +312,8 @@ cdef double cumulative_potential(const floating[::1] sample_weight,
                                  const floating* closest, double* chunk_total,
                                  double* prefix, int n_threads) noexcept nogil:
     """chunk_total[c] = sum over chunk c of w_i closest_i, and their prefix
-    sums. Returns the total."""
+    sums. Returns the total. IN: sample_weight, closest (n_samples,).
+    OUT: chunk_total (n_chunks,), prefix (n_chunks + 1,)."""
     cdef:
         Py_ssize_t n_chunks = n_chunks_of(sample_weight.shape[0])
         Py_ssize_t chunk
@@ -352,7 +329,7 @@ cdef Py_ssize_t draw(const floating[::1] sample_weight, const floating* closest,
     target, 0 <= target < total. Samples whose term is 0 are never returned.
 
     The running total advances by chunk (prefix), then by runs of DRAW_RUN
-    rows, then by row.
+    rows, then by row. IN: sample_weight, closest, chunk_total, prefix.
     """
     cdef:
         Py_ssize_t n_samples = sample_weight.shape[0]
@@ -397,7 +374,8 @@ cdef Py_ssize_t first_unpicked(const floating[::1] sample_weight,
                                const Py_ssize_t[::1] picks,
                                int n_picked) noexcept nogil:
     """Lowest-index sample of positive weight not yet picked: used only when
-    every remaining sample coincides with a center (zero potential)."""
+    every remaining sample coincides with a center (zero potential).
+    IN: sample_weight, picks (the first n_picked)."""
     cdef:
         Py_ssize_t i
         int c
@@ -422,12 +400,12 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
                     int n_threads):
     """Pick picks.shape[0] samples as new centers.
 
-    The samples (values, indices, indptr: dense or CSR, with the frame shift
-    and scale, as in _lloyd.lloyd), sample_weight: in. fixed_centers: in
-    (n_fixed, n_features), in the frame, may have no rows. first_draw: in
-    [0, 1), used only without fixed centers, where the first pick is
-    proportional to weight alone. trial_draws: in [0, 1), (n_picks,
-    n_trials): the candidates of each pick. picks: out, indices into X.
+    IN: the samples (values, indices, indptr: dense or CSR, with the frame
+    shift and scale, as in _lloyd.lloyd), sample_weight, fixed_centers
+    ((n_fixed, n_features), in the frame, may have no rows), trial_draws
+    (in [0, 1), (n_picks, n_trials): the candidates of each pick). OUT:
+    picks (indices into X). first_draw, in [0, 1), is used only without
+    fixed centers, where the first pick is proportional to weight alone.
     Between picks it lets Python handle signals (Ctrl-C raises
     KeyboardInterrupt within one pick); raises MemoryError if memory runs
     out. Every buffer is freed either way.
@@ -468,7 +446,8 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
         # The last packed block may run past the last sample.
         improved_values = <floating*> malloc(
             n_trials * (n_samples + lanes) * sizeof(floating))
-        candidates = <floating*> malloc(max(1, n_trials * n_features) * sizeof(floating))
+        candidates = <floating*> malloc(max(1, n_trials * n_features)
+                                        * sizeof(floating))
         candidate_index = <Py_ssize_t*> malloc(n_trials * sizeof(Py_ssize_t))
         chunk_total = <double*> malloc(n_chunks * sizeof(double))
         prefix = <double*> malloc((n_chunks + 1) * sizeof(double))
