@@ -27,6 +27,7 @@ from iwkmeans import (
     kmeans_plusplus,
     select_wkmeans,
 )
+from iwkmeans._core import frame_of
 
 import reference
 from _helpers import DTYPES, RTOL, two_blobs
@@ -51,6 +52,24 @@ def test_blobs_far_from_the_origin_fit_as_centered_ones(dtype, offset):
     assert ours.n_iter_ == expected.n_iter_
     np.testing.assert_allclose(ours.cluster_centers_ - dtype(offset),
                                expected.cluster_centers_, atol=1e-2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_data_around_the_origin_are_measured_from_it(dtype):
+    """Data around the origin get a frame that is a power of two alone (no
+    shift: the kernels read the rows as stored); data far from it keep a
+    reference among their rows. The choice does not depend on the data's
+    magnitude, so X * 2**s is framed as X, scaled."""
+    X, _ = two_blobs(dtype)
+    near = frame_of(X, 1)
+    assert near.around_origin and not near.shift.any()
+    assert np.abs(X * near.scale).max() <= 1
+    far = frame_of((X + dtype(1e3 if dtype == np.float32 else 1e6)).astype(dtype), 1)
+    assert far.shift.any() and not far.around_origin
+    for s in (-60, -20, 20, 60):
+        scaled = frame_of((X * dtype(2.0 ** s)).astype(dtype), 1)
+        assert not scaled.shift.any()
+        assert scaled.scale == near.scale * 2.0 ** -s
 
 
 def test_predict_against_exact_fixed_centers_far_from_the_origin():
