@@ -13,8 +13,8 @@ times the benchmark's own iwkmeans tasks. The driver asks the two workers in
 turn, case after case and repeat after repeat (interleaved, so a busy spell
 of the machine hits both), and prints a Markdown table of medians and minima
 and their after/before ratios (the minimum is the least disturbed call: on
-a shared machine it is the steadier of the two). Each timed call follows a 0.2 s pause and an untimed
-call, as in the main benchmark.
+a shared machine it is the steadier of the two). Each timed call follows a
+0.2 s pause and an untimed call, as in the main benchmark.
 """
 import argparse
 import json

@@ -80,7 +80,8 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(WORKER)
     try:
-        print("| task | shape | dtype | before (M instructions per call) | after | after / before |")
+        print("| task | shape | dtype | before (M instructions per call) | after "
+              "| after / before |")
         print("|---|---|---|---:|---:|---:|")
         for case in CASES:
             if prefixes and not any(case.startswith(p) for p in prefixes):

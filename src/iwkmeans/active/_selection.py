@@ -95,9 +95,10 @@ def select_wkmeans(
     1. Preselect the ``beta * batch_size`` samples of highest score (all of
        the pool if it is smaller; ties go to the lowest index).
     2. Run weighted K-Means on them with ``batch_size`` free clusters and the
-       scores as sample weights (unit weights if ``weighted=False``). With ``X_labeled`` the labeled samples are
-       fixed centroids (IWKMeans): they pull nearby samples into their own
-       clusters, so the new picks avoid what is already labeled.
+       scores as sample weights (unit weights if ``weighted=False``). With
+       ``X_labeled`` the labeled samples are fixed centroids (IWKMeans): they
+       pull nearby samples into their own clusters, so the new picks avoid
+       what is already labeled.
     3. Return, for each free cluster, the preselected sample nearest to its
        centroid; a cluster left without a sample takes the nearest sample not
        picked yet.

@@ -15,6 +15,10 @@ from .peers import OURS
 from .timing import MATMUL_CHUNK, SETTLE_SECONDS
 
 
+def _relative_diff(value):
+    return "0" if value == 0 else f"{value:+.1e}"
+
+
 def _sig(x, digits=3):
     """x with ``digits`` significant digits, in positional notation."""
     if x == 0:
@@ -75,8 +79,8 @@ def _header(rows):
         f"threads {', '.join(map(str, threads))} (OpenMP and BLAS limits and n_threads)",
         "- times in ms (per Lloyd iteration in the per-iteration rows, with the "
         "iteration count run); speed-up = peer time / iwkmeans time; "
-        "rel. inertia diff = (iwkmeans - peer) / peer, negative when iwkmeans' is lower; GF/s = 2 n (fixed + k) d per "
-        "iteration / time; numpy matmul GF/s = a "
+        "rel. inertia diff = (iwkmeans - peer) / peer, negative when iwkmeans' is "
+        "lower; GF/s = 2 n (fixed + k) d per iteration / time; numpy matmul GF/s = a "
         f"({MATMUL_CHUNK}, d) @ (d, fixed + k) product on 1 / all threads",
         *([_memory_method_line(memory_methods)] if memory_methods else []),
     ])
@@ -156,7 +160,7 @@ def format_report(rows):
             else:
                 cells += [with_iters(peer["ms"], peer["n_iter"]), *peak(peer),
                           f"{_sig(peer['speedup'])}x",
-                          "0" if peer["rel_inertia_diff"] == 0 else f"{peer['rel_inertia_diff']:+.1e}"]
+                          _relative_diff(peer["rel_inertia_diff"])]
         cells.append("—" if row["gflops"] is None else _sig(row["gflops"]))
         cells.append("—" if row["matmul_gflops"] is None
                      else " / ".join(_sig(g) for g in row["matmul_gflops"]))
