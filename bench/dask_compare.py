@@ -35,8 +35,8 @@ import threadpoolctl
 from distributed import Client, LocalCluster
 
 import iwkmeans
-from iwkmeans.dask import _lloyd as _dask_lloyd
 from iwkmeans import dask as iwk_dask
+from iwkmeans.dask import _lloyd as _dask_lloyd
 
 N_FEATURES = 64
 N_BLOBS = 100

@@ -22,6 +22,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from iwkmeans import IWKMeansSampler
 from iwkmeans.experiments import cache as cache_module
+from iwkmeans.experiments import compare_samplers, run_experiment
 from iwkmeans.experiments.cache import (
     LOG_FILE,
     CacheLockedError,
@@ -32,7 +33,6 @@ from iwkmeans.experiments.cache import (
     replay,
 )
 from iwkmeans.experiments.datasets import make_noisy_blobs
-from iwkmeans.experiments import compare_samplers, run_experiment
 from iwkmeans.experiments.metrics import exploration, noisy_sample_ratio
 
 from _helpers import iwkmeans_sampler as iwkmeans

@@ -18,10 +18,10 @@ distributed = pytest.importorskip("distributed")
 import dask.array as da  # noqa: E402
 
 import iwkmeans  # noqa: E402
+from iwkmeans import dask as idk  # noqa: E402
 from iwkmeans.dask import _chunk_tasks  # noqa: E402
 from iwkmeans.dask import _lloyd as _dask_lloyd  # noqa: E402
 from iwkmeans.dask import _seeding as _dask_seeding  # noqa: E402
-from iwkmeans import dask as idk  # noqa: E402
 from iwkmeans.dask._data import check_values, framed_chunks  # noqa: E402
 
 import reference  # noqa: E402

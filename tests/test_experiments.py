@@ -10,7 +10,6 @@ from matplotlib import image
 from sklearn.tree import DecisionTreeClassifier
 
 from iwkmeans import KCenterGreedySampler, RandomSampler
-from iwkmeans.experiments.datasets import make_noisy_blobs
 from iwkmeans.experiments import (
     compare_samplers,
     format_summary,
@@ -18,6 +17,7 @@ from iwkmeans.experiments import (
     run_experiment,
     summarize,
 )
+from iwkmeans.experiments.datasets import make_noisy_blobs
 from iwkmeans.experiments.metrics import learning_curve_auc
 
 from _helpers import PNG_SIGNATURE

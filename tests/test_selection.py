@@ -24,7 +24,6 @@ from iwkmeans import (
     select_kcenter_greedy,
     select_wkmeans,
 )
-
 from iwkmeans.active._selection import cluster_and_pick
 
 import reference

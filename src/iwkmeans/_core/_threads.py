@@ -26,7 +26,6 @@ from threadpoolctl import ThreadpoolController
 
 from .._kmeans._common import omp_max_threads
 
-
 # Set once this process may hold an OpenMP thread pool: a kernel call was
 # given more than one thread, here or in a parent this process was forked from.
 _threads_used = False

@@ -7,7 +7,9 @@ sample, and return ``batch_size`` distinct row indices into the pool.
 import math
 
 import numpy as np
+from sklearn.utils import check_random_state
 
+from .._core import ScaledRows, effective_n_threads, lloyd_fit, take_rows
 from .._validation import (
     check_batch_size,
     check_beta,
@@ -16,9 +18,6 @@ from .._validation import (
     check_n_threads,
     check_sample_weight,
 )
-from sklearn.utils import check_random_state
-
-from .._core import ScaledRows, effective_n_threads, lloyd_fit, take_rows
 
 
 def top_scores(scores, count):

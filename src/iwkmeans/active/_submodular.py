@@ -22,8 +22,8 @@ import heapq
 import numpy as np
 from sklearn.metrics.pairwise import euclidean_distances
 
-from .._validation import check_batch_size, check_beta, check_data, check_sample_weight
 from .._core import ScaledRows
+from .._validation import check_batch_size, check_beta, check_data, check_sample_weight
 from ._selection import preselect
 
 

@@ -45,9 +45,8 @@ def _header(rows):
     import sklearn
     from threadpoolctl import threadpool_info
 
-    from .._core import openmp_enabled
-
     from .. import __version__
+    from .._core import openmp_enabled
 
     blas = [
         f"{lib['internal_api']} {lib.get('version')} "

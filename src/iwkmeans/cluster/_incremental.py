@@ -1,6 +1,5 @@
 """IncrementalKMeans: weighted K-Means in which some centers are fixed."""
 import numpy as np
-
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -14,11 +13,11 @@ from .._core import (
     weighted_inertia,
 )
 from .._validation import (
-    check_int,
     FLOAT_DTYPES,
     canonical_csr,
     check_fixed_centers,
     check_init,
+    check_int,
     check_n_free,
     check_n_threads,
     check_sample_weight,

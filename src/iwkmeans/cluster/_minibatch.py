@@ -17,19 +17,18 @@ from .._core import (
     weighted_inertia,
 )
 from .._validation import (
-    check_int,
-    check_real,
     FLOAT_DTYPES,
     check_fixed_centers,
     check_init_array,
+    check_int,
     check_n_free,
     check_n_threads,
+    check_real,
     check_sample_weight,
     check_tol,
     screen_input,
 )
 from ._incremental import FittedCentersMixin
-
 
 # Steps between two checks for free centers that receive (almost) nothing.
 REASSIGN_EVERY = 10

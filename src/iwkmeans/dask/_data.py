@@ -14,7 +14,6 @@ import dask
 import dask.array as da
 import numpy as np
 
-from . import _chunk_tasks
 from .._core import Frame, scale_for, settled_reference
 from .._validation import (
     FLOAT_DTYPES,
@@ -23,6 +22,7 @@ from .._validation import (
     check_sample_weight,
     screen_input,
 )
+from . import _chunk_tasks
 
 
 def as_dask_data(X, name="X"):

@@ -8,6 +8,17 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._core import single_threaded_blas
+from .._validation import (
+    check_batch_size,
+    check_beta,
+    check_fixed_centers,
+    check_int,
+    check_n_threads,
+    check_real,
+)
+from ..active._selection import top_scores, wkmeans_picks
+from ..cluster._incremental import LloydKMeansBase
 from . import _chunk_tasks
 from ._data import (
     as_dask_data,
@@ -20,17 +31,6 @@ from ._data import (
 )
 from ._lloyd import add_in_order, final_labels, lloyd
 from ._seeding import kmeans_parallel as _kmeans_parallel
-from .._core import single_threaded_blas
-from .._validation import (
-    check_batch_size,
-    check_beta,
-    check_int,
-    check_real,
-    check_fixed_centers,
-    check_n_threads,
-)
-from ..active._selection import top_scores, wkmeans_picks
-from ..cluster._incremental import LloydKMeansBase
 
 __all__ = ["IncrementalKMeans", "kmeans_parallel", "select_wkmeans"]
 

@@ -28,11 +28,11 @@ import math
 import dask
 import numpy as np
 
+from .._core import effective_n_threads, greedy_kmeans_plusplus
+from .._validation import check_n_local_trials
 from . import _chunk_tasks
 from ._data import shared
 from ._lloyd import add_in_order
-from .._core import effective_n_threads, greedy_kmeans_plusplus
-from .._validation import check_n_local_trials
 
 
 def weighted_draw(chunks, random_state):

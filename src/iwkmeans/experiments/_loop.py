@@ -15,10 +15,7 @@ from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 
-from . import metrics
 from .._validation import check_data, check_int
-from .cache import RunStore, run_key, run_settings, seeded_model
-from .datasets import make_noisy_blobs
 from ..active._samplers import (
     BadgeSampler,
     ClusteredSampler,
@@ -27,6 +24,9 @@ from ..active._samplers import (
     SubmodularSampler,
     WKMeansSampler,
 )
+from . import metrics
+from .cache import RunStore, run_key, run_settings, seeded_model
+from .datasets import make_noisy_blobs
 
 # Per-step entries of a run's result, in table order. "noisy_ratio" is there
 # only when the noise flags are known.

@@ -20,8 +20,8 @@ computed in blocks of rows: no (n_test, n_labeled) matrix is formed.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_data, reject_masked
 from .._core import ScaledRows
+from .._validation import check_data, reject_masked
 
 # check_is_fitted fills in %(name)s, the class of the estimator.
 _NOT_FITTED = "{name} must be a fitted classifier; this %(name)s instance is not fitted yet."

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.utils import check_array
 
-from . import metrics
 from .._validation import check_data, check_int, check_real, screen_input
 from ..active._uncertainty import margin_score
+from . import metrics
 
 WINDOW = 4
 LOW_CONTRADICTION = 0.02
