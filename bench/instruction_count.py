@@ -16,6 +16,7 @@ that start-up, imports and data building cancel out). Counts are exact and
 repeatable to a few hundred instructions; they weigh an instruction of a
 vector loop like one of a Python call, so they measure work, not time.
 """
+
 import argparse
 import json
 import os
@@ -45,22 +46,48 @@ CASES = {
     "fit|5000x64x100|float32": ("fit", "_fit_case", [5000, 64, 100, "float32"], 3),
     "fit|5000x64x100|float64": ("fit", "_fit_case", [5000, 64, 100, "float64"], 3),
     "minibatch|20000x32x100|float32": (
-        "minibatch", "_lloyd_case", [20000, 32, 100, 1, "float32"], 3),
+        "minibatch",
+        "_lloyd_case",
+        [20000, 32, 100, 1, "float32"],
+        3,
+    ),
     "minibatch|20000x32x100|float64": (
-        "minibatch", "_lloyd_case", [20000, 32, 100, 1, "float64"], 3),
+        "minibatch",
+        "_lloyd_case",
+        [20000, 32, 100, 1, "float64"],
+        3,
+    ),
 }
 
 
 def count(source, case, reps, script):
     """Instructions of one process that runs the case ``reps`` times."""
     task, builder, args, _ = CASES[case]
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(source), OMP_NUM_THREADS="1",
-               OPENBLAS_NUM_THREADS="1", PYTHONHASHSEED="0")
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.path.abspath(source),
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        PYTHONHASHSEED="0",
+    )
     with tempfile.TemporaryDirectory() as tmp:
         done = subprocess.run(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out",
-             sys.executable, script, task, builder, json.dumps(args), str(reps)],
-            env=env, capture_output=True, text=True, check=True)
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={tmp}/out",
+                sys.executable,
+                script,
+                task,
+                builder,
+                json.dumps(args),
+                str(reps),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     return int(re.search(r"Collected : (\d+)", done.stderr).group(1))
 
 
@@ -73,15 +100,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("before", help="source tree (its src/) before the change")
     parser.add_argument("after", help="source tree (its src/) after the change")
-    parser.add_argument("--only", default="",
-                        help="comma-separated prefixes of case names to run")
+    parser.add_argument("--only", default="", help="comma-separated prefixes of case names to run")
     options = parser.parse_args()
     prefixes = [p for p in options.only.split(",") if p]
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(WORKER)
     try:
-        print("| task | shape | dtype | before (M instructions per call) | after "
-              "| after / before |")
+        print(
+            "| task | shape | dtype | before (M instructions per call) | after | after / before |"
+        )
         print("|---|---|---|---:|---:|---:|")
         for case in CASES:
             if prefixes and not any(case.startswith(p) for p in prefixes):
@@ -89,8 +116,11 @@ def main():
             before = per_call(options.before, case, f.name)
             after = per_call(options.after, case, f.name)
             task, shape, dtype = case.split("|")
-            print(f"| {task} | {shape.replace('x', ' x ')} | {dtype} | {before / 1e6:.2f} "
-                  f"| {after / 1e6:.2f} | {after / before:.3f} |", flush=True)
+            print(
+                f"| {task} | {shape.replace('x', ' x ')} | {dtype} | {before / 1e6:.2f} "
+                f"| {after / 1e6:.2f} | {after / before:.3f} |",
+                flush=True,
+            )
     finally:
         os.unlink(f.name)
 

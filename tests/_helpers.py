@@ -1,6 +1,7 @@
 """What the test files share: the dtypes under test, one tolerance table,
 problem makers and the samplers. The NumPy references of the kernels are
 in reference.py; the shared fixtures in conftest.py."""
+
 import numpy as np
 from sklearn.datasets import make_blobs
 
@@ -90,21 +91,37 @@ def random_sampler(c, b, r):
     return RandomSampler(c, b, random_state=r)
 
 
-SAMPLERS = [RandomSampler, ConfidenceSampler, MarginSampler, EntropySampler,
-            KCenterGreedySampler, KMeansSampler, WKMeansSampler, IWKMeansSampler,
-            ClusteredSampler, SubmodularSampler, BadgeSampler]
+SAMPLERS = [
+    RandomSampler,
+    ConfidenceSampler,
+    MarginSampler,
+    EntropySampler,
+    KCenterGreedySampler,
+    KMeansSampler,
+    WKMeansSampler,
+    IWKMeansSampler,
+    ClusteredSampler,
+    SubmodularSampler,
+    BadgeSampler,
+]
 
 
 def make_pool(seed, n_pool, n_labeled=30, n_features=4):
     """A labeled set with every one of 3 classes in it, and a pool, cut from
     overlapping blobs: (X_labeled, y_labeled, X_pool)."""
-    X, y = make_blobs(n_samples=n_pool + n_labeled, n_features=n_features,
-                      centers=3, cluster_std=3.0, random_state=seed)
+    X, y = make_blobs(
+        n_samples=n_pool + n_labeled,
+        n_features=n_features,
+        centers=3,
+        cluster_std=3.0,
+        random_state=seed,
+    )
     # Make sure every class is in the labeled set.
     order = np.argsort(y, kind="stable")
-    labeled = np.r_[order[:1], order[np.searchsorted(y[order], 1)],
-                    order[np.searchsorted(y[order], 2)]]
+    labeled = np.r_[
+        order[:1], order[np.searchsorted(y[order], 1)], order[np.searchsorted(y[order], 2)]
+    ]
     rest = np.setdiff1d(np.arange(len(X)), labeled)
     labeled = np.r_[labeled, rest[: n_labeled - 3]]
-    pool = rest[n_labeled - 3:]
+    pool = rest[n_labeled - 3 :]
     return X[labeled], y[labeled], X[pool]

@@ -1,5 +1,6 @@
 """The benchmark's internals: the runner's rows, the peers, peak memory and
 the report (not the timings themselves)."""
+
 import ctypes
 import ctypes.util
 import importlib.util
@@ -13,13 +14,15 @@ from iwkmeans.benchmark import cases, memory, peers
 from iwkmeans.benchmark import runner as runner_module
 from iwkmeans.benchmark.runner import _Runner
 
-linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"),
-                                reason="needs /proc/self/status")
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="needs /proc/self/status"
+)
 
 
 def _normal_blobs(monkeypatch):
-    monkeypatch.setattr(runner_module, "_blobs",
-                        lambda n, d, k: np.random.default_rng(0).normal(size=(n, d)))
+    monkeypatch.setattr(
+        runner_module, "_blobs", lambda n, d, k: np.random.default_rng(0).normal(size=(n, d))
+    )
 
 
 def test_comparison_row_checks_the_answers(monkeypatch):
@@ -46,10 +49,14 @@ def test_peer_that_fails_to_import_is_skipped(monkeypatch):
     def missing():
         raise ImportError("No module named 'nonexistent_kmeans'")
 
-    monkeypatch.setattr(peers, "PEERS", (
-        benchmark.Peer("scikit-learn", peers._sklearn_tasks, "scikit-learn"),
-        benchmark.Peer("nonexistent", missing, "nonexistent-kmeans"),
-    ))
+    monkeypatch.setattr(
+        peers,
+        "PEERS",
+        (
+            benchmark.Peer("scikit-learn", peers._sklearn_tasks, "scikit-learn"),
+            benchmark.Peer("nonexistent", missing, "nonexistent-kmeans"),
+        ),
+    )
     _normal_blobs(monkeypatch)
     runner = _Runner(n_threads=1, repeats=1, log=lambda line: None)
     (row, _) = runner.fit(300, 4, 3)
@@ -84,9 +91,9 @@ def test_peak_rss_sees_c_malloc_and_numpy():
 def test_peak_memory_is_measured_in_fresh_processes(monkeypatch):
     # The whole path on one tiny case: a child process per implementation,
     # the row's fields and the report's columns.
-    monkeypatch.setattr(peers, "PEERS", (
-        benchmark.Peer("scikit-learn", peers._sklearn_tasks, "scikit-learn"),
-    ))
+    monkeypatch.setattr(
+        peers, "PEERS", (benchmark.Peer("scikit-learn", peers._sklearn_tasks, "scikit-learn"),)
+    )
     runner = _Runner(n_threads=1, repeats=1, log=lambda line: None, memory=True)
     rows = list(runner.fit(300, 4, 3))
     for row in rows:
@@ -137,8 +144,9 @@ def test_lloyd_fixed_starts_faiss_from_the_same_centers(monkeypatch):
     n, n_fixed, k = 5000, 30, 7
     perm = np.empty(n, dtype=np.int32)
     faiss.rand_perm(faiss.swig_ptr(perm), n, cases.FAISS_SEED + 1)
-    np.testing.assert_array_equal(cases._faiss_free_init_rows(n, n_fixed, k),
-                                  perm[n_fixed:n_fixed + k])
+    np.testing.assert_array_equal(
+        cases._faiss_free_init_rows(n, n_fixed, k), perm[n_fixed : n_fixed + k]
+    )
     _normal_blobs(monkeypatch)
     runner = _Runner(n_threads=1, repeats=1, log=lambda line: None)
     row32, row64 = runner.lloyd_fixed(n, 4, n_fixed, k, max_iter=3)

@@ -1,5 +1,6 @@
 """The examples in the docstrings run, as doctests, against the installed
 package (so README's test command checks them too)."""
+
 import doctest
 import importlib
 import pkgutil
@@ -13,7 +14,8 @@ OPTIONS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 EXTRAS = {"iwkmeans.dask": "dask", "iwkmeans.experiments": "matplotlib"}
 
 MODULES = sorted(
-    info.name for info in pkgutil.walk_packages(iwkmeans.__path__, "iwkmeans.")
+    info.name
+    for info in pkgutil.walk_packages(iwkmeans.__path__, "iwkmeans.")
     if not info.name.endswith("__main__")
 ) + ["iwkmeans"]
 
@@ -38,5 +40,10 @@ def test_docstring_examples(name):
 def test_there_are_examples_to_run():
     # The estimators' docstrings carry examples: a finder that found none
     # would make the test above pass on nothing.
-    assert sum(len(examples(name)) for name in ("iwkmeans.cluster._incremental",
-                                                 "iwkmeans.dask._estimator")) >= 2
+    assert (
+        sum(
+            len(examples(name))
+            for name in ("iwkmeans.cluster._incremental", "iwkmeans.dask._estimator")
+        )
+        >= 2
+    )

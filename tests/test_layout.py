@@ -9,6 +9,7 @@ A module may import its own room and the rooms below it, never one above or
 beside it (experiments and dask share a floor and ignore each other), and the
 compiled kernels (_kmeans) are reached only through _core, the one door.
 """
+
 import ast
 import pathlib
 
@@ -71,7 +72,8 @@ def imported_modules(path, root=PACKAGE):
 
 FILES = sorted(PACKAGE.rglob("*.py"))
 MODULES = {module_name(p) for p in FILES} | {
-    f"iwkmeans._kmeans.{p.stem}" for p in (PACKAGE / "_kmeans").glob("*.pyx")}
+    f"iwkmeans._kmeans.{p.stem}" for p in (PACKAGE / "_kmeans").glob("*.pyx")
+}
 IMPORTS = {module_name(p): imported_modules(p) for p in FILES}
 
 
@@ -101,7 +103,7 @@ def test_no_import_cycle():
         state[module] = "open"
         for target in sorted(IMPORTS.get(module, ())):
             if state.get(target) == "open":
-                cycles.append(path[path.index(target):] + [target])
+                cycles.append(path[path.index(target) :] + [target])
             elif target not in state:
                 visit(target, path + [target])
         state[module] = "done"
@@ -117,9 +119,9 @@ def test_no_import_cycle():
 
 def test_only_core_opens_the_door_to_the_kernels():
     through = sorted(
-        module for module, targets in IMPORTS.items()
-        if any(room(t) == "_kmeans" for t in targets)
-        and room(module) not in ("_core", "_kmeans")
+        module
+        for module, targets in IMPORTS.items()
+        if any(room(t) == "_kmeans" for t in targets) and room(module) not in ("_core", "_kmeans")
     )
     assert through == []
 
@@ -145,8 +147,9 @@ def test_the_layout_test_sees_imports(tmp_path):
     root = tmp_path / "iwkmeans"
     forged = root / "cluster" / "_incremental.py"
     forged.parent.mkdir(parents=True)
-    forged.write_text((PACKAGE / "cluster" / "_incremental.py").read_text()
-                      + "\nfrom ..active import select_wkmeans\n")
+    forged.write_text(
+        (PACKAGE / "cluster" / "_incremental.py").read_text()
+        + "\nfrom ..active import select_wkmeans\n"
+    )
     imports = {module_name(forged, root): imported_modules(forged, root)}
-    assert upward(imports) == [
-        "iwkmeans.cluster._incremental imports iwkmeans.active"]
+    assert upward(imports) == ["iwkmeans.cluster._incremental imports iwkmeans.active"]

@@ -40,6 +40,7 @@ replayable store of runs) and :mod:`iwkmeans.experiments.datasets` (noisy blobs)
 ``IncrementalKMeans`` on row-chunked Dask arrays, ``kmeans_parallel``
 (k-means|| from fixed centers) and ``select_wkmeans`` for a Dask pool.
 """
+
 from .active._badge import select_badge
 from .active._samplers import (
     BadgeSampler,

@@ -18,6 +18,7 @@ and weights in X's dtype, and a resolved thread count.
 - ``_lloyd``: :func:`lloyd_fit`, the trusted fit every estimator and
   sampler calls, and the block step of mini-batches and Dask chunks.
 """
+
 from .._kmeans._common import openmp_enabled
 from ._distances import (
     ScaledRows,

@@ -18,6 +18,7 @@ from a server that ran no kernel) keep the full budget. Only the pools of
 these kernels are known: a pool that another library sharing this libgomp
 started in the parent is not (a child then needs ``n_threads=1``).
 """
+
 import functools
 import os
 

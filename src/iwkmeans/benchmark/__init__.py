@@ -44,6 +44,7 @@ test's ``monkeypatch``), replace it in the module that uses it, and
 :data:`PEERS` in :mod:`.peers`; rebinding a name re-exported here reaches
 none of the modules.
 """
+
 from .peers import PEERS, Peer
 from .report import format_report, format_selection
 from .runner import run, run_selection
