@@ -4,6 +4,7 @@ OpenMP is probed by compiling and linking a tiny program with the compiler
 setuptools is about to use; if no flag works the core is built serially
 (results are identical, only slower) and a warning says so.
 """
+
 import os
 import pathlib
 import shlex
