@@ -12,6 +12,7 @@ compiled kernels (_kmeans) are reached only through _core, the one door.
 
 import ast
 import pathlib
+import pkgutil
 
 import iwkmeans
 
@@ -71,8 +72,10 @@ def imported_modules(path, root=PACKAGE):
 
 
 FILES = sorted(PACKAGE.rglob("*.py"))
+# Every module of the installed package, the compiled ones included (an
+# installed package holds their .so, a source tree their .pyx as well).
 MODULES = {module_name(p) for p in FILES} | {
-    f"iwkmeans._kmeans.{p.stem}" for p in (PACKAGE / "_kmeans").glob("*.pyx")
+    info.name for info in pkgutil.walk_packages(iwkmeans.__path__, "iwkmeans.")
 }
 IMPORTS = {module_name(p): imported_modules(p) for p in FILES}
 
