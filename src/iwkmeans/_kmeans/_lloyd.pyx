@@ -179,7 +179,7 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
         Py_ssize_t n_chunks = n_chunks_of(n_samples)
         Py_ssize_t block_size = n_free * (n_features + 1)
         Py_ssize_t per_block = 1, n_blocks, block, chunk, start, i, changed = 0
-        int rows, j
+        int rows
         # Set by any thread whose buffers cannot be allocated (an array:
         # a variable assigned in a parallel block would be thread-private).
         bint failed[1]
@@ -388,7 +388,7 @@ cdef void add_blocks(const double* partial, Py_ssize_t n_blocks, int n_free,
             out[f] = own[f]
         weights[j] = own[n_features]
         for block in range(1, n_blocks):
-            own = own + block_size
+            own = partial + block * block_size + j * (n_features + 1)
             for f in range(n_features):
                 out[f] += own[f]
             weights[j] += own[n_features]
@@ -446,9 +446,9 @@ cdef int weighted_sums(const floating* values, Rows X,
 
 
 cdef int relocate_empty(const floating* values, Rows X,
-                        const floating[::1] sample_weight, const int[::1] labels, const floating* centers,
-                        int n_fixed, int n_free, double* sums, double* weights,
-                        int n_threads) noexcept nogil:
+                        const floating[::1] sample_weight, const int[::1] labels,
+                        const floating* centers, int n_fixed, int n_free, double* sums,
+                        double* weights, int n_threads) noexcept nogil:
     """Move each free center that received no weight onto the sample farthest
     (weighted squared distance) from its own center, taking that sample out of
     the sums of the free cluster it came from. Fixed centers are never moved.

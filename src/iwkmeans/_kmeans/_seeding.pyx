@@ -279,15 +279,15 @@ cdef void adopt(floating* closest, Improved improved, const floating* improved_v
     """closest becomes what score_candidates found for candidate ``winner``."""
     cdef:
         Py_ssize_t chunk, start, first
-        int m, l
+        int m, r
     for chunk in prange(n_chunks_of(n_samples), schedule="static",
                         num_threads=n_threads):
         start = chunk * CHUNK_SIZE
         for m in range(improved.count[chunk]):
             first = start + improved.rows[start + m]
-            for l in range(min(<Py_ssize_t> improved.span, n_samples - first)):
-                closest[first + l] = improved_values[
-                    first * n_candidates + winner * improved.span + l]
+            for r in range(min(<Py_ssize_t> improved.span, n_samples - first)):
+                closest[first + r] = improved_values[
+                    first * n_candidates + winner * improved.span + r]
 
 
 cdef inline double run_potential(const floating* w, const floating* closest,
