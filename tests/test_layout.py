@@ -120,13 +120,13 @@ def test_no_import_cycle():
     assert cycles == []
 
 
-def test_only_core_opens_the_door_to_the_kernels():
+def test_one_module_opens_the_door_to_the_kernels():
     through = sorted(
         module
         for module, targets in IMPORTS.items()
-        if any(room(t) == "_kmeans" for t in targets) and room(module) not in ("_core", "_kmeans")
+        if any(room(t) == "_kmeans" for t in targets) and room(module) != "_kmeans"
     )
-    assert through == []
+    assert through == ["iwkmeans._core._kernels"]
 
 
 def test_core_is_entered_by_its_front_door():
@@ -146,7 +146,7 @@ def test_the_layout_test_sees_imports(tmp_path):
     # The rules read real edges: the estimator uses the door, the door the
     # kernels, and an upward import added to the estimator is caught.
     assert "iwkmeans._core" in IMPORTS["iwkmeans.cluster._incremental"]
-    assert "iwkmeans._kmeans._lloyd" in IMPORTS["iwkmeans._core._lloyd"]
+    assert "iwkmeans._kmeans._lloyd" in IMPORTS["iwkmeans._core._kernels"]
     root = tmp_path / "iwkmeans"
     forged = root / "cluster" / "_incremental.py"
     forged.parent.mkdir(parents=True)

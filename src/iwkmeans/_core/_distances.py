@@ -12,8 +12,8 @@ from scipy import sparse
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
-from .._kmeans import _common, _lloyd
 from ._frame import FAR_LIMIT, frame_of, normalised_weights
+from ._kernels import _common, _lloyd
 from ._threads import effective_n_threads, single_threaded_blas
 
 # Rows framed at once by ScaledRows.mean (a few MiB of float64).

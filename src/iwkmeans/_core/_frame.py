@@ -37,7 +37,7 @@ import math
 import numpy as np
 from scipy import sparse
 
-from .._kmeans._common import half_extent
+from ._kernels import _common
 
 # Rows whose coordinate-wise median is the reference point: evenly spaced
 # over X, so the median costs microseconds and reads no more than these rows.
@@ -187,7 +187,7 @@ def frame_of(X, n_threads, *others, shift=True, bound=0.0):
     n_features = X.shape[1]
     if sparse.issparse(X):
         reference = None
-        half = half_extent(X.data, X.indptr, n_features, None, n_threads)
+        half = _common.half_extent(X.data, X.indptr, n_features, None, n_threads)
     else:
         reference = reference_point(X) if shift else np.zeros(n_features)
         half = dense_half_extent(X, reference, n_threads)
@@ -222,7 +222,7 @@ def dense_half_extent(X, reference, n_threads):
     """max |x - reference| / 2 over the values of validated dense rows, by
     the core (exact, in any order): what :func:`scale_for` takes."""
     X = np.ascontiguousarray(X)
-    return half_extent(
+    return _common.half_extent(
         X.reshape(-1),
         None,
         X.shape[1],

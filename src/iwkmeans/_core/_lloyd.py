@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from .._kmeans import _lloyd
 from ._distances import scaled_tol
 from ._frame import frame_of, normalised_weights, take_rows
+from ._kernels import _lloyd
 from ._seeding import initial_picks
 from ._threads import single_threaded_blas
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from .._kmeans import _seeding
 from .._validation import check_n_local_trials
 from ._frame import frame_of, normalised_weights
+from ._kernels import _seeding
 from ._threads import single_threaded_blas
 
 
