@@ -4,6 +4,7 @@ OpenMP is probed by compiling and linking a tiny program with the compiler
 setuptools is about to use; if no flag works the core is built serially
 (results are identical, only slower) and a warning says so.
 """
+
 import os
 import pathlib
 import shlex
@@ -102,7 +103,8 @@ class BuildExtWithOpenMP(build_ext):
 def extensions():
     """One extension per .pyx under src/iwkmeans, named after its path (so a
     kernel added or moved needs no edit here), with its own directory on the
-    include path for the headers it includes (simd.h, omp_compat.h)."""
+    include path for the headers it includes (simd.h, omp_compat.h). The
+    headers are its dependencies too: editing one rebuilds the extensions."""
     sources = sorted(pathlib.Path("src", "iwkmeans").rglob("*.pyx"))
     if not sources:
         raise RuntimeError("no .pyx under src/iwkmeans: run setup.py from the project root")
@@ -111,6 +113,7 @@ def extensions():
             ".".join(source.relative_to("src").with_suffix("").parts),
             sources=[source.as_posix()],
             include_dirs=[source.parent.as_posix()],
+            depends=sorted(h.as_posix() for h in source.parent.glob("*.h")),
         )
         for source in sources
     ]

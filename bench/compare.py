@@ -3,6 +3,7 @@
 A shortcut for ``python -m iwkmeans bench ...``; it runs the same code
 (:mod:`iwkmeans.benchmark`) and takes the same options.
 """
+
 import sys
 
 from iwkmeans.__main__ import main

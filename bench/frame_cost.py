@@ -13,9 +13,10 @@ times the benchmark's own iwkmeans tasks. The driver asks the two workers in
 turn, case after case and repeat after repeat (interleaved, so a busy spell
 of the machine hits both), and prints a Markdown table of medians and minima
 and their after/before ratios (the minimum is the least disturbed call: on
-a shared machine it is the steadier of the two). Each timed call follows a 0.2 s pause and an untimed
-call, as in the main benchmark.
+a shared machine it is the steadier of the two). Each timed call follows a
+0.2 s pause and an untimed call, as in the main benchmark.
 """
+
 import argparse
 import json
 import os
@@ -71,12 +72,16 @@ def cases(quick):
             out[f"lloyd|{n}x{d}x{k}|{dtype}"] = ("_lloyd_case", [n, d, k, max_iter, dtype])
         n, d, n_fixed, k, max_iter = c.FIXED_SHAPE
         out[f"lloyd_fixed|{n}x{d}x{k}+{n_fixed}|{dtype}"] = (
-            "_lloyd_fixed_case", [n, d, n_fixed, k, max_iter, dtype])
+            "_lloyd_fixed_case",
+            [n, d, n_fixed, k, max_iter, dtype],
+        )
         n, d, k, density, max_iter = c.SPARSE_SHAPE
         if quick:
             n = c.QUICK_SPARSE_SAMPLES
         out[f"lloyd_sparse|{n}x{d}x{k}|{dtype}"] = (
-            "_sparse_case", [n, d, k, density, max_iter, dtype])
+            "_sparse_case",
+            [n, d, k, density, max_iter, dtype],
+        )
         for n, d, k in c.FIT_SHAPES:
             out[f"fit|{n}x{d}x{k}|{dtype}"] = ("_fit_case", [n, d, k, dtype])
         n, d, k = c.SEEDING_SHAPE
@@ -94,7 +99,11 @@ def worker(source, table, threads):
     env = dict(os.environ, PYTHONPATH=os.path.abspath(source))
     return subprocess.Popen(
         [sys.executable, "-c", WORKER, json.dumps(table), str(threads)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def ask(process, case):
@@ -110,41 +119,56 @@ def main():
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="",
-                        help="time only the cases whose name contains this text")
+    parser.add_argument(
+        "--only", default="", help="time only the cases whose name contains this text"
+    )
     args = parser.parse_args()
-    table = {name: case for name, case in cases(args.quick).items()
-             if args.only in name}
-    workers = {name: worker(path, table, args.threads)
-               for name, path in (("before", args.before), ("after", args.after))}
+    table = {name: case for name, case in cases(args.quick).items() if args.only in name}
+    workers = {
+        name: worker(path, table, args.threads)
+        for name, path in (("before", args.before), ("after", args.after))
+    }
     times = {case: {"before": [], "after": []} for case in table}
     for case in table:
         for _ in range(args.repeats):
             for name, process in workers.items():
                 times[case][name].append(ask(process, case))
-        print(case, {k: round(statistics.median(v) * 1e3, 3) for k, v in
-                     times[case].items()}, file=sys.stderr, flush=True)
+        print(
+            case,
+            {k: round(statistics.median(v) * 1e3, 3) for k, v in times[case].items()},
+            file=sys.stderr,
+            flush=True,
+        )
     for process in workers.values():
         process.stdin.close()
         process.wait()
     cpu = platform.processor() or "unknown CPU"
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
-    print(f"CPU: {cpu}; threads {args.threads}; median of {args.repeats}; "
-          f"OPENBLAS_CORETYPE: {os.environ.get('OPENBLAS_CORETYPE', 'unset')}\n")
-    print("| task | shape | dtype | before ms (median / min) | after ms (median / min) "
-          "| after / before (medians) | after / before (minima) |")
+    print(
+        f"CPU: {cpu}; threads {args.threads}; median of {args.repeats}; "
+        f"OPENBLAS_CORETYPE: {os.environ.get('OPENBLAS_CORETYPE', 'unset')}\n"
+    )
+    print(
+        "| task | shape | dtype | before ms (median / min) | after ms (median / min) "
+        "| after / before (medians) | after / before (minima) |"
+    )
     print("|---|---|---|---:|---:|---:|---:|")
     for case, pair in times.items():
         task, shape, dtype = case.split("|")
         before = [statistics.median(pair["before"]) * 1e3, min(pair["before"]) * 1e3]
         after = [statistics.median(pair["after"]) * 1e3, min(pair["after"]) * 1e3]
-        print(f"| {task} | {shape} | {dtype} | {before[0]:.3g} / {before[1]:.3g} | "
-              f"{after[0]:.3g} / {after[1]:.3g} | {after[0] / before[0]:.3f} | "
-              f"{after[1] / before[1]:.3f} |")
+        print(
+            f"| {task} | {shape} | {dtype} | {before[0]:.3g} / {before[1]:.3g} | "
+            f"{after[0]:.3g} / {after[1]:.3g} | {after[0] / before[0]:.3f} | "
+            f"{after[1] / before[1]:.3f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ RESULTS.md below the NOTES_MARKER line is written by hand and kept.
 
     PYTHONPATH=src python examples/noisy_ld.py [--data DIR]
 """
+
 import argparse
 import csv
 import os
@@ -55,8 +56,12 @@ SAMPLERS = {
 }
 # Our method names -> the names in the published accuracy.csv.
 PUBLISHED_NAMES = {
-    "Random": "random", "KCenter": "kcenter", "Confidence": "uncertainty",
-    "Margin": "margin", "Entropy": "entropy", "WKMeans": "wkmeans",
+    "Random": "random",
+    "KCenter": "kcenter",
+    "Confidence": "uncertainty",
+    "Margin": "margin",
+    "Entropy": "entropy",
+    "WKMeans": "wkmeans",
     "IWKMeans": "iwkmeans",
 }
 
@@ -69,8 +74,7 @@ def published_auc(path):
             run = curves.setdefault(row["method"], {}).setdefault(row["seed"], {})
             run[int(row["n_iter"])] = float(row["value"])
     return {
-        method: 100 * learning_curve_auc(
-            [[run[i] for i in sorted(run)] for run in runs.values()])
+        method: 100 * learning_curve_auc([[run[i] for i in sorted(run)] for run in runs.values()])
         for method, runs in curves.items()
     }
 
@@ -124,15 +128,13 @@ def report(summary, published, runtime, command, plot_name):
     ranking = auc["IWKMeans"] >= auc["WKMeans"] > auc["Random"] > auc["Confidence"]
     lines += [
         "",
-        f"- Goal IWKMeans >= 48: **{'met' if goal else 'not met'}** "
-        f"({auc['IWKMeans']:.2f}).",
+        f"- Goal IWKMeans >= 48: **{'met' if goal else 'not met'}** ({auc['IWKMeans']:.2f}).",
         f"- Ranking IWKMeans >= WKMeans > Random > Confidence: "
         f"**{'holds' if ranking else 'does not hold'}** "
         f"({auc['IWKMeans']:.2f} / {auc['WKMeans']:.2f} / {auc['Random']:.2f} / "
         f"{auc['Confidence']:.2f}).",
         "",
-        f"![Learning curves: mean and 10th-90th percentile band over the 10 runs]"
-        f"({plot_name})",
+        f"![Learning curves: mean and 10th-90th percentile band over the 10 runs]({plot_name})",
         "",
     ]
     return "\n".join(lines)
@@ -140,16 +142,26 @@ def report(summary, published, runtime, command, plot_name):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                        help=f"folder with X.npy, y.npy, y_noisy.npy and accuracy.csv "
-                        f"(default: {DEFAULT_DATA})")
-    parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md",
-                        help="Markdown report to write (default: examples/RESULTS.md)")
-    parser.add_argument("--plot", type=Path, default=HERE / "noisy_ld.png",
-                        help="learning-curve PNG to write (default: examples/noisy_ld.png)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help=f"folder with X.npy, y.npy, y_noisy.npy and accuracy.csv (default: {DEFAULT_DATA})",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=HERE / "RESULTS.md",
+        help="Markdown report to write (default: examples/RESULTS.md)",
+    )
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=HERE / "noisy_ld.png",
+        help="learning-curve PNG to write (default: examples/noisy_ld.png)",
+    )
     args = parser.parse_args(argv)
-    files = {name: args.data / name
-             for name in ("X.npy", "y.npy", "y_noisy.npy", "accuracy.csv")}
+    files = {name: args.data / name for name in ("X.npy", "y.npy", "y_noisy.npy", "accuracy.csv")}
     missing = [str(path) for path in files.values() if not path.is_file()]
     if missing:
         parser.error(f"missing data file(s): {', '.join(missing)}; see --data")
@@ -159,8 +171,15 @@ def main(argv=None):
     noisy = np.load(files["y_noisy.npy"])
     start = time.perf_counter()
     rows = compare_samplers(
-        X, y, SAMPLERS, seeds=SEEDS, both_halves=True,
-        initial_size=20, batch_size=10, n_batches=19, test_size=0.5,
+        X,
+        y,
+        SAMPLERS,
+        seeds=SEEDS,
+        both_halves=True,
+        initial_size=20,
+        batch_size=10,
+        n_batches=19,
+        test_size=0.5,
         classifier=RandomForestClassifier(n_estimators=100, max_depth=10),
         noisy=noisy,
     )
@@ -173,12 +192,13 @@ def main(argv=None):
         if NOTES_MARKER in previous:
             notes = previous.split(NOTES_MARKER, 1)[1]
     command = "PYTHONPATH=src python examples/noisy_ld.py" + "".join(
-        f" {arg}" for arg in (argv if argv is not None else sys.argv[1:]))
+        f" {arg}" for arg in (argv if argv is not None else sys.argv[1:])
+    )
     plot_link = Path(os.path.relpath(args.plot, args.results.parent)).as_posix()
-    text = report(summarize(rows), published_auc(files["accuracy.csv"]), runtime,
-                  command, plot_link)
-    args.results.write_text(text + "\n" + NOTES_MARKER + (notes or "\n"),
-                            encoding="utf-8")
+    text = report(
+        summarize(rows), published_auc(files["accuracy.csv"]), runtime, command, plot_link
+    )
+    args.results.write_text(text + "\n" + NOTES_MARKER + (notes or "\n"), encoding="utf-8")
     print(text)
     return 0
 

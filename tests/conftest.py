@@ -1,5 +1,6 @@
 """Hypothesis profiles and the fixtures that several test files share
 (the helpers they share are in _helpers.py)."""
+
 import os
 
 import pytest

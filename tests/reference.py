@@ -3,6 +3,7 @@
 Written straight from the objective in DESIGN.md, with no chunking, no GEMM
 expansion and no threads.
 """
+
 import numpy as np
 
 
@@ -71,4 +72,5 @@ def assert_labels_agree_up_to_ties(X, centers, labels, expected, rtol):
     ours, theirs = d[rows, labels[differ]], d[rows, expected[differ]]
     gap = np.abs(ours - theirs) / np.maximum(np.maximum(ours, theirs), 1e-300)
     assert np.all(gap <= rtol), (
-        f"{differ.size} labels differ, not all at near-ties: relative gaps {gap}")
+        f"{differ.size} labels differ, not all at near-ties: relative gaps {gap}"
+    )

@@ -1,5 +1,6 @@
 """The benchmark's internals: the runner's rows, the peers, peak memory and
 the report (not the timings themselves)."""
+
 import ctypes
 import ctypes.util
 import importlib.util
@@ -9,20 +10,25 @@ import numpy as np
 import pytest
 
 from iwkmeans import benchmark
+from iwkmeans.benchmark import cases, memory, peers
+from iwkmeans.benchmark import runner as runner_module
+from iwkmeans.benchmark.runner import _Runner
 
-linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"),
-                                reason="needs /proc/self/status")
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="needs /proc/self/status"
+)
 
 
 def _normal_blobs(monkeypatch):
-    monkeypatch.setattr(benchmark.runner, "_blobs",
-                        lambda n, d, k: np.random.default_rng(0).normal(size=(n, d)))
+    monkeypatch.setattr(
+        runner_module, "_blobs", lambda n, d, k: np.random.default_rng(0).normal(size=(n, d))
+    )
 
 
 def test_comparison_row_checks_the_answers(monkeypatch):
     # One small Lloyd case through the real measuring code, every peer installed.
     _normal_blobs(monkeypatch)
-    runner = benchmark._Runner(n_threads=1, repeats=1, log=lambda line: None)
+    runner = _Runner(n_threads=1, repeats=1, log=lambda line: None)
     rows = list(runner.lloyd(2000, 4, 3, max_iter=3))
     assert [row["dtype"] for row in rows] == ["float32", "float64"]
     for row in rows:
@@ -33,7 +39,7 @@ def test_comparison_row_checks_the_answers(monkeypatch):
             assert abs(peer["rel_inertia_diff"]) < 1e-5, name  # same init, same answer
             assert row["iwkmeans"]["n_iter"] == peer["n_iter"] == 3, name
     if importlib.util.find_spec("faiss") is not None:
-        assert rows[1]["peers"]["faiss"] == {"skipped": benchmark.FLOAT32_ONLY}
+        assert rows[1]["peers"]["faiss"] == {"skipped": peers.FLOAT32_ONLY}
     report = benchmark.format_report(rows)
     assert "| Lloyd, per iteration" in report and "OPENBLAS_CORETYPE" in report
     assert "peak MiB" not in report  # memory not measured
@@ -43,12 +49,16 @@ def test_peer_that_fails_to_import_is_skipped(monkeypatch):
     def missing():
         raise ImportError("No module named 'nonexistent_kmeans'")
 
-    monkeypatch.setattr(benchmark.peers, "PEERS", (
-        benchmark.Peer("scikit-learn", benchmark._sklearn_tasks, "scikit-learn"),
-        benchmark.Peer("nonexistent", missing, "nonexistent-kmeans"),
-    ))
+    monkeypatch.setattr(
+        peers,
+        "PEERS",
+        (
+            benchmark.Peer("scikit-learn", peers._sklearn_tasks, "scikit-learn"),
+            benchmark.Peer("nonexistent", missing, "nonexistent-kmeans"),
+        ),
+    )
     _normal_blobs(monkeypatch)
-    runner = benchmark._Runner(n_threads=1, repeats=1, log=lambda line: None)
+    runner = _Runner(n_threads=1, repeats=1, log=lambda line: None)
     (row, _) = runner.fit(300, 4, 3)
     reason = "not available (No module named 'nonexistent_kmeans')"
     assert row["peers"]["nonexistent"] == {"skipped": reason}
@@ -66,13 +76,13 @@ def test_peak_rss_sees_c_malloc_and_numpy():
     libc.malloc.argtypes = [ctypes.c_size_t]
     libc.free.argtypes = [ctypes.c_void_p]
     size = 64 << 20
-    with benchmark._PeakRSS() as peak:
+    with memory._PeakRSS() as peak:
         pointer = libc.malloc(size)
         ctypes.memset(pointer, 1, size)  # resident only once touched
         libc.free(pointer)
     assert peak.method == "VmHWM"
     assert 60 <= peak.mib < 100
-    with benchmark._PeakRSS() as peak:
+    with memory._PeakRSS() as peak:
         np.ones(size // 8).sum()
     assert 60 <= peak.mib < 100
 
@@ -81,10 +91,10 @@ def test_peak_rss_sees_c_malloc_and_numpy():
 def test_peak_memory_is_measured_in_fresh_processes(monkeypatch):
     # The whole path on one tiny case: a child process per implementation,
     # the row's fields and the report's columns.
-    monkeypatch.setattr(benchmark.peers, "PEERS", (
-        benchmark.Peer("scikit-learn", benchmark._sklearn_tasks, "scikit-learn"),
-    ))
-    runner = benchmark._Runner(n_threads=1, repeats=1, log=lambda line: None, memory=True)
+    monkeypatch.setattr(
+        peers, "PEERS", (benchmark.Peer("scikit-learn", peers._sklearn_tasks, "scikit-learn"),)
+    )
+    runner = _Runner(n_threads=1, repeats=1, log=lambda line: None, memory=True)
     rows = list(runner.fit(300, 4, 3))
     for row in rows:
         assert row["memory_method"] == "VmHWM"
@@ -100,10 +110,10 @@ def test_memory_failure_keeps_the_timings(monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("the process died (exit code 1)")
 
-    monkeypatch.setattr(benchmark.runner, "_peak_extra_mib", fail)
-    monkeypatch.setattr(benchmark.peers, "PEERS", ())
+    monkeypatch.setattr(runner_module, "_peak_extra_mib", fail)
+    monkeypatch.setattr(peers, "PEERS", ())
     _normal_blobs(monkeypatch)
-    runner = benchmark._Runner(n_threads=1, repeats=1, log=lambda line: None, memory=True)
+    runner = _Runner(n_threads=1, repeats=1, log=lambda line: None, memory=True)
     (row, _) = runner.fit(300, 4, 3)
     assert row["iwkmeans"]["peak_mib"] is None and row["iwkmeans"]["ms"] > 0
     assert any("peak memory of iwkmeans not measured" in note for note in row["notes"])
@@ -120,7 +130,7 @@ def test_sklearnex_fallback_is_noted_quietly(capsys):
         return Fitted()
 
     level = logging.getLogger("sklearnex").level
-    watch = benchmark._FallbackWatch()
+    watch = peers._FallbackWatch()
     accelerated = watch.run(lambda X: fit(X, "running accelerated version on CPU"), None)
     fell_back = watch.run(lambda X: fit(X, "fallback to original Scikit-learn"), None)
     assert not hasattr(accelerated, "bench_note")
@@ -133,13 +143,14 @@ def test_lloyd_fixed_starts_faiss_from_the_same_centers(monkeypatch):
     faiss = pytest.importorskip("faiss")
     n, n_fixed, k = 5000, 30, 7
     perm = np.empty(n, dtype=np.int32)
-    faiss.rand_perm(faiss.swig_ptr(perm), n, benchmark.FAISS_SEED + 1)
-    np.testing.assert_array_equal(benchmark._faiss_free_init_rows(n, n_fixed, k),
-                                  perm[n_fixed:n_fixed + k])
+    faiss.rand_perm(faiss.swig_ptr(perm), n, cases.FAISS_SEED + 1)
+    np.testing.assert_array_equal(
+        cases._faiss_free_init_rows(n, n_fixed, k), perm[n_fixed : n_fixed + k]
+    )
     _normal_blobs(monkeypatch)
-    runner = benchmark._Runner(n_threads=1, repeats=1, log=lambda line: None)
+    runner = _Runner(n_threads=1, repeats=1, log=lambda line: None)
     row32, row64 = runner.lloyd_fixed(n, 4, n_fixed, k, max_iter=3)
     peer = row32["peers"]["faiss"]
     assert peer["n_iter"] == row32["iwkmeans"]["n_iter"] == 3
     assert abs(peer["rel_inertia_diff"]) < 1e-5
-    assert row64["peers"]["faiss"] == {"skipped": benchmark.FLOAT32_ONLY}
+    assert row64["peers"]["faiss"] == {"skipped": peers.FLOAT32_ONLY}

@@ -2,6 +2,7 @@
 half-written step is never trusted, settings mismatches are refused, metrics
 replayed from the stored selections equal the live ones, and a damaged file
 or a locked log is named (and what it held recomputed when it can be)."""
+
 import json
 import os
 import re
@@ -22,6 +23,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from iwkmeans import IWKMeansSampler
 from iwkmeans.experiments import cache as cache_module
+from iwkmeans.experiments import compare_samplers, run_experiment
 from iwkmeans.experiments.cache import (
     LOG_FILE,
     CacheLockedError,
@@ -32,7 +34,6 @@ from iwkmeans.experiments.cache import (
     replay,
 )
 from iwkmeans.experiments.datasets import make_noisy_blobs
-from iwkmeans.experiments import compare_samplers, run_experiment
 from iwkmeans.experiments.metrics import exploration, noisy_sample_ratio
 
 from _helpers import iwkmeans_sampler as iwkmeans
@@ -47,6 +48,7 @@ class Killed(Exception):
 
 def dying(factory, n_calls):
     """The sampler of ``factory``, killed at its ``n_calls + 1``-th selection."""
+
     def make(c, b, r):
         sampler = factory(c, b, r)
         select, calls = sampler.select_samples, []
@@ -59,6 +61,7 @@ def dying(factory, n_calls):
 
         sampler.select_samples = select_samples  # same class and parameters
         return sampler
+
     return make
 
 
@@ -84,8 +87,7 @@ OPTIONS = dict(initial_size=6, batch_size=5, n_batches=N_BATCHES, random_state=0
 
 def run(blobs, factory=iwkmeans, **options):
     X, y, noisy = blobs
-    settings = dict(OPTIONS, classifier=DecisionTreeClassifier(max_depth=4),
-                    noisy=noisy)
+    settings = dict(OPTIONS, classifier=DecisionTreeClassifier(max_depth=4), noisy=noisy)
     settings.update(options)
     return run_experiment(X, y, factory, **settings)
 
@@ -175,8 +177,7 @@ def test_a_really_killed_process_resumes(blobs, uninterrupted, tmp_path):
                        noisy=noisy, cache={str(tmp_path)!r})
     """)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    child = subprocess.run([sys.executable, "-c", script], env=env,
-                           capture_output=True, text=True)
+    child = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert child.returncode == -signal.SIGKILL, child.stderr
     assert sorted({row["iteration"] for row in read_log(tmp_path)}) == [0, 1, 2]
     assert_same_result(run(blobs, dying(factory, 3), cache=tmp_path), expected)
@@ -204,15 +205,14 @@ def test_a_longer_run_extends_a_stored_one(blobs, uninterrupted, tmp_path):
     factory, expected = uninterrupted
     run(blobs, factory, cache=tmp_path, n_batches=2)
     # Its last step selected nothing: it is redone, the two before are read back.
-    assert_same_result(run(blobs, dying(factory, N_BATCHES - 2), cache=tmp_path),
-                       expected)
+    assert_same_result(run(blobs, dying(factory, N_BATCHES - 2), cache=tmp_path), expected)
     # A shorter run is read back from the longer one.
-    assert_same_result(run(blobs, dying(factory, 0), cache=tmp_path, n_batches=3),
-                       run(blobs, factory, n_batches=3))
+    assert_same_result(
+        run(blobs, dying(factory, 0), cache=tmp_path, n_batches=3), run(blobs, factory, n_batches=3)
+    )
 
 
-def test_an_extension_killed_while_redoing_the_last_step(blobs, tmp_path,
-                                                          monkeypatch):
+def test_an_extension_killed_while_redoing_the_last_step(blobs, tmp_path, monkeypatch):
     expected = run(blobs)
     run(blobs, cache=tmp_path, n_batches=2)
     monkeypatch.setattr(RunStore, "_commit", commit_dying_at(2))
@@ -223,15 +223,21 @@ def test_an_extension_killed_while_redoing_the_last_step(blobs, tmp_path,
     assert_same_result(run(blobs, cache=tmp_path), expected)
 
 
-@pytest.mark.parametrize("options, difference", [
-    (dict(batch_size=4), "batch_size: stored 5, now 4"),
-    (dict(factory=lambda c, b, r: IWKMeansSampler(c, b, beta=2, random_state=r,
-                                                  n_threads=1)),
-     "sampler: stored \"IWKMeansSampler(batch_size=5, beta=3,"),
-    (dict(classifier=DecisionTreeClassifier(max_depth=5)), "classifier: stored"),
-    (dict(noisy=None), "data: stored"),
-    (dict(test_size=0.4), "test_size: stored 0.5, now 0.4"),
-])
+@pytest.mark.parametrize(
+    "options, difference",
+    [
+        (dict(batch_size=4), "batch_size: stored 5, now 4"),
+        (
+            dict(
+                factory=lambda c, b, r: IWKMeansSampler(c, b, beta=2, random_state=r, n_threads=1)
+            ),
+            'sampler: stored "IWKMeansSampler(batch_size=5, beta=3,',
+        ),
+        (dict(classifier=DecisionTreeClassifier(max_depth=5)), "classifier: stored"),
+        (dict(noisy=None), "data: stored"),
+        (dict(test_size=0.4), "test_size: stored 0.5, now 0.4"),
+    ],
+)
 def test_a_run_with_other_settings_is_refused(blobs, tmp_path, options, difference):
     run(blobs, cache=tmp_path, n_batches=1)
     factory = options.pop("factory", iwkmeans)
@@ -251,8 +257,15 @@ def test_deleting_a_run_folder_starts_the_run_afresh(blobs, tmp_path):
 
 def test_numpy_scalar_settings_are_the_same_run(blobs, tmp_path):
     expected = run(blobs, cache=tmp_path, n_batches=2)
-    again = run(blobs, dying(iwkmeans, 0), cache=tmp_path, n_batches=np.int64(2),
-                batch_size=np.int64(5), random_state=np.int64(0), test_size=np.float64(0.5))
+    again = run(
+        blobs,
+        dying(iwkmeans, 0),
+        cache=tmp_path,
+        n_batches=np.int64(2),
+        batch_size=np.int64(5),
+        random_state=np.int64(0),
+        test_size=np.float64(0.5),
+    )
     assert_same_result(again, expected)
 
 
@@ -269,8 +282,11 @@ def test_runs_are_stored_apart(blobs, tmp_path):
     run(blobs, cache=tmp_path, n_batches=1, swap_split=True)
     run(blobs, cache=tmp_path, n_batches=1, run_name="IWKMeans beta=3")
     assert {row["run"] for row in read_log(tmp_path)} == {
-        "IWKMeansSampler_seed0", "IWKMeansSampler_seed1",
-        "IWKMeansSampler_seed0_swapped", "IWKMeans_beta_3_seed0"}
+        "IWKMeansSampler_seed0",
+        "IWKMeansSampler_seed1",
+        "IWKMeansSampler_seed0_swapped",
+        "IWKMeans_beta_3_seed0",
+    }
 
 
 def test_the_folder_is_readable(blobs, tmp_path):
@@ -280,17 +296,27 @@ def test_the_folder_is_readable(blobs, tmp_path):
     np.testing.assert_array_equal(np.load(run_folder / "test.npy"), result["test"])
     for step in range(N_BATCHES):
         np.testing.assert_array_equal(
-            np.load(run_folder / f"iter_{step:04d}" / "selected.npy"),
-            result["selected"][step])
+            np.load(run_folder / f"iter_{step:04d}" / "selected.npy"), result["selected"][step]
+        )
     assert not (run_folder / f"iter_{N_BATCHES:04d}" / "selected.npy").exists()
     stored = json.loads((run_folder / "settings.json").read_text())
     assert stored["batch_size"] == 5 and stored["random_state"] == 0
     # The SQLite log holds every finite per-step value of the result.
     logged = {(row["iteration"], row["name"]): row["value"] for row in read_log(tmp_path)}
-    expected = {(step, key): result[key][step]
-                for key in ("n_labeled", "accuracy", "contradiction", "exploration",
-                            "agreement", "easiness", "noisy_ratio")
-                for step in range(N_BATCHES + 1) if np.isfinite(result[key][step])}
+    expected = {
+        (step, key): result[key][step]
+        for key in (
+            "n_labeled",
+            "accuracy",
+            "contradiction",
+            "exploration",
+            "agreement",
+            "easiness",
+            "noisy_ratio",
+        )
+        for step in range(N_BATCHES + 1)
+        if np.isfinite(result[key][step])
+    }
     assert logged == expected
     assert (tmp_path / LOG_FILE).is_file()
 
@@ -300,8 +326,7 @@ def test_replayed_metrics_equal_the_live_ones(blobs, uninterrupted, tmp_path):
     factory, live = uninterrupted
     run(blobs, factory, cache=tmp_path)
     key = f"{type(factory(None, 1, None)).__name__}_seed0"
-    steps = list(replay(tmp_path, key, X, y,
-                        classifier=DecisionTreeClassifier(max_depth=4)))
+    steps = list(replay(tmp_path, key, X, y, classifier=DecisionTreeClassifier(max_depth=4)))
     assert [s.iteration for s in steps] == list(range(N_BATCHES + 1))
     assert steps[-1].batch is None
     accuracy = [np.mean(s.model.predict(X[s.test]) == y[s.test]) for s in steps]
@@ -337,21 +362,28 @@ def test_cache_validation(blobs, tmp_path):
 
 def test_compare_samplers_resumes_from_the_cache(blobs, tmp_path):
     X, y, noisy = blobs
-    options = dict(seeds=[3, 4], both_halves=True, progress=False, initial_size=6,
-                   batch_size=5, n_batches=2, noisy=noisy,
-                   classifier=DecisionTreeClassifier(max_depth=4))
+    options = dict(
+        seeds=[3, 4],
+        both_halves=True,
+        progress=False,
+        initial_size=6,
+        batch_size=5,
+        n_batches=2,
+        noisy=noisy,
+        classifier=DecisionTreeClassifier(max_depth=4),
+    )
     samplers = {"Random": random_, "IWKMeans": iwkmeans}
     expected = compare_samplers(X, y, samplers, **options)
     with pytest.raises(Killed):  # dies during the second run
-        compare_samplers(X, y, {"Random": random_, "IWKMeans": dying(iwkmeans, 1)},
-                         cache=tmp_path, **options)
-    assert {row["run"] for row in read_log(tmp_path)} == {
-        "Random_seed3", "IWKMeans_seed3"}
+        compare_samplers(
+            X, y, {"Random": random_, "IWKMeans": dying(iwkmeans, 1)}, cache=tmp_path, **options
+        )
+    assert {row["run"] for row in read_log(tmp_path)} == {"Random_seed3", "IWKMeans_seed3"}
     resumed = compare_samplers(X, y, samplers, cache=tmp_path, **options)
     assert_same_rows(resumed, expected)
     read_back = compare_samplers(
-        X, y, {name: dying(f, 0) for name, f in samplers.items()}, cache=tmp_path,
-        **options)
+        X, y, {name: dying(f, 0) for name, f in samplers.items()}, cache=tmp_path, **options
+    )
     assert_same_rows(read_back, expected)
 
 
@@ -403,8 +435,7 @@ def test_a_garbage_npy_is_recomputed(blobs, expected, tmp_path):
     resumes_from(blobs, expected, tmp_path, 2, path)
 
 
-@pytest.mark.parametrize("name, step", [("iter_0004/selected.npy", 4),
-                                        ("initial.npy", 0)])
+@pytest.mark.parametrize("name, step", [("iter_0004/selected.npy", 4), ("initial.npy", 0)])
 def test_an_altered_but_valid_npy_is_recomputed(blobs, expected, tmp_path, name, step):
     result = run(blobs, cache=tmp_path)
     path = tmp_path / KEY / name
@@ -420,13 +451,13 @@ def test_a_garbage_json_is_recomputed_or_restored(blobs, expected, tmp_path, nam
     written = path.read_bytes()
     path.write_bytes(b'{"garbage": ')
     # settings.json is only read by people: it is rewritten from the log.
-    resumes_from(blobs, expected, tmp_path, 1 if name.startswith("iter") else None,
-                 path)
+    resumes_from(blobs, expected, tmp_path, 1 if name.startswith("iter") else None, path)
     assert path.read_bytes() == written
 
 
-@pytest.mark.parametrize("name, step", [("iter_0002/random_state.json", 2),
-                                        ("iter_0003", 3), ("test.npy", 0)])
+@pytest.mark.parametrize(
+    "name, step", [("iter_0002/random_state.json", 2), ("iter_0003", 3), ("test.npy", 0)]
+)
 def test_a_missing_file_is_recomputed(blobs, expected, tmp_path, name, step):
     run(blobs, cache=tmp_path)
     path = tmp_path / KEY / name
@@ -441,12 +472,19 @@ def test_a_garbage_log_is_refused_by_name(blobs, expected, tmp_path, damage):
     run(blobs, cache=cache)
     log = cache / LOG_FILE
     data = log.read_bytes()
-    log.write_bytes(np.random.default_rng(0).bytes(len(data)) if damage == "garbage"
-                    else data[:len(data) // 2])
-    message = re.escape(f"The cache log {log} is damaged") + ".*" + re.escape(
-        f"delete (or move away) the folder {cache}")
-    for attempt in (lambda: run(blobs, cache=cache), lambda: read_log(cache),
-                    lambda: replay(cache, KEY, X, y)):
+    log.write_bytes(
+        np.random.default_rng(0).bytes(len(data)) if damage == "garbage" else data[: len(data) // 2]
+    )
+    message = (
+        re.escape(f"The cache log {log} is damaged")
+        + ".*"
+        + re.escape(f"delete (or move away) the folder {cache}")
+    )
+    for attempt in (
+        lambda: run(blobs, cache=cache),
+        lambda: read_log(cache),
+        lambda: replay(cache, KEY, X, y),
+    ):
         with pytest.raises(CorruptCacheError, match=message) as error:
             attempt()
         assert isinstance(error.value, ValueError)
@@ -471,22 +509,26 @@ sys.stdin.read()
 
 
 @pytest.mark.parametrize("mode", ["IMMEDIATE", "EXCLUSIVE"])
-def test_a_locked_log_waits_then_names_it(blobs, expected, tmp_path, monkeypatch,
-                                          mode):
+def test_a_locked_log_waits_then_names_it(blobs, expected, tmp_path, monkeypatch, mode):
     """Another process holds a write transaction on the log: IMMEDIATE lets
     the run read (it fails at its first write), EXCLUSIVE does not."""
     with pytest.raises(Killed):
         run(blobs, dying(iwkmeans, 3), cache=tmp_path)
     log = tmp_path / LOG_FILE
-    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(log), mode],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(log), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline() == "locked\n"
         monkeypatch.setattr(cache_module, "LOCK_TIMEOUT", 0.2)
         start = time.perf_counter()
-        with pytest.raises(CacheLockedError,
-                           match=re.escape(f"The cache log {log} is locked by another "
-                                           f"process (waited 0.2 s)")) as error:
+        with pytest.raises(
+            CacheLockedError,
+            match=re.escape(f"The cache log {log} is locked by another process (waited 0.2 s)"),
+        ) as error:
             run(blobs, dying(iwkmeans, 3), cache=tmp_path)
         assert 0.2 <= time.perf_counter() - start < 5
         assert isinstance(error.value, TimeoutError)
@@ -500,8 +542,9 @@ def test_replay_names_a_damaged_file(blobs, expected, tmp_path):
     run(blobs, cache=tmp_path)
     path = tmp_path / KEY / "iter_0002" / "selected.npy"
     np.save(path, expected["selected"][3])
-    with pytest.raises(CorruptCacheError, match=re.escape(str(path)) + ".*"
-                       "Run run_experiment again with this cache"):
+    with pytest.raises(
+        CorruptCacheError, match=re.escape(str(path)) + ".*Run run_experiment again with this cache"
+    ):
         replay(tmp_path, KEY, X, y)
     resumes_from(blobs, expected, tmp_path, 2, path)  # which repairs the run
     steps = list(replay(tmp_path, KEY, X, y))
@@ -513,8 +556,7 @@ def test_a_cache_without_checksums_is_read_unverified(blobs, expected, tmp_path)
     run(blobs, cache=tmp_path)
     with sqlite3.connect(tmp_path / LOG_FILE) as connection:
         connection.execute("DROP TABLE files")
-    with pytest.warns(CacheWarning, match="stored by an older iwkmeans, without "
-                                          "checksums"):
+    with pytest.warns(CacheWarning, match="stored by an older iwkmeans, without checksums"):
         assert_same_result(run(blobs, dying(iwkmeans, 0), cache=tmp_path), expected)
     # Unreadable files are still found; the steps recomputed get checksums.
     path = tmp_path / KEY / "iter_0004" / "predictions.npy"

@@ -1,4 +1,5 @@
 """The command line (the benchmark's internals: test_benchmark.py)."""
+
 import os
 import sys
 
@@ -86,8 +87,7 @@ PLOT_ONLY = [
     ("unknown suffix", None, "curves.xyz", "curves.xyz"),
     ("pgf needs LaTeX", None, "curves.pgf", "curves.pgf"),
     ("name ending in a dot", None, "curves.", "curves."),
-    ("suffix-less name whose .png is a directory", "mkdir curves.png", "curves",
-     "curves.png"),
+    ("suffix-less name whose .png is a directory", "mkdir curves.png", "curves", "curves.png"),
 ]
 
 
@@ -111,15 +111,13 @@ def _prepare(tmp_path, monkeypatch, setup, output, named):
     return os.path.join(tmp_path, output), os.path.join(tmp_path, named)
 
 
-OUTPUT_CASES = (
-    [pytest.param("demo", *case, id=f"demo, {case[0]}") for case in BAD_OUTPUTS + PLOT_ONLY]
-    + [pytest.param("bench", *case, id=f"bench, {case[0]}") for case in BAD_OUTPUTS]
-)
+OUTPUT_CASES = [
+    pytest.param("demo", *case, id=f"demo, {case[0]}") for case in BAD_OUTPUTS + PLOT_ONLY
+] + [pytest.param("bench", *case, id=f"bench, {case[0]}") for case in BAD_OUTPUTS]
 
 
 @pytest.mark.parametrize("command, case, setup, output, named", OUTPUT_CASES)
-def test_bad_output_fails_fast(command, case, setup, output, named, tmp_path,
-                               monkeypatch, capsys):
+def test_bad_output_fails_fast(command, case, setup, output, named, tmp_path, monkeypatch, capsys):
     _no_experiment(monkeypatch)
     output, named = _prepare(tmp_path, monkeypatch, setup, output, named)
     files = sorted(p.name for p in tmp_path.iterdir())
@@ -131,8 +129,9 @@ def test_bad_output_fails_fast(command, case, setup, output, named, tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == files  # nothing written
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
-                    reason="root writes into read-only directories")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes into read-only directories"
+)
 def test_demo_output_in_a_chmod_read_only_directory(tmp_path, monkeypatch, capsys):
     _no_experiment(monkeypatch)
     directory = tmp_path / "ro"
@@ -145,8 +144,7 @@ def test_demo_output_in_a_chmod_read_only_directory(tmp_path, monkeypatch, capsy
     _assert_one_line_error(capsys.readouterr().err, "demo", directory / "curves.png")
 
 
-def test_demo_output_without_suffix_gets_png_and_prints_that_file(tmp_path,
-                                                                 monkeypatch, capsys):
+def test_demo_output_without_suffix_gets_png_and_prints_that_file(tmp_path, monkeypatch, capsys):
     _fake_demo(monkeypatch)
     monkeypatch.chdir(tmp_path)
     assert main(["demo", "--output", "curves"]) == 0
@@ -158,11 +156,11 @@ def test_demo_output_without_suffix_gets_png_and_prints_that_file(tmp_path,
     assert err == ""
 
 
-@pytest.mark.parametrize("name, signature", [("curves.svg", b"<?xml"),
-                                             ("curves.PDF", b"%PDF"),
-                                             ("curves.v2.png", PNG_SIGNATURE)])
-def test_demo_output_format_follows_the_suffix(name, signature, tmp_path, monkeypatch,
-                                               capsys):
+@pytest.mark.parametrize(
+    "name, signature",
+    [("curves.svg", b"<?xml"), ("curves.PDF", b"%PDF"), ("curves.v2.png", PNG_SIGNATURE)],
+)
+def test_demo_output_format_follows_the_suffix(name, signature, tmp_path, monkeypatch, capsys):
     _fake_demo(monkeypatch)
     path = tmp_path / name
     assert main(["demo", "--output", str(path)]) == 0
@@ -231,8 +229,12 @@ def test_bad_output_from_the_command_line(tmp_path):
 
     path = tmp_path / "missing" / "curves"
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "iwkmeans", "demo", "--output",
-                             str(path)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "iwkmeans", "demo", "--output", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     elapsed = time.perf_counter() - start
     assert result.returncode == 2
     assert result.stdout == ""
@@ -244,9 +246,12 @@ def test_output_rules_are_in_the_help(capsys):
     with pytest.raises(SystemExit):
         main(["demo", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    for rule in ("a name without a suffix gets .png appended",
-                 "An empty path, an existing directory, an unknown suffix",
-                 "reported before the experiment runs", "Exit status"):
+    for rule in (
+        "a name without a suffix gets .png appended",
+        "An empty path, an existing directory, an unknown suffix",
+        "reported before the experiment runs",
+        "Exit status",
+    ):
         assert rule in help_text
     with pytest.raises(SystemExit):
         main(["bench", "--help"])

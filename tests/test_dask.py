@@ -1,6 +1,7 @@
 """iwkmeans.dask: Lloyd, k-means|| and WKMeans selection on Dask, against
 the single-machine estimator, the NumPy reference and a real two-worker
 LocalCluster (one worker of which is killed during a fit)."""
+
 import contextlib
 import io
 import logging
@@ -18,10 +19,10 @@ distributed = pytest.importorskip("distributed")
 import dask.array as da  # noqa: E402
 
 import iwkmeans  # noqa: E402
+from iwkmeans import dask as idk  # noqa: E402
 from iwkmeans.dask import _chunk_tasks  # noqa: E402
 from iwkmeans.dask import _lloyd as _dask_lloyd  # noqa: E402
 from iwkmeans.dask import _seeding as _dask_seeding  # noqa: E402
-from iwkmeans import dask as idk  # noqa: E402
 from iwkmeans.dask._data import check_values, framed_chunks  # noqa: E402
 
 import reference  # noqa: E402
@@ -32,7 +33,10 @@ from _helpers import DTYPES, RTOL, make_problem  # noqa: E402
 def client():
     """Two worker processes with one thread each, as on a small real cluster."""
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
         silence_logs=logging.CRITICAL,
     )
     with distributed.Client(cluster) as client:
@@ -44,16 +48,19 @@ def fit_both(X, w, fixed, init, rows, **params):
     """The single-machine fit and the Dask fit (chunks of ``rows`` rows)."""
     k = init.shape[0]
     ref = iwkmeans.IncrementalKMeans(k, init=init, **params).fit(
-        X, sample_weight=w, fixed_centers=fixed)
+        X, sample_weight=w, fixed_centers=fixed
+    )
     ours = idk.IncrementalKMeans(k, init=init, **params).fit(
-        da.from_array(X, chunks=(rows, -1)), sample_weight=w, fixed_centers=fixed)
+        da.from_array(X, chunks=(rows, -1)), sample_weight=w, fixed_centers=fixed
+    )
     return ref, ours
 
 
 def assert_same_fit(ref, ours, dtype):
     np.testing.assert_array_equal(ours.labels_.compute(), ref.labels_)
-    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_,
-                               rtol=RTOL[dtype], atol=RTOL[dtype])
+    np.testing.assert_allclose(
+        ours.cluster_centers_, ref.cluster_centers_, rtol=RTOL[dtype], atol=RTOL[dtype]
+    )
     np.testing.assert_allclose(ours.inertia_, ref.inertia_, rtol=RTOL[dtype])
     assert ours.n_iter_ == ref.n_iter_
     assert ours.cluster_centers_.dtype == dtype
@@ -97,12 +104,17 @@ def test_identical_for_one_or_two_workers_and_any_scheduler(client):
 
     def fit():
         return idk.IncrementalKMeans(8, random_state=0).fit(
-            Xd, sample_weight=w, fixed_centers=fixed)
+            Xd, sample_weight=w, fixed_centers=fixed
+        )
 
     two_workers = fit()
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=":0",
-                                  silence_logs=logging.CRITICAL) as one:
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=":0",
+        silence_logs=logging.CRITICAL,
+    ) as one:
         with distributed.Client(one, set_as_default=False) as one_client:
             with dask.config.set(scheduler=one_client):
                 one_worker = fit()
@@ -114,9 +126,15 @@ def test_identical_for_one_or_two_workers_and_any_scheduler(client):
         assert_identical(two_workers, other)
 
 
-@given(seed=st.integers(0, 10_000), n=st.integers(20, 300), d=st.integers(1, 5),
-       n_fixed=st.integers(0, 4), k=st.integers(1, 6), rows=st.integers(1, 120),
-       far=st.booleans())
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(20, 300),
+    d=st.integers(1, 5),
+    n_fixed=st.integers(0, 4),
+    k=st.integers(1, 6),
+    rows=st.integers(1, 120),
+    far=st.booleans(),
+)
 def test_one_iteration_matches_reference(seed, n, d, n_fixed, k, rows, far):
     X, w, fixed, init = make_problem(seed, n, d, n_fixed, k, np.float64)
     if far:
@@ -126,28 +144,30 @@ def test_one_iteration_matches_reference(seed, n, d, n_fixed, k, rows, far):
     with dask.config.set(scheduler="sync"):
         chunks = framed_chunks(Xd, wd, check_values(Xd, wd))
         frame = chunks.frame
-        new, shift, inertia, _ = _dask_lloyd.lloyd_iteration(
-            chunks, frame.to(centers), n_fixed, 1)
+        new, shift, inertia, _ = _dask_lloyd.lloyd_iteration(chunks, frame.to(centers), n_fixed, 1)
     # The iteration computes in the frame of the data, with normalised weights.
     new, shift = frame.back(new), frame.squared(shift)
     inertia = frame.squared(inertia, chunks.weight_scale)
     labels, expected = reference.lloyd_step(X, w, centers, n_fixed)
     np.testing.assert_allclose(new, expected, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(shift, np.sum((expected - centers) ** 2), rtol=1e-9,
-                               atol=1e-12)
-    np.testing.assert_allclose(inertia, reference.inertia(X, w, centers, labels),
-                               rtol=1e-10)
+    np.testing.assert_allclose(shift, np.sum((expected - centers) ** 2), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(inertia, reference.inertia(X, w, centers, labels), rtol=1e-10)
 
 
-@given(seed=st.integers(0, 10_000), n=st.integers(1, 300), d=st.integers(1, 4),
-       rows=st.integers(1, 100), offset=st.floats(-1e3, 1e3))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 300),
+    d=st.integers(1, 4),
+    rows=st.integers(1, 100),
+    offset=st.floats(-1e3, 1e3),
+)
 def test_mean_variance_matches_numpy(seed, n, d, rows, offset):
     """The variance behind tol, merged over chunks (in the frame of the
     data), against numpy's."""
     X = np.random.default_rng(seed).normal(size=(n, d)) + offset
     with dask.config.set(scheduler="sync"):
         checked = check_values(da.from_array(X, chunks=(rows, -1)), None)
-    variance = checked.variance / checked.frame.scale ** 2
+    variance = checked.variance / checked.frame.scale**2
     np.testing.assert_allclose(variance, X.var(axis=0).mean(), rtol=1e-9, atol=1e-12)
 
 
@@ -159,8 +179,7 @@ def test_empty_cluster_relocated_like_single_machine(sync, dtype):
     with contextlib.redirect_stdout(buffer):
         ref, ours = fit_both(X, w, fixed, init, 64, max_iter=1, verbose=1)
     assert "relocated 1 empty cluster" in buffer.getvalue()
-    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_,
-                               rtol=RTOL[dtype])
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=RTOL[dtype])
 
 
 def test_relocate_empty_moves_later_clusters_emptied_on_the_way():
@@ -168,8 +187,15 @@ def test_relocate_empty_moves_later_clusters_emptied_on_the_way():
     # free cluster 1, which is then empty and takes the next farthest.
     sums = np.array([[0.0], [5.0], [9.0]])
     weights = np.array([0.0, 1.0, 3.0])
-    candidates = [(np.array([10.0, 4.0]), np.array([7, 2]), np.array([1, 2]),
-                   np.array([1.0, 1.0]), np.array([[5.0], [1.0]]))]
+    candidates = [
+        (
+            np.array([10.0, 4.0]),
+            np.array([7, 2]),
+            np.array([1, 2]),
+            np.array([1.0, 1.0]),
+            np.array([[5.0], [1.0]]),
+        )
+    ]
     moved = _dask_lloyd.relocate_empty(sums, weights, candidates, n_fixed=0)
     assert moved == 2
     np.testing.assert_array_equal(weights, [1.0, 1.0, 2.0])
@@ -179,10 +205,17 @@ def test_relocate_empty_moves_later_clusters_emptied_on_the_way():
 # --- k-means|| ---------------------------------------------------------------
 
 
-@given(seed=st.integers(0, 10_000), n=st.integers(10, 200), k=st.integers(1, 10),
-       n_fixed=st.integers(0, 3), rows=st.integers(8, 100), duplicates=st.booleans())
-def test_kmeans_parallel_picks_distinct_positive_deterministic(seed, n, k, n_fixed, rows,
-                                                               duplicates):
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(10, 200),
+    k=st.integers(1, 10),
+    n_fixed=st.integers(0, 3),
+    rows=st.integers(8, 100),
+    duplicates=st.booleans(),
+)
+def test_kmeans_parallel_picks_distinct_positive_deterministic(
+    seed, n, k, n_fixed, rows, duplicates
+):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 3))
     if duplicates:
@@ -192,18 +225,22 @@ def test_kmeans_parallel_picks_distinct_positive_deterministic(seed, n, k, n_fix
     fixed = rng.normal(size=(n_fixed, 3))
     Xd = da.from_array(X, chunks=(rows, -1))
     with dask.config.set(scheduler="sync"):
-        centers, picks = idk.kmeans_parallel(Xd, k, sample_weight=w,
-                                             fixed_centers=fixed, random_state=seed)
-        again = idk.kmeans_parallel(Xd, k, sample_weight=w, fixed_centers=fixed,
-                                    random_state=seed)
+        centers, picks = idk.kmeans_parallel(
+            Xd, k, sample_weight=w, fixed_centers=fixed, random_state=seed
+        )
+        again = idk.kmeans_parallel(Xd, k, sample_weight=w, fixed_centers=fixed, random_state=seed)
     assert np.unique(picks).size == k
     assert np.all(w[picks] > 0)
     np.testing.assert_array_equal(centers, X[picks])
     np.testing.assert_array_equal(again[1], picks)
 
 
-@given(seed=st.integers(0, 10_000), n=st.integers(5, 200), rows=st.integers(1, 60),
-       sizes=st.lists(st.integers(1, 6), min_size=1, max_size=4))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(5, 200),
+    rows=st.integers(1, 60),
+    sizes=st.lists(st.integers(1, 6), min_size=1, max_size=4),
+)
 def test_nearest_seed_tracks_the_nearest_of_all_centers(seed, n, rows, sizes):
     """Adding centers batch by batch, per chunk, gives the brute-force nearest
     of all of them; their weights are the brute-force totals."""
@@ -217,24 +254,41 @@ def test_nearest_seed_tracks_the_nearest_of_all_centers(seed, n, rows, sizes):
     with dask.config.set(scheduler="sync"):
         frame = check_values(da.from_array(X, chunks=(rows, -1)), None).frame
     for batch in batches:
-        states = [_chunk_tasks.nearest_seed(X[s:s + rows], frame, state, frame.to(batch),
-                                            n_known, np.empty(0, dtype=np.intp),
-                                            np.empty(0, dtype=np.intp), 1)
-                  for s, state in zip(starts, states)]
+        states = [
+            _chunk_tasks.nearest_seed(
+                X[s : s + rows],
+                frame,
+                state,
+                frame.to(batch),
+                n_known,
+                np.empty(0, dtype=np.intp),
+                np.empty(0, dtype=np.intp),
+                1,
+            )
+            for s, state in zip(starts, states)
+        ]
         n_known += batch.shape[0]
     labels, sq_distances = reference.nearest(X, np.concatenate(batches))
     np.testing.assert_array_equal(np.concatenate([s[1] for s in states]), labels)
     # Distances in the frame's units.
-    np.testing.assert_allclose(frame.squared(np.concatenate([s[0] for s in states])),
-                               sq_distances, rtol=1e-12, atol=1e-12)
-    weights = _dask_lloyd.add_in_order([
-        _chunk_tasks.weight_per_center(X[s:s + rows], w[s:s + rows], s, state, n_known)
-        for s, state in zip(starts, states)])
+    np.testing.assert_allclose(
+        frame.squared(np.concatenate([s[0] for s in states])), sq_distances, rtol=1e-12, atol=1e-12
+    )
+    weights = _dask_lloyd.add_in_order(
+        [
+            _chunk_tasks.weight_per_center(X[s : s + rows], w[s : s + rows], s, state, n_known)
+            for s, state in zip(starts, states)
+        ]
+    )
     np.testing.assert_allclose(weights, np.bincount(labels, w, minlength=n_known))
 
 
-@given(seed=st.integers(0, 10_000), n=st.integers(5, 300), rows=st.integers(1, 80),
-       oversampling=st.floats(0.5, 50))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(5, 300),
+    rows=st.integers(1, 80),
+    oversampling=st.floats(0.5, 50),
+)
 def test_oversampled_draws_narrow_to_the_exact_draws(seed, n, rows, oversampling):
     """Each chunk's superset, narrowed with the total potential, is exactly
     the set of samples with u * potential < l * w * d^2."""
@@ -243,18 +297,22 @@ def test_oversampled_draws_narrow_to_the_exact_draws(seed, n, rows, oversampling
     w = rng.integers(0, 3, size=n).astype(np.float64)
     d2 = rng.exponential(size=n)
     starts = list(range(0, n, rows))
-    draws = [_chunk_tasks.oversample(X[s:s + rows], w[s:s + rows], s,
-                                     (d2[s:s + rows], None), seed + s, oversampling)
-             for s in starts]
+    draws = [
+        _chunk_tasks.oversample(
+            X[s : s + rows], w[s : s + rows], s, (d2[s : s + rows], None), seed + s, oversampling
+        )
+        for s in starts
+    ]
     potential = float(_dask_lloyd.add_in_order([p for p, _ in draws]))
-    u, weighted, drawn_rows, samples = (np.concatenate(part)
-                                        for part in zip(*[c for _, c in draws]))
+    u, weighted, drawn_rows, samples = (
+        np.concatenate(part) for part in zip(*[c for _, c in draws])
+    )
     drawn = drawn_rows[u * potential < oversampling * weighted]
-    u_all = np.concatenate([np.random.default_rng(seed + s).random(len(X[s:s + rows]))
-                            for s in starts])
+    u_all = np.concatenate(
+        [np.random.default_rng(seed + s).random(len(X[s : s + rows])) for s in starts]
+    )
     np.testing.assert_allclose(potential, np.sum(w * d2))
-    np.testing.assert_array_equal(
-        drawn, np.flatnonzero(u_all * potential < oversampling * w * d2))
+    np.testing.assert_array_equal(drawn, np.flatnonzero(u_all * potential < oversampling * w * d2))
     np.testing.assert_array_equal(samples, X[drawn_rows])
 
 
@@ -264,13 +322,14 @@ def test_kmeans_parallel_fit_as_good_as_kmeans_plusplus(sync, n_fixed):
     average over seeds (one seed alone varies by +-15% either way)."""
     ratios = []
     for seed in range(8):
-        X, _ = make_blobs(n_samples=3000, n_features=6, centers=25, cluster_std=1.5,
-                          random_state=seed)
+        X, _ = make_blobs(
+            n_samples=3000, n_features=6, centers=25, cluster_std=1.5, random_state=seed
+        )
         fixed = X[:n_fixed] + 0.5
-        ref = iwkmeans.IncrementalKMeans(20, random_state=seed).fit(
-            X, fixed_centers=fixed)
+        ref = iwkmeans.IncrementalKMeans(20, random_state=seed).fit(X, fixed_centers=fixed)
         ours = idk.IncrementalKMeans(20, random_state=seed).fit(
-            da.from_array(X, chunks=(400, -1)), fixed_centers=fixed)
+            da.from_array(X, chunks=(400, -1)), fixed_centers=fixed
+        )
         ratios.append(ours.inertia_ / ref.inertia_)
     assert np.mean(ratios) <= 1.02, ratios
 
@@ -285,28 +344,43 @@ def test_select_wkmeans_same_as_single_machine_on_cluster(client, dtype, labeled
     X = rng.normal(size=(3000, 8)).astype(dtype)
     scores = np.round(rng.uniform(size=3000), 2)  # many ties at the threshold
     X_labeled = rng.normal(size=(40, 8)) if labeled else None
-    expected = iwkmeans.select_wkmeans(X, scores, 20, X_labeled=X_labeled,
-                                       random_state=0)
-    picks = idk.select_wkmeans(da.from_array(X, chunks=(333, -1)),
-                               da.from_array(scores, chunks=500), 20,
-                               X_labeled=X_labeled, random_state=0)
+    expected = iwkmeans.select_wkmeans(X, scores, 20, X_labeled=X_labeled, random_state=0)
+    picks = idk.select_wkmeans(
+        da.from_array(X, chunks=(333, -1)),
+        da.from_array(scores, chunks=500),
+        20,
+        X_labeled=X_labeled,
+        random_state=0,
+    )
     np.testing.assert_array_equal(picks, expected)
 
 
-@given(seed=st.integers(0, 10_000), n_pool=st.integers(5, 300), rows=st.integers(1, 100),
-       batch=st.integers(1, 5), beta=st.sampled_from([1, 2.5, 10]),
-       levels=st.integers(1, 20))
+@given(
+    seed=st.integers(0, 10_000),
+    n_pool=st.integers(5, 300),
+    rows=st.integers(1, 100),
+    batch=st.integers(1, 5),
+    beta=st.sampled_from([1, 2.5, 10]),
+    levels=st.integers(1, 20),
+)
 def test_select_wkmeans_same_as_single_machine(seed, n_pool, rows, batch, beta, levels):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n_pool, 3))
     scores = rng.integers(0, levels, size=n_pool) / levels  # ties
     labeled = rng.normal(size=(3, 3)) if seed % 2 else None
     batch = min(batch, n_pool)
-    expected = iwkmeans.select_wkmeans(X, scores, batch, beta=beta, X_labeled=labeled,
-                                       random_state=seed)
+    expected = iwkmeans.select_wkmeans(
+        X, scores, batch, beta=beta, X_labeled=labeled, random_state=seed
+    )
     with dask.config.set(scheduler="sync"):
-        picks = idk.select_wkmeans(da.from_array(X, chunks=(rows, -1)), scores, batch,
-                                   beta=beta, X_labeled=labeled, random_state=seed)
+        picks = idk.select_wkmeans(
+            da.from_array(X, chunks=(rows, -1)),
+            scores,
+            batch,
+            beta=beta,
+            X_labeled=labeled,
+            random_state=seed,
+        )
     np.testing.assert_array_equal(picks, expected)
 
 
@@ -323,8 +397,9 @@ def test_predict_transform_score_lazy_like_single_machine(sync):
     distances = ours.transform(Xd)
     assert isinstance(distances, da.Array)
     np.testing.assert_allclose(distances.compute(), ref.transform(X), rtol=1e-5)
-    np.testing.assert_allclose(ours.score(Xd, sample_weight=w), ref.score(X, sample_weight=w),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        ours.score(Xd, sample_weight=w), ref.score(X, sample_weight=w), rtol=1e-5
+    )
     np.testing.assert_array_equal(ours.fit_predict(Xd).compute(), ours.labels_.compute())
 
 
@@ -361,36 +436,78 @@ def _nan_data():
     return da.from_array(X, chunks=10)
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: idk.IncrementalKMeans(2).fit(_nan_data()), ValueError, "X contains NaN"),
-    (lambda: idk.IncrementalKMeans(2).fit(
-        da.ones((50, 2), chunks=10), sample_weight=-da.ones(50, chunks=10)),
-     ValueError, "sample_weight must be non-negative"),
-    (lambda: idk.IncrementalKMeans(2).fit(
-        da.ones((50, 2), chunks=10), sample_weight=da.zeros(50, chunks=10)),
-     ValueError, "sample_weight must have a positive entry"),
-    (lambda: idk.IncrementalKMeans(2).fit(
-        da.ones((50, 2), chunks=10), sample_weight=da.ones(49, chunks=10)),
-     ValueError, r"sample_weight must have shape \(50,\)"),
-    (lambda: idk.IncrementalKMeans(2).fit(da.ones((50, 2, 2), chunks=10)),
-     ValueError, "X must be 2-D"),
-    (lambda: idk.IncrementalKMeans(2).fit(da.from_array(np.array([["a", "b"]]))),
-     TypeError, "X must contain real numbers"),
-    (lambda: idk.IncrementalKMeans(2, init="k-means++").fit(da.ones((50, 2))),
-     ValueError, "init must be 'k-means||'"),
-    (lambda: idk.IncrementalKMeans(2, init=np.ones((3, 2))).fit(da.ones((50, 2))),
-     ValueError, r"init must have shape \(n_clusters, n_features\) = \(2, 2\)"),
-    (lambda: idk.IncrementalKMeans(60).fit(da.ones((50, 2))),
-     ValueError, "n_clusters=60 free clusters need at least as many samples"),
-    (lambda: idk.IncrementalKMeans(2, oversampling_factor=0).fit(da.ones((50, 2))),
-     ValueError, "oversampling_factor"),
-    (lambda: idk.IncrementalKMeans(2).fit(da.ones((50, 2)), fixed_centers=np.ones((1, 3))),
-     ValueError, "fixed_centers must have 2 columns"),
-    (lambda: idk.select_wkmeans(da.ones((50, 2)), -da.ones(50), 3),
-     ValueError, "scores must be non-negative"),
-    (lambda: idk.select_wkmeans(da.ones((50, 2)), da.ones(50), 51),
-     ValueError, "batch_size=51 is larger than the pool"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: idk.IncrementalKMeans(2).fit(_nan_data()), ValueError, "X contains NaN"),
+        (
+            lambda: idk.IncrementalKMeans(2).fit(
+                da.ones((50, 2), chunks=10), sample_weight=-da.ones(50, chunks=10)
+            ),
+            ValueError,
+            "sample_weight must be non-negative",
+        ),
+        (
+            lambda: idk.IncrementalKMeans(2).fit(
+                da.ones((50, 2), chunks=10), sample_weight=da.zeros(50, chunks=10)
+            ),
+            ValueError,
+            "sample_weight must have a positive entry",
+        ),
+        (
+            lambda: idk.IncrementalKMeans(2).fit(
+                da.ones((50, 2), chunks=10), sample_weight=da.ones(49, chunks=10)
+            ),
+            ValueError,
+            r"sample_weight must have shape \(50,\)",
+        ),
+        (
+            lambda: idk.IncrementalKMeans(2).fit(da.ones((50, 2, 2), chunks=10)),
+            ValueError,
+            "X must be 2-D",
+        ),
+        (
+            lambda: idk.IncrementalKMeans(2).fit(da.from_array(np.array([["a", "b"]]))),
+            TypeError,
+            "X must contain real numbers",
+        ),
+        (
+            lambda: idk.IncrementalKMeans(2, init="k-means++").fit(da.ones((50, 2))),
+            ValueError,
+            "init must be 'k-means||'",
+        ),
+        (
+            lambda: idk.IncrementalKMeans(2, init=np.ones((3, 2))).fit(da.ones((50, 2))),
+            ValueError,
+            r"init must have shape \(n_clusters, n_features\) = \(2, 2\)",
+        ),
+        (
+            lambda: idk.IncrementalKMeans(60).fit(da.ones((50, 2))),
+            ValueError,
+            "n_clusters=60 free clusters need at least as many samples",
+        ),
+        (
+            lambda: idk.IncrementalKMeans(2, oversampling_factor=0).fit(da.ones((50, 2))),
+            ValueError,
+            "oversampling_factor",
+        ),
+        (
+            lambda: idk.IncrementalKMeans(2).fit(da.ones((50, 2)), fixed_centers=np.ones((1, 3))),
+            ValueError,
+            "fixed_centers must have 2 columns",
+        ),
+        (
+            lambda: idk.select_wkmeans(da.ones((50, 2)), -da.ones(50), 3),
+            ValueError,
+            "scores must be non-negative",
+        ),
+        (
+            lambda: idk.select_wkmeans(da.ones((50, 2)), da.ones(50), 51),
+            ValueError,
+            "batch_size=51 is larger than the pool",
+        ),
+    ],
+)
 def test_errors_name_the_argument(sync, call, error, message):
     with pytest.raises(error, match=message):
         call()
@@ -432,12 +549,13 @@ def test_worker_killed_mid_fit_same_result(client, monkeypatch):
             if count[0] == calls:
                 kill_one_worker()
             return function(*args, **kwargs)
+
         return wrapped
 
-    monkeypatch.setattr(_dask_seeding, "_add_centers",
-                        killing_after(_dask_seeding._add_centers, 3))
-    monkeypatch.setattr(_dask_lloyd, "lloyd_iteration",
-                        killing_after(_dask_lloyd.lloyd_iteration, 2))
+    monkeypatch.setattr(_dask_seeding, "_add_centers", killing_after(_dask_seeding._add_centers, 3))
+    monkeypatch.setattr(
+        _dask_lloyd, "lloyd_iteration", killing_after(_dask_lloyd.lloyd_iteration, 2)
+    )
     again = idk.IncrementalKMeans(10, random_state=0).fit(X)
     assert len(kills) == 2 and kills[0] in pids_before
     client.wait_for_workers(2, timeout=60)

@@ -8,6 +8,7 @@ offset, changes nothing but the units of the results.
 The k-means|| cases run in a subprocess with a timeout: k-means|| used to
 loop forever on them (its potential overflowed to infinity, so no sample
 was ever drawn)."""
+
 import json
 import math
 import subprocess
@@ -28,13 +29,13 @@ from _helpers import two_blobs  # noqa: E402
 CHUNK_ROWS = 300
 # The blobs' values are on this grid, so that adding an offset to float32
 # or float64 data is exact.
-GRID = 2.0 ** -8
+GRID = 2.0**-8
 
 
 def fit(X, init, sample_weight=None, fixed=None):
     return idk.IncrementalKMeans(init.shape[0], init=init).fit(
-        da.from_array(X, chunks=(CHUNK_ROWS, -1)), sample_weight=sample_weight,
-        fixed_centers=fixed)
+        da.from_array(X, chunks=(CHUNK_ROWS, -1)), sample_weight=sample_weight, fixed_centers=fixed
+    )
 
 
 def agreement(labels, truth):
@@ -48,8 +49,7 @@ def assert_same_labels_and_iterations(a, b):
     assert a.n_iter_ == b.n_iter_
 
 
-@pytest.mark.parametrize("dtype, factor", [(np.float64, 2.0 ** 512),
-                                           (np.float32, 2.0 ** 60)])
+@pytest.mark.parametrize("dtype, factor", [(np.float64, 2.0**512), (np.float32, 2.0**60)])
 def test_huge_values_scale_exactly(sync, dtype, factor):
     """Squares of the values overflow (float64 ~1.3e154, float32 ~1.2e18 on
     blobs up to 10): the fit is the small data's, scaled by the same power
@@ -65,8 +65,7 @@ def test_huge_values_scale_exactly(sync, dtype, factor):
     assert small.n_iter_ > 2
     assert_same_labels_and_iterations(big, small)
     assert agreement(big.labels_.compute(), truth) > 0.99
-    np.testing.assert_array_equal(big.cluster_centers_,
-                                  small.cluster_centers_ * dtype(factor))
+    np.testing.assert_array_equal(big.cluster_centers_, small.cluster_centers_ * dtype(factor))
     with np.errstate(over="ignore"):
         expected_inertia = np.float64(small.inertia_) * np.float64(factor) ** 2
     assert big.inertia_ == expected_inertia  # inf for float64: 1e4 * 2**1024
@@ -75,7 +74,8 @@ def test_huge_values_scale_exactly(sync, dtype, factor):
     np.testing.assert_allclose(
         big.transform(Xd).compute() / dtype(factor),
         small.transform(da.from_array(X, chunks=(CHUNK_ROWS, -1))).compute(),
-        rtol=1e-6)
+        rtol=1e-6,
+    )
     np.testing.assert_allclose(big.score(Xd), -big.inertia_, rtol=1e-6)
 
 
@@ -93,8 +93,9 @@ def test_huge_weights_same_as_unit_weights(sync):
             assert heavy.inertia_ == np.float64(unit.inertia_) * weight
     assert math.isinf(fit(X, init, sample_weight=np.full(X.shape[0], 1e308)).inertia_)
     w = da.from_array(np.full(X.shape[0], 1e300), chunks=CHUNK_ROWS)
-    np.testing.assert_allclose(unit.score(da.from_array(X), sample_weight=w),
-                               -unit.inertia_ * 1e300, rtol=1e-12)
+    np.testing.assert_allclose(
+        unit.score(da.from_array(X), sample_weight=w), -unit.inertia_ * 1e300, rtol=1e-12
+    )
     assert agreement(unit.labels_.compute(), truth) > 0.99
 
 
@@ -120,11 +121,16 @@ def test_far_from_origin_same_as_centered(sync, dtype, offset):
     assert far.inertia_ == pytest.approx(centered.inertia_, rel=1e-12)
     np.testing.assert_array_equal(far.cluster_centers_[:1], fixed + dtype(offset))
     ulp = float(np.spacing(dtype(offset)))
-    np.testing.assert_allclose(far.cluster_centers_.astype(np.float64) - offset,
-                               centered.cluster_centers_, rtol=0, atol=ulp)
+    np.testing.assert_allclose(
+        far.cluster_centers_.astype(np.float64) - offset,
+        centered.cluster_centers_,
+        rtol=0,
+        atol=ulp,
+    )
     # And the single machine's labels, from the same centers.
     single = iwkmeans.IncrementalKMeans(4, init=init + dtype(offset)).fit(
-        far_X, fixed_centers=fixed + dtype(offset))
+        far_X, fixed_centers=fixed + dtype(offset)
+    )
     np.testing.assert_array_equal(far.labels_.compute(), single.labels_)
 
 
@@ -177,8 +183,12 @@ def kmeans_parallel_results():
     """Every k-means|| case, run once in one subprocess (an interpreter
     start costs seconds), killed if it does not end in time."""
     try:
-        done = subprocess.run([sys.executable, "-c", KMEANS_PARALLEL_CASES],
-                              capture_output=True, text=True, timeout=180)
+        done = subprocess.run(
+            [sys.executable, "-c", KMEANS_PARALLEL_CASES],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("k-means|| did not terminate within 180 s")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -194,8 +204,9 @@ def test_kmeans_parallel_terminates_and_finds_the_blobs(kmeans_parallel_results,
     assert len(set(result["picks"])) == 2
 
 
-@pytest.mark.parametrize("case, unit", [("weights", "unit64"), ("far32", "unit32"),
-                                        ("far64", "unit64")])
+@pytest.mark.parametrize(
+    "case, unit", [("weights", "unit64"), ("far32", "unit32"), ("far64", "unit64")]
+)
 def test_kmeans_parallel_same_as_unit_or_centered(kmeans_parallel_results, case, unit):
     """Uniform weights of 1e308 are unit weights; data shifted exactly is
     the centered data: the same picks and the same fit, from the same seed."""

@@ -1,4 +1,5 @@
 """``python -m iwkmeans demo`` end to end, on its smallest setting."""
+
 import re
 
 from matplotlib import image
@@ -10,8 +11,7 @@ from _helpers import PNG_SIGNATURE
 
 def test_demo_prints_the_table_and_writes_the_plot(tmp_path, capsys):
     path = tmp_path / "demo.png"
-    assert main(["demo", "--seeds", "1", "--batch-size", "5",
-                 "--output", str(path)]) == 0
+    assert main(["demo", "--seeds", "1", "--batch-size", "5", "--output", str(path)]) == 0
     out = capsys.readouterr().out
     for method in ("Random", "WKMeans", "IWKMeans"):
         assert re.search(rf"^\| {method} \| 1 \| \d+\.\d\d \|", out, re.MULTILINE)
@@ -25,8 +25,12 @@ def test_demo_prints_the_table_and_writes_the_plot(tmp_path, capsys):
 
 def test_demo_runs_the_extra_samplers_on_request(tmp_path, capsys):
     path = tmp_path / "demo.png"
-    assert main(["demo", "--seeds", "1", "--batch-size", "5", "--extra-samplers",
-                 "--output", str(path)]) == 0
+    assert (
+        main(
+            ["demo", "--seeds", "1", "--batch-size", "5", "--extra-samplers", "--output", str(path)]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     for method in ("Random", "WKMeans", "IWKMeans", "Clustered", "Submodular", "BADGE"):
         assert re.search(rf"^\| {method} \| 1 \| \d+\.\d\d \|", out, re.MULTILINE)

@@ -1,6 +1,7 @@
 """Inputs at the edges (reliability issue #14): malformed sparse matrices,
 arguments that used to fail deep inside numpy or be silently accepted, and
 data far from the origin or of huge magnitude in the numpy selection code."""
+
 import json
 import re
 import subprocess
@@ -133,7 +134,7 @@ MALFORMED = {
     "column_too_large": r"{name}\.indices\[7\] = 9 \(row \d+\) is not a valid column index",
     "column_negative": r"{name}\.indices\[7\] = -1 \(row \d+\) is not a valid column index",
     "indptr_decreasing": r"{name}\.indptr must be non-decreasing; got indptr\[11\] = \d+ "
-                         r"< indptr\[10\]",
+    r"< indptr\[10\]",
     "indptr_start": r"{name}\.indptr\[0\] must be 0; got 1",
     "indptr_end": r"{name}\.indptr\[-1\] must be the number of stored values",
     "indptr_length": r"{name}\.indptr must have n_rows \+ 1 = 31 entries",
@@ -145,8 +146,9 @@ MALFORMED = {
 
 @pytest.mark.parametrize("variant", sorted(MALFORMED))
 def test_malformed_sparse_input_is_a_value_error_at_every_entry_point(variant):
-    child = subprocess.run([sys.executable, "-c", CHILD, variant], capture_output=True,
-                           text=True, timeout=300)
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, variant], capture_output=True, text=True, timeout=300
+    )
     assert child.returncode == 0, (
         f"the child process died (return code {child.returncode}):\n{child.stderr[-3000:]}"
     )
@@ -168,6 +170,7 @@ def test_well_formed_sparse_input_is_neither_copied_nor_touched():
     # Not even scipy's cached flags were set on the caller's matrix.
     assert not hasattr(X, "_has_canonical_format")
     from iwkmeans._validation import check_data
+
     checked = check_data(X, accept_sparse=True)
     assert np.shares_memory(checked.data, X.data)
     assert np.shares_memory(checked.indices, X.indices)
@@ -199,96 +202,182 @@ def sampler(cls, **params):
 
 ERRORS = [
     # bools where an int is expected
-    (lambda: IncrementalKMeans(n_clusters=True).fit(X), TypeError,
-     "n_clusters must be an integer, not a bool; got True."),
+    (
+        lambda: IncrementalKMeans(n_clusters=True).fit(X),
+        TypeError,
+        "n_clusters must be an integer, not a bool; got True.",
+    ),
     (lambda: kmeans_plusplus(X, True), TypeError, "n_clusters must be an integer, not a bool"),
-    (lambda: HierarchicalKMeans(True).fit(X), TypeError,
-     "n_clusters must be an integer, not a bool"),
-    (lambda: HierarchicalKMeans((2, True)).fit(X), TypeError,
-     "n_clusters must be an integer, not a bool"),
-    (lambda: fitted_hierarchical().predict(X, level=True), TypeError,
-     "level must be an integer, not a bool"),
-    (lambda: IncrementalKMeans(2, n_threads=True).fit(X), TypeError,
-     "n_threads must be an integer, not a bool"),
-    (lambda: kmeans_plusplus(X, 2, n_local_trials=True), TypeError,
-     "n_local_trials must be an integer, not a bool"),
-    (lambda: select_wkmeans(X, SCORES, True), TypeError,
-     "batch_size must be an integer, not a bool"),
-    (lambda: select_kcenter_greedy(X, True), TypeError,
-     "batch_size must be an integer, not a bool"),
-    (lambda: select_submodular(X, SCORES, True), TypeError,
-     "batch_size must be an integer, not a bool"),
+    (
+        lambda: HierarchicalKMeans(True).fit(X),
+        TypeError,
+        "n_clusters must be an integer, not a bool",
+    ),
+    (
+        lambda: HierarchicalKMeans((2, True)).fit(X),
+        TypeError,
+        "n_clusters must be an integer, not a bool",
+    ),
+    (
+        lambda: fitted_hierarchical().predict(X, level=True),
+        TypeError,
+        "level must be an integer, not a bool",
+    ),
+    (
+        lambda: IncrementalKMeans(2, n_threads=True).fit(X),
+        TypeError,
+        "n_threads must be an integer, not a bool",
+    ),
+    (
+        lambda: kmeans_plusplus(X, 2, n_local_trials=True),
+        TypeError,
+        "n_local_trials must be an integer, not a bool",
+    ),
+    (
+        lambda: select_wkmeans(X, SCORES, True),
+        TypeError,
+        "batch_size must be an integer, not a bool",
+    ),
+    (
+        lambda: select_kcenter_greedy(X, True),
+        TypeError,
+        "batch_size must be an integer, not a bool",
+    ),
+    (
+        lambda: select_submodular(X, SCORES, True),
+        TypeError,
+        "batch_size must be an integer, not a bool",
+    ),
     (lambda: select_badge(X, True), TypeError, "batch_size must be an integer, not a bool"),
-    (lambda: KCenterGreedySampler(None, True).fit(X[:5], Y[:5]).select_samples(X),
-     TypeError, "batch_size must be an integer, not a bool"),
+    (
+        lambda: KCenterGreedySampler(None, True).fit(X[:5], Y[:5]).select_samples(X),
+        TypeError,
+        "batch_size must be an integer, not a bool",
+    ),
     # beta: finite, >= 1, not a bool
-    (lambda: select_wkmeans(X, SCORES, 2, beta=np.nan), ValueError,
-     "beta must be a finite number; got nan."),
-    (lambda: select_wkmeans(X, SCORES, 2, beta=np.inf), ValueError,
-     "beta must be a finite number; got inf."),
-    (lambda: select_wkmeans(X, SCORES, 2, beta=True), TypeError,
-     "beta must be a number, not a bool"),
-    (lambda: select_submodular(X, SCORES, 2, beta=np.nan), ValueError,
-     "beta must be a finite number"),
-    (lambda: sampler(WKMeansSampler, beta=float("inf")).select_samples(X), ValueError,
-     "beta must be a finite number; got inf."),
-    (lambda: sampler(SubmodularSampler, beta=np.nan).select_samples(X), ValueError,
-     "beta must be a finite number"),
+    (
+        lambda: select_wkmeans(X, SCORES, 2, beta=np.nan),
+        ValueError,
+        "beta must be a finite number; got nan.",
+    ),
+    (
+        lambda: select_wkmeans(X, SCORES, 2, beta=np.inf),
+        ValueError,
+        "beta must be a finite number; got inf.",
+    ),
+    (
+        lambda: select_wkmeans(X, SCORES, 2, beta=True),
+        TypeError,
+        "beta must be a number, not a bool",
+    ),
+    (
+        lambda: select_submodular(X, SCORES, 2, beta=np.nan),
+        ValueError,
+        "beta must be a finite number",
+    ),
+    (
+        lambda: sampler(WKMeansSampler, beta=float("inf")).select_samples(X),
+        ValueError,
+        "beta must be a finite number; got inf.",
+    ),
+    (
+        lambda: sampler(SubmodularSampler, beta=np.nan).select_samples(X),
+        ValueError,
+        "beta must be a finite number",
+    ),
     # tol: finite, >= 0
-    (lambda: IncrementalKMeans(2, tol=np.nan).fit(X), ValueError,
-     "tol must be a finite number; got nan."),
-    (lambda: IncrementalKMeans(2, tol=np.inf).fit(X), ValueError,
-     "tol must be a finite number; got inf."),
-    (lambda: HierarchicalKMeans(2, tol=np.nan).fit(X), ValueError,
-     "tol must be a finite number"),
-    (lambda: IncrementalMiniBatchKMeans(2, tol=np.nan).fit(X), ValueError,
-     "tol must be a finite number"),
+    (
+        lambda: IncrementalKMeans(2, tol=np.nan).fit(X),
+        ValueError,
+        "tol must be a finite number; got nan.",
+    ),
+    (
+        lambda: IncrementalKMeans(2, tol=np.inf).fit(X),
+        ValueError,
+        "tol must be a finite number; got inf.",
+    ),
+    (lambda: HierarchicalKMeans(2, tol=np.nan).fit(X), ValueError, "tol must be a finite number"),
+    (
+        lambda: IncrementalMiniBatchKMeans(2, tol=np.nan).fit(X),
+        ValueError,
+        "tol must be a finite number",
+    ),
     (lambda: IncrementalKMeans(2, tol=-1.0).fit(X), ValueError, "tol == -1.0, must be >= 0"),
     # float64 weights that a cast to float32 data would destroy
-    (lambda: IncrementalKMeans(2).fit(X32, sample_weight=np.r_[1.0, np.full(39, 1e-50)]),
-     ValueError, "sample_weight has 39 positive value(s) that become 0 when cast to "
-                 "float32, the data's dtype (e.g. sample_weight[1] = 1e-50"),
-    (lambda: kmeans_plusplus(X32, 2, sample_weight=np.r_[np.full(39, 1e-50), 1.0]),
-     ValueError, "or pass the data as float64"),
-    (lambda: IncrementalKMeans(2).fit(X32, sample_weight=np.r_[1.0, np.full(39, 1e50)]),
-     ValueError, "sample_weight[1] = 1e+50 becomes infinite when cast to float32"),
-    (lambda: select_wkmeans(X32, np.r_[SCORES[:39], 1e50], 2), ValueError,
-     "scores[39] = 1e+50 becomes infinite when cast to float32"),
+    (
+        lambda: IncrementalKMeans(2).fit(X32, sample_weight=np.r_[1.0, np.full(39, 1e-50)]),
+        ValueError,
+        "sample_weight has 39 positive value(s) that become 0 when cast to "
+        "float32, the data's dtype (e.g. sample_weight[1] = 1e-50",
+    ),
+    (
+        lambda: kmeans_plusplus(X32, 2, sample_weight=np.r_[np.full(39, 1e-50), 1.0]),
+        ValueError,
+        "or pass the data as float64",
+    ),
+    (
+        lambda: IncrementalKMeans(2).fit(X32, sample_weight=np.r_[1.0, np.full(39, 1e50)]),
+        ValueError,
+        "sample_weight[1] = 1e+50 becomes infinite when cast to float32",
+    ),
+    (
+        lambda: select_wkmeans(X32, np.r_[SCORES[:39], 1e50], 2),
+        ValueError,
+        "scores[39] = 1e+50 becomes infinite when cast to float32",
+    ),
     # masked arrays: the mask would be ignored
     (lambda: IncrementalKMeans(2).fit(masked(X)), TypeError, "X is a numpy masked array"),
-    (lambda: IncrementalKMeans(2).fit(X, sample_weight=masked(SCORES)), TypeError,
-     "sample_weight is a numpy masked array, whose mask would be ignored"),
-    (lambda: IncrementalKMeans(2).fit(X, fixed_centers=masked(X[:2])), TypeError,
-     "fixed_centers is a numpy masked array"),
-    (lambda: IncrementalKMeans(2, init=masked(X[:2])).fit(X), TypeError,
-     "init is a numpy masked array"),
-    (lambda: IncrementalKMeans(2).fit(X).predict(masked(X)), TypeError,
-     "X is a numpy masked array"),
+    (
+        lambda: IncrementalKMeans(2).fit(X, sample_weight=masked(SCORES)),
+        TypeError,
+        "sample_weight is a numpy masked array, whose mask would be ignored",
+    ),
+    (
+        lambda: IncrementalKMeans(2).fit(X, fixed_centers=masked(X[:2])),
+        TypeError,
+        "fixed_centers is a numpy masked array",
+    ),
+    (
+        lambda: IncrementalKMeans(2, init=masked(X[:2])).fit(X),
+        TypeError,
+        "init is a numpy masked array",
+    ),
+    (
+        lambda: IncrementalKMeans(2).fit(X).predict(masked(X)),
+        TypeError,
+        "X is a numpy masked array",
+    ),
     (lambda: HierarchicalKMeans(2).fit(masked(X)), TypeError, "X is a numpy masked array"),
-    (lambda: IncrementalMiniBatchKMeans(2).fit(masked(X)), TypeError,
-     "X is a numpy masked array"),
+    (lambda: IncrementalMiniBatchKMeans(2).fit(masked(X)), TypeError, "X is a numpy masked array"),
     (lambda: kmeans_plusplus(masked(X), 2), TypeError, "X is a numpy masked array"),
-    (lambda: select_wkmeans(masked(X), SCORES, 2), TypeError,
-     "X_pool is a numpy masked array"),
-    (lambda: select_wkmeans(X, masked(SCORES), 2), TypeError,
-     "scores is a numpy masked array"),
-    (lambda: select_wkmeans(X, SCORES, 2, X_labeled=masked(X[:3])), TypeError,
-     "X_labeled is a numpy masked array"),
-    (lambda: select_kcenter_greedy(masked(X), 2), TypeError,
-     "X_pool is a numpy masked array"),
-    (lambda: select_submodular(X, masked(SCORES), 2), TypeError,
-     "scores is a numpy masked array"),
+    (lambda: select_wkmeans(masked(X), SCORES, 2), TypeError, "X_pool is a numpy masked array"),
+    (lambda: select_wkmeans(X, masked(SCORES), 2), TypeError, "scores is a numpy masked array"),
+    (
+        lambda: select_wkmeans(X, SCORES, 2, X_labeled=masked(X[:3])),
+        TypeError,
+        "X_labeled is a numpy masked array",
+    ),
+    (lambda: select_kcenter_greedy(masked(X), 2), TypeError, "X_pool is a numpy masked array"),
+    (lambda: select_submodular(X, masked(SCORES), 2), TypeError, "scores is a numpy masked array"),
     (lambda: select_badge(masked(X), 2), TypeError, "embeddings is a numpy masked array"),
     (lambda: entropy_score(masked(PROBA)), TypeError, "proba is a numpy masked array"),
-    (lambda: KCenterGreedySampler(None, 2).fit(masked(X), Y), TypeError,
-     "X_labeled is a numpy masked array"),
-    (lambda: sampler(WKMeansSampler).select_samples(masked(X)), TypeError,
-     "X_pool is a numpy masked array"),
+    (
+        lambda: KCenterGreedySampler(None, 2).fit(masked(X), Y),
+        TypeError,
+        "X_labeled is a numpy masked array",
+    ),
+    (
+        lambda: sampler(WKMeansSampler).select_samples(masked(X)),
+        TypeError,
+        "X_pool is a numpy masked array",
+    ),
     (lambda: exploration(masked(X), X[:3]), TypeError, "X_test is a numpy masked array"),
-    (lambda: noisy_sample_ratio([0, 1], masked(Y > 0)), TypeError,
-     "noisy is a numpy masked array"),
-    (lambda: learning_curve_auc(masked([0.5, 0.6])), TypeError,
-     "accuracies is a numpy masked array"),
+    (lambda: noisy_sample_ratio([0, 1], masked(Y > 0)), TypeError, "noisy is a numpy masked array"),
+    (
+        lambda: learning_curve_auc(masked([0.5, 0.6])),
+        TypeError,
+        "accuracies is a numpy masked array",
+    ),
 ]
 
 
@@ -333,6 +422,7 @@ def test_weights_in_range_for_float32_are_accepted_and_not_modified():
 
 def test_validators_live_in_validation_only():
     from iwkmeans.active import _selection as selection
+
     # Every module imports batch_size and beta checks from _validation.
     assert not hasattr(selection, "_check_batch_size")
     assert not hasattr(selection, "_check_beta")
@@ -341,6 +431,7 @@ def test_validators_live_in_validation_only():
 # --------------------------------------------------------------------------
 # 3. Far from the origin, huge values: exact farthest-first picks
 # --------------------------------------------------------------------------
+
 
 def farthest_first(X, batch_size, X_labeled=None):
     """Greedy k-center straight from the definition, in float64 from the
@@ -355,7 +446,7 @@ def farthest_first(X, batch_size, X_labeled=None):
     for _ in range(batch_size):
         pick = int(np.argmax(closest))
         picks.append(pick)
-        closest = np.minimum(closest, reference.sq_distances(X, X[pick:pick + 1])[:, 0])
+        closest = np.minimum(closest, reference.sq_distances(X, X[pick : pick + 1])[:, 0])
         closest[pick] = -1.0
     return picks
 
@@ -373,8 +464,13 @@ def moved(A, exponent, offset_units, dtype):
     """A * 2**exponent + offset, with the offset a whole number of
     2**exponent (so that the result is exact), in ``dtype``."""
     result = np.ldexp(A, exponent) + np.ldexp(float(offset_units), exponent)
-    assert np.array_equal(np.ldexp(result.astype(dtype).astype(np.float64) - np.ldexp(
-        float(offset_units), exponent), -exponent), A)  # exact, as intended
+    assert np.array_equal(
+        np.ldexp(
+            result.astype(dtype).astype(np.float64) - np.ldexp(float(offset_units), exponent),
+            -exponent,
+        ),
+        A,
+    )  # exact, as intended
     return result.astype(dtype)
 
 
@@ -382,18 +478,20 @@ def moved(A, exponent, offset_units, dtype):
 # (float32) times the spread, exponents over most of each dtype's range.
 SPREAD = 16
 SHIFTS = {
-    np.float64: dict(exponent=st.integers(-1000, 990), offset=st.integers(-16 * 10**6,
-                                                                          16 * 10**6)),
-    np.float32: dict(exponent=st.integers(-100, 100), offset=st.integers(-16 * 10**3,
-                                                                         16 * 10**3)),
+    np.float64: dict(exponent=st.integers(-1000, 990), offset=st.integers(-16 * 10**6, 16 * 10**6)),
+    np.float32: dict(exponent=st.integers(-100, 100), offset=st.integers(-16 * 10**3, 16 * 10**3)),
 }
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@given(data=st.data(), seed=st.integers(0, 10_000), n=st.integers(2, 60),
-       d=st.integers(1, 4), n_labeled=st.integers(0, 5))
-def test_kcenter_picks_do_not_move_with_offset_and_scale(dtype, data, seed, n, d,
-                                                         n_labeled):
+@given(
+    data=st.data(),
+    seed=st.integers(0, 10_000),
+    n=st.integers(2, 60),
+    d=st.integers(1, 4),
+    n_labeled=st.integers(0, 5),
+)
+def test_kcenter_picks_do_not_move_with_offset_and_scale(dtype, data, seed, n, d, n_labeled):
     X, labeled = integer_data(seed, n, d, n_labeled)
     exponent = data.draw(SHIFTS[dtype]["exponent"], label="exponent")
     offset = data.draw(SHIFTS[dtype]["offset"], label="offset units")
@@ -410,19 +508,22 @@ def test_kcenter_picks_do_not_move_with_offset_and_scale(dtype, data, seed, n, d
 
 
 @pytest.mark.parametrize("with_labeled", [False, True])
-@given(seed=st.integers(0, 10_000), n_log2=st.integers(1, 6), d=st.integers(1, 4),
-       exponent=st.integers(-1000, 990))
-def test_kcenter_is_the_exact_farthest_first_order(with_labeled, seed, n_log2, d,
-                                                    exponent):
+@given(
+    seed=st.integers(0, 10_000),
+    n_log2=st.integers(1, 6),
+    d=st.integers(1, 4),
+    exponent=st.integers(-1000, 990),
+)
+def test_kcenter_is_the_exact_farthest_first_order(with_labeled, seed, n_log2, d, exponent):
     # n a power of two: the pool's mean is exact too, so no tie is broken by
     # rounding and the picks must be exactly the reference's.
-    n = 2 ** n_log2
+    n = 2**n_log2
     X, labeled = integer_data(seed, n, d, 3)
     labeled = labeled if with_labeled else None
     scaled = np.ldexp(X, exponent)
-    picks = select_kcenter_greedy(scaled, n,
-                                  X_labeled=None if labeled is None else np.ldexp(labeled,
-                                                                                  exponent))
+    picks = select_kcenter_greedy(
+        scaled, n, X_labeled=None if labeled is None else np.ldexp(labeled, exponent)
+    )
     assert picks.tolist() == farthest_first(X, n, labeled)
 
 
@@ -433,8 +534,9 @@ def test_kcenter_sparse_is_scale_free(with_labeled, seed, exponent):
     X[np.abs(X) < 5] = 0  # mostly zeros
     labeled = labeled if with_labeled else None
     S = sparse.csr_matrix(np.ldexp(X, exponent))
-    picks = select_kcenter_greedy(S, 10, X_labeled=None if labeled is None
-                                  else np.ldexp(labeled, exponent))
+    picks = select_kcenter_greedy(
+        S, 10, X_labeled=None if labeled is None else np.ldexp(labeled, exponent)
+    )
     assert picks.tolist() == farthest_first(X, 10, labeled)
 
 
@@ -444,15 +546,16 @@ def test_kcenter_float32_far_from_the_origin():
     rng = np.random.default_rng(0)
     X = (rng.normal(size=(300, 4)) * 100).astype(np.float32) + np.float32(1e7)
     for labeled in (None, X[:3]):
-        assert select_kcenter_greedy(X, 5, X_labeled=labeled).tolist() == \
-            farthest_first(X, 5, labeled)
+        assert select_kcenter_greedy(X, 5, X_labeled=labeled).tolist() == farthest_first(
+            X, 5, labeled
+        )
 
 
 HUGE = [
-    (np.float64, 2.0**511),    # ~1e154: squares overflow
-    (np.float64, 2.0**1015),   # ~1e305: differences nearly overflow
-    (np.float32, 2.0**60),     # ~1e18
-    (np.float32, 2.0**120),    # ~1e36
+    (np.float64, 2.0**511),  # ~1e154: squares overflow
+    (np.float64, 2.0**1015),  # ~1e305: differences nearly overflow
+    (np.float32, 2.0**60),  # ~1e18
+    (np.float32, 2.0**120),  # ~1e36
     (np.float64, 2.0**-1000),  # tiny: squares underflow
 ]
 
@@ -470,15 +573,20 @@ def test_kcenter_huge_and_tiny_values(dtype, magnitude, layout):
         picks = select_kcenter_greedy(pool, 8, X_labeled=labeled)
         assert len(set(picks.tolist())) == 8 and picks.min() >= 0 and picks.max() < 200
         assert picks.tolist() == farthest_first(
-            reference_X, 8, None if labeled is None else reference_X[:4])
+            reference_X, 8, None if labeled is None else reference_X[:4]
+        )
 
 
-@pytest.mark.parametrize("dtype, exponent, offset_units", [
-    (np.float64, 700, 16 * 10**6), (np.float64, -700, -16 * 10**6),
-    (np.float32, 60, 16 * 10**3), (np.float32, -60, 16 * 10**3),
-])
-def test_submodular_picks_do_not_move_with_offset_and_scale(dtype, exponent,
-                                                           offset_units):
+@pytest.mark.parametrize(
+    "dtype, exponent, offset_units",
+    [
+        (np.float64, 700, 16 * 10**6),
+        (np.float64, -700, -16 * 10**6),
+        (np.float32, 60, 16 * 10**3),
+        (np.float32, -60, 16 * 10**3),
+    ],
+)
+def test_submodular_picks_do_not_move_with_offset_and_scale(dtype, exponent, offset_units):
     for seed in range(5):
         X, _ = integer_data(seed, 60, 3, 0)
         scores = np.random.default_rng(seed).uniform(size=60)
@@ -488,8 +596,10 @@ def test_submodular_picks_do_not_move_with_offset_and_scale(dtype, exponent,
 
 
 @pytest.mark.parametrize("layout", [np.asarray, sparse.csr_matrix])
-@pytest.mark.parametrize("dtype, exponent", [(np.float64, 511), (np.float64, 1015),
-                                             (np.float32, 62), (np.float64, -1000)])
+@pytest.mark.parametrize(
+    "dtype, exponent",
+    [(np.float64, 511), (np.float64, 1015), (np.float32, 62), (np.float64, -1000)],
+)
 def test_submodular_huge_and_tiny_values(layout, dtype, exponent):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(80, 4)).astype(dtype)
@@ -536,8 +646,9 @@ def test_badge_huge_inputs_pick_distinct_rows_as_at_unit_scale(magnitude):
     # those of X * magnitude, proportional to the embeddings of X alone.
     E = np.einsum("ij,ik->ijk", proba - np.eye(3)[np.argmax(proba, axis=1)], X)
     exact = reference.sq_distances(E.reshape(60, -1), E.reshape(60, -1)[5:6])[:, 0]
-    np.testing.assert_allclose(distances / distances.max(), exact / exact.max(),
-                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        distances / distances.max(), exact / exact.max(), rtol=1e-9, atol=1e-12
+    )
 
 
 def test_badge_sampler_on_float32_far_from_the_origin_picks_distinct_rows():
@@ -549,16 +660,22 @@ def test_badge_sampler_on_float32_far_from_the_origin_picks_distinct_rows():
     assert len(set(picks.tolist())) == 8
 
 
-@pytest.mark.parametrize("dtype, exponent, offset_units", [
-    (np.float64, 900, 16 * 10**6), (np.float64, -900, 5),
-    (np.float32, 80, 16 * 10**3), (np.float32, -80, -16 * 10**3),
-])
-def test_metrics_distances_do_not_move_with_offset_and_scale(dtype, exponent,
-                                                            offset_units):
+@pytest.mark.parametrize(
+    "dtype, exponent, offset_units",
+    [
+        (np.float64, 900, 16 * 10**6),
+        (np.float64, -900, 5),
+        (np.float32, 80, 16 * 10**3),
+        (np.float32, -80, -16 * 10**3),
+    ],
+)
+def test_metrics_distances_do_not_move_with_offset_and_scale(dtype, exponent, offset_units):
     X_test, X_labeled = integer_data(3, 50, 3, 6)
     expected = exploration(X_test, X_labeled)
-    got = exploration(moved(X_test, exponent, offset_units, dtype),
-                      moved(X_labeled, exponent, offset_units, dtype))
+    got = exploration(
+        moved(X_test, exponent, offset_units, dtype),
+        moved(X_labeled, exponent, offset_units, dtype),
+    )
     assert got == np.ldexp(expected, exponent)
 
 
@@ -567,7 +684,8 @@ def test_metrics_huge_values():
     X_test, X_labeled = rng.normal(size=(50, 3)), rng.normal(size=(6, 3))
     magnitude = 2.0**1000
     assert exploration(X_test * magnitude, X_labeled * magnitude) == pytest.approx(
-        exploration(X_test, X_labeled) * magnitude, rel=1e-12)
+        exploration(X_test, X_labeled) * magnitude, rel=1e-12
+    )
 
     class Nearest(BaseEstimator):  # predicts the label of the nearest labeled row
         def fit(self, X, y):
@@ -577,5 +695,9 @@ def test_metrics_huge_values():
         def predict(self, X):
             return np.argmin(reference.sq_distances(X / magnitude, X_labeled), axis=1)
 
-    assert classifier_agreement(Nearest().fit(None, None), X_labeled * magnitude, np.arange(6),
-                                X_test * magnitude) == 1.0
+    assert (
+        classifier_agreement(
+            Nearest().fit(None, None), X_labeled * magnitude, np.arange(6), X_test * magnitude
+        )
+        == 1.0
+    )

@@ -1,4 +1,5 @@
 """IncrementalKMeans as a scikit-learn estimator."""
+
 import threading
 import time
 import tracemalloc
@@ -26,13 +27,13 @@ def test_predict_transform_score_agree(blobs):
     np.testing.assert_array_equal(km.predict(blobs), km.labels_)
     distances = km.transform(blobs)
     assert distances.shape == (2000, 10)
-    np.testing.assert_allclose(distances ** 2,
-                               reference.sq_distances(blobs, km.cluster_centers_),
-                               rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(
+        distances**2, reference.sq_distances(blobs, km.cluster_centers_), rtol=1e-8, atol=1e-8
+    )
     np.testing.assert_allclose(-km.score(blobs), km.inertia_, rtol=1e-10)
     np.testing.assert_array_equal(
-        IncrementalKMeans(6, random_state=0).fit_predict(blobs, fixed_centers=fixed),
-        km.labels_)
+        IncrementalKMeans(6, random_state=0).fit_predict(blobs, fixed_centers=fixed), km.labels_
+    )
 
 
 def test_predict_in_either_dtype(blobs):
@@ -55,13 +56,12 @@ def test_init_picks_only_positive_weight_samples(blobs, init):
     chosen = [5, 400, 800, 1200, 1600, 1999]
     w[chosen] = 1.0
     for seed in range(5):
-        km = IncrementalKMeans(6, init=init, random_state=seed).fit(blobs,
-                                                                   sample_weight=w)
+        km = IncrementalKMeans(6, init=init, random_state=seed).fit(blobs, sample_weight=w)
         got = np.array(sorted(map(tuple, km.cluster_centers_)))
         expected = np.array(sorted(map(tuple, blobs[chosen])))
-        np.testing.assert_allclose(got, expected, rtol=0,
-                                   atol=4 * np.finfo(blobs.dtype).eps
-                                   * np.abs(blobs).max())
+        np.testing.assert_allclose(
+            got, expected, rtol=0, atol=4 * np.finfo(blobs.dtype).eps * np.abs(blobs).max()
+        )
 
 
 def test_read_only_memmap(tmp_path):
@@ -71,10 +71,8 @@ def test_read_only_memmap(tmp_path):
     mapped = np.memmap(path, dtype=np.float32, mode="r", shape=X.shape)
     w = np.ones(1000, dtype=np.float32)
     w.setflags(write=False)
-    km = IncrementalKMeans(5, random_state=0).fit(mapped, sample_weight=w,
-                                                  fixed_centers=X[:2])
-    ref = IncrementalKMeans(5, random_state=0).fit(X, sample_weight=w,
-                                                   fixed_centers=X[:2])
+    km = IncrementalKMeans(5, random_state=0).fit(mapped, sample_weight=w, fixed_centers=X[:2])
+    ref = IncrementalKMeans(5, random_state=0).fit(X, sample_weight=w, fixed_centers=X[:2])
     np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
     np.testing.assert_array_equal(km.predict(mapped), ref.labels_)
 

@@ -1,5 +1,6 @@
 """scikit-learn's estimator checks on every estimator of the package, one
 pytest item per (estimator, check)."""
+
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from iwkmeans import HierarchicalKMeans, IncrementalKMeans, IncrementalMiniBatchKMeans
@@ -47,7 +48,8 @@ def expected_failed_checks(estimator):
 
 # Strict: a listed check that starts passing fails the run, so that the
 # lists above cannot go stale.
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks,
-                         xfail_strict=True)
+@parametrize_with_checks(
+    ESTIMATORS, expected_failed_checks=expected_failed_checks, xfail_strict=True
+)
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)

@@ -1,5 +1,6 @@
 """The experiment loop's bookkeeping, determinism and validation; the runner,
 summary and plot; the noisy-blobs generator."""
+
 import re
 
 import numpy as np
@@ -10,7 +11,6 @@ from matplotlib import image
 from sklearn.tree import DecisionTreeClassifier
 
 from iwkmeans import KCenterGreedySampler, RandomSampler
-from iwkmeans.experiments.datasets import make_noisy_blobs
 from iwkmeans.experiments import (
     compare_samplers,
     format_summary,
@@ -18,6 +18,7 @@ from iwkmeans.experiments import (
     run_experiment,
     summarize,
 )
+from iwkmeans.experiments.datasets import make_noisy_blobs
 from iwkmeans.experiments.metrics import learning_curve_auc
 
 from _helpers import PNG_SIGNATURE
@@ -32,9 +33,14 @@ def blobs(noisy_blobs):
 
 def run(blobs, factory=iwkmeans, **options):
     X, y, noisy = blobs
-    settings = dict(initial_size=6, batch_size=5, n_batches=4,
-                    classifier=DecisionTreeClassifier(max_depth=4), random_state=0,
-                    noisy=noisy)
+    settings = dict(
+        initial_size=6,
+        batch_size=5,
+        n_batches=4,
+        classifier=DecisionTreeClassifier(max_depth=4),
+        random_state=0,
+        noisy=noisy,
+    )
     settings.update(options)
     return run_experiment(X, y, factory, **settings)
 
@@ -50,7 +56,8 @@ def check_bookkeeping(result, n_samples, initial_size, batch_size, n_batches):
     pool = np.setdiff1d(np.arange(n_samples), np.concatenate([labeled, test]))
     assert labeled.size + pool.size + test.size == n_samples
     np.testing.assert_array_equal(
-        result["n_labeled"], initial_size + batch_size * np.arange(n_batches + 1))
+        result["n_labeled"], initial_size + batch_size * np.arange(n_batches + 1)
+    )
 
 
 @pytest.mark.parametrize("factory", [iwkmeans, random_])
@@ -67,9 +74,17 @@ def test_bookkeeping(blobs, factory):
 @given(st.integers(1, 12), st.integers(1, 6), st.integers(0, 1000))
 def test_bookkeeping_for_any_sizes(batch_size, n_batches, seed):
     X, y, _ = make_noisy_blobs(200, 3, blobs_per_class=2, random_state=seed)
-    result = run_experiment(X, y, random_, initial_size=3, batch_size=batch_size,
-                            n_batches=n_batches, test_size=0.3,
-                            classifier=DecisionTreeClassifier(), random_state=seed)
+    result = run_experiment(
+        X,
+        y,
+        random_,
+        initial_size=3,
+        batch_size=batch_size,
+        n_batches=n_batches,
+        test_size=0.3,
+        classifier=DecisionTreeClassifier(),
+        random_state=seed,
+    )
     check_bookkeeping(result, 200, 3, batch_size, n_batches)
     assert "noisy_ratio" not in result
 
@@ -85,16 +100,16 @@ def test_metrics_per_step(blobs):
     for key in ("accuracy", "contradiction", "agreement", "easiness", "noisy_ratio"):
         values = result[key][np.isfinite(result[key])]
         assert np.all((values >= 0) & (values <= 1)), key
-    np.testing.assert_allclose(result["exploration_decrease"][:last],
-                               -np.diff(result["exploration"]))
+    np.testing.assert_allclose(
+        result["exploration_decrease"][:last], -np.diff(result["exploration"])
+    )
     assert np.all(result["exploration_decrease"][:last] >= 0)
 
 
 def test_noisy_ratio_counts_the_selected_samples(blobs):
     _, _, noisy = blobs
     result = run(blobs)
-    np.testing.assert_allclose(result["noisy_ratio"][:-1],
-                               noisy[result["selected"]].mean(axis=1))
+    np.testing.assert_allclose(result["noisy_ratio"][:-1], noisy[result["selected"]].mean(axis=1))
 
 
 def test_a_run_is_determined_by_its_seed(blobs):
@@ -124,15 +139,23 @@ def test_samplers_without_a_classifier_argument_work(blobs):
     check_bookkeeping(run(blobs, factory), 240, 6, 5, 4)
 
 
-@pytest.mark.parametrize("options, message", [
-    (dict(initial_size=2), "initial_size=2 is too small for a stratified initial "
-                           "set: y has 3 classes"),
-    (dict(n_batches=30), "n_batches * batch_size = 150 samples to select, but the "
-                         "pool (train part minus the initial set) has 114"),
-    (dict(random_state=None), "random_state must be an instance of int"),
-    (dict(batch_size=0), "batch_size == 0, must be >= 1"),
-    (dict(noisy=np.zeros(240)), "noisy must be a boolean mask of shape (240,)"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (
+            dict(initial_size=2),
+            "initial_size=2 is too small for a stratified initial set: y has 3 classes",
+        ),
+        (
+            dict(n_batches=30),
+            "n_batches * batch_size = 150 samples to select, but the "
+            "pool (train part minus the initial set) has 114",
+        ),
+        (dict(random_state=None), "random_state must be an instance of int"),
+        (dict(batch_size=0), "batch_size == 0, must be >= 1"),
+        (dict(noisy=np.zeros(240)), "noisy must be a boolean mask of shape (240,)"),
+    ],
+)
 def test_invalid_options(blobs, options, message):
     with pytest.raises((ValueError, TypeError), match=re.escape(message)):
         run(blobs, **options)
@@ -141,9 +164,16 @@ def test_invalid_options(blobs, options, message):
 def test_mismatched_labels(blobs):
     X, y, _ = blobs
     with pytest.raises(ValueError, match=re.escape("y must have shape (240,)")):
-        run_experiment(X, y[:-1], random_, initial_size=6, batch_size=5,
-                       n_batches=2, classifier=DecisionTreeClassifier(),
-                       random_state=0)
+        run_experiment(
+            X,
+            y[:-1],
+            random_,
+            initial_size=6,
+            batch_size=5,
+            n_batches=2,
+            classifier=DecisionTreeClassifier(),
+            random_state=0,
+        )
 
 
 def test_a_sampler_breaking_the_contract_is_reported(blobs):
@@ -158,15 +188,30 @@ def test_a_sampler_breaking_the_contract_is_reported(blobs):
 def test_compare_summarize_and_plot(blobs, tmp_path, capsys):
     X, y, noisy = blobs
     rows = compare_samplers(
-        X, y, {"Random": random_, "IWKMeans": iwkmeans}, seeds=[3, 4],
-        both_halves=True, progress=False, initial_size=6, batch_size=5,
-        n_batches=2, classifier=DecisionTreeClassifier(max_depth=4), noisy=noisy,
+        X,
+        y,
+        {"Random": random_, "IWKMeans": iwkmeans},
+        seeds=[3, 4],
+        both_halves=True,
+        progress=False,
+        initial_size=6,
+        batch_size=5,
+        n_batches=2,
+        classifier=DecisionTreeClassifier(max_depth=4),
+        noisy=noisy,
     )
     assert capsys.readouterr().err == ""  # no progress bar when asked for none
     assert len(rows) == 2 * 2 * 2 * 3  # methods x seeds x halves x steps
     assert {row["run"] for row in rows} == {"3A", "3B", "4A", "4B"}
-    assert rows[0].keys() >= {"method", "run", "seed", "step", "n_labeled",
-                              "accuracy", "noisy_ratio"}
+    assert rows[0].keys() >= {
+        "method",
+        "run",
+        "seed",
+        "step",
+        "n_labeled",
+        "accuracy",
+        "noisy_ratio",
+    }
 
     summary = summarize(rows)
     assert [s["method"] for s in summary] == ["Random", "IWKMeans"]
@@ -196,14 +241,12 @@ def test_compare_samplers_validation(blobs):
 
 
 def test_make_noisy_blobs():
-    X, y, noisy = make_noisy_blobs(1000, 4, noise_fraction=0.3, blobs_per_class=3,
-                                   random_state=0)
+    X, y, noisy = make_noisy_blobs(1000, 4, noise_fraction=0.3, blobs_per_class=3, random_state=0)
     assert X.shape == (1000, 2) and X.dtype == np.float64
     assert y.dtype == np.int64 and noisy.dtype == bool
     assert noisy.sum() == 300
     np.testing.assert_array_equal(np.unique(y[~noisy]), np.arange(4))
-    again = make_noisy_blobs(1000, 4, noise_fraction=0.3, blobs_per_class=3,
-                             random_state=0)
+    again = make_noisy_blobs(1000, 4, noise_fraction=0.3, blobs_per_class=3, random_state=0)
     for array, same in zip((X, y, noisy), again):
         np.testing.assert_array_equal(array, same)
 
@@ -225,12 +268,17 @@ def test_noisy_blobs_mix_two_classes_and_clean_blobs_one():
             assert n_labels == 1
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(n_classes=1), "n_classes == 1, must be >= 2"),
-    (dict(noise_fraction=1.0), "noise_fraction == 1.0, must be < 1"),
-    (dict(n_samples=20, n_classes=4, blobs_per_class=3),
-     "n_samples=20 leaves 10 clean samples for 12 clean blobs"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(n_classes=1), "n_classes == 1, must be >= 2"),
+        (dict(noise_fraction=1.0), "noise_fraction == 1.0, must be < 1"),
+        (
+            dict(n_samples=20, n_classes=4, blobs_per_class=3),
+            "n_samples=20 leaves 10 clean samples for 12 clean blobs",
+        ),
+    ],
+)
 def test_make_noisy_blobs_validation(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         make_noisy_blobs(**kwargs)

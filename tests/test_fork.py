@@ -5,6 +5,7 @@ of iwkmeans._core._threads a multi-threaded kernel call in the child waits forev
 Each case runs in its own Python (in its own process group, killed whole on
 timeout), so a regression fails here instead of hanging the test run.
 """
+
 import os
 import signal
 import subprocess
@@ -64,8 +65,11 @@ def run(code):
     """Run PRELUDE + code in a new Python; fail on a non-zero exit or when it
     takes longer than TIMEOUT (then kill it and every process it forked)."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", PRELUDE + textwrap.dedent(code)], env=ENV,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-c", PRELUDE + textwrap.dedent(code)],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     try:

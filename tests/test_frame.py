@@ -7,6 +7,7 @@ values give the answers of well-scaled data; a fit on ``X * 2**s + offset``
 is the fit on ``X``, moved; no label ever leaves the range of centers; and
 the crash cases (memory limits, Ctrl-C) end in a Python exception.
 """
+
 import os
 import signal
 import subprocess
@@ -27,6 +28,7 @@ from iwkmeans import (
     kmeans_plusplus,
     select_wkmeans,
 )
+from iwkmeans._core import frame_of
 
 import reference
 from _helpers import DTYPES, RTOL, two_blobs
@@ -49,8 +51,27 @@ def test_blobs_far_from_the_origin_fit_as_centered_ones(dtype, offset):
     expected = IncrementalKMeans(2, init=centered[[0, 600]]).fit(centered)
     np.testing.assert_array_equal(ours.labels_, expected.labels_)
     assert ours.n_iter_ == expected.n_iter_
-    np.testing.assert_allclose(ours.cluster_centers_ - dtype(offset),
-                               expected.cluster_centers_, atol=1e-2)
+    np.testing.assert_allclose(
+        ours.cluster_centers_ - dtype(offset), expected.cluster_centers_, atol=1e-2
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_data_around_the_origin_are_measured_from_it(dtype):
+    """Data around the origin get a frame that is a power of two alone (no
+    shift: the kernels read the rows as stored); data far from it keep a
+    reference among their rows. The choice does not depend on the data's
+    magnitude, so X * 2**s is framed as X, scaled."""
+    X, _ = two_blobs(dtype)
+    near = frame_of(X, 1)
+    assert near.around_origin and not near.shift.any()
+    assert np.abs(X * near.scale).max() <= 1
+    far = frame_of((X + dtype(1e3 if dtype == np.float32 else 1e6)).astype(dtype), 1)
+    assert far.shift.any() and not far.around_origin
+    for s in (-60, -20, 20, 60):
+        scaled = frame_of((X * dtype(2.0**s)).astype(dtype), 1)
+        assert not scaled.shift.any()
+        assert scaled.scale == near.scale * 2.0**-s
 
 
 def test_predict_against_exact_fixed_centers_far_from_the_origin():
@@ -67,8 +88,9 @@ def test_float32_data_of_small_spread_converges():
     X, _ = two_blobs(np.float32, offset=3.0, scale=1e-3)
     km = IncrementalKMeans(2, init=X[[0, 600]]).fit(X)
     assert km.n_iter_ < 20
-    assert same_partition(km.labels_, IncrementalKMeans(
-        2, init=centered[[0, 600]]).fit(centered).labels_)
+    assert same_partition(
+        km.labels_, IncrementalKMeans(2, init=centered[[0, 600]]).fit(centered).labels_
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -122,10 +144,14 @@ def moved(values, m, s, dtype):
 # Found by hypothesis: data around the origin scaled by 2**508, whose
 # variance (for tol) once overflowed when read as stored.
 OVERFLOWING_VARIANCE = (
-    np.float64, np.array([[7.0], [2.75], [0.25], [-4.75], [-4.0], [-9.25], [-8.5],
-                          [-9.75]]),
-    np.array([0.0]), 508, np.array([1]), np.empty((0, 1)),
-    np.array([4.0, 3, 4, 3, 3, 4, 3, 3]))
+    np.float64,
+    np.array([[7.0], [2.75], [0.25], [-4.75], [-4.0], [-9.25], [-8.5], [-9.75]]),
+    np.array([0.0]),
+    508,
+    np.array([1]),
+    np.empty((0, 1)),
+    np.array([4.0, 3, 4, 3, 3, 4, 3, 3]),
+)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
@@ -139,8 +165,13 @@ def test_fit_on_shifted_and_scaled_data_is_the_moved_fit(problem):
     fits = []
     for data, fixed_rows in ((base, fixed.astype(dtype)), (shifted, moved(fixed, m, s, dtype))):
         km = IncrementalKMeans(len(init_rows), init=data[init_rows], max_iter=50)
-        fits.append(km.fit(data, sample_weight=weights.astype(dtype),
-                           fixed_centers=fixed_rows if len(fixed_rows) else None))
+        fits.append(
+            km.fit(
+                data,
+                sample_weight=weights.astype(dtype),
+                fixed_centers=fixed_rows if len(fixed_rows) else None,
+            )
+        )
     np.testing.assert_array_equal(fits[1].labels_, fits[0].labels_)
     assert fits[1].n_iter_ == fits[0].n_iter_
     back = np.ldexp(fits[1].cluster_centers_.astype(np.float64), -s) - m
@@ -156,8 +187,9 @@ def test_fit_on_shifted_and_scaled_data_is_the_moved_fit(problem):
         expected = np.ldexp(fits[0].inertia_, 2 * s)
     if np.isfinite(expected):
         # (to within the denormal range, where a float64 keeps few bits)
-        np.testing.assert_allclose(fits[1].inertia_, expected, rtol=RTOL[dtype],
-                                   atol=np.ldexp(1e-300, 2 * s) + 1e-320)
+        np.testing.assert_allclose(
+            fits[1].inertia_, expected, rtol=RTOL[dtype], atol=np.ldexp(1e-300, 2 * s) + 1e-320
+        )
     else:
         assert fits[1].inertia_ == np.inf
 
@@ -168,11 +200,19 @@ def test_seeding_on_shifted_and_scaled_data_picks_the_same_rows(problem):
     dtype, X, m, s, init_rows, fixed, weights = problem
     k = len(init_rows)
     picks = []
-    for data, fixed_rows in ((X.astype(dtype), fixed.astype(dtype)),
-                             (moved(X, m, s, dtype), moved(fixed, m, s, dtype))):
-        picks.append(kmeans_plusplus(
-            data, k, sample_weight=weights.astype(dtype),
-            fixed_centers=fixed_rows if len(fixed_rows) else None, random_state=0)[1])
+    for data, fixed_rows in (
+        (X.astype(dtype), fixed.astype(dtype)),
+        (moved(X, m, s, dtype), moved(fixed, m, s, dtype)),
+    ):
+        picks.append(
+            kmeans_plusplus(
+                data,
+                k,
+                sample_weight=weights.astype(dtype),
+                fixed_centers=fixed_rows if len(fixed_rows) else None,
+                random_state=0,
+            )[1]
+        )
     np.testing.assert_array_equal(picks[1], picks[0])
 
 
@@ -186,8 +226,11 @@ def test_sparse_fit_on_scaled_data_is_the_scaled_fit(problem):
         km = IncrementalKMeans(len(init_rows), init=data[init_rows], max_iter=50)
         fits.append(km.fit(sparse.csr_matrix(data), sample_weight=weights))
     np.testing.assert_array_equal(fits[1].labels_, fits[0].labels_)
-    np.testing.assert_allclose(np.ldexp(fits[1].cluster_centers_.astype(np.float64), -s),
-                               fits[0].cluster_centers_, rtol=1e-6)
+    np.testing.assert_allclose(
+        np.ldexp(fits[1].cluster_centers_.astype(np.float64), -s),
+        fits[0].cluster_centers_,
+        rtol=1e-6,
+    )
 
 
 # -- item 2: values whose squares overflow or underflow ---------------------------
@@ -204,7 +247,8 @@ def test_huge_values_fit_as_unit_ones(dtype, scale, storage):
     as_given = sparse.csr_matrix(X) if storage == "csr" else X
     km = IncrementalKMeans(2, init=X[[0, 200]]).fit(as_given)
     assert same_partition(km.labels_, truth) or same_partition(
-        km.labels_, IncrementalKMeans(2, init=unit[[0, 200]]).fit(unit).labels_)
+        km.labels_, IncrementalKMeans(2, init=unit[[0, 200]]).fit(unit).labels_
+    )
     assert np.isfinite(km.cluster_centers_).all()
     for labels in (km.labels_, km.predict(as_given)):
         assert labels.min() >= 0 and labels.max() < 2
@@ -229,8 +273,10 @@ def test_huge_values_on_every_estimator_and_selection(dtype, scale):
     assert picked.min() >= 0 and picked.max() < len(X)
 
 
-@pytest.mark.parametrize("dtype, scale", [(np.float64, 1e-181), (np.float64, 1e-300),
-                                          (np.float32, 1e-30), (np.float32, 1e-41)])
+@pytest.mark.parametrize(
+    "dtype, scale",
+    [(np.float64, 1e-181), (np.float64, 1e-300), (np.float32, 1e-30), (np.float32, 1e-41)],
+)
 def test_tiny_values_do_not_collapse_into_one_cluster(dtype, scale):
     unit, truth = two_blobs(np.float64, n=200)
     X = (unit * scale).astype(dtype)
@@ -251,8 +297,10 @@ def test_far_fixed_centers_are_never_nearest_and_measured_exactly(dtype, far):
     for labels in (km.labels_, km.predict(X)):
         assert labels.min() >= 3 and labels.max() < 5  # the free centers win
     distances = km.transform(X[:5])
-    expected = [[np.hypot(*(x.astype(np.float64) - c.astype(np.float64)))
-                 for c in km.cluster_centers_] for x in X[:5]]
+    expected = [
+        [np.hypot(*(x.astype(np.float64) - c.astype(np.float64))) for c in km.cluster_centers_]
+        for x in X[:5]
+    ]
     # Not RTOL: these distances are measured exactly (differences, no
     # expansion), to within a few roundings of the dtype.
     rtol = 1e-6 if dtype == np.float32 else 1e-12
@@ -285,17 +333,22 @@ def test_scaling_every_weight_by_one_constant_changes_nothing(factor):
         np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=1e-13)
     assert np.isfinite(b.cluster_centers_).all()
     np.testing.assert_allclose(b.inertia_, a.inertia_ * factor, rtol=1e-12)
-    np.testing.assert_array_equal(kmeans_plusplus(X, 4, sample_weight=w, random_state=1)[1],
-                                  kmeans_plusplus(X, 4, sample_weight=w * factor,
-                                                  random_state=1)[1])
+    np.testing.assert_array_equal(
+        kmeans_plusplus(X, 4, sample_weight=w, random_state=1)[1],
+        kmeans_plusplus(X, 4, sample_weight=w * factor, random_state=1)[1],
+    )
 
 
 # -- items 4 and 6: memory limits and Ctrl-C, in a child process -------------------
 
 
 def run_child(code, timeout=120):
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS, /proc")
@@ -348,14 +401,14 @@ INTERRUPTED = """
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child")
-@pytest.mark.parametrize("call", ["km.fit(X)",
-                                  "kmeans_plusplus(X, 4000, random_state=0)"])
+@pytest.mark.parametrize("call", ["km.fit(X)", "kmeans_plusplus(X, 4000, random_state=0)"])
 def test_ctrl_c_interrupts_a_long_call(call):
     # Either call runs for minutes on two cores; Ctrl-C must end it with a
     # KeyboardInterrupt (an unfitted estimator) after one iteration or pick.
     code = textwrap.dedent(INTERRUPTED.format(n=400_000, call=call))
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         assert child.stdout.readline().strip() == "ready"
         time.sleep(1.0)

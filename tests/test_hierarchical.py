@@ -1,4 +1,5 @@
 """IncrementalKMeans.extend and HierarchicalKMeans."""
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
@@ -42,8 +43,9 @@ def test_levels_sizes_and_parents(X):
         parent = hkm.parent_[child]
         assert hkm.level_[parent] == hkm.level_[child] - 1
         same_level_above = np.flatnonzero(hkm.level_ == hkm.level_[child] - 1)
-        d = reference.sq_distances(hkm.cluster_centers_[[child]],
-                                   hkm.cluster_centers_[same_level_above])[0]
+        d = reference.sq_distances(
+            hkm.cluster_centers_[[child]], hkm.cluster_centers_[same_level_above]
+        )[0]
         assert parent == same_level_above[np.argmin(d)]
 
 
@@ -58,8 +60,10 @@ def test_finest_level_no_worse_than_the_coarse_level_alone(X):
     hkm = HierarchicalKMeans((3, 5), random_state=1).fit(X)
     assert hkm.inertia_ <= coarse.inertia_
     np.testing.assert_allclose(
-        hkm.inertia_, reference.inertia(X, np.ones(len(X)), hkm.cluster_centers_,
-                                        hkm.labels_), rtol=1e-8)
+        hkm.inertia_,
+        reference.inertia(X, np.ones(len(X)), hkm.cluster_centers_, hkm.labels_),
+        rtol=1e-8,
+    )
 
 
 def test_predict_per_level(X):
@@ -78,10 +82,13 @@ def test_int_n_clusters_is_one_level(X):
     np.testing.assert_array_equal(hkm.cluster_centers_, flat.cluster_centers_)
 
 
-@pytest.mark.parametrize("n_clusters, message", [
-    ((), "n_clusters must name at least one level"),
-    ((3, 0), "n_clusters == 0, must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "n_clusters, message",
+    [
+        ((), "n_clusters must name at least one level"),
+        ((3, 0), "n_clusters == 0, must be >= 1"),
+    ],
+)
 def test_invalid_levels(X, n_clusters, message):
     with pytest.raises(ValueError, match=message):
         HierarchicalKMeans(n_clusters).fit(X)

@@ -1,5 +1,6 @@
 """The weighted Lloyd kernel against the NumPy reference and scikit-learn,
 and the properties that must always hold."""
+
 import contextlib
 import io
 
@@ -28,8 +29,9 @@ def fit(X, w, fixed, init, **params):
 # center-major one (80). Other CPUs take GEMM throughout.
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_fixed", [0, 3])
-@pytest.mark.parametrize("shape", [(600, 5, 6), (70_000, 16, 6), (70_000, 16, 40),
-                                   (70_000, 16, 80)])
+@pytest.mark.parametrize(
+    "shape", [(600, 5, 6), (70_000, 16, 6), (70_000, 16, 40), (70_000, 16, 80)]
+)
 def test_one_iteration_matches_reference(shape, dtype, n_fixed):
     n, d, k = shape
     X, w, fixed, init = make_problem(0, n, d, n_fixed, k, dtype)
@@ -57,18 +59,19 @@ def test_empty_cluster_relocated_like_reference(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_full_fit_matches_scikit_learn(dtype, weighted):
-    X, _ = make_blobs(n_samples=3000, n_features=6, centers=10, cluster_std=2.0,
-                      random_state=3)
+    X, _ = make_blobs(n_samples=3000, n_features=6, centers=10, cluster_std=2.0, random_state=3)
     X = X.astype(dtype)
     w = np.random.default_rng(3).uniform(0.5, 2.0, size=len(X)).astype(dtype)
     w = w if weighted else None
     init = X[:10].copy()
     ours = IncrementalKMeans(10, init=init, max_iter=100).fit(X, sample_weight=w)
     theirs = KMeans(10, init=init, n_init=1, max_iter=100, algorithm="lloyd").fit(
-        X, sample_weight=w)
+        X, sample_weight=w
+    )
     np.testing.assert_array_equal(ours.labels_, theirs.labels_)
-    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_,
-                               rtol=RTOL[dtype], atol=RTOL[dtype])
+    np.testing.assert_allclose(
+        ours.cluster_centers_, theirs.cluster_centers_, rtol=RTOL[dtype], atol=RTOL[dtype]
+    )
     np.testing.assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-5)
     assert ours.n_iter_ == theirs.n_iter_
     assert ours.cluster_centers_.dtype == dtype
@@ -97,7 +100,8 @@ def test_inertia_never_increases(p):
 def test_fixed_centers_returned_bit_identical(p):
     X, w, fixed, init = make_problem(**p)
     km = IncrementalKMeans(p["k"], random_state=p["seed"]).fit(
-        X, sample_weight=w, fixed_centers=fixed)
+        X, sample_weight=w, fixed_centers=fixed
+    )
     assert km.cluster_centers_[: p["n_fixed"]].tobytes() == fixed.tobytes()
     assert km.fixed_mask_.tolist() == [True] * p["n_fixed"] + [False] * p["k"]
 
@@ -106,12 +110,12 @@ def test_fixed_centers_returned_bit_identical(p):
 def test_labels_are_the_argmin_over_all_centers(p):
     X, w, fixed, init = make_problem(**p)
     km = IncrementalKMeans(p["k"], random_state=p["seed"]).fit(
-        X, sample_weight=w, fixed_centers=fixed)
+        X, sample_weight=w, fixed_centers=fixed
+    )
     d = reference.sq_distances(X, km.cluster_centers_)
     chosen = d[np.arange(len(X)), km.labels_]
     # Equal up to rounding: a near-tie may go either way in float arithmetic.
-    np.testing.assert_allclose(chosen, d.min(axis=1), rtol=RTOL[p["dtype"]],
-                               atol=RTOL[p["dtype"]])
+    np.testing.assert_allclose(chosen, d.min(axis=1), rtol=RTOL[p["dtype"]], atol=RTOL[p["dtype"]])
     np.testing.assert_array_equal(km.predict(X), km.labels_)
     expected = reference.inertia(X, w, km.cluster_centers_, km.labels_)
     np.testing.assert_allclose(km.inertia_, expected, rtol=1e-6)
@@ -130,10 +134,13 @@ def test_integer_weights_equal_repeated_samples(p):
     # copy of a repeated one: the two problems differ there by design.
     assume("relocated" not in log.getvalue())
     repeated = fit(np.repeat(X, w.astype(int), axis=0), None, fixed, init, tol=0)
-    np.testing.assert_array_equal(repeated.labels_,
-                                  np.repeat(weighted.labels_, w.astype(int)))
-    np.testing.assert_allclose(repeated.cluster_centers_, weighted.cluster_centers_,
-                               rtol=RTOL[p["dtype"]], atol=RTOL[p["dtype"]])
+    np.testing.assert_array_equal(repeated.labels_, np.repeat(weighted.labels_, w.astype(int)))
+    np.testing.assert_allclose(
+        repeated.cluster_centers_,
+        weighted.cluster_centers_,
+        rtol=RTOL[p["dtype"]],
+        atol=RTOL[p["dtype"]],
+    )
     np.testing.assert_allclose(repeated.inertia_, weighted.inertia_, rtol=1e-5)
 
 
@@ -163,7 +170,8 @@ def test_bit_identical_across_thread_counts(p):
     X, w, fixed, _ = make_problem(**p)
     fits = [
         IncrementalKMeans(p["k"], random_state=p["seed"], n_threads=t).fit(
-            X, sample_weight=w, fixed_centers=fixed)
+            X, sample_weight=w, fixed_centers=fixed
+        )
         for t in (1, 2, 3)
     ]
     assert_same_fit(fits[0], fits[1])
@@ -175,7 +183,8 @@ def test_bit_identical_with_more_threads_than_cores(dtype):
     X, w, fixed, _ = make_problem(7, 5000, 12, 20, 30, dtype)
     one, eight = (
         IncrementalKMeans(30, random_state=0, n_threads=t).fit(
-            X, sample_weight=w, fixed_centers=fixed)
+            X, sample_weight=w, fixed_centers=fixed
+        )
         for t in (1, 8)
     )
     assert_same_fit(one, eight)
@@ -210,14 +219,14 @@ def test_large_k_times_d_second_pass_matches_scikit_learn(dtype):
     X, _ = make_blobs(n_samples=16_000, n_features=130, centers=300, random_state=0)
     X = X.astype(dtype)
     init = X[:260].copy()
-    ours = [IncrementalKMeans(260, init=init, max_iter=3, n_threads=t).fit(X)
-            for t in (1, 2)]
+    ours = [IncrementalKMeans(260, init=init, max_iter=3, n_threads=t).fit(X) for t in (1, 2)]
     theirs = KMeans(260, init=init, n_init=1, max_iter=3, algorithm="lloyd").fit(X)
     assert_same_fit(ours[0], ours[1])
     if dtype == np.float64:
         np.testing.assert_array_equal(ours[0].labels_, theirs.labels_)
-        np.testing.assert_allclose(ours[0].cluster_centers_, theirs.cluster_centers_,
-                                   rtol=RTOL[dtype], atol=RTOL[dtype])
+        np.testing.assert_allclose(
+            ours[0].cluster_centers_, theirs.cluster_centers_, rtol=RTOL[dtype], atol=RTOL[dtype]
+        )
     else:
         # scikit-learn centers X on its mean, iwkmeans frames it on a median:
         # in float32 the two roundings may break a near-tie differently, and
@@ -240,10 +249,20 @@ def test_block_steps_add_up_to_the_full_statistics(dtype):
         block_sums, block_weights = np.empty((5, 4)), np.empty(5)
         block_labels = np.empty(len(rows), dtype=np.int32)
         # The identity frame: no shift, scale 1.
-        total += _lloyd.block_step(X[rows].reshape(-1), None, None,
-                                   np.zeros(4, dtype=dtype), 1.0,
-                                   w[rows], centers, 3, block_labels, block_sums,
-                                   block_weights, 2)
+        total += _lloyd.block_step(
+            X[rows].reshape(-1),
+            None,
+            None,
+            np.zeros(4, dtype=dtype),
+            1.0,
+            w[rows],
+            centers,
+            3,
+            block_labels,
+            block_sums,
+            block_weights,
+            2,
+        )
         labels[rows] = block_labels
         sums += block_sums
         weights += block_weights
@@ -251,11 +270,9 @@ def test_block_steps_add_up_to_the_full_statistics(dtype):
     np.testing.assert_array_equal(labels, expected_labels)
     for j in range(5):
         members = labels == 3 + j
-        np.testing.assert_allclose(sums[j], (w[members, None] * X[members]).sum(0),
-                                   rtol=1e-6)
+        np.testing.assert_allclose(sums[j], (w[members, None] * X[members]).sum(0), rtol=1e-6)
         np.testing.assert_allclose(weights[j], w[members].sum(), rtol=1e-6)
-    np.testing.assert_allclose(total, reference.inertia(X, w, centers, labels),
-                               rtol=1e-6)
+    np.testing.assert_allclose(total, reference.inertia(X, w, centers, labels), rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -264,6 +281,7 @@ def test_tie_between_fixed_and_free_goes_to_the_fixed_center(dtype):
     # the lower index (the fixed center) wins, so the free center moves to 3.
     X = np.array([[1.0], [3.0]], dtype=dtype)
     km = IncrementalKMeans(1, init=np.array([[2.0]]), max_iter=1).fit(
-        X, fixed_centers=np.array([[0.0]]))
+        X, fixed_centers=np.array([[0.0]])
+    )
     assert km.cluster_centers_[1, 0] == 3.0
     np.testing.assert_array_equal(km.labels_, [0, 1])

@@ -1,4 +1,5 @@
 """Active-learning metrics against hand-computed values, and their validation."""
+
 import math
 import re
 
@@ -44,14 +45,17 @@ def test_noisy_sample_ratio():
     assert noisy_sample_ratio(np.array([1], dtype=np.uint8), noisy) == 0.0
 
 
-@pytest.mark.parametrize("selected, noisy, error, message", [
-    ([0, 1], [1, 0], TypeError, "noisy must be a boolean mask"),
-    ([0.0, 1.0], [True, False], TypeError, "selected must hold integer indices"),
-    ([0, 2], [True, False], ValueError, "selected must index into noisy (0 to 1); got 2"),
-    ([-1], [True, False], ValueError, "selected must index into noisy"),
-    ([1, 1], [True, False], ValueError, "selected must hold distinct indices"),
-    ([], [True, False], ValueError, "selected must be a non-empty 1-D array"),
-])
+@pytest.mark.parametrize(
+    "selected, noisy, error, message",
+    [
+        ([0, 1], [1, 0], TypeError, "noisy must be a boolean mask"),
+        ([0.0, 1.0], [True, False], TypeError, "selected must hold integer indices"),
+        ([0, 2], [True, False], ValueError, "selected must index into noisy (0 to 1); got 2"),
+        ([-1], [True, False], ValueError, "selected must index into noisy"),
+        ([1, 1], [True, False], ValueError, "selected must hold distinct indices"),
+        ([], [True, False], ValueError, "selected must be a non-empty 1-D array"),
+    ],
+)
 def test_noisy_sample_ratio_validation(selected, noisy, error, message):
     with pytest.raises(error, match=re.escape(message)):
         noisy_sample_ratio(selected, noisy)
@@ -60,8 +64,11 @@ def test_noisy_sample_ratio_validation(selected, noisy, error, message):
 def test_contradiction_ratio():
     assert contradiction_ratio([0, 1, 2, 2], [0, 2, 2, 1]) == 0.5
     assert contradiction_ratio(["cat", "dog"], ["cat", "dog"]) == 0.0
-    with pytest.raises(ValueError, match="previous_predictions and predictions must "
-                                         "have the same number of samples; got 2 and 3"):
+    with pytest.raises(
+        ValueError,
+        match="previous_predictions and predictions must "
+        "have the same number of samples; got 2 and 3",
+    ):
         contradiction_ratio([0, 1], [0, 1, 1])
     with pytest.raises(ValueError, match="predictions must be a non-empty 1-D array"):
         contradiction_ratio([[0, 1]], [[0, 1]])
@@ -74,16 +81,17 @@ def test_exploration_by_hand():
     assert exploration(X_test, X_labeled) == pytest.approx((0 + 5 + math.sqrt(80)) / 3)
 
 
-@given(st.integers(0, 2**32 - 1), st.integers(1, 600), st.integers(1, 12),
-       st.sampled_from(DTYPES))
+@given(st.integers(0, 2**32 - 1), st.integers(1, 600), st.integers(1, 12), st.sampled_from(DTYPES))
 def test_exploration_matches_brute_force(seed, n_test, n_labeled, dtype):
     rng = np.random.default_rng(seed)
     X_test = rng.normal(size=(n_test, 3)).astype(dtype)
     X_labeled = rng.normal(size=(n_labeled, 3)).astype(dtype)
     copies = X_test.copy(), X_labeled.copy()
-    brute = np.linalg.norm(
-        X_test[:, None, :].astype(np.float64) - X_labeled[None, :, :], axis=2
-    ).min(axis=1).mean()
+    brute = (
+        np.linalg.norm(X_test[:, None, :].astype(np.float64) - X_labeled[None, :, :], axis=2)
+        .min(axis=1)
+        .mean()
+    )
     assert exploration(X_test, X_labeled) == pytest.approx(brute, rel=1e-6)
     np.testing.assert_array_equal(X_test, copies[0])  # inputs untouched
     np.testing.assert_array_equal(X_labeled, copies[1])
@@ -109,10 +117,8 @@ def test_classifier_agreement_by_hand():
     X_labeled = np.array([[0.0], [10.0]])
     y_labeled = np.array([0, 1])
     X_batch = np.array([[1.0], [9.0], [6.0]])  # 1-NN says 0, 1, 1
-    assert classifier_agreement(always(1), X_labeled, y_labeled, X_batch) == \
-        pytest.approx(2 / 3)
-    assert classifier_agreement(always(0), X_labeled, y_labeled, X_batch) == \
-        pytest.approx(1 / 3)
+    assert classifier_agreement(always(1), X_labeled, y_labeled, X_batch) == pytest.approx(2 / 3)
+    assert classifier_agreement(always(0), X_labeled, y_labeled, X_batch) == pytest.approx(1 / 3)
     # A tie goes to the first labeled sample: [5] is 1-NN class 0.
     assert classifier_agreement(always(0), X_labeled, y_labeled, [[5.0]]) == 1.0
 
@@ -127,8 +133,9 @@ def test_classifier_agreement_validation():
 
 
 def test_reverse_batch_accuracy():
-    assert reverse_batch_accuracy(always(1), [[0.0], [1.0], [2.0]], [1, 0, 1]) == \
-        pytest.approx(2 / 3)
+    assert reverse_batch_accuracy(always(1), [[0.0], [1.0], [2.0]], [1, 0, 1]) == pytest.approx(
+        2 / 3
+    )
     with pytest.raises(NotFittedError, match="reference must be a fitted classifier"):
         reverse_batch_accuracy(DummyClassifier(), [[0.0]], [0])
     with pytest.raises(ValueError, match="X_batch and y_batch must have the same"):

@@ -1,5 +1,6 @@
 """LabelingMonitor: tracked values against brute force, the tutorial's advice
 on constructed histories, validation and the plot."""
+
 import re
 
 import numpy as np
@@ -43,23 +44,28 @@ def history(contradictions, agreements=None, random_agreements=None):
     n = len(contradictions)
     agreements = [0.5] * n if agreements is None else agreements
     random_agreements = [0.5] * n if random_agreements is None else random_agreements
-    return [{"contradiction": c, "agreement": a, "random_agreement": r}
-            for c, a, r in zip(contradictions, agreements, random_agreements)]
+    return [
+        {"contradiction": c, "agreement": a, "random_agreement": r}
+        for c, a, r in zip(contradictions, agreements, random_agreements)
+    ]
 
 
 # The tutorial's three cases, and their neighbours.
-@pytest.mark.parametrize("entries, expected", [
-    (history([NAN, 0.05, 0.08, 0.12, 0.2]), {"easier"}),          # rising
-    (history([NAN, 0.1, 0.1, 0.1, 0.1]), {"easier"}),             # flat, not low
-    (history([NAN, 0.3, 0.2, 0.1, 0.05]), set()),                 # decreasing
-    (history([NAN, 0.01, 0.0, 0.01, 0.01]), {"stop"}),            # flat and low
-    (history([NAN, 0.3, 0.2, 0.02, 0.01, 0.0, 0.01]), {"stop"}),  # low at last
-    (history([NAN, 0.3, 0.2, 0.1, 0.05], [0.9] * 5, [0.6] * 5), {"harder"}),
-    (history([NAN, 0.3, 0.2, 0.1, 0.05], [0.62] * 5, [0.6] * 5), set()),
-    (history([NAN, 0.01, 0.0, 0.01, 0.01], [1.0] * 5, [0.7] * 5), {"stop", "harder"}),
-    (history([NAN, 0.1, 0.2]), set()),                             # too short to judge
-    (history([]), set()),
-])
+@pytest.mark.parametrize(
+    "entries, expected",
+    [
+        (history([NAN, 0.05, 0.08, 0.12, 0.2]), {"easier"}),  # rising
+        (history([NAN, 0.1, 0.1, 0.1, 0.1]), {"easier"}),  # flat, not low
+        (history([NAN, 0.3, 0.2, 0.1, 0.05]), set()),  # decreasing
+        (history([NAN, 0.01, 0.0, 0.01, 0.01]), {"stop"}),  # flat and low
+        (history([NAN, 0.3, 0.2, 0.02, 0.01, 0.0, 0.01]), {"stop"}),  # low at last
+        (history([NAN, 0.3, 0.2, 0.1, 0.05], [0.9] * 5, [0.6] * 5), {"harder"}),
+        (history([NAN, 0.3, 0.2, 0.1, 0.05], [0.62] * 5, [0.6] * 5), set()),
+        (history([NAN, 0.01, 0.0, 0.01, 0.01], [1.0] * 5, [0.7] * 5), {"stop", "harder"}),
+        (history([NAN, 0.1, 0.2]), set()),  # too short to judge
+        (history([]), set()),
+    ],
+)
 def test_advice_on_constructed_histories(entries, expected):
     assert set(advise(entries)) == expected
 
@@ -68,23 +74,26 @@ def test_advice_messages_give_the_values():
     advice = advise(history([NAN, 0.05, 0.08, 0.12, 0.2]))
     assert advice["easier"] == (
         "Contradictions are not decreasing (last 4: 0.050, 0.080, 0.120, 0.200). "
-        "Use a strategy that selects easier batches.")
+        "Use a strategy that selects easier batches."
+    )
     assert "Stop labeling" in advise(history([0.0] * 4))["stop"]
     assert "selects harder batches" in advise(history([0.5] * 4, [1] * 4, [0] * 4))["harder"]
 
 
 finite = st.floats(0, 1)
-entry = st.fixed_dictionaries({
-    "contradiction": finite | st.just(NAN), "agreement": finite | st.just(NAN),
-    "random_agreement": finite})
+entry = st.fixed_dictionaries(
+    {
+        "contradiction": finite | st.just(NAN),
+        "agreement": finite | st.just(NAN),
+        "random_agreement": finite,
+    }
+)
 
 
-@given(st.lists(entry, max_size=12), st.integers(2, 6), st.floats(0, 0.2),
-       st.floats(-0.2, 0.2))
+@given(st.lists(entry, max_size=12), st.integers(2, 6), st.floats(0, 0.2), st.floats(-0.2, 0.2))
 def test_advice_follows_its_definition(entries, window, low, margin):
     """Against a brute-force reading of the rules, with np.polyfit's slope."""
-    advice = advise(entries, window=window, low_contradiction=low,
-                    agreement_margin=margin)
+    advice = advise(entries, window=window, low_contradiction=low, agreement_margin=margin)
     assert not {"stop", "easier"} <= advice.keys()
     c = [e["contradiction"] for e in entries if not np.isnan(e["contradiction"])]
     if len(c) < window:
@@ -106,7 +115,8 @@ def test_advice_follows_its_definition(entries, window, low, margin):
 
 
 finite_entry = st.fixed_dictionaries(
-    {"contradiction": finite, "agreement": finite, "random_agreement": finite})
+    {"contradiction": finite, "agreement": finite, "random_agreement": finite}
+)
 
 
 @given(st.lists(entry, max_size=6), st.lists(finite_entry, min_size=WINDOW, max_size=8))
@@ -144,8 +154,7 @@ def test_tracked_values_match_brute_force():
             assert entry["contradiction"] == np.mean(previous != predictions)
         previous = predictions
         nn_batch, _ = nearest(X_pool[batch], X_labeled)
-        assert entry["agreement"] == np.mean(
-            model.predict(X_pool[batch]) == y_labeled[nn_batch])
+        assert entry["agreement"] == np.mean(model.predict(X_pool[batch]) == y_labeled[nn_batch])
         nn_holdout, sq = nearest(X_holdout, X_labeled)
         assert entry["random_agreement"] == np.mean(predictions == y_labeled[nn_holdout])
         assert entry["exploration"] == pytest.approx(np.mean(np.sqrt(sq)), rel=1e-12)
@@ -164,7 +173,8 @@ def test_given_scores_and_models_without_probabilities():
     model = Threshold().fit()
     monitor.update(model, X_labeled, y_labeled, X_holdout[:4], scores=[0.1, 0.2, 0.3, 0.6])
     assert monitor.report().history[0]["score_variance"] == pytest.approx(
-        np.var([0.1, 0.2, 0.3, 0.6]))
+        np.var([0.1, 0.2, 0.3, 0.6])
+    )
 
     class NoProba(Threshold):
         predict_proba = property()  # hasattr is False
@@ -188,8 +198,9 @@ def test_monitor_advises_easier_batches_when_contradictions_rise():
     # Each model moves its boundary further than the last: 2, 4, 6, 8, ... % flip.
     thresholds = 0.2 + np.cumsum([0, 0.02, 0.04, 0.06, 0.08])
     report = feed(LabelingMonitor(HOLDOUT), thresholds, HOLDOUT[::40])
-    np.testing.assert_allclose([e["contradiction"] for e in report.history][1:],
-                               [0.02, 0.04, 0.06, 0.08])
+    np.testing.assert_allclose(
+        [e["contradiction"] for e in report.history][1:], [0.02, 0.04, 0.06, 0.08]
+    )
     assert set(report.advice) == {"easier"}
 
 
@@ -200,8 +211,9 @@ def test_monitor_advises_harder_batches_when_agreement_is_high():
     batch = np.array([[0.8], [0.9], [0.05]])
     report = feed(LabelingMonitor(HOLDOUT), thresholds, batch)
     assert all(e["agreement"] == 1.0 for e in report.history)
-    np.testing.assert_allclose([e["random_agreement"] for e in report.history],
-                               [1 - (0.5 - t) for t in thresholds])
+    np.testing.assert_allclose(
+        [e["random_agreement"] for e in report.history], [1 - (0.5 - t) for t in thresholds]
+    )
     assert set(report.advice) == {"harder"}
 
 
@@ -211,15 +223,19 @@ def test_monitor_advises_to_stop_when_contradictions_stay_low():
     assert max(e["contradiction"] for e in report.history[1:]) <= LOW_CONTRADICTION
     assert set(report.advice) == {"stop"}
     # Stricter thresholds, other advice: nothing is low, and nothing rises.
-    strict = feed(LabelingMonitor(HOLDOUT, low_contradiction=0.0, window=3),
-                  thresholds, HOLDOUT[95:105])
+    strict = feed(
+        LabelingMonitor(HOLDOUT, low_contradiction=0.0, window=3), thresholds, HOLDOUT[95:105]
+    )
     assert set(strict.advice) == {"easier"}
 
 
 def test_the_defaults_are_advise_defaults():
     monitor = LabelingMonitor(HOLDOUT)
     assert (monitor.window, monitor.low_contradiction, monitor.agreement_margin) == (
-        WINDOW, LOW_CONTRADICTION, AGREEMENT_MARGIN)
+        WINDOW,
+        LOW_CONTRADICTION,
+        AGREEMENT_MARGIN,
+    )
 
 
 def test_plot(tmp_path):
@@ -232,12 +248,15 @@ def test_plot(tmp_path):
     assert image.imread(path).shape[2] in (3, 4)
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(window=1), ValueError, "window == 1, must be >= 2"),
-    (dict(low_contradiction=1.5), ValueError, "low_contradiction == 1.5, must be <= 1"),
-    (dict(agreement_margin="x"), TypeError, "agreement_margin must be an instance of"),
-    (dict(score="margin"), TypeError, "score must be a callable"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(window=1), ValueError, "window == 1, must be >= 2"),
+        (dict(low_contradiction=1.5), ValueError, "low_contradiction == 1.5, must be <= 1"),
+        (dict(agreement_margin="x"), TypeError, "agreement_margin must be an instance of"),
+        (dict(score="margin"), TypeError, "score must be a callable"),
+    ],
+)
 def test_monitor_parameters(kwargs, error, message):
     with pytest.raises(error, match=re.escape(message)):
         LabelingMonitor(HOLDOUT, **kwargs)

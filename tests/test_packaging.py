@@ -4,6 +4,7 @@ the commands that need it say in one line what to install, before any work.
 A missing module is simulated by a ``None`` entry in ``sys.modules``: Python
 then raises ModuleNotFoundError for it, as when it is not installed.
 """
+
 import subprocess
 import sys
 import textwrap
@@ -21,8 +22,7 @@ def _block(monkeypatch, *names):
 
 
 @pytest.mark.parametrize("missing", [("tqdm",), ("matplotlib",), DEMO_EXTRA])
-def test_demo_without_its_extra_says_what_to_install(missing, monkeypatch, tmp_path,
-                                                     capsys):
+def test_demo_without_its_extra_says_what_to_install(missing, monkeypatch, tmp_path, capsys):
     _block(monkeypatch, *missing)
     monkeypatch.chdir(tmp_path)
     assert main(["demo"]) == 2
@@ -57,8 +57,7 @@ def test_a_broken_install_is_not_reported_as_missing(monkeypatch):
     from iwkmeans import __main__ as cli
 
     def broken(name):
-        raise ModuleNotFoundError("No module named 'tqdm_dependency'",
-                                  name="tqdm_dependency")
+        raise ModuleNotFoundError("No module named 'tqdm_dependency'", name="tqdm_dependency")
 
     monkeypatch.setattr(cli.importlib, "import_module", broken)
     with pytest.raises(ModuleNotFoundError, match="tqdm_dependency"):
@@ -71,13 +70,18 @@ def _run_without_extra(code, tmp_path):
     prelude = f"import sys\nfor name in {DEMO_EXTRA!r}:\n    sys.modules[name] = None\n"
     return subprocess.run(
         [sys.executable, "-c", prelude + textwrap.dedent(code)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
 def test_core_install_works_and_demo_says_what_to_install(tmp_path):
     # One interpreter for both checks: starting one costs seconds (imports).
-    result = _run_without_extra("""
+    result = _run_without_extra(
+        """
         import runpy
 
         import numpy as np
@@ -90,7 +94,9 @@ def test_core_install_works_and_demo_says_what_to_install(tmp_path):
 
         sys.argv = ["iwkmeans", "demo"]  # python -m iwkmeans demo
         runpy.run_module("iwkmeans", run_name="__main__", alter_sys=True)
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert result.stdout == "fit ok\n", result.stderr
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1

@@ -1,5 +1,6 @@
 """k-means++ seeding: the picks' invariants and a NumPy reference of the
 greedy procedure."""
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -20,8 +21,7 @@ def reference_greedy(X, w, fixed, n_clusters, random_state, n_trials):
     trial_draws = random_state.uniform(size=(n_clusters, n_trials))
 
     def pick(potential, u):
-        return int(np.searchsorted(np.cumsum(potential), u * potential.sum(),
-                                   side="right"))
+        return int(np.searchsorted(np.cumsum(potential), u * potential.sum(), side="right"))
 
     if len(fixed):
         closest = reference.sq_distances(X, fixed).min(axis=1)
@@ -85,15 +85,22 @@ def make_seeding(seed, n, d, n_fixed, k, dtype, duplicates):
 @given(seedings)
 def test_picks_distinct_positive_weight_deterministic(p):
     X, w, fixed = make_seeding(**p)
-    centers, idx = kmeans_plusplus(X, p["k"], sample_weight=w, fixed_centers=fixed,
-                                   random_state=p["seed"])
+    centers, idx = kmeans_plusplus(
+        X, p["k"], sample_weight=w, fixed_centers=fixed, random_state=p["seed"]
+    )
     assert len(set(idx.tolist())) == p["k"]
     assert np.all(w[idx] > 0)
     assert centers.dtype == p["dtype"]
     np.testing.assert_array_equal(centers, X[idx])
     for n_threads in (1, 3):
-        again = kmeans_plusplus(X, p["k"], sample_weight=w, fixed_centers=fixed,
-                                random_state=p["seed"], n_threads=n_threads)[1]
+        again = kmeans_plusplus(
+            X,
+            p["k"],
+            sample_weight=w,
+            fixed_centers=fixed,
+            random_state=p["seed"],
+            n_threads=n_threads,
+        )[1]
         np.testing.assert_array_equal(again, idx)
 
 
@@ -104,8 +111,12 @@ def test_picks_identical_for_any_thread_count(dtype, n_fixed):
     rng = np.random.default_rng(4)
     X = rng.normal(size=(20_000, 16)).astype(dtype)
     fixed = rng.normal(size=(n_fixed, 16)).astype(dtype)
-    picks = [kmeans_plusplus(X, 20, fixed_centers=fixed, random_state=1,
-                             n_local_trials=4, n_threads=t)[1] for t in (1, 2, 3, 8)]
+    picks = [
+        kmeans_plusplus(X, 20, fixed_centers=fixed, random_state=1, n_local_trials=4, n_threads=t)[
+            1
+        ]
+        for t in (1, 2, 3, 8)
+    ]
     for other in picks[1:]:
         np.testing.assert_array_equal(other, picks[0])
 
@@ -114,22 +125,19 @@ def test_picks_avoid_fixed_centers():
     # Six tight blobs; fixed centers sit on three of them. With D^2 measured
     # to the fixed centers, picks land on the three uncovered blobs.
     rng = np.random.default_rng(0)
-    blob_centers = np.array([[0, 0], [10, 0], [0, 10], [10, 10], [20, 0], [20, 10]],
-                            dtype=float)
+    blob_centers = np.array([[0, 0], [10, 0], [0, 10], [10, 10], [20, 0], [20, 10]], dtype=float)
     X = np.concatenate([c + 0.3 * rng.normal(size=(200, 2)) for c in blob_centers])
     blob = np.repeat(np.arange(6), 200)
     hits_covered = 0
     for seed in range(50):
-        _, idx = kmeans_plusplus(X, 3, fixed_centers=blob_centers[:3],
-                                 random_state=seed)
+        _, idx = kmeans_plusplus(X, 3, fixed_centers=blob_centers[:3], random_state=seed)
         hits_covered += np.count_nonzero(blob[idx] < 3)
         assert set(blob[idx].tolist()) <= {0, 1, 2, 3, 4, 5}
     # Without the fixed centers half the picks would go to covered blobs;
     # with them, essentially none (their D^2 mass is ~0.1% of the total).
     assert hits_covered <= 2
     free_hits = sum(
-        np.count_nonzero(blob[kmeans_plusplus(X, 3, random_state=s)[1]] < 3)
-        for s in range(50)
+        np.count_nonzero(blob[kmeans_plusplus(X, 3, random_state=s)[1]] < 3) for s in range(50)
     )
     assert free_hits > 30
 
@@ -137,8 +145,7 @@ def test_picks_avoid_fixed_centers():
 def test_first_pick_proportional_to_weight():
     X = np.arange(4.0).reshape(-1, 1)
     w = np.array([0.0, 1.0, 0.0, 3.0])
-    firsts = [kmeans_plusplus(X, 1, sample_weight=w, random_state=s)[1][0]
-              for s in range(400)]
+    firsts = [kmeans_plusplus(X, 1, sample_weight=w, random_state=s)[1][0] for s in range(400)]
     counts = np.bincount(firsts, minlength=4)
     assert counts[0] == counts[2] == 0
     assert 0.65 < counts[3] / 400 < 0.85

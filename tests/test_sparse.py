@@ -1,4 +1,5 @@
 """CSR input: the same results as the same data stored dense."""
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -57,17 +58,19 @@ def test_lloyd_on_csr_equals_dense(problem, k, n_fixed):
     init, _ = kmeans_plusplus(dense, k, fixed_centers=fixed, random_state=seed)
     params = dict(n_clusters=k, init=init, max_iter=20, tol=0)
     on_csr = IncrementalKMeans(**params).fit(X, sample_weight=w, fixed_centers=fixed)
-    on_dense = IncrementalKMeans(**params).fit(dense, sample_weight=w,
-                                               fixed_centers=fixed)
+    on_dense = IncrementalKMeans(**params).fit(dense, sample_weight=w, fixed_centers=fixed)
     np.testing.assert_array_equal(on_csr.labels_, on_dense.labels_)
-    np.testing.assert_allclose(on_csr.cluster_centers_, on_dense.cluster_centers_,
-                               rtol=RTOL[X.dtype.type], atol=1e-5)
-    np.testing.assert_allclose(on_csr.inertia_, on_dense.inertia_,
-                               rtol=RTOL[X.dtype.type], atol=1e-5)
+    np.testing.assert_allclose(
+        on_csr.cluster_centers_, on_dense.cluster_centers_, rtol=RTOL[X.dtype.type], atol=1e-5
+    )
+    np.testing.assert_allclose(
+        on_csr.inertia_, on_dense.inertia_, rtol=RTOL[X.dtype.type], atol=1e-5
+    )
     assert on_csr.n_iter_ == on_dense.n_iter_
     np.testing.assert_array_equal(on_csr.predict(X), on_dense.predict(dense))
-    np.testing.assert_allclose(on_csr.score(X), on_dense.score(dense),
-                               rtol=RTOL[X.dtype.type], atol=1e-5)
+    np.testing.assert_allclose(
+        on_csr.score(X), on_dense.score(dense), rtol=RTOL[X.dtype.type], atol=1e-5
+    )
 
 
 @given(problems, st.integers(1, 5), st.integers(0, 3))
@@ -79,10 +82,10 @@ def test_kmeans_plusplus_on_csr_picks_as_dense(problem, k, n_fixed):
     X, seed = problem
     k = min(k, X.shape[0])
     fixed = np.random.default_rng(seed).normal(size=(n_fixed, X.shape[1]))
-    centers, picks = kmeans_plusplus(X, k, fixed_centers=fixed, random_state=seed,
-                                     n_local_trials=1)
-    expected_centers, expected = kmeans_plusplus(X.toarray(), k, fixed_centers=fixed,
-                                                 random_state=seed, n_local_trials=1)
+    centers, picks = kmeans_plusplus(X, k, fixed_centers=fixed, random_state=seed, n_local_trials=1)
+    expected_centers, expected = kmeans_plusplus(
+        X.toarray(), k, fixed_centers=fixed, random_state=seed, n_local_trials=1
+    )
     np.testing.assert_array_equal(picks, expected)
     np.testing.assert_array_equal(centers, expected_centers)
     assert isinstance(centers, np.ndarray)
@@ -105,12 +108,9 @@ def test_one_iteration_matches_reference(dtype, n_fixed):
     w = rng.integers(0, 4, size=X.shape[0]).astype(dtype)
     fixed = rng.normal(size=(n_fixed, 30)).astype(dtype)
     init = X[rng.choice(np.flatnonzero(w > 0), size=6, replace=False)].toarray()
-    km = IncrementalKMeans(6, init=init, max_iter=1).fit(X, sample_weight=w,
-                                                         fixed_centers=fixed)
-    _, expected = reference.lloyd_step(X.toarray(), w, np.concatenate([fixed, init]),
-                                       n_fixed)
-    np.testing.assert_allclose(km.cluster_centers_, expected, rtol=RTOL[dtype],
-                               atol=1e-6)
+    km = IncrementalKMeans(6, init=init, max_iter=1).fit(X, sample_weight=w, fixed_centers=fixed)
+    _, expected = reference.lloyd_step(X.toarray(), w, np.concatenate([fixed, init]), n_fixed)
+    np.testing.assert_allclose(km.cluster_centers_, expected, rtol=RTOL[dtype], atol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -118,11 +118,9 @@ def test_empty_cluster_relocated_as_dense(dtype):
     X = random_csr(2, 300, 10, 0.3, dtype, n_empty=10)
     init = X[:4].toarray()
     init[0] = 1e3  # nothing is near it: empty after the first assignment
-    fits = [IncrementalKMeans(4, init=init, max_iter=1).fit(data)
-            for data in (X, X.toarray())]
+    fits = [IncrementalKMeans(4, init=init, max_iter=1).fit(data) for data in (X, X.toarray())]
     np.testing.assert_array_equal(fits[0].labels_, fits[1].labels_)
-    np.testing.assert_allclose(fits[0].cluster_centers_, fits[1].cluster_centers_,
-                               rtol=RTOL[dtype])
+    np.testing.assert_allclose(fits[0].cluster_centers_, fits[1].cluster_centers_, rtol=RTOL[dtype])
     assert np.all(fits[0].cluster_centers_[0] < 1e3)
 
 
@@ -132,8 +130,7 @@ def test_bit_identical_for_any_thread_count(dtype):
     X = random_csr(3, 20000, 300, 0.05, dtype, n_empty=100)
     fixed = X[:10].toarray()
     fits = [
-        IncrementalKMeans(30, random_state=0, max_iter=5, n_threads=t).fit(
-            X, fixed_centers=fixed)
+        IncrementalKMeans(30, random_state=0, max_iter=5, n_threads=t).fit(X, fixed_centers=fixed)
         for t in (1, 2, 3)
     ]
     for other in fits[1:]:
@@ -160,8 +157,9 @@ def test_duplicate_entries_are_summed_and_input_is_not_changed():
 def test_other_sparse_formats_and_64_bit_indices():
     X = random_csr(4, 200, 8, 0.3, np.float64)
     expected = IncrementalKMeans(3, random_state=0).fit(X.toarray()).labels_
-    wide = sp.csr_matrix((X.data, X.indices.astype(np.int64),
-                          X.indptr.astype(np.int64)), shape=X.shape)
+    wide = sp.csr_matrix(
+        (X.data, X.indices.astype(np.int64), X.indptr.astype(np.int64)), shape=X.shape
+    )
     for variant in (X.tocsc(), X.tocoo(), sp.csr_array(X), wide):
         km = IncrementalKMeans(3, random_state=0).fit(variant)
         np.testing.assert_array_equal(km.labels_, expected)
@@ -210,10 +208,10 @@ def test_select_wkmeans_on_csr_equals_dense(problem, batch, beta, n_labeled):
     rng = np.random.default_rng(seed)
     scores = rng.uniform(size=X.shape[0])
     labeled = rng.normal(size=(n_labeled, X.shape[1]))
-    picks = select_wkmeans(X, scores, batch, beta=beta, X_labeled=labeled,
-                           random_state=seed)
-    expected = select_wkmeans(X.toarray(), scores, batch, beta=beta,
-                              X_labeled=labeled, random_state=seed)
+    picks = select_wkmeans(X, scores, batch, beta=beta, X_labeled=labeled, random_state=seed)
+    expected = select_wkmeans(
+        X.toarray(), scores, batch, beta=beta, X_labeled=labeled, random_state=seed
+    )
     np.testing.assert_array_equal(picks, expected)
 
 
@@ -225,8 +223,8 @@ def test_select_kcenter_greedy_on_csr_equals_dense(problem, batch, n_labeled):
     n_labeled = min(n_labeled, X.shape[0] - 1)
     pool, labeled = X[n_labeled:], X[:n_labeled]  # sparse labeled rows work too
     batch = min(batch, pool.shape[0])
-    picks = select_kcenter_greedy(pool, batch,
-                                  X_labeled=labeled if n_labeled else None)
+    picks = select_kcenter_greedy(pool, batch, X_labeled=labeled if n_labeled else None)
     expected = select_kcenter_greedy(
-        pool.toarray(), batch, X_labeled=labeled.toarray() if n_labeled else None)
+        pool.toarray(), batch, X_labeled=labeled.toarray() if n_labeled else None
+    )
     np.testing.assert_array_equal(picks, expected)

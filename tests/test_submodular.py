@@ -1,4 +1,5 @@
 """Submodular(beta): the facility-location lazy greedy and select_submodular."""
+
 import itertools
 import re
 
@@ -18,8 +19,11 @@ from _helpers import make_pool
 # Integer coordinates make every squared distance, and every sum of them, an
 # exact float: the greedy and the references then agree bit for bit, ties
 # (duplicate points) included.
-points = st.integers(2, 9).flatmap(lambda m: st.integers(1, 3).flatmap(
-    lambda d: arrays(np.float64, (m, d), elements=st.integers(-4, 4).map(float))))
+points = st.integers(2, 9).flatmap(
+    lambda m: st.integers(1, 3).flatmap(
+        lambda d: arrays(np.float64, (m, d), elements=st.integers(-4, 4).map(float))
+    )
+)
 
 
 def objective(D, S):
@@ -34,8 +38,10 @@ def plain_greedy(D, k):
     ties), f evaluated from scratch."""
     picks = []
     for _ in range(k):
-        gains = [objective(D, picks + [j]) - objective(D, picks)
-                 if j not in picks else -np.inf for j in range(len(D))]
+        gains = [
+            objective(D, picks + [j]) - objective(D, picks) if j not in picks else -np.inf
+            for j in range(len(D))
+        ]
         picks.append(int(np.argmax(gains)))
     return picks
 
@@ -85,8 +91,12 @@ def test_objective_is_submodular(X, data):
     assert gain_a >= gain_b >= 0
 
 
-@given(seed=st.integers(0, 10_000), n_pool=st.integers(5, 300),
-       batch=st.integers(1, 12), beta=st.floats(1.0, 4.0))
+@given(
+    seed=st.integers(0, 10_000),
+    n_pool=st.integers(5, 300),
+    batch=st.integers(1, 12),
+    beta=st.floats(1.0, 4.0),
+)
 def test_select_submodular_is_the_greedy_on_the_preselection(seed, n_pool, batch, beta):
     rng = np.random.default_rng(seed)
     X = rng.integers(-20, 20, size=(n_pool, 3)).astype(np.float64)
@@ -123,18 +133,22 @@ def test_sampler_is_select_submodular_on_margin_scores():
     X_l, y_l, X_pool = make_pool(5, 200)
     sampler = SubmodularSampler(LogisticRegression(), 6, beta=3).fit(X_l, y_l)
     scores = margin_score(sampler.classifier_.predict_proba(X_pool))
-    np.testing.assert_array_equal(sampler.select_samples(X_pool),
-                                  select_submodular(X_pool, scores, 6, beta=3))
+    np.testing.assert_array_equal(
+        sampler.select_samples(X_pool), select_submodular(X_pool, scores, 6, beta=3)
+    )
     np.testing.assert_allclose(sampler.score_samples(X_pool), scores)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda X, s: select_submodular(X, s, 51), "batch_size=51 is larger than the pool"),
-    (lambda X, s: select_submodular(X, s, 5, beta=0.5), "beta == 0.5, must be >= 1"),
-    (lambda X, s: select_submodular(X, -s, 5), "scores must be non-negative"),
-    (lambda X, s: select_submodular(X, s[:3], 5), "scores must have shape (50,)"),
-    (lambda X, s: select_submodular(np.full_like(X, np.nan), s, 5), "X_pool contains NaN"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda X, s: select_submodular(X, s, 51), "batch_size=51 is larger than the pool"),
+        (lambda X, s: select_submodular(X, s, 5, beta=0.5), "beta == 0.5, must be >= 1"),
+        (lambda X, s: select_submodular(X, -s, 5), "scores must be non-negative"),
+        (lambda X, s: select_submodular(X, s[:3], 5), "scores must have shape (50,)"),
+        (lambda X, s: select_submodular(np.full_like(X, np.nan), s, 5), "X_pool contains NaN"),
+    ],
+)
 def test_errors(call, message):
     X = np.random.default_rng(0).normal(size=(50, 2))
     with pytest.raises(ValueError, match=re.escape(message)):

@@ -1,4 +1,5 @@
 """How many threads the kernels use when n_threads is None."""
+
 import os
 import subprocess
 import sys
@@ -21,8 +22,9 @@ def test_threadpoolctl_openmp_limit_is_respected():
 def test_omp_num_threads_is_respected():
     code = "from iwkmeans._core._threads import effective_n_threads as f; print(f(None))"
     env = {**os.environ, "OMP_NUM_THREADS": "3"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "3"
 
 
@@ -39,8 +41,7 @@ def blas_threads():
     that a later import brings, such as faiss's, is not among them)."""
     controlled = {c.filepath for c in _blas_controllers()}
     assert controlled
-    return [lib["num_threads"] for lib in threadpool_info()
-            if lib["filepath"] in controlled]
+    return [lib["num_threads"] for lib in threadpool_info() if lib["filepath"] in controlled]
 
 
 @pytest.mark.parametrize("outside", [1, 2])

@@ -1,4 +1,5 @@
 """Uncertainty scores against hand-computed values, and their validation."""
+
 import re
 
 import numpy as np
@@ -38,12 +39,15 @@ def test_scores_lie_in_unit_interval(seed, n, n_classes):
 
 
 @pytest.mark.parametrize("score", SCORES)
-@pytest.mark.parametrize("proba, message", [
-    ([[0.5, 0.6]], "proba rows must sum to 1"),
-    ([[1.0]], "proba must have at least 2 columns"),
-    ([[np.nan, 1.0]], "Input proba contains NaN"),
-    ([[1.5, -0.5]], "proba must lie in [0, 1]"),
-])
+@pytest.mark.parametrize(
+    "proba, message",
+    [
+        ([[0.5, 0.6]], "proba rows must sum to 1"),
+        ([[1.0]], "proba must have at least 2 columns"),
+        ([[np.nan, 1.0]], "Input proba contains NaN"),
+        ([[1.5, -0.5]], "proba must lie in [0, 1]"),
+    ],
+)
 def test_invalid_probabilities(score, proba, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         score(proba)

@@ -1,6 +1,7 @@
 """Arguments are checked once, at the public entry point: the samplers,
 HierarchicalKMeans and the selection functions call the trusted fit
 (iwkmeans._core.lloyd_fit) on arrays that are already validated."""
+
 import os
 import sys
 
@@ -13,8 +14,10 @@ import iwkmeans._validation
 from iwkmeans import HierarchicalKMeans, IncrementalKMeans, IWKMeansSampler
 from iwkmeans._core import _distances
 
-CHECKERS = {os.path.abspath(iwkmeans._validation.__file__),
-            os.path.abspath(sklearn.utils.validation.__file__)}
+CHECKERS = {
+    os.path.abspath(iwkmeans._validation.__file__),
+    os.path.abspath(sklearn.utils.validation.__file__),
+}
 
 
 def checks_of(array, call):

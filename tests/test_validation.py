@@ -1,4 +1,5 @@
 """Every bad input gets a clear error that names the argument."""
+
 import re
 
 import numpy as np
@@ -10,8 +11,7 @@ X = np.random.default_rng(0).normal(size=(20, 3))
 
 
 def fit(X=X, **kwargs):
-    params = {k: kwargs.pop(k) for k in list(kwargs)
-              if k not in ("sample_weight", "fixed_centers")}
+    params = {k: kwargs.pop(k) for k in list(kwargs) if k not in ("sample_weight", "fixed_centers")}
     return IncrementalKMeans(**{"n_clusters": 3, **params}).fit(X, **kwargs)
 
 
@@ -37,22 +37,38 @@ CASES = [
     (lambda: fit(n_clusters=0), ValueError, "n_clusters == 0, must be >= 1"),
     (lambda: fit(n_clusters=2.5), TypeError, "n_clusters must be an instance of"),
     (lambda: fit(n_clusters=21), ValueError, "n_clusters=21 free clusters need at least"),
-    (lambda: fit(sample_weight=-np.ones(20)), ValueError,
-     "sample_weight must be non-negative; got -1.0 at index 0"),
-    (lambda: fit(sample_weight=np.zeros(20)), ValueError,
-     "sample_weight must have a positive entry"),
-    (lambda: fit(sample_weight=np.r_[np.ones(19), np.nan]), ValueError,
-     "Input sample_weight contains NaN"),
-    (lambda: fit(sample_weight=np.ones(7)), ValueError,
-     "sample_weight must have shape (20,)"),
-    (lambda: fit(sample_weight=np.r_[np.ones(2), np.zeros(18)]), ValueError,
-     "of which 2 have a positive sample_weight"),
-    (lambda: fit(fixed_centers=np.ones((2, 4))), ValueError,
-     "fixed_centers must have 3 columns"),
-    (lambda: fit(fixed_centers=np.full((2, 3), np.inf)), ValueError,
-     "Input fixed_centers contains infinity"),
-    (lambda: fit(fixed_centers=[["a", "b", "c"]]), TypeError,
-     "fixed_centers must contain real numbers"),
+    (
+        lambda: fit(sample_weight=-np.ones(20)),
+        ValueError,
+        "sample_weight must be non-negative; got -1.0 at index 0",
+    ),
+    (
+        lambda: fit(sample_weight=np.zeros(20)),
+        ValueError,
+        "sample_weight must have a positive entry",
+    ),
+    (
+        lambda: fit(sample_weight=np.r_[np.ones(19), np.nan]),
+        ValueError,
+        "Input sample_weight contains NaN",
+    ),
+    (lambda: fit(sample_weight=np.ones(7)), ValueError, "sample_weight must have shape (20,)"),
+    (
+        lambda: fit(sample_weight=np.r_[np.ones(2), np.zeros(18)]),
+        ValueError,
+        "of which 2 have a positive sample_weight",
+    ),
+    (lambda: fit(fixed_centers=np.ones((2, 4))), ValueError, "fixed_centers must have 3 columns"),
+    (
+        lambda: fit(fixed_centers=np.full((2, 3), np.inf)),
+        ValueError,
+        "Input fixed_centers contains infinity",
+    ),
+    (
+        lambda: fit(fixed_centers=[["a", "b", "c"]]),
+        TypeError,
+        "fixed_centers must contain real numbers",
+    ),
     (lambda: fit(init="kmeans"), ValueError, "init must be 'k-means++', 'random'"),
     (lambda: fit(init=np.ones((2, 3))), ValueError, "init must have shape"),
     (lambda: fit(init=np.full((3, 3), np.nan)), ValueError, "Input init contains NaN"),
@@ -63,12 +79,21 @@ CASES = [
     (lambda: kmeans_plusplus(X, 0), ValueError, "n_clusters == 0, must be >= 1"),
     (lambda: kmeans_plusplus(X, 21), ValueError, "n_samples=20"),
     (lambda: kmeans_plusplus(with_nan(), 2), ValueError, "Input X contains NaN"),
-    (lambda: kmeans_plusplus(X, 2, n_local_trials=0), ValueError,
-     "n_local_trials == 0, must be >= 1"),
-    (lambda: kmeans_plusplus(X, 2, sample_weight=-np.ones(20)), ValueError,
-     "sample_weight must be non-negative"),
-    (lambda: kmeans_plusplus(X, 2, fixed_centers=np.ones((1, 2))), ValueError,
-     "fixed_centers must have 3 columns"),
+    (
+        lambda: kmeans_plusplus(X, 2, n_local_trials=0),
+        ValueError,
+        "n_local_trials == 0, must be >= 1",
+    ),
+    (
+        lambda: kmeans_plusplus(X, 2, sample_weight=-np.ones(20)),
+        ValueError,
+        "sample_weight must be non-negative",
+    ),
+    (
+        lambda: kmeans_plusplus(X, 2, fixed_centers=np.ones((1, 2))),
+        ValueError,
+        "fixed_centers must have 3 columns",
+    ),
 ]
 
 
@@ -80,13 +105,15 @@ def test_error_names_the_argument(call, error, message):
 
 def test_predict_checks_feature_count():
     km = fit()
-    with pytest.raises(ValueError, match="X has 2 features, but IncrementalKMeans "
-                                         "is expecting 3 features"):
+    with pytest.raises(
+        ValueError, match="X has 2 features, but IncrementalKMeans is expecting 3 features"
+    ):
         km.predict(X[:, :2])
 
 
 def test_unfitted_estimator():
     from sklearn.exceptions import NotFittedError
+
     with pytest.raises(NotFittedError):
         IncrementalKMeans().predict(X)
 

@@ -1,4 +1,5 @@
 """Shared, cheap data generation for the asv benchmarks."""
+
 import numpy as np
 from sklearn.datasets import make_blobs
 
@@ -19,8 +20,11 @@ def n_threads(threads):
 def blobs(n_samples, n_features, dtype, *, centers=64, seed=SEED):
     """Gaussian blobs as a C-contiguous array of ``dtype``."""
     X, _ = make_blobs(
-        n_samples=n_samples, n_features=n_features, centers=centers,
-        cluster_std=1.0, random_state=seed,
+        n_samples=n_samples,
+        n_features=n_features,
+        centers=centers,
+        cluster_std=1.0,
+        random_state=seed,
     )
     return np.ascontiguousarray(X, dtype=dtype)
 

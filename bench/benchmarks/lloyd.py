@@ -1,4 +1,5 @@
 """Lloyd's algorithm of IncrementalKMeans: one iteration and a full fit."""
+
 from iwkmeans import IncrementalKMeans
 
 from ._data import THREADS, blobs, n_threads, rows

@@ -1,4 +1,5 @@
 """Nearest-center assignment of new samples."""
+
 from iwkmeans import IncrementalKMeans
 
 from ._data import THREADS, blobs, n_threads, rows
@@ -17,7 +18,10 @@ class Predict:
         fixed = rows(X, n_fixed, seed=1) if n_fixed else None
         # One Lloyd iteration from given centers: a cheap, deterministic model.
         self.km = IncrementalKMeans(
-            N_CLUSTERS, init=rows(X, N_CLUSTERS, seed=2), max_iter=1, tol=0,
+            N_CLUSTERS,
+            init=rows(X, N_CLUSTERS, seed=2),
+            max_iter=1,
+            tol=0,
             n_threads=n_threads(threads),
         ).fit(X, fixed_centers=fixed)
         self.X_new = blobs(N_SAMPLES, N_FEATURES, dtype, seed=1)

@@ -1,4 +1,5 @@
 """Greedy, weighted k-means++ seeding."""
+
 from iwkmeans import kmeans_plusplus
 
 from ._data import THREADS, blobs, n_threads, rows
@@ -19,6 +20,9 @@ class KMeansPlusPlus:
 
     def time_kmeans_plusplus(self, dtype, n_fixed, threads):
         kmeans_plusplus(
-            self.X, N_CLUSTERS, fixed_centers=self.fixed, random_state=0,
+            self.X,
+            N_CLUSTERS,
+            fixed_centers=self.fixed,
+            random_state=0,
             n_threads=self.n_threads,
         )

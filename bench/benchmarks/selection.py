@@ -1,4 +1,5 @@
 """Batch selection for active learning: WKMeans and IWKMeans."""
+
 import numpy as np
 
 from iwkmeans import select_wkmeans
@@ -28,6 +29,11 @@ class SelectWKMeans:
 
     def time_select(self, method, threads):
         select_wkmeans(
-            self.X_pool, self.scores, BATCH_SIZE, beta=BETA,
-            X_labeled=self.X_labeled, random_state=0, n_threads=self.n_threads,
+            self.X_pool,
+            self.scores,
+            BATCH_SIZE,
+            beta=BETA,
+            X_labeled=self.X_labeled,
+            random_state=0,
+            n_threads=self.n_threads,
         )

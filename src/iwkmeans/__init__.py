@@ -40,11 +40,8 @@ replayable store of runs) and :mod:`iwkmeans.experiments.datasets` (noisy blobs)
 ``IncrementalKMeans`` on row-chunked Dask arrays, ``kmeans_parallel``
 (k-means|| from fixed centers) and ``select_wkmeans`` for a Dask pool.
 """
+
 from .active._badge import select_badge
-from .cluster._hierarchical import HierarchicalKMeans
-from .cluster._incremental import IncrementalKMeans
-from .cluster._minibatch import IncrementalMiniBatchKMeans
-from .experiments.monitor import LabelingMonitor
 from .active._samplers import (
     BadgeSampler,
     ClusteredSampler,
@@ -58,10 +55,14 @@ from .active._samplers import (
     SubmodularSampler,
     WKMeansSampler,
 )
-from .cluster._seeding import kmeans_plusplus
 from .active._selection import select_kcenter_greedy, select_wkmeans
 from .active._submodular import select_submodular
 from .active._uncertainty import confidence_score, entropy_score, margin_score
+from .cluster._hierarchical import HierarchicalKMeans
+from .cluster._incremental import IncrementalKMeans
+from .cluster._minibatch import IncrementalMiniBatchKMeans
+from .cluster._seeding import kmeans_plusplus
+from .experiments.monitor import LabelingMonitor
 
 __version__ = "0.1.0.dev0"
 __all__ = [

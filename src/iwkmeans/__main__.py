@@ -1,4 +1,5 @@
 """Command line of iwkmeans: ``python -m iwkmeans bench|demo [options]``."""
+
 import argparse
 import importlib
 import io
@@ -49,10 +50,13 @@ def _extra_missing(prog, command):
     missing = _missing_modules(modules)
     if not missing:
         return False
-    print(f"{prog}: error: {' and '.join(missing)} "
-          f"{'is' if len(missing) == 1 else 'are'} not installed; install the "
-          f"'{extra}' extra: pip install \"iwkmeans[{extra}]\" "
-          f"(or: pip install {' '.join(missing)})", file=sys.stderr)
+    print(
+        f"{prog}: error: {' and '.join(missing)} "
+        f"{'is' if len(missing) == 1 else 'are'} not installed; install the "
+        f"'{extra}' extra: pip install \"iwkmeans[{extra}]\" "
+        f"(or: pip install {' '.join(missing)})",
+        file=sys.stderr,
+    )
     return True
 
 
@@ -100,8 +104,9 @@ def _check_output(path, *, plot=False):
     if plot:
         suffix = os.path.splitext(path)[1]
         if suffix == ".":
-            raise OutputError(f"{path!r} ends with '.'; give a suffix such as "
-                              f".{_PLOT_DEFAULT_FORMAT}")
+            raise OutputError(
+                f"{path!r} ends with '.'; give a suffix such as .{_PLOT_DEFAULT_FORMAT}"
+            )
         if not suffix:
             path = f"{path}.{_PLOT_DEFAULT_FORMAT}"
         else:
@@ -109,7 +114,8 @@ def _check_output(path, *, plot=False):
             if suffix[1:].lower() not in formats:
                 raise OutputError(
                     f"{path!r}: cannot write {suffix!r} files; use one of "
-                    f"{', '.join('.' + f for f in sorted(formats))}")
+                    f"{', '.join('.' + f for f in sorted(formats))}"
+                )
     if os.path.isdir(path):  # again, once .png is appended
         raise OutputError(f"{path!r} is a directory; give a file name")
     parent = os.path.dirname(path) or os.curdir
@@ -130,8 +136,7 @@ def _output_or_exit(prog, args, *, plot):
     try:
         return _check_output(args.output, plot=plot)
     except OutputError as error:
-        print(f"{prog}: error: argument --output: {_one_line(error)}",
-              file=sys.stderr)
+        print(f"{prog}: error: argument --output: {_one_line(error)}", file=sys.stderr)
         return None
 
 
@@ -153,9 +158,7 @@ def _write(path, data):
 
 
 def _parser():
-    parser = argparse.ArgumentParser(
-        prog="iwkmeans", description="Tools for the iwkmeans package."
-    )
+    parser = argparse.ArgumentParser(prog="iwkmeans", description="Tools for the iwkmeans package.")
     commands = parser.add_subparsers(dest="command", metavar="command")
     bench = commands.add_parser(
         "bench",
@@ -166,20 +169,25 @@ def _parser():
         epilog=EXIT_STATUS,
     )
     bench.add_argument(
-        "--quick", action="store_true",
+        "--quick",
+        action="store_true",
         help="smaller workload (about two minutes)",
     )
     bench.add_argument(
-        "--threads", type=_positive_int, metavar="N",
-        help="threads for every implementation (default: OMP_NUM_THREADS or the "
-        "physical cores)",
+        "--threads",
+        type=_positive_int,
+        metavar="N",
+        help="threads for every implementation (default: OMP_NUM_THREADS or the physical cores)",
     )
     bench.add_argument(
-        "--repeats", type=_positive_int, metavar="R",
+        "--repeats",
+        type=_positive_int,
+        metavar="R",
         help="timed calls per implementation and case (default: 5, or 3 with --quick)",
     )
     bench.add_argument(
-        "--output", metavar="FILE",
+        "--output",
+        metavar="FILE",
         help="also write the report to FILE (overwritten if it exists; its path "
         "is printed on stderr at the end). An empty FILE, an existing directory, "
         "or a directory that does not exist or is not writable is an error, "
@@ -194,15 +202,23 @@ def _parser():
         epilog=EXIT_STATUS,
     )
     demo.add_argument(
-        "--seeds", type=_positive_int, default=5, metavar="N",
+        "--seeds",
+        type=_positive_int,
+        default=5,
+        metavar="N",
         help="runs per method, seeds 0 to N-1 (default: 5)",
     )
     demo.add_argument(
-        "--batch-size", type=_positive_int, default=10, metavar="B",
+        "--batch-size",
+        type=_positive_int,
+        default=10,
+        metavar="B",
         help="samples selected per batch (default: 10)",
     )
     demo.add_argument(
-        "--output", default="iwkmeans_demo.png", metavar="PNG",
+        "--output",
+        default="iwkmeans_demo.png",
+        metavar="PNG",
         help="learning-curve plot to write (default: iwkmeans_demo.png), "
         "overwritten if it exists. The suffix gives the format (.png, .pdf, "
         ".svg, ... any matplotlib writes without LaTeX); a name without a "
@@ -212,7 +228,8 @@ def _parser():
         "error, reported before the experiment runs",
     )
     demo.add_argument(
-        "--extra-samplers", action="store_true",
+        "--extra-samplers",
+        action="store_true",
         help="also run Clustered, Submodular (Zhdanov 2019) and BADGE",
     )
     return parser
@@ -236,13 +253,16 @@ def _demo(prog, args):
     start = time.perf_counter()
     try:
         with matplotlib.rc_context({"savefig.format": suffix}):
-            summary, _ = run_demo(args.seeds, args.batch_size, plot,
-                                  extra_samplers=args.extra_samplers)
+            summary, _ = run_demo(
+                args.seeds, args.batch_size, plot, extra_samplers=args.extra_samplers
+            )
     except ValueError as error:  # e.g. batches larger than the pool
         print(f"{prog}: error: {_one_line(error)}", file=sys.stderr)
         return 2
-    print(f"AUC = mean test accuracy over the learning curve, x100 "
-          f"({time.perf_counter() - start:.0f} s)")
+    print(
+        f"AUC = mean test accuracy over the learning curve, x100 "
+        f"({time.perf_counter() - start:.0f} s)"
+    )
     print(format_summary(summary), end="", flush=True)
     try:
         _write(path, plot.getvalue())
@@ -279,8 +299,7 @@ def main(argv=None):
         print(f"[{time.perf_counter() - start:4.0f} s] {line}", file=sys.stderr, flush=True)
 
     rows = run(quick=args.quick, n_threads=args.threads, repeats=args.repeats, log=progress)
-    selection = run_selection(n_threads=args.threads, repeats=args.repeats or 5,
-                              log=progress)
+    selection = run_selection(n_threads=args.threads, repeats=args.repeats or 5, log=progress)
     report = format_report(rows) + "\n" + format_selection(selection)
     print(report, end="", flush=True)
     if output is not None:

@@ -6,6 +6,7 @@ CSR matrices whose index arrays are consistent. No function here modifies
 its input: conversions make copies, and arrays that are already right are
 passed through untouched.
 """
+
 import math
 import warnings
 from numbers import Integral, Real
@@ -78,9 +79,7 @@ def _one_d_arrays(name, **arrays):
         if not isinstance(array, np.ndarray) or array.ndim != 1:
             raise ValueError(f"{name}.{part} must be a 1-D array; got {array!r:.80}.")
         if part != "data" and array.dtype.kind not in "iu":
-            raise ValueError(
-                f"{name}.{part} must hold integers; got dtype {array.dtype}."
-            )
+            raise ValueError(f"{name}.{part} must hold integers; got dtype {array.dtype}.")
 
 
 def _first_out_of_range(indices, size):
@@ -158,8 +157,11 @@ def check_data(X, name="X", *, accept_sparse=False):
     """
     screen_input(X, name)
     X = check_array(
-        X, dtype=FLOAT_DTYPES, order="C",
-        accept_sparse="csr" if accept_sparse else False, input_name=name,
+        X,
+        dtype=FLOAT_DTYPES,
+        order="C",
+        accept_sparse="csr" if accept_sparse else False,
+        input_name=name,
     )
     return canonical_csr(X, name)
 
@@ -180,8 +182,7 @@ def canonical_csr(X, name):
             f"input is limited to {_INT32_MAX} of each (32-bit indices)."
         )
     X = type(X)(
-        (X.data, X.indices.astype(np.int32, copy=False),
-         X.indptr.astype(np.int32, copy=False)),
+        (X.data, X.indices.astype(np.int32, copy=False), X.indptr.astype(np.int32, copy=False)),
         shape=X.shape,
     )
     if not X.has_canonical_format:
@@ -190,8 +191,15 @@ def canonical_csr(X, name):
     return X
 
 
-def check_sample_weight(sample_weight, n_samples, dtype, *, name="sample_weight",
-                        require_positive=True, allow_vanishing=False):
+def check_sample_weight(
+    sample_weight,
+    n_samples,
+    dtype,
+    *,
+    name="sample_weight",
+    require_positive=True,
+    allow_vanishing=False,
+):
     """Non-negative finite weights of shape (n_samples,), in the data's
     ``dtype``, with a positive total if ``require_positive``. None means all
     ones.
@@ -317,8 +325,7 @@ def check_init(init, names, n_clusters, X, n_init):
     array = check_init_array(init, n_clusters, X)
     if n_init != 1:
         warnings.warn(
-            f"init is an array, so n_init={n_init} is ignored and a single "
-            "initialisation is run.",
+            f"init is an array, so n_init={n_init} is ignored and a single initialisation is run.",
             RuntimeWarning,
             stacklevel=4,  # the caller of fit
         )
@@ -340,8 +347,9 @@ def check_real(value, name, *, min_val=None, max_val=None, include_boundaries="b
     check_scalar(value, name, Real)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number; got {value!r}.")
-    check_scalar(value, name, Real, min_val=min_val, max_val=max_val,
-                 include_boundaries=include_boundaries)
+    check_scalar(
+        value, name, Real, min_val=min_val, max_val=max_val, include_boundaries=include_boundaries
+    )
     return float(value)
 
 
@@ -358,7 +366,8 @@ def check_n_free(n_clusters, sample_weight):
     n_available = int(np.count_nonzero(sample_weight))
     if n_clusters > n_available:
         detail = (
-            "" if n_available == n_samples
+            ""
+            if n_available == n_samples
             else f", of which {n_available} have a positive sample_weight"
         )
         raise ValueError(
@@ -372,8 +381,7 @@ def check_batch_size(batch_size, n_pool, pool_name="X_pool"):
     check_int(batch_size, "batch_size", min_val=1)
     if batch_size > n_pool:
         raise ValueError(
-            f"batch_size={batch_size} is larger than the pool: {pool_name} has "
-            f"{n_pool} sample(s)."
+            f"batch_size={batch_size} is larger than the pool: {pool_name} has {n_pool} sample(s)."
         )
 
 

@@ -18,7 +18,7 @@ and weights in X's dtype, and a resolved thread count.
 - ``_lloyd``: :func:`lloyd_fit`, the trusted fit every estimator and
   sampler calls, and the block step of mini-batches and Dask chunks.
 """
-from .._kmeans._common import openmp_enabled
+
 from ._distances import (
     ScaledRows,
     framed_distances,
@@ -40,9 +40,12 @@ from ._frame import (
     settled_reference,
     take_rows,
 )
+from ._kernels import _common
 from ._lloyd import framed_block_step, lloyd_fit
 from ._seeding import greedy_kmeans_plusplus, initial_picks, kmeans_plusplus_draws
 from ._threads import effective_n_threads, single_threaded_blas
+
+openmp_enabled = _common.openmp_enabled
 
 __all__ = [
     "dense_half_extent",

@@ -6,13 +6,14 @@ CSR, float32 or float64) and computes in X's frame (see
 it here, "framed" ones are in it already. Results come back in the user's
 units unless the name says "framed".
 """
+
 import numpy as np
 from scipy import sparse
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
-from .._kmeans import _common, _lloyd
 from ._frame import FAR_LIMIT, frame_of, normalised_weights
+from ._kernels import _common, _lloyd
 from ._threads import effective_n_threads, single_threaded_blas
 
 # Rows framed at once by ScaledRows.mean (a few MiB of float64).
@@ -31,8 +32,7 @@ def sq_distances_to(X, centers, labels, n_threads, frame=None):
     """Squared distance of each row of X to ``centers[labels]``, in float64
     (inf where it exceeds float64's range)."""
     frame = frame or frame_of(X, effective_n_threads(n_threads), centers)
-    return frame.squared(framed_sq_distances(X, frame.to(centers), labels, frame,
-                                             n_threads))
+    return frame.squared(framed_sq_distances(X, frame.to(centers), labels, frame, n_threads))
 
 
 def framed_nearest(X, framed_centers, frame, n_threads):
@@ -40,8 +40,7 @@ def framed_nearest(X, framed_centers, frame, n_threads):
     of validated X."""
     labels = np.empty(X.shape[0], dtype=np.int32)
     with single_threaded_blas():
-        _lloyd.assign(*frame.rows(X), framed_centers, labels,
-                      effective_n_threads(n_threads))
+        _lloyd.assign(*frame.rows(X), framed_centers, labels, effective_n_threads(n_threads))
     return labels
 
 
@@ -51,8 +50,9 @@ def framed_sq_distances(X, framed_centers, labels, frame, n_threads):
     ``frame.scale**2``, so never overflowing), float64, computed from the
     differences (no cancellation)."""
     out = np.empty(X.shape[0])
-    _lloyd.label_distances(*frame.rows(X), framed_centers, labels, out,
-                           effective_n_threads(n_threads))
+    _lloyd.label_distances(
+        *frame.rows(X), framed_centers, labels, out, effective_n_threads(n_threads)
+    )
     return out
 
 
@@ -64,14 +64,14 @@ def scaled_tol(X, tol, n_threads, frame):
         return 0.0
     if sparse.issparse(X):
         # The variance of x * scale, without a scaled copy of X's values.
-        scaled = sparse.csr_matrix((X.data * X.dtype.type(frame.scale), X.indices,
-                                    X.indptr), shape=X.shape)
+        scaled = sparse.csr_matrix(
+            (X.data * X.dtype.type(frame.scale), X.indices, X.indptr), shape=X.shape
+        )
         return float(np.mean(mean_variance_axis(scaled, axis=0)[1])) * tol
     if frame.around_origin:
         # Data around the origin: their variance, times the scale squared
         # (a power of two), is the frame's, without framing every value.
-        return (_common.mean_variance(X, None, 1.0, n_threads)
-                * frame.scale * frame.scale * tol)
+        return _common.mean_variance(X, None, 1.0, n_threads) * frame.scale * frame.scale * tol
     return _common.mean_variance(X, frame.shift, frame.scale, n_threads) * tol
 
 
@@ -85,20 +85,19 @@ def framed_distances(X, centers, frame, block_rows=4096):
     power-of-two rescaling against overflow: far from every sample, their
     distances lose nothing to cancellation."""
     framed_centers = frame.to(centers)
-    far = np.flatnonzero(np.any(np.abs(framed_centers) >= FAR_LIMIT[X.dtype.type],
-                                axis=1))
+    far = np.flatnonzero(np.any(np.abs(framed_centers) >= FAR_LIMIT[X.dtype.type], axis=1))
     out = np.empty((X.shape[0], framed_centers.shape[0]), dtype=X.dtype)
     for start in range(0, X.shape[0], block_rows):
-        rows = X[start:start + block_rows]
+        rows = X[start : start + block_rows]
         if sparse.issparse(rows):
             block = rows * X.dtype.type(frame.scale)
         else:
             block = frame.to(rows)
         distances = euclidean_distances(block, framed_centers)
         with np.errstate(over="ignore"):
-            out[start:start + block_rows] = distances / frame.scale
+            out[start : start + block_rows] = distances / frame.scale
         for j in far:
-            out[start:start + block_rows, j] = far_distances(rows, centers[j])
+            out[start : start + block_rows, j] = far_distances(rows, centers[j])
     return out
 
 
@@ -131,8 +130,7 @@ def framed_inertia(X, weights, framed_centers, frame, n_threads):
     labels = np.empty(X.shape[0], dtype=np.int32)
     with single_threaded_blas():
         _lloyd.assign(*frame.rows(X), framed_centers, labels, n_threads)
-        inertia = _lloyd.total_inertia(*frame.rows(X), weights, framed_centers,
-                                       labels, n_threads)
+        inertia = _lloyd.total_inertia(*frame.rows(X), weights, framed_centers, labels, n_threads)
     return labels, float(inertia)
 
 
@@ -174,8 +172,7 @@ class ScaledRows:
 
     def __init__(self, X, *others, shift=True, bound=0.0, n_threads=None):
         self.X = X
-        self.frame = frame_of(X, effective_n_threads(n_threads), *others,
-                              shift=shift, bound=bound)
+        self.frame = frame_of(X, effective_n_threads(n_threads), *others, shift=shift, bound=bound)
         self.scale = self.frame.scale
 
     def transform(self, A):
@@ -183,8 +180,13 @@ class ScaledRows:
         rounded as the core frames X's own rows."""
         if sparse.issparse(A):
             return sparse.csr_matrix(
-                (np.multiply(A.data, self.scale, dtype=np.float64).astype(A.dtype),
-                 A.indices, A.indptr), shape=A.shape)
+                (
+                    np.multiply(A.data, self.scale, dtype=np.float64).astype(A.dtype),
+                    A.indices,
+                    A.indptr,
+                ),
+                shape=A.shape,
+            )
         return self.frame.to(A)
 
     def mean(self):
@@ -192,7 +194,7 @@ class ScaledRows:
         copy of X, and no sum that could overflow)."""
         total = np.zeros(self.X.shape[1])
         for start in range(0, self.X.shape[0], _MEAN_BLOCK_ROWS):
-            block = self.X[start:start + _MEAN_BLOCK_ROWS]
+            block = self.X[start : start + _MEAN_BLOCK_ROWS]
             if sparse.issparse(block):
                 total += np.asarray(block.sum(axis=0, dtype=np.float64)).ravel() * self.scale
             else:
@@ -205,13 +207,13 @@ class ScaledRows:
         all 0)."""
         if labels is None:
             labels = np.zeros(self.X.shape[0], dtype=np.int32)
-        return framed_sq_distances(self.X, np.asarray(centers, dtype=self.X.dtype),
-                                   labels, self.frame, n_threads)
+        return framed_sq_distances(
+            self.X, np.asarray(centers, dtype=self.X.dtype), labels, self.frame, n_threads
+        )
 
     def nearest(self, centers, n_threads=None):
         """Index of the nearest of ``centers`` (in the frame) for each row of
         X, and the squared distance to it, in the frame."""
         centers = np.asarray(centers, dtype=self.X.dtype)
         labels = framed_nearest(self.X, centers, self.frame, n_threads)
-        return labels, framed_sq_distances(self.X, centers, labels, self.frame,
-                                           n_threads)
+        return labels, framed_sq_distances(self.X, centers, labels, self.frame, n_threads)

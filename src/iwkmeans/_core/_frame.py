@@ -31,12 +31,13 @@ CSR samples keep the origin as their reference: their zeros are data, and
 measuring them from anywhere else would make every row dense. They are still
 rescaled.
 """
+
 import math
 
 import numpy as np
 from scipy import sparse
 
-from .._kmeans._common import half_extent
+from ._kernels import _common
 
 # Rows whose coordinate-wise median is the reference point: evenly spaced
 # over X, so the median costs microseconds and reads no more than these rows.
@@ -87,14 +88,14 @@ class Frame:
             top = 0.0 if reference is None else float(np.abs(reference).max(initial=0.0))
             if top > 0:
                 scale = min(scale, math.ldexp(1.0, FLOAT32_MAX_EXP - math.frexp(top)[1]))
-            scale = min(max(scale, math.ldexp(1.0, -FLOAT32_MAX_EXP)),
-                        math.ldexp(1.0, FLOAT32_MAX_EXP))
+            scale = min(
+                max(scale, math.ldexp(1.0, -FLOAT32_MAX_EXP)), math.ldexp(1.0, FLOAT32_MAX_EXP)
+            )
         self.scale = float(scale)
         if reference is None:
             self.shift = self.reference = None
         else:
-            self.shift = (np.asarray(reference, dtype=np.float64) * self.scale).astype(
-                self.dtype)
+            self.shift = (np.asarray(reference, dtype=np.float64) * self.scale).astype(self.dtype)
             self.reference = self.shift.astype(np.float64) / self.scale
 
     def to(self, centers):
@@ -186,7 +187,7 @@ def frame_of(X, n_threads, *others, shift=True, bound=0.0):
     n_features = X.shape[1]
     if sparse.issparse(X):
         reference = None
-        half = half_extent(X.data, X.indptr, n_features, None, n_threads)
+        half = _common.half_extent(X.data, X.indptr, n_features, None, n_threads)
     else:
         reference = reference_point(X) if shift else np.zeros(n_features)
         half = dense_half_extent(X, reference, n_threads)
@@ -194,8 +195,7 @@ def frame_of(X, n_threads, *others, shift=True, bound=0.0):
     rows = [np.asarray(A, dtype=np.float64) for A in others if A.shape[0]]
     if rows:
         half_reference = 0.0 if reference is None else 0.5 * reference
-        nearest = min(float(np.abs(0.5 * A - half_reference).max(axis=1).min())
-                      for A in rows)
+        nearest = min(float(np.abs(0.5 * A - half_reference).max(axis=1).min()) for A in rows)
         half = max(half, nearest)
     return Frame(reference, scale_for(max(half, 0.5 * bound)), X.dtype)
 
@@ -222,8 +222,13 @@ def dense_half_extent(X, reference, n_threads):
     """max |x - reference| / 2 over the values of validated dense rows, by
     the core (exact, in any order): what :func:`scale_for` takes."""
     X = np.ascontiguousarray(X)
-    return half_extent(X.reshape(-1), None, X.shape[1],
-                       np.ascontiguousarray(reference, dtype=np.float64), n_threads)
+    return _common.half_extent(
+        X.reshape(-1),
+        None,
+        X.shape[1],
+        np.ascontiguousarray(reference, dtype=np.float64),
+        n_threads,
+    )
 
 
 def reference_point(X):
@@ -258,7 +263,8 @@ def normalised_weights(sample_weight):
     if top == 1.0 or top == 0.0:
         return sample_weight, 1.0
     return (sample_weight / sample_weight.dtype.type(top)).astype(
-        sample_weight.dtype, copy=False), top
+        sample_weight.dtype, copy=False
+    ), top
 
 
 def take_rows(X, rows):

@@ -1,15 +1,28 @@
 """Lloyd's iterations by the compiled core, on validated inputs."""
+
 import numpy as np
 
-from .._kmeans import _lloyd
 from ._distances import scaled_tol
 from ._frame import frame_of, normalised_weights, take_rows
+from ._kernels import _lloyd
 from ._seeding import initial_picks
 from ._threads import single_threaded_blas
 
 
-def lloyd_fit(X, sample_weight, fixed_centers, n_clusters, *, init, n_init, max_iter,
-              tol, random_state, n_threads, verbose=0):
+def lloyd_fit(
+    X,
+    sample_weight,
+    fixed_centers,
+    n_clusters,
+    *,
+    init,
+    n_init,
+    max_iter,
+    tol,
+    random_state,
+    n_threads,
+    verbose=0,
+):
     """Weighted Lloyd's K-Means with fixed centers on trusted inputs.
 
     X: validated samples; sample_weight: non-negative, at least n_clusters
@@ -31,9 +44,12 @@ def lloyd_fit(X, sample_weight, fixed_centers, n_clusters, *, init, n_init, max_
     with single_threaded_blas():
         for _ in range(n_init):
             if isinstance(init, str):
-                free_init = take_rows(X, initial_picks(
-                    init, X, weights, fixed_centers, n_clusters, random_state,
-                    n_threads, frame))
+                free_init = take_rows(
+                    X,
+                    initial_picks(
+                        init, X, weights, fixed_centers, n_clusters, random_state, n_threads, frame
+                    ),
+                )
             else:
                 free_init = init
             centers = np.concatenate([framed_fixed, frame.to(free_init)])
@@ -41,8 +57,18 @@ def lloyd_fit(X, sample_weight, fixed_centers, n_clusters, *, init, n_init, max_
             if verbose:
                 print("Initialization complete")
             n_iter, inertia = _lloyd.lloyd(
-                *frame.rows(X), X.shape[1], weights, centers, n_fixed, max_iter,
-                framed_tol, labels, n_threads, bool(verbose), weight_scale)
+                *frame.rows(X),
+                X.shape[1],
+                weights,
+                centers,
+                n_fixed,
+                max_iter,
+                framed_tol,
+                labels,
+                n_threads,
+                bool(verbose),
+                weight_scale,
+            )
             if best is None or inertia < best[3]:
                 best = (centers, labels, n_iter, inertia)
     framed_centers, labels, n_iter, inertia = best
@@ -60,6 +86,7 @@ def framed_block_step(X, weights, framed_centers, n_fixed, frame, n_threads):
     labels = np.empty(X.shape[0], dtype=np.int32)
     sums = np.empty((n_free, X.shape[1]))
     totals = np.empty(n_free)
-    inertia = _lloyd.block_step(*frame.rows(X), weights, framed_centers, n_fixed,
-                                labels, sums, totals, n_threads)
+    inertia = _lloyd.block_step(
+        *frame.rows(X), weights, framed_centers, n_fixed, labels, sums, totals, n_threads
+    )
     return labels, sums, totals, float(inertia)

@@ -1,28 +1,39 @@
 """k-means++ seeding by the compiled core, on validated inputs."""
+
 import numpy as np
 
-from .._kmeans import _seeding
 from .._validation import check_n_local_trials
 from ._frame import frame_of, normalised_weights
+from ._kernels import _seeding
 from ._threads import single_threaded_blas
 
 
 def greedy_kmeans_plusplus(
-    X, sample_weight, fixed_centers, n_clusters, random_state, n_local_trials, n_threads,
+    X,
+    sample_weight,
+    fixed_centers,
+    n_clusters,
+    random_state,
+    n_local_trials,
+    n_threads,
     frame=None,
 ):
     """Indices of the k-means++ picks for inputs that are already validated
     (fixed centers in user coordinates), computed in X's frame (see iwkmeans._core._frame;
     ``frame`` if the caller has it already) with weights of at most 1."""
-    first_draw, trial_draws = kmeans_plusplus_draws(random_state, n_clusters,
-                                                    n_local_trials)
+    first_draw, trial_draws = kmeans_plusplus_draws(random_state, n_clusters, n_local_trials)
     frame = frame or frame_of(X, n_threads)
     weights, _ = normalised_weights(sample_weight)
     picks = np.empty(n_clusters, dtype=np.intp)
     with single_threaded_blas():
         _seeding.kmeans_plusplus(
-            *frame.rows(X), weights, frame.to(fixed_centers), first_draw, trial_draws,
-            picks, n_threads,
+            *frame.rows(X),
+            weights,
+            frame.to(fixed_centers),
+            first_draw,
+            trial_draws,
+            picks,
+            n_threads,
         )
     return picks
 
@@ -37,17 +48,26 @@ def kmeans_plusplus_draws(random_state, n_clusters, n_local_trials):
     return first_draw, random_state.uniform(size=(n_clusters, n_local_trials))
 
 
-def initial_picks(init, X, sample_weight, fixed_centers, n_clusters, random_state,
-                  n_threads, frame=None):
+def initial_picks(
+    init, X, sample_weight, fixed_centers, n_clusters, random_state, n_threads, frame=None
+):
     """Rows of X (validated) where the free centers start, for ``init`` in
     {"k-means++", "random"}: greedy weighted k-means++ around the fixed
     centers, or distinct rows drawn in proportion to their weight."""
     if init == "random":
         return random_state.choice(
-            X.shape[0], size=n_clusters, replace=False,
+            X.shape[0],
+            size=n_clusters,
+            replace=False,
             p=sample_weight / sample_weight.sum(dtype=np.float64),
         )
     return greedy_kmeans_plusplus(
-        X, sample_weight, fixed_centers, n_clusters, random_state,
-        check_n_local_trials(None, n_clusters), n_threads, frame,
+        X,
+        sample_weight,
+        fixed_centers,
+        n_clusters,
+        random_state,
+        check_n_local_trials(None, n_clusters),
+        n_threads,
+        frame,
     )

@@ -18,14 +18,14 @@ from a server that ran no kernel) keep the full budget. Only the pools of
 these kernels are known: a pool that another library sharing this libgomp
 started in the parent is not (a child then needs ``n_threads=1``).
 """
+
 import functools
 import os
 
 from joblib import cpu_count
 from threadpoolctl import ThreadpoolController
 
-from .._kmeans._common import omp_max_threads
-
+from ._kernels import _common
 
 # Set once this process may hold an OpenMP thread pool: a kernel call was
 # given more than one thread, here or in a parent this process was forked from.
@@ -50,7 +50,7 @@ def effective_n_threads(n_threads):
     if _forked_after_threads:
         return 1
     if n_threads is None:
-        n_threads = omp_max_threads()
+        n_threads = _common.omp_max_threads()
         if not os.environ.get("OMP_NUM_THREADS"):
             n_threads = max(1, min(n_threads, physical_cores()))
     if n_threads > 1:

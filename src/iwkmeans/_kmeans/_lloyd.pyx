@@ -598,9 +598,8 @@ cdef int weighted_sums(const floating* values, Rows X,
 
 cdef int relocate_empty(const floating* values, Rows X,
                         const floating[::1] sample_weight, const int[::1] labels,
-                        const floating* centers,
-                        int n_fixed, int n_free, double* sums, double* weights,
-                        int n_threads) noexcept nogil:
+                        const floating* centers, int n_fixed, int n_free, double* sums,
+                        double* weights, int n_threads) noexcept nogil:
     """Move each free center that received no weight onto the sample farthest
     (weighted squared distance) from its own center, taking that sample out of
     the sums of the free cluster it came from. Fixed centers are never moved.

@@ -6,6 +6,7 @@ submodular facility location, BADGE, k-center greedy) and the samplers that
 wrap them behind one interface (``fit(X_labeled, y_labeled)``,
 ``select_samples(X_pool)``).
 """
+
 from ._badge import LinearGradientEmbedding, select_badge
 from ._samplers import (
     BadgeSampler,

@@ -22,6 +22,7 @@ computed: where the model treats two samples alike (a = b) it is
 ``||a||^2 ||x - y||^2``, exact even for inputs far from the origin, where
 the first form would be lost to cancellation.
 """
+
 import numpy as np
 from sklearn.utils import check_random_state
 
@@ -65,8 +66,13 @@ def select_badge(embeddings, batch_size, *, random_state=None, n_threads=None):
     check_n_threads(n_threads)
     no_fixed = np.empty((0, E.shape[1]), dtype=E.dtype)
     return greedy_kmeans_plusplus(
-        E, np.ones(E.shape[0], dtype=E.dtype), no_fixed, batch_size,
-        check_random_state(random_state), 1, effective_n_threads(n_threads),
+        E,
+        np.ones(E.shape[0], dtype=E.dtype),
+        no_fixed,
+        batch_size,
+        check_random_state(random_state),
+        1,
+        effective_n_threads(n_threads),
     )
 
 
@@ -95,8 +101,9 @@ class LinearGradientEmbedding:
         self.inputs = ScaledRows(X, shift=False, bound=1.0)
         origin = np.zeros((1, X.shape[1]))
         # ||[x, 1]||^2 in the frame: the constant input scales like x.
-        self.input_sq_norms = (self.inputs.sq_distances_to(origin)
-                               + self.inputs.scale * self.inputs.scale)
+        self.input_sq_norms = (
+            self.inputs.sq_distances_to(origin) + self.inputs.scale * self.inputs.scale
+        )
 
     def __len__(self):
         return self.inputs.X.shape[0]
@@ -107,10 +114,13 @@ class LinearGradientEmbedding:
         a, b = self.residuals, self.residuals[row]
         d = a - b
         input_sq_distances = self.inputs.sq_distances_to(
-            self.inputs.transform(take_rows(self.inputs.X, [row])))
-        sq = (np.einsum("ij,ij->i", a, d) * self.input_sq_norms
-              - (d @ b) * self.input_sq_norms[row]
-              + (a @ b) * input_sq_distances)
+            self.inputs.transform(take_rows(self.inputs.X, [row]))
+        )
+        sq = (
+            np.einsum("ij,ij->i", a, d) * self.input_sq_norms
+            - (d @ b) * self.input_sq_norms[row]
+            + (a @ b) * input_sq_distances
+        )
         return np.maximum(sq, 0.0, out=sq)
 
     def sq_distances_to(self, row):

@@ -6,6 +6,7 @@ remembers the labeled set; ``sampler.select_samples(X_pool)`` returns
 samplers also have ``score_samples(X_pool)``. A sampler never clusters by
 itself: it calls the selection functions of :mod:`iwkmeans.active._selection`.
 """
+
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
@@ -147,8 +148,7 @@ class WKMeansSampler(_UncertaintySampler):
     uses_labeled = False
     weighted = True
 
-    def __init__(self, classifier, batch_size, *, beta=10, random_state=None,
-                 n_threads=None):
+    def __init__(self, classifier, batch_size, *, beta=10, random_state=None, n_threads=None):
         super().__init__(classifier, batch_size, random_state=random_state)
         self.beta = beta
         self.n_threads = n_threads
@@ -158,13 +158,18 @@ class WKMeansSampler(_UncertaintySampler):
         check_beta(self.beta)
         if self.uses_labeled:
             # Dense centers in X's dtype (labeled rows of a sparse pool too).
-            fixed = check_fixed_centers(self.X_labeled_, X.shape[1], X.dtype,
-                                        name="X_labeled")
+            fixed = check_fixed_centers(self.X_labeled_, X.shape[1], X.dtype, name="X_labeled")
         else:
             fixed = np.empty((0, X.shape[1]), dtype=X.dtype)
         return wkmeans_picks(
-            X, self._scores(X), self.batch_size, self.beta, fixed,
-            self.random_state, self.n_threads, weighted=self.weighted,
+            X,
+            self._scores(X),
+            self.batch_size,
+            self.beta,
+            fixed,
+            self.random_state,
+            self.n_threads,
+            weighted=self.weighted,
         )
 
 

@@ -4,10 +4,13 @@ These functions are for users with any model, deep networks included: they
 take the pool's features and, where needed, one uncertainty score per
 sample, and return ``batch_size`` distinct row indices into the pool.
 """
+
 import math
 
 import numpy as np
+from sklearn.utils import check_random_state
 
+from .._core import ScaledRows, effective_n_threads, lloyd_fit, take_rows
 from .._validation import (
     check_batch_size,
     check_beta,
@@ -16,9 +19,6 @@ from .._validation import (
     check_n_threads,
     check_sample_weight,
 )
-from sklearn.utils import check_random_state
-
-from .._core import ScaledRows, effective_n_threads, lloyd_fit, take_rows
 
 
 def top_scores(scores, count):
@@ -59,8 +59,7 @@ def nearest_to_centers(X, centers, labels, members, n_threads=None):
     taken = np.zeros(X.shape[0], dtype=bool)
     taken[picks[picks >= 0]] = True
     for center in np.flatnonzero(picks < 0):
-        to_center = frame.sq_distances_to(framed_centers[center:center + 1],
-                                          n_threads=n_threads)
+        to_center = frame.sq_distances_to(framed_centers[center : center + 1], n_threads=n_threads)
         to_center[taken] = np.inf
         best = int(np.argmin(to_center))
         picks[center] = best
@@ -73,21 +72,38 @@ def cluster_and_pick(X, weights, batch_size, fixed_centers, random_state, n_thre
     centers, then the row of X nearest to each free center (local indices)."""
     # The inputs are validated already (weights None: unit weights): the
     # trusted fit, with the defaults of IncrementalKMeans.
-    weights = (np.ones(X.shape[0], dtype=X.dtype) if weights is None
-               else np.asarray(weights, dtype=X.dtype))
+    weights = (
+        np.ones(X.shape[0], dtype=X.dtype)
+        if weights is None
+        else np.asarray(weights, dtype=X.dtype)
+    )
     centers, labels, _, _ = lloyd_fit(
-        X, weights, fixed_centers, batch_size, init="k-means++", n_init=1,
-        max_iter=300, tol=1e-4, random_state=check_random_state(random_state),
-        n_threads=effective_n_threads(n_threads))
+        X,
+        weights,
+        fixed_centers,
+        batch_size,
+        init="k-means++",
+        n_init=1,
+        max_iter=300,
+        tol=1e-4,
+        random_state=check_random_state(random_state),
+        n_threads=effective_n_threads(n_threads),
+    )
     n_fixed = fixed_centers.shape[0]
     members = np.flatnonzero(labels >= n_fixed)
-    return nearest_to_centers(X, centers[n_fixed:], labels - np.int32(n_fixed),
-                              members, n_threads)
+    return nearest_to_centers(X, centers[n_fixed:], labels - np.int32(n_fixed), members, n_threads)
 
 
 def select_wkmeans(
-    X_pool, scores, batch_size, *, beta=10, X_labeled=None, weighted=True,
-    random_state=None, n_threads=None,
+    X_pool,
+    scores,
+    batch_size,
+    *,
+    beta=10,
+    X_labeled=None,
+    weighted=True,
+    random_state=None,
+    n_threads=None,
 ):
     """WKMeans batch selection (Zhdanov 2019); IWKMeans with ``X_labeled``;
     Zhdanov's Clustered with ``weighted=False``.
@@ -95,9 +111,10 @@ def select_wkmeans(
     1. Preselect the ``beta * batch_size`` samples of highest score (all of
        the pool if it is smaller; ties go to the lowest index).
     2. Run weighted K-Means on them with ``batch_size`` free clusters and the
-       scores as sample weights (unit weights if ``weighted=False``). With ``X_labeled`` the labeled samples are
-       fixed centroids (IWKMeans): they pull nearby samples into their own
-       clusters, so the new picks avoid what is already labeled.
+       scores as sample weights (unit weights if ``weighted=False``). With
+       ``X_labeled`` the labeled samples are fixed centroids (IWKMeans): they
+       pull nearby samples into their own clusters, so the new picks avoid
+       what is already labeled.
     3. Return, for each free cluster, the preselected sample nearest to its
        centroid; a cluster left without a sample takes the nearest sample not
        picked yet.
@@ -135,15 +152,20 @@ def select_wkmeans(
     X = check_data(X_pool, name="X_pool", accept_sparse=True)
     n_pool = X.shape[0]
     scores = check_sample_weight(
-        scores, n_pool, X.dtype, name="scores", require_positive=False,
+        scores,
+        n_pool,
+        X.dtype,
+        name="scores",
+        require_positive=False,
         allow_vanishing=True,
     )
     check_batch_size(batch_size, n_pool)
     check_beta(beta)
     check_n_threads(n_threads)
     fixed = check_fixed_centers(X_labeled, X.shape[1], X.dtype, name="X_labeled")
-    return wkmeans_picks(X, scores, batch_size, beta, fixed, random_state, n_threads,
-                         weighted=weighted)
+    return wkmeans_picks(
+        X, scores, batch_size, beta, fixed, random_state, n_threads, weighted=weighted
+    )
 
 
 def preselect(scores, batch_size, beta):
@@ -152,8 +174,9 @@ def preselect(scores, batch_size, beta):
     return top_scores(scores, math.ceil(beta * batch_size))
 
 
-def wkmeans_picks(X, scores, batch_size, beta, fixed_centers, random_state, n_threads,
-                  weighted=True):
+def wkmeans_picks(
+    X, scores, batch_size, beta, fixed_centers, random_state, n_threads, weighted=True
+):
     """:func:`select_wkmeans` on inputs that are already validated."""
     preselected = preselect(scores, batch_size, beta)
     weights = None  # unit weights: Clustered, or every preselected score is 0
@@ -197,8 +220,7 @@ def select_kcenter_greedy(X_pool, batch_size, *, X_labeled=None, n_threads=None)
     for b in range(batch_size):
         pick = int(np.argmax(closest))
         picks[b] = pick
-        to_pick = frame.sq_distances_to(frame.transform(take_rows(X, [pick])),
-                                        n_threads=n_threads)
+        to_pick = frame.sq_distances_to(frame.transform(take_rows(X, [pick])), n_threads=n_threads)
         np.minimum(closest, to_pick, out=closest)
         closest[pick] = -1.0  # never again, even among rows at distance 0
     return picks

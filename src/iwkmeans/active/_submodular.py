@@ -17,13 +17,14 @@ The greedy is lazy: a sample's marginal gain can only shrink as S grows, so
 a gain computed earlier is an upper bound, and only the sample at the top of
 the priority queue of bounds needs its gain recomputed.
 """
+
 import heapq
 
 import numpy as np
 from sklearn.metrics.pairwise import euclidean_distances
 
-from .._validation import check_batch_size, check_beta, check_data, check_sample_weight
 from .._core import ScaledRows
+from .._validation import check_batch_size, check_beta, check_data, check_sample_weight
 from ._selection import preselect
 
 
@@ -129,7 +130,11 @@ def select_submodular(X_pool, scores, batch_size, *, beta=10):
     """
     X = check_data(X_pool, name="X_pool", accept_sparse=True)
     scores = check_sample_weight(
-        scores, X.shape[0], X.dtype, name="scores", require_positive=False,
+        scores,
+        X.shape[0],
+        X.dtype,
+        name="scores",
+        require_positive=False,
         allow_vanishing=True,
     )
     check_batch_size(batch_size, X.shape[0])

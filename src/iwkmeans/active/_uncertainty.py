@@ -3,6 +3,7 @@
 Each score maps a probability matrix of shape (n_samples, n_classes) to one
 value per sample in [0, 1], higher meaning more uncertain.
 """
+
 import numpy as np
 from sklearn.utils import check_array
 
@@ -24,9 +25,7 @@ def check_probabilities(proba):
         )
     outside = np.flatnonzero(np.any((proba < 0) | (proba > 1), axis=1))
     if outside.size:
-        raise ValueError(
-            f"proba must lie in [0, 1]; row {outside[0]} is {proba[outside[0]]}."
-        )
+        raise ValueError(f"proba must lie in [0, 1]; row {outside[0]} is {proba[outside[0]]}.")
     sums = proba.sum(axis=1, dtype=np.float64)
     off = np.flatnonzero(np.abs(sums - 1.0) > ROW_SUM_ATOL)
     if off.size:

@@ -44,10 +44,9 @@ test's ``monkeypatch``), replace it in the module that uses it, and
 :data:`PEERS` in :mod:`.peers`; rebinding a name re-exported here reaches
 none of the modules.
 """
-from .cases import FAISS_SEED, _faiss_free_init_rows
-from .memory import _PeakRSS
-from .peers import FLOAT32_ONLY, PEERS, Peer, _FallbackWatch, _sklearn_tasks
+
+from .peers import PEERS, Peer
 from .report import format_report, format_selection
-from .runner import _Runner, run, run_selection
+from .runner import run, run_selection
 
 __all__ = ["PEERS", "Peer", "format_report", "format_selection", "run", "run_selection"]

@@ -6,6 +6,7 @@ and a memory-measuring child process rebuilds the same arguments from the
 same seed. ``_estimator_summary`` and ``_seeding_summary`` turn a task's
 result into the report's (inertia, iterations).
 """
+
 import numpy as np
 
 SEED = 0
@@ -13,14 +14,18 @@ SEED = 0
 # with k-means++, the seeding alone) report the mean inertia over this many
 # seeds, SEED, SEED + 1, ...: one draw each can differ by a few percent.
 QUALITY_SEEDS = 5
-SEEDED_NOTE = (f"seedings differ: inertia is the mean over {QUALITY_SEEDS} seeds "
-               "per library, so its difference measures quality, not error")
+SEEDED_NOTE = (
+    f"seedings differ: inertia is the mean over {QUALITY_SEEDS} seeds "
+    "per library, so its difference measures quality, not error"
+)
 # Full fits: the seeding also decides how many iterations a fit takes, so
 # one seed's time says as little as one seed's inertia.
-TIMED_SEEDS_NOTE = (f"seedings differ: each timed call fits seeds {SEED} to "
-                    f"{SEED + QUALITY_SEEDS - 1}; time, inertia and iterations are "
-                    "the means per fit, so their differences measure the seeding, "
-                    "not error")
+TIMED_SEEDS_NOTE = (
+    f"seedings differ: each timed call fits seeds {SEED} to "
+    f"{SEED + QUALITY_SEEDS - 1}; time, inertia and iterations are "
+    "the means per fit, so their differences measure the seeding, "
+    "not error"
+)
 # Blob spread: overlapping blobs keep Lloyd moving for the timed iterations
 # instead of converging after two or three.
 CLUSTER_STD = 4.0
@@ -109,9 +114,7 @@ def _seeding_summary(X, centers):
     """Potential of the seeding (the inertia of its centers) and no iteration count."""
     from sklearn.metrics import pairwise_distances_argmin_min
 
-    _, distances = pairwise_distances_argmin_min(
-        X.astype(np.float64), centers.astype(np.float64)
-    )
+    _, distances = pairwise_distances_argmin_min(X.astype(np.float64), centers.astype(np.float64))
     return float(np.dot(distances, distances)), None
 
 

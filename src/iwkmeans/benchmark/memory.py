@@ -1,4 +1,5 @@
 """Peak extra memory of one call of a task, measured in a fresh process."""
+
 import gc
 
 from threadpoolctl import ThreadpoolController
@@ -127,8 +128,9 @@ def _memory_context():
     return context
 
 
-def _peak_extra_mib(load, task, build, n_samples, warmup_samples, n_threads,
-                    timeout=MEMORY_TIMEOUT_SECONDS):
+def _peak_extra_mib(
+    load, task, build, n_samples, warmup_samples, n_threads, timeout=MEMORY_TIMEOUT_SECONDS
+):
     """Peak resident memory one call of ``task`` adds once its data exist, in MiB.
 
     ``load`` is the implementation's task loader and ``build(n)`` the case's

@@ -3,6 +3,7 @@
 A peer is one entry in :data:`PEERS`; :func:`_load_peers` imports them all and
 keeps, for a peer that cannot be imported, the reason it is skipped.
 """
+
 import logging
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -38,10 +39,12 @@ FLOAT32_ONLY = "float32 only"
 
 def _task_info(why_not=None, note=None):
     """Decorator attaching ``why_not(*args) -> reason or None`` and ``note`` to a task."""
+
     def attach(func):
         func.why_not = why_not or (lambda *args: None)
         func.note = note
         return func
+
     return attach
 
 
@@ -62,20 +65,21 @@ def _iwkmeans_tasks():
         return km.fit(X, fixed_centers=fixed_centers)
 
     def fit(X, n_clusters, random_state, n_threads):
-        km = IncrementalKMeans(
-            n_clusters, n_init=1, random_state=random_state, n_threads=n_threads
-        )
+        km = IncrementalKMeans(n_clusters, n_init=1, random_state=random_state, n_threads=n_threads)
         return km.fit(X)
 
     def seeding(X, n_clusters, random_state, n_threads):
-        return kmeans_plusplus(
-            X, n_clusters, random_state=random_state, n_threads=n_threads
-        )[0]
+        return kmeans_plusplus(X, n_clusters, random_state=random_state, n_threads=n_threads)[0]
 
     def minibatch(X, init, passes, n_threads):
         mb = IncrementalMiniBatchKMeans(
-            init.shape[0], init=init, batch_size=MINIBATCH_SIZE, max_iter=passes,
-            max_no_improvement=None, random_state=SEED, n_threads=n_threads,
+            init.shape[0],
+            init=init,
+            batch_size=MINIBATCH_SIZE,
+            max_iter=passes,
+            max_no_improvement=None,
+            random_state=SEED,
+            n_threads=n_threads,
         )
         return mb.fit(X)
 
@@ -94,7 +98,11 @@ def _sklearn_tasks():
 
     def lloyd(X, init, max_iter, n_threads):
         km = KMeans(
-            init.shape[0], init=init, n_init=1, max_iter=max_iter, tol=0,
+            init.shape[0],
+            init=init,
+            n_init=1,
+            max_iter=max_iter,
+            tol=0,
             algorithm="lloyd",
         )
         return km.fit(X)
@@ -108,8 +116,13 @@ def _sklearn_tasks():
 
     def minibatch(X, init, passes, n_threads):
         mb = MiniBatchKMeans(
-            init.shape[0], init=init, n_init=1, batch_size=MINIBATCH_SIZE,
-            max_iter=passes, max_no_improvement=None, random_state=SEED,
+            init.shape[0],
+            init=init,
+            n_init=1,
+            batch_size=MINIBATCH_SIZE,
+            max_iter=passes,
+            max_no_improvement=None,
+            random_state=SEED,
         )
         return mb.fit(X)
 
@@ -147,8 +160,17 @@ def _faiss_tasks():
 
     kmeans_pp = getattr(faiss, "ClusteringInitMethod_KMEANS_PLUS_PLUS", None)
 
-    def cluster(X, n_clusters, niter, n_threads, *, init=None, frozen=False,
-                kmeans_plusplus=False, seed=FAISS_SEED):
+    def cluster(
+        X,
+        n_clusters,
+        niter,
+        n_threads,
+        *,
+        init=None,
+        frozen=False,
+        kmeans_plusplus=False,
+        seed=FAISS_SEED,
+    ):
         faiss.omp_set_num_threads(n_threads)
         cp = faiss.ClusteringParameters()
         cp.niter = niter
@@ -174,13 +196,15 @@ def _faiss_tasks():
             return FLOAT32_ONLY
         perm = np.empty(X.shape[0], dtype=np.int32)
         faiss.rand_perm(faiss.swig_ptr(perm), X.shape[0], FAISS_SEED + 1)
-        rows = perm[len(fixed_centers):len(fixed_centers) + len(init)]
+        rows = perm[len(fixed_centers) : len(fixed_centers) + len(init)]
         if not np.array_equal(X[rows], init):
             return "draws the free centers' initial positions itself, not from this init"
         return None
 
-    plain_pp = ("faiss: plain k-means++ (one candidate per pick; iwkmeans' and "
-                "scikit-learn's pick the best of 2 + log k)")
+    plain_pp = (
+        "faiss: plain k-means++ (one candidate per pick; iwkmeans' and "
+        "scikit-learn's pick the best of 2 + log k)"
+    )
 
     @_task_info(_float32_only)
     def lloyd(X, init, max_iter, n_threads):
@@ -190,19 +214,23 @@ def _faiss_tasks():
     def lloyd_fixed(X, fixed_centers, init, max_iter, n_threads):
         # Frozen centroids: the given centers stay, the remaining ones start
         # from faiss's own draw of rows, which the case made equal to init.
-        return cluster(X, len(fixed_centers) + len(init), max_iter, n_threads,
-                       init=fixed_centers, frozen=True)
+        return cluster(
+            X, len(fixed_centers) + len(init), max_iter, n_threads, init=fixed_centers, frozen=True
+        )
 
-    @_task_info(_float32_only, plain_pp + "; no tol: stops when the objective stops "
-                "changing, after at most 300 iterations (scikit-learn's default max_iter)")
+    @_task_info(
+        _float32_only,
+        plain_pp + "; no tol: stops when the objective stops "
+        "changing, after at most 300 iterations (scikit-learn's default max_iter)",
+    )
     def fit(X, n_clusters, random_state, n_threads):
-        return cluster(X, n_clusters, 300, n_threads, kmeans_plusplus=True,
-                       seed=random_state)
+        return cluster(X, n_clusters, 300, n_threads, kmeans_plusplus=True, seed=random_state)
 
     @_task_info(_float32_only, plain_pp)
     def seeding(X, n_clusters, random_state, n_threads):
-        return cluster(X, n_clusters, 0, n_threads, kmeans_plusplus=True,
-                       seed=random_state).cluster_centers_
+        return cluster(
+            X, n_clusters, 0, n_threads, kmeans_plusplus=True, seed=random_state
+        ).cluster_centers_
 
     no_pp = "this faiss has no k-means++ (ClusteringParameters.init_method)"
     return {
@@ -255,14 +283,20 @@ def _sklearnex_tasks():
     # n_jobs sets oneDAL's (TBB) threads, which threadpoolctl does not reach.
     def lloyd(X, init, max_iter, n_threads):
         km = KMeans(
-            init.shape[0], init=init, n_init=1, max_iter=max_iter, tol=0,
-            algorithm="lloyd", n_jobs=n_threads,
+            init.shape[0],
+            init=init,
+            n_init=1,
+            max_iter=max_iter,
+            tol=0,
+            algorithm="lloyd",
+            n_jobs=n_threads,
         )
         return watch.run(km.fit, X)
 
     def fit(X, n_clusters, random_state, n_threads):
-        km = KMeans(n_clusters, n_init=1, random_state=random_state, algorithm="lloyd",
-                    n_jobs=n_threads)
+        km = KMeans(
+            n_clusters, n_init=1, random_state=random_state, algorithm="lloyd", n_jobs=n_threads
+        )
         return watch.run(km.fit, X)
 
     return {

@@ -1,4 +1,5 @@
 """Running the cases on every implementation: ``_Runner``, :func:`run`, :func:`run_selection`."""
+
 from functools import partial
 
 import numpy as np
@@ -16,20 +17,20 @@ from .cases import (
     LLOYD_SHAPES,
     MINIBATCH_SHAPE,
     MINIBATCH_SIZE,
+    QUALITY_SEEDS,
     QUICK_MAX_ITER,
     QUICK_MAX_SAMPLES,
     QUICK_MINIBATCH_SAMPLES,
     QUICK_SEEDING_SAMPLES,
     QUICK_SPARSE_SAMPLES,
-    QUALITY_SEEDS,
     SEED,
     SEEDED_NOTE,
-    TIMED_SEEDS_NOTE,
     SEEDING_SHAPE,
     SELECTION_BETA,
     SELECTION_CASES,
     SELECTION_CLASSES,
     SPARSE_SHAPE,
+    TIMED_SEEDS_NOTE,
     _blobs,
     _estimator_summary,
     _fit_case,
@@ -64,9 +65,25 @@ class _Runner:
         # controller sees every BLAS and OpenMP library they loaded.
         self.controller = ThreadpoolController()
 
-    def compare(self, task, build, n, summarize, *, case, shape, dtype, per_iteration,
-                X64=None, warmup_samples=None, flops_per_iteration=None,
-                matmul_shape=None, notes=(), quality_seeds=None, timed_seeds=None):
+    def compare(
+        self,
+        task,
+        build,
+        n,
+        summarize,
+        *,
+        case,
+        shape,
+        dtype,
+        per_iteration,
+        X64=None,
+        warmup_samples=None,
+        flops_per_iteration=None,
+        matmul_shape=None,
+        notes=(),
+        quality_seeds=None,
+        timed_seeds=None,
+    ):
         """Time ``task(*build(n))`` on every implementation and return the report row.
 
         ``warmup_samples``: the size of the memory measurement's warm-up case.
@@ -88,8 +105,7 @@ class _Runner:
             if isinstance(entry, str):
                 skipped[name] = entry
             elif timed_seeds:
-                calls[name] = partial(_over_seeds, entry, args[:-1], timed_seeds,
-                                      self.n_threads)
+                calls[name] = partial(_over_seeds, entry, args[:-1], timed_seeds, self.n_threads)
                 entries[name] = entry
             else:
                 calls[name] = partial(entry, *args, self.n_threads)
@@ -111,30 +127,41 @@ class _Runner:
         if quality_seeds:
             with self.controller.limit(limits=self.n_threads):
                 for name, entry in entries.items():
-                    mean_inertia[name] = float(np.mean([
-                        summarize(result)[0] for result in
-                        _over_seeds(entry, args[:-1], quality_seeds, self.n_threads)
-                    ]))
+                    mean_inertia[name] = float(
+                        np.mean(
+                            [
+                                summarize(result)[0]
+                                for result in _over_seeds(
+                                    entry, args[:-1], quality_seeds, self.n_threads
+                                )
+                            ]
+                        )
+                    )
         del args
 
         notes = list(notes)
         # After the timings, so that the children count in no case's load.
-        peaks, memory_method = self._peak_memory(task, build, n, dtype, warmup_samples,
-                                                 calls, notes)
+        peaks, memory_method = self._peak_memory(
+            task, build, n, dtype, warmup_samples, calls, notes
+        )
 
         results = {}
         for name, (seconds, result) in measured.items():
             if timed_seeds:
-                inertia, n_iter = (float(np.mean(values)) for values in
-                                   zip(*(summarize(r) for r in result)))
+                inertia, n_iter = (
+                    float(np.mean(values)) for values in zip(*(summarize(r) for r in result))
+                )
                 seconds /= timed_seeds
                 result = result[-1]
             else:
                 inertia, n_iter = summarize(result)
             ms = seconds * 1e3 / (n_iter if per_iteration else 1)
-            results[name] = {"ms": ms, "n_iter": n_iter,
-                             "inertia": mean_inertia.get(name, inertia),
-                             "peak_mib": peaks.get(name)}
+            results[name] = {
+                "ms": ms,
+                "n_iter": n_iter,
+                "inertia": mean_inertia.get(name, inertia),
+                "peak_mib": peaks.get(name),
+            }
             if getattr(result, "bench_note", None):
                 notes.append(f"{name}: {result.bench_note}")
         ours = results[OURS]
@@ -184,12 +211,16 @@ class _Runner:
         if not self.memory or task not in MEMORY_TASKS or warmup_samples is None:
             return {}, None
         if self.memory_dtypes is not None and np.dtype(dtype) not in self.memory_dtypes:
-            notes.append("peak memory measured on "
-                         f"{'/'.join(np.dtype(t).name for t in self.memory_dtypes)} rows only")
+            notes.append(
+                "peak memory measured on "
+                f"{'/'.join(np.dtype(t).name for t in self.memory_dtypes)} rows only"
+            )
             return {}, None
         if n > MEMORY_MAX_SAMPLES:
-            notes.append(f"peak memory not measured above {MEMORY_MAX_SAMPLES} samples "
-                         "(a fresh process per implementation rebuilding the data: too slow)")
+            notes.append(
+                f"peak memory not measured above {MEMORY_MAX_SAMPLES} samples "
+                "(a fresh process per implementation rebuilding the data: too slow)"
+            )
             return {}, None
         peaks, methods = {}, set()
         for name in names:
@@ -206,11 +237,18 @@ class _Runner:
         X64 = _blobs(n, d, k)
         for dtype in DTYPES:
             yield self.compare(
-                "lloyd", partial(_lloyd_case, d=d, k=k, max_iter=max_iter, dtype=dtype), n,
-                _estimator_summary, X64=X64, warmup_samples=max(4 * k, 256),
+                "lloyd",
+                partial(_lloyd_case, d=d, k=k, max_iter=max_iter, dtype=dtype),
+                n,
+                _estimator_summary,
+                X64=X64,
+                warmup_samples=max(4 * k, 256),
                 case=f"Lloyd, per iteration (max_iter={max_iter}, tol=0)",
-                shape=f"{n} x {d} x {k}", dtype=dtype, per_iteration=True,
-                flops_per_iteration=2.0 * n * k * d, matmul_shape=(d, k),
+                shape=f"{n} x {d} x {k}",
+                dtype=dtype,
+                per_iteration=True,
+                flops_per_iteration=2.0 * n * k * d,
+                matmul_shape=(d, k),
             )
 
     def lloyd_sparse(self, n, d, k, density, max_iter):
@@ -218,25 +256,34 @@ class _Runner:
         for dtype in DTYPES:
             yield self.compare(
                 "lloyd_sparse",
-                partial(_sparse_case, d=d, k=k, density=density, max_iter=max_iter,
-                        dtype=dtype), n,
-                _estimator_summary, X64=X64,
+                partial(_sparse_case, d=d, k=k, density=density, max_iter=max_iter, dtype=dtype),
+                n,
+                _estimator_summary,
+                X64=X64,
                 case=f"sparse CSR Lloyd, per iteration (max_iter={max_iter}, tol=0)",
                 shape=f"{n} x {d} x {k} ({X64.nnz / n:.0f} values per row)",
-                dtype=dtype, per_iteration=True,
+                dtype=dtype,
+                per_iteration=True,
             )
 
     def lloyd_fixed(self, n, d, n_fixed, k, max_iter):
         X64 = _blobs(n, d, k)
         for dtype in DTYPES:
-            build = partial(_lloyd_fixed_case, d=d, n_fixed=n_fixed, k=k,
-                            max_iter=max_iter, dtype=dtype)
+            build = partial(
+                _lloyd_fixed_case, d=d, n_fixed=n_fixed, k=k, max_iter=max_iter, dtype=dtype
+            )
             yield self.compare(
-                "lloyd_fixed", build, n, _estimator_summary, X64=X64,
+                "lloyd_fixed",
+                build,
+                n,
+                _estimator_summary,
+                X64=X64,
                 warmup_samples=2 * (n_fixed + k),
                 case=f"Lloyd with fixed centers, per iteration (max_iter={max_iter}, tol=0)",
-                shape=f"{n} x {d} x {k} (+{n_fixed} fixed)", dtype=dtype,
-                per_iteration=True, flops_per_iteration=2.0 * n * (n_fixed + k) * d,
+                shape=f"{n} x {d} x {k} (+{n_fixed} fixed)",
+                dtype=dtype,
+                per_iteration=True,
+                flops_per_iteration=2.0 * n * (n_fixed + k) * d,
                 matmul_shape=(d, n_fixed + k),
             )
 
@@ -244,11 +291,18 @@ class _Runner:
         X64 = _blobs(n, d, k)
         for dtype in FIT_DTYPES:
             yield self.compare(
-                "fit", partial(_fit_case, d=d, k=k, dtype=dtype), n, _estimator_summary,
-                X64=X64, warmup_samples=max(4 * k, 256),
+                "fit",
+                partial(_fit_case, d=d, k=k, dtype=dtype),
+                n,
+                _estimator_summary,
+                X64=X64,
+                warmup_samples=max(4 * k, 256),
                 case="full fit with own k-means++ (n_init=1, default stopping)",
-                shape=f"{n} x {d} x {k}", dtype=dtype, per_iteration=False,
-                notes=[TIMED_SEEDS_NOTE], timed_seeds=QUALITY_SEEDS,
+                shape=f"{n} x {d} x {k}",
+                dtype=dtype,
+                per_iteration=False,
+                notes=[TIMED_SEEDS_NOTE],
+                timed_seeds=QUALITY_SEEDS,
             )
 
     def minibatch(self, n, d, k, passes):
@@ -256,14 +310,19 @@ class _Runner:
         for dtype in DTYPES:
             yield self.compare(
                 "minibatch",
-                partial(_lloyd_case, d=d, k=k, max_iter=passes, dtype=dtype), n,
-                _estimator_summary, X64=X64,
-                case=f"mini-batch fit ({passes} passes, batches of {MINIBATCH_SIZE}, "
-                     "same init)",
-                shape=f"{n} x {d} x {k}", dtype=dtype, per_iteration=False,
-                notes=["batch sampling (and scikit-learn's reassignment of small "
-                       "clusters) differ, so the inertia difference measures quality, "
-                       "not error"],
+                partial(_lloyd_case, d=d, k=k, max_iter=passes, dtype=dtype),
+                n,
+                _estimator_summary,
+                X64=X64,
+                case=f"mini-batch fit ({passes} passes, batches of {MINIBATCH_SIZE}, same init)",
+                shape=f"{n} x {d} x {k}",
+                dtype=dtype,
+                per_iteration=False,
+                notes=[
+                    "batch sampling (and scikit-learn's reassignment of small "
+                    "clusters) differ, so the inertia difference measures quality, "
+                    "not error"
+                ],
             )
 
     def kmeans_plusplus(self, n, d, k):
@@ -271,11 +330,17 @@ class _Runner:
         for dtype in (np.float64, np.float32):
             X = X64.astype(dtype, copy=False)
             yield self.compare(
-                "kmeans_plusplus", partial(_fit_case, d=d, k=k, dtype=dtype), n,
-                partial(_seeding_summary, X), X64=X64,
+                "kmeans_plusplus",
+                partial(_fit_case, d=d, k=k, dtype=dtype),
+                n,
+                partial(_seeding_summary, X),
+                X64=X64,
                 case="kmeans_plusplus (inertia = seeding potential)",
-                shape=f"{n} x {d} x {k}", dtype=dtype, per_iteration=False,
-                notes=[SEEDED_NOTE], quality_seeds=QUALITY_SEEDS,
+                shape=f"{n} x {d} x {k}",
+                dtype=dtype,
+                per_iteration=False,
+                notes=[SEEDED_NOTE],
+                quality_seeds=QUALITY_SEEDS,
             )
 
 
@@ -325,8 +390,13 @@ def run(quick=False, n_threads=None, repeats=None, log=None, memory=True):
         repeats = 3 if quick else 5
     # Quick mode measures memory on float64 rows only: the fresh processes
     # are its slowest part, and float32 needs half of float64's memory.
-    runner = _Runner(effective_n_threads(n_threads), repeats, log or (lambda line: None),
-                     memory=memory, memory_dtypes=(np.float64,) if quick else None)
+    runner = _Runner(
+        effective_n_threads(n_threads),
+        repeats,
+        log or (lambda line: None),
+        memory=memory,
+        memory_dtypes=(np.float64,) if quick else None,
+    )
     rows = []
     for n, d, k, max_iter in LLOYD_SHAPES:
         if quick:
@@ -378,27 +448,46 @@ def run_selection(n_threads=None, repeats=5, log=None):
     rows = []
     for n_pool, d, batch, n_labeled, target in SELECTION_CASES:
         log(f"IWKMeans selection: pool {n_pool} x {d}, batch {batch}")
-        X, y = make_blobs(n_samples=n_pool + n_labeled, n_features=d,
-                          centers=SELECTION_CLASSES, cluster_std=CLUSTER_STD,
-                          random_state=SEED)
+        X, y = make_blobs(
+            n_samples=n_pool + n_labeled,
+            n_features=d,
+            centers=SELECTION_CLASSES,
+            cluster_std=CLUSTER_STD,
+            random_state=SEED,
+        )
         X_labeled, pool = X[:n_labeled], X[n_labeled:]
         sampler = IWKMeansSampler(
-            LogisticRegression(max_iter=1000), batch, beta=SELECTION_BETA,
-            random_state=SEED, n_threads=n_threads,
+            LogisticRegression(max_iter=1000),
+            batch,
+            beta=SELECTION_BETA,
+            random_state=SEED,
+            n_threads=n_threads,
         ).fit(X_labeled, y[:n_labeled])
         scores = margin_score(sampler.classifier_.predict_proba(pool))
         calls = {
-            "select": partial(select_wkmeans, pool, scores, batch, beta=SELECTION_BETA,
-                              X_labeled=X_labeled, random_state=SEED,
-                              n_threads=n_threads),
+            "select": partial(
+                select_wkmeans,
+                pool,
+                scores,
+                batch,
+                beta=SELECTION_BETA,
+                X_labeled=X_labeled,
+                random_state=SEED,
+                n_threads=n_threads,
+            ),
             "predict_proba": partial(sampler.classifier_.predict_proba, pool),
             "select_samples": partial(sampler.select_samples, pool),
         }
         with controller.limit(limits=n_threads):
             measured = _time_interleaved(calls, repeats)
-        rows.append({
-            "pool": f"{n_pool} x {d}", "batch": batch, "labeled": n_labeled,
-            "threads": n_threads, "target_ms": target,
-            **{name: seconds * 1e3 for name, (seconds, _) in measured.items()},
-        })
+        rows.append(
+            {
+                "pool": f"{n_pool} x {d}",
+                "batch": batch,
+                "labeled": n_labeled,
+                "threads": n_threads,
+                "target_ms": target,
+                **{name: seconds * 1e3 for name, (seconds, _) in measured.items()},
+            }
+        )
     return rows

@@ -1,4 +1,5 @@
 """Timing: interleaved calls, the numpy matmul reference, and other processes' load."""
+
 import math
 import os
 import statistics

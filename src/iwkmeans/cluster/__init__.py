@@ -6,6 +6,7 @@ fixed while the next is fitted) and :func:`kmeans_plusplus` (greedy weighted
 seeding from fixed centers). Every kernel call goes through
 :mod:`iwkmeans._core`; nothing here knows about active learning.
 """
+
 from ._hierarchical import HierarchicalKMeans
 from ._incremental import IncrementalKMeans
 from ._minibatch import IncrementalMiniBatchKMeans

@@ -1,4 +1,5 @@
 """HierarchicalKMeans: levels of clusters, each level's centers fixed for the next."""
+
 from numbers import Integral
 
 import numpy as np
@@ -19,8 +20,7 @@ from .._validation import (
 from ._incremental import FittedCentersMixin
 
 
-class HierarchicalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
-                         BaseEstimator):
+class HierarchicalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     """K-Means in levels: each level adds clusters around all earlier ones.
 
     Level 1 fits ``n_clusters[0]`` clusters. Level l+1 fits
@@ -66,8 +66,17 @@ class HierarchicalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
     n_features_in_ : int
     """
 
-    def __init__(self, n_clusters=(8,), *, init="k-means++", n_init=1, max_iter=300,
-                 tol=1e-4, random_state=None, n_threads=None):
+    def __init__(
+        self,
+        n_clusters=(8,),
+        *,
+        init="k-means++",
+        n_init=1,
+        max_iter=300,
+        tol=1e-4,
+        random_state=None,
+        n_threads=None,
+    ):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -77,8 +86,9 @@ class HierarchicalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
         self.n_threads = n_threads
 
     def _levels(self):
-        levels = (self.n_clusters,) if isinstance(self.n_clusters, Integral) \
-            else tuple(self.n_clusters)
+        levels = (
+            (self.n_clusters,) if isinstance(self.n_clusters, Integral) else tuple(self.n_clusters)
+        )
         if not levels:
             raise ValueError("n_clusters must name at least one level; got ().")
         for k in levels:
@@ -114,10 +124,18 @@ class HierarchicalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
         n_iter = 0
         for level, k in enumerate(levels):
             fitted, labels, inertia, level_iter = lloyd_fit(
-                X, sample_weight, centers, k, init=self.init, n_init=self.n_init,
-                max_iter=self.max_iter, tol=self.tol, random_state=random_state,
-                n_threads=n_threads)
-            new = fitted[len(centers):]
+                X,
+                sample_weight,
+                centers,
+                k,
+                init=self.init,
+                n_init=self.n_init,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                random_state=random_state,
+                n_threads=n_threads,
+            )
+            new = fitted[len(centers) :]
             if level == 0:
                 parent_of += [-1] * k
             else:

@@ -1,6 +1,6 @@
 """IncrementalKMeans: weighted K-Means in which some centers are fixed."""
-import numpy as np
 
+import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -14,11 +14,11 @@ from .._core import (
     weighted_inertia,
 )
 from .._validation import (
-    check_int,
     FLOAT_DTYPES,
     canonical_csr,
     check_fixed_centers,
     check_init,
+    check_int,
     check_n_free,
     check_n_threads,
     check_sample_weight,
@@ -34,8 +34,7 @@ class FittedCentersMixin:
     def _check_test_data(self, X):
         check_is_fitted(self)
         screen_input(X, "X")
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C", reset=False,
-                          accept_sparse="csr")
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C", reset=False, accept_sparse="csr")
         # Compute in X's dtype: casting the few centers is cheaper than copying X.
         return canonical_csr(X, "X"), self.cluster_centers_.astype(X.dtype, copy=False)
 
@@ -48,14 +47,14 @@ class FittedCentersMixin:
         """Euclidean distances of each sample to every center (fixed ones first)."""
         X, centers = self._check_test_data(X)
         return framed_distances(
-            X, centers, frame_of(X, effective_n_threads(self.n_threads), centers))
+            X, centers, frame_of(X, effective_n_threads(self.n_threads), centers)
+        )
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the weighted inertia of X on the fitted centers."""
         X, centers = self._check_test_data(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        return -weighted_inertia(X, sample_weight, centers,
-                                 effective_n_threads(self.n_threads))[0]
+        return -weighted_inertia(X, sample_weight, centers, effective_n_threads(self.n_threads))[0]
 
 
 class LloydKMeansBase(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -68,8 +67,18 @@ class LloydKMeansBase(ClusterMixin, TransformerMixin, BaseEstimator):
     default_init = "k-means++"
     inits = ("k-means++", "random")
 
-    def __init__(self, n_clusters=8, *, init, n_init=1, max_iter=300, tol=1e-4,
-                 random_state=None, n_threads=None, verbose=0):
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init,
+        n_init=1,
+        max_iter=300,
+        tol=1e-4,
+        random_state=None,
+        n_threads=None,
+        verbose=0,
+    ):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -116,8 +125,7 @@ class LloydKMeansBase(ClusterMixin, TransformerMixin, BaseEstimator):
         # An init array was sized for this estimator's free clusters.
         init = self.init if isinstance(self.init, str) else self.default_init
         extended = clone(self).set_params(n_clusters=n_new, init=init)
-        return extended.fit(X, sample_weight=sample_weight,
-                            fixed_centers=self.cluster_centers_)
+        return extended.fit(X, sample_weight=sample_weight, fixed_centers=self.cluster_centers_)
 
 
 class IncrementalKMeans(FittedCentersMixin, LloydKMeansBase):
@@ -190,11 +198,28 @@ class IncrementalKMeans(FittedCentersMixin, LloydKMeansBase):
     array([0, 0, 1, 1], dtype=int32)
     """
 
-    def __init__(self, n_clusters=8, *, init="k-means++", n_init=1, max_iter=300,
-                 tol=1e-4, random_state=None, n_threads=None, verbose=0):
-        super().__init__(n_clusters, init=init, n_init=n_init, max_iter=max_iter,
-                         tol=tol, random_state=random_state, n_threads=n_threads,
-                         verbose=verbose)
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        n_init=1,
+        max_iter=300,
+        tol=1e-4,
+        random_state=None,
+        n_threads=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_clusters,
+            init=init,
+            n_init=n_init,
+            max_iter=max_iter,
+            tol=tol,
+            random_state=random_state,
+            n_threads=n_threads,
+            verbose=verbose,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -229,8 +254,14 @@ class IncrementalKMeans(FittedCentersMixin, LloydKMeansBase):
         try:
             return self._fit(X, sample_weight, fixed_centers)
         except BaseException:
-            for name in ("cluster_centers_", "labels_", "n_iter_", "inertia_",
-                         "fixed_mask_", "n_features_in_"):
+            for name in (
+                "cluster_centers_",
+                "labels_",
+                "n_iter_",
+                "inertia_",
+                "fixed_mask_",
+                "n_features_in_",
+            ):
                 self.__dict__.pop(name, None)
             raise
 
@@ -246,10 +277,17 @@ class IncrementalKMeans(FittedCentersMixin, LloydKMeansBase):
         check_n_free(self.n_clusters, sample_weight)
         n_fixed = fixed_centers.shape[0]
         self.cluster_centers_, self.labels_, self.inertia_, self.n_iter_ = lloyd_fit(
-            X, sample_weight, fixed_centers, self.n_clusters,
-            init=self.init if free_init is None else free_init, n_init=n_init,
-            max_iter=self.max_iter, tol=self.tol,
+            X,
+            sample_weight,
+            fixed_centers,
+            self.n_clusters,
+            init=self.init if free_init is None else free_init,
+            n_init=n_init,
+            max_iter=self.max_iter,
+            tol=self.tol,
             random_state=check_random_state(self.random_state),
-            n_threads=effective_n_threads(self.n_threads), verbose=self.verbose)
+            n_threads=effective_n_threads(self.n_threads),
+            verbose=self.verbose,
+        )
         self.fixed_mask_ = np.arange(self.cluster_centers_.shape[0]) < n_fixed
         return self

@@ -1,4 +1,5 @@
 """IncrementalMiniBatchKMeans: mini-batch K-Means in which some centers are fixed."""
+
 import math
 
 import numpy as np
@@ -17,31 +18,37 @@ from .._core import (
     weighted_inertia,
 )
 from .._validation import (
-    check_int,
-    check_real,
     FLOAT_DTYPES,
     check_fixed_centers,
     check_init_array,
+    check_int,
     check_n_free,
     check_n_threads,
+    check_real,
     check_sample_weight,
     check_tol,
     screen_input,
 )
 from ._incremental import FittedCentersMixin
 
-
 # Steps between two checks for free centers that receive (almost) nothing.
 REASSIGN_EVERY = 10
 # What a fit sets: removed again when a fit is interrupted, so that an
 # interrupted estimator is plainly unfitted.
-FITTED_ATTRIBUTES = ("cluster_centers_", "fixed_mask_", "counts_", "n_steps_",
-                     "labels_", "inertia_", "n_iter_", "_random_state",
-                     "n_features_in_")
+FITTED_ATTRIBUTES = (
+    "cluster_centers_",
+    "fixed_mask_",
+    "counts_",
+    "n_steps_",
+    "labels_",
+    "inertia_",
+    "n_iter_",
+    "_random_state",
+    "n_features_in_",
+)
 
 
-class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin,
-                                 BaseEstimator):
+class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     """Mini-batch K-Means with fixed centers, for pools too large for Lloyd.
 
     Each step assigns a mini-batch to the nearest of all centers (fixed and
@@ -102,9 +109,20 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
     n_features_in_ : int
     """
 
-    def __init__(self, n_clusters=8, *, init="k-means++", batch_size=1024, max_iter=100,
-                 tol=0.0, max_no_improvement=10, init_size=None,
-                 reassignment_ratio=0.01, random_state=None, n_threads=None):
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        batch_size=1024,
+        max_iter=100,
+        tol=0.0,
+        max_no_improvement=10,
+        init_size=None,
+        reassignment_ratio=0.01,
+        random_state=None,
+        n_threads=None,
+    ):
         self.n_clusters = n_clusters
         self.init = init
         self.batch_size = batch_size
@@ -122,8 +140,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         check_tol(self.tol)
         if self.max_no_improvement is not None:
             check_int(self.max_no_improvement, "max_no_improvement", min_val=1)
-        check_real(self.reassignment_ratio, "reassignment_ratio", min_val=0,
-                     max_val=1)
+        check_real(self.reassignment_ratio, "reassignment_ratio", min_val=0, max_val=1)
         if self.init_size is not None:
             check_int(self.init_size, "init_size", min_val=1)
         check_n_threads(self.n_threads)
@@ -163,8 +180,9 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         weights = sample_weight[rows]
         if np.count_nonzero(weights) < self.n_clusters:
             rows, weights = np.arange(X.shape[0]), sample_weight
-        picks = initial_picks(self.init, X[rows], weights, fixed, self.n_clusters,
-                              random_state, n_threads)
+        picks = initial_picks(
+            self.init, X[rows], weights, fixed, self.n_clusters, random_state, n_threads
+        )
         return X[rows[picks]]
 
     def _step(self, X, sample_weight, n_threads, random_state, frame=None):
@@ -183,13 +201,15 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         framed = frame is not None
         if framed:
             _, sums, weights, inertia = framed_block_step(
-                X, sample_weight, centers, n_fixed, frame, n_threads)
+                X, sample_weight, centers, n_fixed, frame, n_threads
+            )
             scale = 1.0
         else:
             frame = frame_of(X, n_threads)
             sample_weight, weight_scale = normalised_weights(sample_weight)
             _, sums, weights, inertia = framed_block_step(
-                X, sample_weight, frame.to(centers), n_fixed, frame, n_threads)
+                X, sample_weight, frame.to(centers), n_fixed, frame, n_threads
+            )
             inertia = float(frame.squared(inertia, weight_scale))
             sums = frame.sums_back(sums, weights) * weight_scale
             weights = weights * weight_scale
@@ -203,8 +223,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         self.counts_[hit] = total
         self.n_steps_ += 1
         if self.n_steps_ % REASSIGN_EVERY == 0:
-            self._reassign_starved(X, sample_weight, free, random_state,
-                                   frame if framed else None)
+            self._reassign_starved(X, sample_weight, free, random_state, frame if framed else None)
         return inertia, float(np.sum(((new - old) * scale) ** 2))
 
     def _reassign_starved(self, X, sample_weight, free, random_state, frame=None):
@@ -212,15 +231,17 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         the batch (drawn in proportion to weight), as scikit-learn does: a
         center stuck far from the data otherwise never recovers, since the
         running mean only moves centers that receive samples."""
-        starved = np.flatnonzero(
-            self.counts_ < self.reassignment_ratio * self.counts_.max())
+        starved = np.flatnonzero(self.counts_ < self.reassignment_ratio * self.counts_.max())
         positive = np.count_nonzero(sample_weight)
         if starved.size == 0 or starved.size >= self.n_clusters or positive == 0:
             return
         starved = starved[:positive]
         picks = random_state.choice(
-            X.shape[0], size=starved.size, replace=False,
-            p=sample_weight / sample_weight.sum(dtype=np.float64))
+            X.shape[0],
+            size=starved.size,
+            replace=False,
+            p=sample_weight / sample_weight.sum(dtype=np.float64),
+        )
         free[starved] = X[picks] if frame is None else frame.to(X[picks])
         # As if each had received as much as the least-fed healthy center.
         healthy = np.setdiff1d(np.arange(self.n_clusters), starved)
@@ -243,7 +264,8 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
             with single_threaded_blas():
                 self._passes(X, sample_weight, random_state, n_threads)
             self.inertia_, self.labels_ = weighted_inertia(
-                X, sample_weight, self.cluster_centers_, n_threads)
+                X, sample_weight, self.cluster_centers_, n_threads
+            )
         except BaseException:
             for name in FITTED_ATTRIBUTES:
                 self.__dict__.pop(name, None)
@@ -263,16 +285,14 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         self.cluster_centers_ = frame.to(self.cluster_centers_)
         self.counts_ = self.counts_ / weight_scale
         try:
-            self._framed_passes(X, normalised, sample_weight, random_state, n_threads,
-                                frame, tol)
+            self._framed_passes(X, normalised, sample_weight, random_state, n_threads, frame, tol)
         finally:
             centers = frame.back(self.cluster_centers_)
             centers[self.fixed_mask_] = fixed  # the user's own rows, bit for bit
             self.cluster_centers_ = centers
             self.counts_ = self.counts_ * weight_scale
 
-    def _framed_passes(self, X, normalised, sample_weight, random_state, n_threads,
-                       frame, tol):
+    def _framed_passes(self, X, normalised, sample_weight, random_state, n_threads, frame, tol):
         """The passes of _passes, in the frame."""
         n_samples = X.shape[0]
         batch_size = min(self.batch_size, n_samples)
@@ -284,19 +304,23 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
             self.n_iter_ += 1
             order = random_state.permutation(n_samples)
             for start in range(0, n_samples, batch_size):
-                rows = np.sort(order[start:start + batch_size])
-                inertia, shift = self._step(X[rows], normalised[rows], n_threads,
-                                            random_state, frame)
+                rows = np.sort(order[start : start + batch_size])
+                inertia, shift = self._step(
+                    X[rows], normalised[rows], n_threads, random_state, frame
+                )
                 per_sample = inertia / max(float(sample_weight[rows].sum()), 1e-300)
-                smoothed = per_sample if smoothed is None else (
-                    (1 - alpha) * smoothed + alpha * per_sample)
+                smoothed = (
+                    per_sample
+                    if smoothed is None
+                    else ((1 - alpha) * smoothed + alpha * per_sample)
+                )
                 if smoothed < best:
                     best, stale = smoothed, 0
                 else:
                     stale += 1
                 if (tol > 0 and shift <= tol) or (
-                        self.max_no_improvement is not None
-                        and stale >= self.max_no_improvement):
+                    self.max_no_improvement is not None and stale >= self.max_no_improvement
+                ):
                     return
 
     def partial_fit(self, X, y=None, sample_weight=None, fixed_centers=None):
@@ -314,8 +338,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         n_threads = effective_n_threads(self.n_threads)
         if first:
             self._random_state = check_random_state(self.random_state)
-            self._initialise(X, sample_weight, fixed_centers, self._random_state,
-                             n_threads)
+            self._initialise(X, sample_weight, fixed_centers, self._random_state, n_threads)
         elif fixed_centers is not None:
             self._check_same_fixed_centers(fixed_centers, X)
         state = self.cluster_centers_.copy(), self.counts_.copy(), self.n_steps_

@@ -1,4 +1,5 @@
 """k-means++ seeding that starts from fixed centers."""
+
 from sklearn.utils import check_random_state
 
 from .._core import effective_n_threads, greedy_kmeans_plusplus, take_rows

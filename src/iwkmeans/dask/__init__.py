@@ -25,6 +25,7 @@ task and used by the driver, so that data far from the origin loses no
 precision and huge or tiny values or weights neither overflow nor
 underflow. Centers and inertia come back to the user's units at the end.
 """
+
 from ._estimator import IncrementalKMeans, kmeans_parallel, select_wkmeans
 
 __all__ = ["IncrementalKMeans", "kmeans_parallel", "select_wkmeans"]

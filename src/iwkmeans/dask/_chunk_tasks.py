@@ -18,6 +18,7 @@ nothing the driver adds up can overflow; the driver brings the results back
 to the user's units once, at the end. predict and transform, which are
 lazy, frame each chunk on its own, as the in-memory estimator frames X.
 """
+
 import math
 
 import numpy as np
@@ -95,7 +96,7 @@ def summary(X, reference, n_threads, moments, block_rows=65536):
     frame of the whole data, whose scale is at most this one. Computed over
     blocks of rows, so that the float64 temporaries stay a few MiB whatever
     the chunk's size (a worker's memory may be small)."""
-    blocks = [X[s:s + block_rows] for s in range(0, X.shape[0], block_rows)]
+    blocks = [X[s : s + block_rows] for s in range(0, X.shape[0], block_rows)]
     finite = all(bool(np.isfinite(block).all()) for block in blocks)
     if not finite or reference is None:
         return finite, None, None
@@ -126,7 +127,8 @@ def lloyd_stats(X, sample_weight, start, frame, centers, n_fixed, n_threads):
     X, sample_weight = _contiguous(X, sample_weight)
     with single_threaded_blas():
         _, sums, weights, inertia = framed_block_step(
-            X, sample_weight, centers, n_fixed, frame, effective_n_threads(n_threads))
+            X, sample_weight, centers, n_fixed, frame, effective_n_threads(n_threads)
+        )
     return sums, weights, inertia
 
 
@@ -142,8 +144,7 @@ def relocation_candidates(X, sample_weight, start, frame, centers, count, n_thre
     distance = sample_weight[rows] * sq_distances[rows]
     order = np.lexsort((rows, -distance))[:count]
     rows = rows[order]
-    return (distance[order], start + rows, labels[rows], sample_weight[rows],
-            frame.to(X[rows]))
+    return (distance[order], start + rows, labels[rows], sample_weight[rows], frame.to(X[rows]))
 
 
 def labels_and_inertia(X, sample_weight, start, frame, centers, n_threads):
@@ -164,12 +165,10 @@ def transform(X, centers, n_threads=None):
     X = check_data(X)
     # Each chunk in its own frame, that of the in-memory transform: a frame
     # of the whole data would need a pass over X before the first result.
-    return framed_distances(
-        X, centers, frame_of(X, effective_n_threads(n_threads), centers))
+    return framed_distances(X, centers, frame_of(X, effective_n_threads(n_threads), centers))
 
 
-def nearest_seed(X, frame, state, new_centers, first_label, picked, picked_labels,
-                 n_threads):
+def nearest_seed(X, frame, state, new_centers, first_label, picked, picked_labels, n_threads):
     """k-means||: squared distance (frame units) to, and index of, each
     sample's nearest center so far, once ``new_centers`` (in the frame,
     numbered from ``first_label``) are added to the centers behind
@@ -211,15 +210,15 @@ def oversample(X, sample_weight, start, state, seed, oversampling):
     potential = float(weighted.sum())
     u = np.random.default_rng(seed).random(X.shape[0])
     keep = np.flatnonzero(u * potential < oversampling * weighted)
-    return potential, (u[keep], weighted[keep], start + keep,
-                       np.ascontiguousarray(X[keep]))
+    return potential, (u[keep], weighted[keep], start + keep, np.ascontiguousarray(X[keep]))
 
 
 def weight_per_center(X, sample_weight, start, state, n_centers):
     """Total weight of the samples nearest to each k-means|| center (float64)."""
     _, labels = state
-    return np.bincount(labels, weights=_weights(sample_weight, X),
-                       minlength=n_centers).astype(np.float64)
+    return np.bincount(labels, weights=_weights(sample_weight, X), minlength=n_centers).astype(
+        np.float64
+    )
 
 
 def first_unpicked(X, sample_weight, start, picked, count):

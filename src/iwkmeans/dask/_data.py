@@ -7,6 +7,7 @@ from all of X (the frame of the whole data, the weights' maximum and the
 mean variance behind ``tol``), with little memory per chunk. Numpy inputs
 are validated by the package's usual helpers and wrapped in a Dask array.
 """
+
 import math
 from typing import NamedTuple
 
@@ -14,7 +15,6 @@ import dask
 import dask.array as da
 import numpy as np
 
-from . import _chunk_tasks
 from .._core import Frame, scale_for, settled_reference
 from .._validation import (
     FLOAT_DTYPES,
@@ -23,6 +23,7 @@ from .._validation import (
     check_sample_weight,
     screen_input,
 )
+from . import _chunk_tasks
 
 
 def as_dask_data(X, name="X"):
@@ -40,8 +41,7 @@ def as_dask_data(X, name="X"):
         )
     if X.ndim != 2:
         raise ValueError(
-            f"{name} must be 2-D, of shape (n_samples, n_features); got "
-            f"{X.ndim} dimension(s)."
+            f"{name} must be 2-D, of shape (n_samples, n_features); got {X.ndim} dimension(s)."
         )
     if any(math.isnan(size) for size in X.chunks[0]):
         raise ValueError(
@@ -68,9 +68,14 @@ def as_dask_weights(sample_weight, X, name="sample_weight", allow_vanishing=Fals
     if sample_weight is None:
         return None
     if not isinstance(sample_weight, da.Array):
-        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype, name=name,
-                                      require_positive=False,
-                                      allow_vanishing=allow_vanishing)
+        weights = check_sample_weight(
+            sample_weight,
+            X.shape[0],
+            X.dtype,
+            name=name,
+            require_positive=False,
+            allow_vanishing=allow_vanishing,
+        )
         return da.from_array(weights, chunks=rows)
     screen_input(sample_weight, name)
     if sample_weight.shape != (X.shape[0],):
@@ -114,9 +119,17 @@ class Checked(NamedTuple):
     variance: object
 
 
-def check_values(X, sample_weight, *, weight_name="sample_weight",
-                 require_positive=True, frame=True, variance=True, holding=(),
-                 n_threads=None):
+def check_values(
+    X,
+    sample_weight,
+    *,
+    weight_name="sample_weight",
+    require_positive=True,
+    frame=True,
+    variance=True,
+    holding=(),
+    n_threads=None,
+):
     """Read X and the weights once; raise a ValueError naming the argument
     if X is not finite or the weights are not finite and non-negative (or,
     with ``require_positive``, all zero).
@@ -130,16 +143,21 @@ def check_values(X, sample_weight, *, weight_name="sample_weight",
     Returns a :class:`Checked`.
     """
     blocks = [block for block, rows in zip(X.to_delayed().ravel(), X.chunks[0]) if rows]
-    reference = (dask.delayed(_chunk_tasks.first_reference, pure=True)(blocks[0])
-                 if frame else None)
-    summaries = [dask.delayed(_chunk_tasks.summary, pure=True)(
-        block, reference, n_threads, frame and variance) for block in blocks]
+    reference = dask.delayed(_chunk_tasks.first_reference, pure=True)(blocks[0]) if frame else None
+    summaries = [
+        dask.delayed(_chunk_tasks.summary, pure=True)(
+            block, reference, n_threads, frame and variance
+        )
+        for block in blocks
+    ]
     weights = {}
     if sample_weight is not None:
-        weights = dict(finite=da.isfinite(sample_weight).all(),
-                       smallest=sample_weight.min(),
-                       largest=sample_weight.max(),
-                       positive=(sample_weight > 0).any())
+        weights = dict(
+            finite=da.isfinite(sample_weight).all(),
+            smallest=sample_weight.min(),
+            largest=sample_weight.max(),
+            positive=(sample_weight > 0).any(),
+        )
     reference, summaries, weights = dask.compute(reference, summaries, weights)
     if not all(finite for finite, _, _ in summaries):
         raise ValueError("Input X contains NaN or infinity.")
@@ -147,8 +165,7 @@ def check_values(X, sample_weight, *, weight_name="sample_weight",
         raise ValueError(f"Input {weight_name} contains NaN or infinity.")
     if weights and weights["smallest"] < 0:
         raise ValueError(
-            f"{weight_name} must be non-negative; got {weights['smallest']} as its "
-            "smallest value."
+            f"{weight_name} must be non-negative; got {weights['smallest']} as its smallest value."
         )
     if weights and require_positive and not weights["positive"]:
         raise ValueError(f"{weight_name} must have a positive entry; all are zero.")
@@ -162,9 +179,11 @@ def check_values(X, sample_weight, *, weight_name="sample_weight",
         half = max(half, _chunk_tasks.half_extent(points, reference, n_threads))
     reference, half = settled_reference(reference, half)
     whole = Frame(reference, scale_for(half), X.dtype)
-    return Checked(whole, weight_scale,
-                   mean_variance([moments for _, _, moments in summaries], whole.scale)
-                   if variance else None)
+    return Checked(
+        whole,
+        weight_scale,
+        mean_variance([moments for _, _, moments in summaries], whole.scale) if variance else None,
+    )
 
 
 def mean_variance(moments, scale):
@@ -177,8 +196,7 @@ def mean_variance(moments, scale):
     def in_frame(rows, own, mean, deviations):
         # 2**(exponent - own) <= 1: the moments can only shrink (ldexp
         # underflows gracefully, where the factor itself would be 0).
-        return (rows, np.ldexp(mean, exponent - own),
-                np.ldexp(deviations, 2 * (exponent - own)))
+        return (rows, np.ldexp(mean, exponent - own), np.ldexp(deviations, 2 * (exponent - own)))
 
     count, mean, deviations = in_frame(*moments[0])
     for part in moments[1:]:
@@ -205,8 +223,7 @@ def framed_chunks(X, sample_weight, checked):
     cannot overflow), persisted on the workers."""
     if sample_weight is not None and checked.weight_scale != 1.0:
         dtype = sample_weight.dtype
-        sample_weight = (sample_weight / dtype.type(checked.weight_scale)).astype(
-            dtype).persist()
+        sample_weight = (sample_weight / dtype.type(checked.weight_scale)).astype(dtype).persist()
     return RowChunks(X, sample_weight, checked.frame, checked.weight_scale)
 
 
@@ -227,8 +244,9 @@ class RowChunks:
     def __init__(self, X, sample_weight, frame=None, weight_scale=1.0):
         sizes = np.asarray(X.chunks[0], dtype=np.intp)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        weights = ([None] * len(sizes) if sample_weight is None
-                   else sample_weight.to_delayed().ravel())
+        weights = (
+            [None] * len(sizes) if sample_weight is None else sample_weight.to_delayed().ravel()
+        )
         self.blocks = [
             (x, w, int(start), int(size))
             for x, w, start, size in zip(X.to_delayed().ravel(), weights, starts, sizes)

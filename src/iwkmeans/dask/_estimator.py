@@ -1,5 +1,6 @@
 """The Dask estimator, k-means|| seeding and selection from a Dask pool
 (the public names of :mod:`iwkmeans.dask`)."""
+
 import math
 
 import dask
@@ -8,6 +9,17 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._core import single_threaded_blas
+from .._validation import (
+    check_batch_size,
+    check_beta,
+    check_fixed_centers,
+    check_int,
+    check_n_threads,
+    check_real,
+)
+from ..active._selection import top_scores, wkmeans_picks
+from ..cluster._incremental import LloydKMeansBase
 from . import _chunk_tasks
 from ._data import (
     as_dask_data,
@@ -20,30 +32,26 @@ from ._data import (
 )
 from ._lloyd import add_in_order, final_labels, lloyd
 from ._seeding import kmeans_parallel as _kmeans_parallel
-from .._core import single_threaded_blas
-from .._validation import (
-    check_batch_size,
-    check_beta,
-    check_int,
-    check_real,
-    check_fixed_centers,
-    check_n_threads,
-)
-from ..active._selection import top_scores, wkmeans_picks
-from ..cluster._incremental import LloydKMeansBase
 
 __all__ = ["IncrementalKMeans", "kmeans_parallel", "select_wkmeans"]
 
 
 def _check_seeding_params(oversampling_factor, n_rounds, rounds_name):
-    check_real(oversampling_factor, "oversampling_factor", min_val=0,
-               include_boundaries="neither")
+    check_real(oversampling_factor, "oversampling_factor", min_val=0, include_boundaries="neither")
     check_int(n_rounds, rounds_name, min_val=1)
 
 
-def kmeans_parallel(X, n_clusters, *, sample_weight=None, fixed_centers=None,
-                    oversampling_factor=2.0, n_rounds=5, random_state=None,
-                    n_threads=None):
+def kmeans_parallel(
+    X,
+    n_clusters,
+    *,
+    sample_weight=None,
+    fixed_centers=None,
+    oversampling_factor=2.0,
+    n_rounds=5,
+    random_state=None,
+    n_threads=None,
+):
     """Choose ``n_clusters`` initial centers among the samples of a Dask
     array with k-means|| (Bahmani et al. 2012), starting from fixed centers.
 
@@ -98,8 +106,14 @@ def kmeans_parallel(X, n_clusters, *, sample_weight=None, fixed_centers=None,
     fixed_centers = check_fixed_centers(fixed_centers, X.shape[1], X.dtype)
     with single_threaded_blas():
         indices, centers = _kmeans_parallel(
-            framed_chunks(X, sample_weight, checked), fixed_centers, n_clusters,
-            oversampling_factor, n_rounds, check_random_state(random_state), n_threads)
+            framed_chunks(X, sample_weight, checked),
+            fixed_centers,
+            n_clusters,
+            oversampling_factor,
+            n_rounds,
+            check_random_state(random_state),
+            n_threads,
+        )
     return centers, indices
 
 
@@ -186,12 +200,30 @@ class IncrementalKMeans(LloydKMeansBase):
     default_init = "k-means||"
     inits = ("k-means||",)
 
-    def __init__(self, n_clusters=8, *, init="k-means||", n_init=1, max_iter=300,
-                 tol=1e-4, oversampling_factor=2.0, init_rounds=5, random_state=None,
-                 n_threads=None, verbose=0):
-        super().__init__(n_clusters, init=init, n_init=n_init, max_iter=max_iter,
-                         tol=tol, random_state=random_state, n_threads=n_threads,
-                         verbose=verbose)
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means||",
+        n_init=1,
+        max_iter=300,
+        tol=1e-4,
+        oversampling_factor=2.0,
+        init_rounds=5,
+        random_state=None,
+        n_threads=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_clusters,
+            init=init,
+            n_init=n_init,
+            max_iter=max_iter,
+            tol=tol,
+            random_state=random_state,
+            n_threads=n_threads,
+            verbose=verbose,
+        )
         self.oversampling_factor = oversampling_factor
         self.init_rounds = init_rounds
 
@@ -245,15 +277,27 @@ class IncrementalKMeans(LloydKMeansBase):
             for _ in range(n_init):
                 if free_init is None:
                     _, free = _kmeans_parallel(
-                        chunks, fixed_centers, self.n_clusters, self.oversampling_factor,
-                        self.init_rounds, random_state, self.n_threads)
+                        chunks,
+                        fixed_centers,
+                        self.n_clusters,
+                        self.oversampling_factor,
+                        self.init_rounds,
+                        random_state,
+                        self.n_threads,
+                    )
                 else:
                     free = free_init
                 if self.verbose:
                     print("Initialization complete")
                 centers, n_iter = lloyd(
-                    chunks, np.concatenate([framed_fixed, frame.to(free)]), n_fixed,
-                    self.max_iter, tol, self.n_threads, self.verbose)
+                    chunks,
+                    np.concatenate([framed_fixed, frame.to(free)]),
+                    n_fixed,
+                    self.max_iter,
+                    tol,
+                    self.n_threads,
+                    self.verbose,
+                )
                 labels, inertia = final_labels(chunks, centers, self.n_threads)
                 if best is None or inertia < best[3]:
                     best = (centers, labels, n_iter, inertia)
@@ -261,7 +305,8 @@ class IncrementalKMeans(LloydKMeansBase):
         framed_centers, self.labels_, self.n_iter_, inertia = best
         # Fixed centers are the user's rows themselves, bit for bit.
         self.cluster_centers_ = np.concatenate(
-            [fixed_centers, frame.back(framed_centers[n_fixed:])])
+            [fixed_centers, frame.back(framed_centers[n_fixed:])]
+        )
         self.inertia_ = float(frame.squared(inertia, chunks.weight_scale))
         self.fixed_mask_ = np.arange(self.cluster_centers_.shape[0]) < n_fixed
         self.n_features_in_ = X.shape[1]
@@ -288,33 +333,50 @@ class IncrementalKMeans(LloydKMeansBase):
         sample does not depend on the frame but through rounding.
         """
         X, centers = self._check_test_data(X)
-        return X.map_blocks(_chunk_tasks.predict, centers, self.n_threads,
-                            drop_axis=1, dtype=np.int32)
+        return X.map_blocks(
+            _chunk_tasks.predict, centers, self.n_threads, drop_axis=1, dtype=np.int32
+        )
 
     def transform(self, X):
         """Euclidean distances of each sample to every center (fixed ones
         first), as a lazy Dask array chunked like X's rows."""
         X, centers = self._check_test_data(X)
-        return X.map_blocks(_chunk_tasks.transform, centers, self.n_threads,
-                            chunks=(X.chunks[0], (centers.shape[0],)), dtype=X.dtype)
+        return X.map_blocks(
+            _chunk_tasks.transform,
+            centers,
+            self.n_threads,
+            chunks=(X.chunks[0], (centers.shape[0],)),
+            dtype=X.dtype,
+        )
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the weighted inertia of X on the fitted centers (computed)."""
         X, centers = self._check_test_data(X)
         sample_weight = as_dask_weights(sample_weight, X)
         # One frame for X and the centers, which may lie far outside new data.
-        checked = check_values(X, sample_weight, require_positive=False, variance=False,
-                               holding=(centers,), n_threads=self.n_threads)
+        checked = check_values(
+            X,
+            sample_weight,
+            require_positive=False,
+            variance=False,
+            holding=(centers,),
+            n_threads=self.n_threads,
+        )
         chunks = framed_chunks(X, sample_weight, checked)
         with single_threaded_blas():
-            parts = chunks.compute(_chunk_tasks.labels_and_inertia, chunks.frame_node,
-                                   shared(chunks.frame.to(centers)), self.n_threads)
+            parts = chunks.compute(
+                _chunk_tasks.labels_and_inertia,
+                chunks.frame_node,
+                shared(chunks.frame.to(centers)),
+                self.n_threads,
+            )
         inertia = add_in_order([inertia for _, inertia in parts])
         return -float(chunks.frame.squared(inertia, chunks.weight_scale))
 
 
-def select_wkmeans(X_pool, scores, batch_size, *, beta=10, X_labeled=None,
-                   random_state=None, n_threads=None):
+def select_wkmeans(
+    X_pool, scores, batch_size, *, beta=10, X_labeled=None, random_state=None, n_threads=None
+):
     """WKMeans batch selection (Zhdanov 2019) from a Dask pool; IWKMeans
     with ``X_labeled``.
 
@@ -360,20 +422,29 @@ def select_wkmeans(X_pool, scores, batch_size, *, beta=10, X_labeled=None,
     X, scores = keep_on_workers(X, scores, X_in_memory)
     # Only the check: the top scores need no frame, and the local clustering
     # of the preselected samples frames them itself.
-    check_values(X, scores, weight_name="scores", require_positive=False, frame=False,
-                 variance=False)
+    check_values(
+        X, scores, weight_name="scores", require_positive=False, frame=False, variance=False
+    )
 
     score_blocks = scores.to_delayed().ravel()
     starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
-    parts = dask.compute(*[
-        dask.delayed(_chunk_tasks.top_score_candidates, pure=True)(block, start, count)
-        for block, start in zip(score_blocks, starts)
-    ])
+    parts = dask.compute(
+        *[
+            dask.delayed(_chunk_tasks.top_score_candidates, pure=True)(block, start, count)
+            for block, start in zip(score_blocks, starts)
+        ]
+    )
     rows, candidate_scores = (np.concatenate(part) for part in zip(*parts))
     # Candidates come in increasing row order, so ties still go to the lowest row.
     preselected = rows[top_scores(candidate_scores, count)]
     X_preselected = X[preselected].compute()
     picks = wkmeans_picks(
-        np.ascontiguousarray(X_preselected), candidate_scores[np.searchsorted(
-            rows, preselected)], batch_size, beta, fixed, random_state, n_threads)
+        np.ascontiguousarray(X_preselected),
+        candidate_scores[np.searchsorted(rows, preselected)],
+        batch_size,
+        beta,
+        fixed,
+        random_state,
+        n_threads,
+    )
     return preselected[picks]

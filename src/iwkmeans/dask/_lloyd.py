@@ -20,6 +20,7 @@ the ``tol`` test catches at the same iteration. Each iteration's tasks thus
 depend on X and the centers only, and a lost worker costs the recomputation
 of its chunks for one iteration, never a chain of earlier ones.
 """
+
 import dask
 import dask.array as da
 import numpy as np
@@ -48,7 +49,8 @@ def relocate_empty(sums, weights, candidates, n_fixed):
     number of centers moved.
     """
     distance, rows, labels, sample_weight, samples = (
-        np.concatenate(part) for part in zip(*candidates))
+        np.concatenate(part) for part in zip(*candidates)
+    )
     order = np.lexsort((rows, -distance))
     taken = 0
     # A relocation can empty a cluster of higher index, which then moves too.
@@ -90,14 +92,14 @@ def lloyd_iteration(chunks, centers, n_fixed, n_threads):
     n_free = centers.shape[0] - n_fixed
     centers_node = shared(centers)
     frame_node = chunks.frame_node
-    stats = chunks.compute(_chunk_tasks.lloyd_stats, frame_node, centers_node, n_fixed,
-                           n_threads)
+    stats = chunks.compute(_chunk_tasks.lloyd_stats, frame_node, centers_node, n_fixed, n_threads)
     sums, weights, inertia = (add_in_order(part) for part in zip(*stats))
     n_relocated = 0
     if np.any(weights == 0):
         # Rare: a second pass for the samples farthest from their centers.
-        candidates = chunks.compute(_chunk_tasks.relocation_candidates, frame_node,
-                                    centers_node, n_free, n_threads)
+        candidates = chunks.compute(
+            _chunk_tasks.relocation_candidates, frame_node, centers_node, n_free, n_threads
+        )
         n_relocated = relocate_empty(sums, weights, candidates, n_fixed)
     new, shift = update_free_centers(centers, n_fixed, sums, weights)
     return new, shift, float(inertia), n_relocated
@@ -110,19 +112,21 @@ def lloyd(chunks, centers, n_fixed, max_iter, tol, n_threads, verbose):
     number of iterations)."""
     frame = chunks.frame
     for iteration in range(max_iter):
-        centers, shift, inertia, n_relocated = lloyd_iteration(
-            chunks, centers, n_fixed, n_threads)
+        centers, shift, inertia, n_relocated = lloyd_iteration(chunks, centers, n_fixed, n_threads)
         if verbose:
-            print(f"Iteration {iteration}, inertia "
-                  f"{float(frame.squared(inertia, chunks.weight_scale))}.")
+            print(
+                f"Iteration {iteration}, inertia "
+                f"{float(frame.squared(inertia, chunks.weight_scale))}."
+            )
             if n_relocated:
-                print(f"Iteration {iteration}: relocated {n_relocated} empty "
-                      "cluster(s).")
+                print(f"Iteration {iteration}: relocated {n_relocated} empty cluster(s).")
         if shift <= tol:
             if verbose:
-                print(f"Converged at iteration {iteration}: center shift "
-                      f"{float(frame.squared(shift))} within tolerance "
-                      f"{float(frame.squared(tol))}.")
+                print(
+                    f"Converged at iteration {iteration}: center shift "
+                    f"{float(frame.squared(shift))} within tolerance "
+                    f"{float(frame.squared(tol))}."
+                )
             break
     return centers, iteration + 1
 
@@ -131,12 +135,15 @@ def final_labels(chunks, centers, n_threads):
     """Labels of every sample for ``centers`` (in the frame): a Dask array,
     persisted on the workers; and the total inertia, summed in chunk order,
     in frame units (with the normalised weights)."""
-    tasks = chunks.map(_chunk_tasks.labels_and_inertia, chunks.frame_node,
-                       shared(centers), n_threads)
+    tasks = chunks.map(
+        _chunk_tasks.labels_and_inertia, chunks.frame_node, shared(centers), n_threads
+    )
     tasks = dask.persist(*tasks)
-    labels = da.concatenate([
-        da.from_delayed(task[0], shape=(size,), dtype=np.int32)
-        for task, (_, _, _, size) in zip(tasks, chunks.blocks)
-    ])
+    labels = da.concatenate(
+        [
+            da.from_delayed(task[0], shape=(size,), dtype=np.int32)
+            for task, (_, _, _, size) in zip(tasks, chunks.blocks)
+        ]
+    )
     inertias = dask.compute(*[task[1] for task in tasks])
     return labels, float(add_in_order(inertias))

@@ -23,16 +23,17 @@ so the potential is always finite (in the user's units it overflows for
 values near 1e154, or weights near 1e308, and no sample would ever be
 drawn). The candidates stay the user's own rows.
 """
+
 import math
 
 import dask
 import numpy as np
 
+from .._core import effective_n_threads, greedy_kmeans_plusplus
+from .._validation import check_n_local_trials
 from . import _chunk_tasks
 from ._data import shared
 from ._lloyd import add_in_order
-from .._core import effective_n_threads, greedy_kmeans_plusplus
-from .._validation import check_n_local_trials
 
 
 def weighted_draw(chunks, random_state):
@@ -44,8 +45,9 @@ def weighted_draw(chunks, random_state):
     if chunk > 0:
         target -= totals[chunk - 1]
     X_block, w_block, start, _ = chunks.blocks[chunk]
-    (cumulative,) = dask.compute(dask.delayed(_chunk_tasks.cumulative_weight)(
-        X_block, w_block, start))
+    (cumulative,) = dask.compute(
+        dask.delayed(_chunk_tasks.cumulative_weight)(X_block, w_block, start)
+    )
     local = int(np.searchsorted(cumulative, target, side="right"))
     # Rounding can step past the end: take the last sample of positive weight.
     last = int(np.flatnonzero(np.diff(cumulative, prepend=0.0) > 0)[-1])
@@ -60,8 +62,9 @@ def _in_chunk(rows, start, size):
     return rows[position] - start, position
 
 
-def kmeans_parallel(chunks, fixed_centers, n_clusters, oversampling_factor, n_rounds,
-                    random_state, n_threads):
+def kmeans_parallel(
+    chunks, fixed_centers, n_clusters, oversampling_factor, n_rounds, random_state, n_threads
+):
     """Rows (in the whole data) and samples (the user's rows) of the
     ``n_clusters`` free initial centers chosen by k-means||; inputs already
     validated, ``chunks`` framed (see _dask_data.framed_chunks), fixed
@@ -73,12 +76,12 @@ def kmeans_parallel(chunks, fixed_centers, n_clusters, oversampling_factor, n_ro
     else:
         row, new = weighted_draw(chunks, random_state)
         new_rows = np.array([row])
-    rows = [new_rows]       # candidate rows, in the order the centers are numbered
+    rows = [new_rows]  # candidate rows, in the order the centers are numbered
     samples = [new] if not n_fixed else []
-    n_known = 0             # centers (fixed and candidates) the states know
+    n_known = 0  # centers (fixed and candidates) the states know
     states = [None] * len(chunks.blocks)
     rounds = 0
-    exhausted = False       # every sample of positive weight is a center
+    exhausted = False  # every sample of positive weight is a center
     while True:
         n_candidates = sum(r.size for r in rows)
         if n_candidates < n_clusters and exhausted:
@@ -92,20 +95,19 @@ def kmeans_parallel(chunks, fixed_centers, n_clusters, oversampling_factor, n_ro
             break
         seeds = random_state.randint(np.iinfo(np.int32).max, size=len(chunks.blocks))
         draw_tasks = [
-            dask.delayed(_chunk_tasks.oversample, pure=True)(
-                x, w, start, state, seed, oversampling)
+            dask.delayed(_chunk_tasks.oversample, pure=True)(x, w, start, state, seed, oversampling)
             for (x, w, start, _), state, seed in zip(chunks.blocks, state_tasks, seeds)
         ]
         # One graph for both, so each chunk of X is read once per round.
         persisted = dask.persist(*state_tasks, *draw_tasks)
-        states = persisted[:len(state_tasks)]
-        potentials, draws = zip(*dask.compute(*persisted[len(state_tasks):]))
+        states = persisted[: len(state_tasks)]
+        potentials, draws = zip(*dask.compute(*persisted[len(state_tasks) :]))
         potential = float(add_in_order(potentials))
         if not math.isfinite(potential):
             # Cannot happen in the frame; never loop without drawing anything.
             raise FloatingPointError(
-                f"k-means||: the total potential is {potential}; no sample can be "
-                "drawn.")
+                f"k-means||: the total potential is {potential}; no sample can be drawn."
+            )
         u, weighted, drawn_rows, drawn = (np.concatenate(part) for part in zip(*draws))
         keep = u * potential < oversampling * weighted
         new_rows, new = drawn_rows[keep], drawn[keep]
@@ -114,17 +116,25 @@ def kmeans_parallel(chunks, fixed_centers, n_clusters, oversampling_factor, n_ro
         rounds += 1
         exhausted = potential == 0
 
-    weights = add_in_order(dask.compute(*[
-        dask.delayed(_chunk_tasks.weight_per_center, pure=True)(x, w, start, state,
-                                                                n_known)
-        for (x, w, start, _), state in zip(chunks.blocks, state_tasks)
-    ]))
+    weights = add_in_order(
+        dask.compute(
+            *[
+                dask.delayed(_chunk_tasks.weight_per_center, pure=True)(x, w, start, state, n_known)
+                for (x, w, start, _), state in zip(chunks.blocks, state_tasks)
+            ]
+        )
+    )
     candidates = np.ascontiguousarray(np.concatenate(samples), dtype=chunks.dtype)
     # The candidates are rows of X: the whole data's frame holds them.
     picks = greedy_kmeans_plusplus(
-        candidates, weights[n_fixed:].astype(chunks.dtype), fixed_centers, n_clusters,
-        random_state, check_n_local_trials(None, n_clusters),
-        effective_n_threads(n_threads), frame=chunks.frame,
+        candidates,
+        weights[n_fixed:].astype(chunks.dtype),
+        fixed_centers,
+        n_clusters,
+        random_state,
+        check_n_local_trials(None, n_clusters),
+        effective_n_threads(n_threads),
+        frame=chunks.frame,
     )
     return np.concatenate(rows)[picks], candidates[picks]
 
@@ -140,9 +150,11 @@ def _add_centers(chunks, states, new_rows, new, n_known, n_threads):
     tasks = []
     for (x, _, start, size), state in zip(chunks.blocks, states):
         picked, position = _in_chunk(new_rows, start, size)
-        tasks.append(dask.delayed(_chunk_tasks.nearest_seed, pure=True)(
-            x, frame_node, state, new_node, n_known, picked, n_known + position,
-            n_threads))
+        tasks.append(
+            dask.delayed(_chunk_tasks.nearest_seed, pure=True)(
+                x, frame_node, state, new_node, n_known, picked, n_known + position, n_threads
+            )
+        )
     return tasks
 
 
@@ -153,7 +165,8 @@ def _fill(chunks, candidate_rows, count):
     tasks = []
     for x, w, start, size in chunks.blocks:
         picked, _ = _in_chunk(candidate_rows, start, size)
-        tasks.append(dask.delayed(_chunk_tasks.first_unpicked, pure=True)(
-            x, w, start, picked, count))
+        tasks.append(
+            dask.delayed(_chunk_tasks.first_unpicked, pure=True)(x, w, start, picked, count)
+        )
     rows, samples = (np.concatenate(part) for part in zip(*dask.compute(*tasks)))
     return rows[:count], samples[:count]

@@ -9,6 +9,7 @@ easiness), :mod:`~iwkmeans.experiments.monitor` (the labeling monitor and its
 advice), :mod:`~iwkmeans.experiments.cache` (the resumable, replayable store
 of runs) and :mod:`~iwkmeans.experiments.datasets` (noisy blobs).
 """
+
 from ._loop import (
     compare_samplers,
     format_summary,

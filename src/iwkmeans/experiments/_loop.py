@@ -15,10 +15,7 @@ from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 
-from . import metrics
 from .._validation import check_data, check_int
-from .cache import RunStore, run_key, run_settings, seeded_model
-from .datasets import make_noisy_blobs
 from ..active._samplers import (
     BadgeSampler,
     ClusteredSampler,
@@ -27,12 +24,21 @@ from ..active._samplers import (
     SubmodularSampler,
     WKMeansSampler,
 )
+from . import metrics
+from .cache import RunStore, run_key, run_settings, seeded_model
+from .datasets import make_noisy_blobs
 
 # Per-step entries of a run's result, in table order. "noisy_ratio" is there
 # only when the noise flags are known.
 STEP_KEYS = (
-    "n_labeled", "accuracy", "contradiction", "exploration",
-    "exploration_decrease", "agreement", "easiness", "noisy_ratio",
+    "n_labeled",
+    "accuracy",
+    "contradiction",
+    "exploration",
+    "exploration_decrease",
+    "agreement",
+    "easiness",
+    "noisy_ratio",
 )
 # The entries that describe the batch selected at a step: none at the last step.
 BATCH_KEYS = ("agreement", "easiness", "noisy_ratio")
@@ -41,21 +47,25 @@ BATCH_KEYS = ("agreement", "easiness", "noisy_ratio")
 def _split(y, test_size, initial_size, seed, swap_split):
     """Row indices of the initial labeled set, the pool and the test set."""
     rows = np.arange(y.shape[0])
-    train, test = train_test_split(rows, test_size=test_size, stratify=y,
-                                   random_state=seed)
+    train, test = train_test_split(rows, test_size=test_size, stratify=y, random_state=seed)
     if swap_split:
         train, test = test, train
-    initial, pool = train_test_split(train, train_size=initial_size,
-                                     stratify=y[train], random_state=seed)
+    initial, pool = train_test_split(
+        train, train_size=initial_size, stratify=y[train], random_state=seed
+    )
     return initial, pool, test
 
 
 def _check_picks(picks, batch_size, n_pool):
     """A sampler made by the user's factory must keep the samplers' contract."""
     picks = np.asarray(picks)
-    if (picks.shape != (batch_size,) or picks.dtype.kind not in "iu"
-            or np.unique(picks).size != batch_size
-            or picks.min() < 0 or picks.max() >= n_pool):
+    if (
+        picks.shape != (batch_size,)
+        or picks.dtype.kind not in "iu"
+        or np.unique(picks).size != batch_size
+        or picks.min() < 0
+        or picks.max() >= n_pool
+    ):
         raise ValueError(
             f"The sampler from sampler_factory must return {batch_size} distinct "
             f"integer indices into a pool of {n_pool} samples; got {picks!r}."
@@ -63,9 +73,22 @@ def _check_picks(picks, batch_size, n_pool):
     return picks
 
 
-def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches,
-                   classifier, random_state, test_size=0.5, noisy=None,
-                   swap_split=False, cache=None, run_name=None):
+def run_experiment(
+    X,
+    y,
+    sampler_factory,
+    *,
+    initial_size,
+    batch_size,
+    n_batches,
+    classifier,
+    random_state,
+    test_size=0.5,
+    noisy=None,
+    swap_split=False,
+    cache=None,
+    run_name=None,
+):
     """One active-learning run: ``n_batches`` batches, ``n_batches + 1`` steps.
 
     1. Split the rows into train and test (stratified, seeded with
@@ -153,8 +176,7 @@ def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches
     y = np.asarray(y)
     if y.shape != (X.shape[0],):
         raise ValueError(
-            f"y must have shape ({X.shape[0]},), one label per row of X; got "
-            f"shape {y.shape}."
+            f"y must have shape ({X.shape[0]},), one label per row of X; got shape {y.shape}."
         )
     if noisy is not None:
         noisy = np.asarray(noisy)
@@ -188,9 +210,23 @@ def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches
     if cache is not None:
         name = type(sampler).__name__ if run_name is None else run_name
         store = RunStore(cache, run_key(name, random_state, swap_split))
-        store.open(run_settings(name, sampler, model, X, y, noisy, random_state,
-                             initial_size, batch_size, test_size, swap_split),
-                   initial, test)
+        store.open(
+            run_settings(
+                name,
+                sampler,
+                model,
+                X,
+                y,
+                noisy,
+                random_state,
+                initial_size,
+                batch_size,
+                test_size,
+                swap_split,
+            ),
+            initial,
+            test,
+        )
         n_stored = min(store.n_stored(), n_batches + 1)
         if 0 < n_stored <= n_batches and not store.has_batch(n_stored - 1):
             n_stored -= 1  # a shorter run's last step: redo it, selecting this time
@@ -217,8 +253,9 @@ def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches
                     f"rows that are not in the pool."
                 )
         else:
-            values, batch, previous = _step(sampler, batch_size, X, y, labeled, pool,
-                                            test, previous, reference, noisy, last)
+            values, batch, previous = _step(
+                sampler, batch_size, X, y, labeled, pool, test, previous, reference, noisy, last
+            )
             if store is not None:
                 store.save(step, values, batch, previous, rng)
         for key in keys:
@@ -230,14 +267,12 @@ def run_experiment(X, y, sampler_factory, *, initial_size, batch_size, n_batches
         labeled = np.concatenate([labeled, batch])
         pool = pool[~np.isin(pool, batch)]
 
-    result["exploration_decrease"][:-1] = (
-        result["exploration"][:-1] - result["exploration"][1:])
+    result["exploration_decrease"][:-1] = result["exploration"][:-1] - result["exploration"][1:]
     result.update(initial=initial, selected=selected, test=test)
     return result
 
 
-def _step(sampler, batch_size, X, y, labeled, pool, test, previous, reference,
-          noisy, last):
+def _step(sampler, batch_size, X, y, labeled, pool, test, previous, reference, noisy, last):
     """One step of a run: fit, record, select.
 
     Returns the step's values (metric name -> float, as in
@@ -259,15 +294,17 @@ def _step(sampler, batch_size, X, y, labeled, pool, test, previous, reference,
     picks = _check_picks(sampler.select_samples(X[pool]), batch_size, pool.size)
     batch = pool[picks]
     values["agreement"] = metrics.classifier_agreement(
-        sampler.classifier_, X[labeled], y[labeled], X[batch])
+        sampler.classifier_, X[labeled], y[labeled], X[batch]
+    )
     values["easiness"] = metrics.reverse_batch_accuracy(reference, X[batch], y[batch])
     if noisy is not None:
         values["noisy_ratio"] = metrics.noisy_sample_ratio(batch, noisy)
     return values, batch, predictions
 
 
-def compare_samplers(X, y, samplers, *, seeds, both_halves=False, progress=None,
-                     cache=None, **run_options):
+def compare_samplers(
+    X, y, samplers, *, seeds, both_halves=False, progress=None, cache=None, **run_options
+):
     """Run every sampler with every seed; return one table row per step.
 
     Parameters
@@ -315,14 +352,21 @@ def compare_samplers(X, y, samplers, *, seeds, both_halves=False, progress=None,
         for seed, half in runs:
             for method, factory in samplers.items():
                 bar.set_description(f"{method} {seed}{half}")
-                result = run_experiment(X, y, factory, random_state=seed,
-                                        swap_split=half == "B", cache=cache,
-                                        run_name=method, **run_options)
+                result = run_experiment(
+                    X,
+                    y,
+                    factory,
+                    random_state=seed,
+                    swap_split=half == "B",
+                    cache=cache,
+                    run_name=method,
+                    **run_options,
+                )
                 for step in range(result["n_labeled"].size):
-                    row = {"method": method, "run": f"{seed}{half}", "seed": seed,
-                           "step": step}
-                    row.update((key, result[key][step].item())
-                               for key in STEP_KEYS if key in result)
+                    row = {"method": method, "run": f"{seed}{half}", "seed": seed, "step": step}
+                    row.update(
+                        (key, result[key][step].item()) for key in STEP_KEYS if key in result
+                    )
                     rows.append(row)
                 bar.update()
     return rows
@@ -362,9 +406,14 @@ def summarize(rows):
     summary = []
     for method, (_, accuracy) in accuracies.items():
         auc = 100 * metrics.learning_curve_auc(accuracy)
-        entry = {"method": method, "n_runs": auc.size, "auc_mean": auc.mean(),
-                 "auc_std": auc.std(), "auc_p10": np.percentile(auc, 10),
-                 "auc_p90": np.percentile(auc, 90)}
+        entry = {
+            "method": method,
+            "n_runs": auc.size,
+            "auc_mean": auc.mean(),
+            "auc_std": auc.std(),
+            "auc_p10": np.percentile(auc, 10),
+            "auc_p90": np.percentile(auc, 90),
+        }
         if noisy:
             entry["noisy_ratio"] = np.nanmean(noisy[method][1])
         summary.append(entry)
@@ -375,13 +424,14 @@ def format_summary(summary):
     """The output of :func:`summarize` as a Markdown table."""
     has_noise = "noisy_ratio" in summary[0]
     lines = [
-        "| method | runs | AUC | std | 10th-90th pct |"
-        + (" noisy ratio |" if has_noise else ""),
+        "| method | runs | AUC | std | 10th-90th pct |" + (" noisy ratio |" if has_noise else ""),
         "| --- | ---: | ---: | ---: | ---: |" + (" ---: |" if has_noise else ""),
     ]
     for s in summary:
-        line = (f"| {s['method']} | {s['n_runs']} | {s['auc_mean']:.2f} | "
-                f"{s['auc_std']:.2f} | {s['auc_p10']:.2f}-{s['auc_p90']:.2f} |")
+        line = (
+            f"| {s['method']} | {s['n_runs']} | {s['auc_mean']:.2f} | "
+            f"{s['auc_std']:.2f} | {s['auc_p10']:.2f}-{s['auc_p90']:.2f} |"
+        )
         if has_noise:
             line += f" {s['noisy_ratio']:.2f} |"
         lines.append(line)
@@ -405,10 +455,8 @@ def plot_learning_curves(rows, path, *, title=None):
         auc = 100 * metrics.learning_curve_auc(accuracy).mean()
         accuracy = 100 * accuracy
         low, high = np.percentile(accuracy, [10, 90], axis=0)
-        (line,) = ax.plot(n_labeled, accuracy.mean(axis=0),
-                          label=f"{method} (AUC {auc:.1f})")
-        ax.fill_between(n_labeled, low, high, color=line.get_color(), alpha=0.2,
-                        linewidth=0)
+        (line,) = ax.plot(n_labeled, accuracy.mean(axis=0), label=f"{method} (AUC {auc:.1f})")
+        ax.fill_between(n_labeled, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel("labeled samples")
     ax.set_ylabel("test accuracy (%)")
     ax.grid(alpha=0.3)
@@ -419,8 +467,9 @@ def plot_learning_curves(rows, path, *, title=None):
     return path
 
 
-def run_demo(n_seeds=5, batch_size=10, output="iwkmeans_demo.png", progress=None,
-             extra_samplers=False):
+def run_demo(
+    n_seeds=5, batch_size=10, output="iwkmeans_demo.png", progress=None, extra_samplers=False
+):
     """The demo experiment: Random vs WKMeans vs IWKMeans on noisy blobs.
 
     A small Noisy-LD: :func:`~iwkmeans.experiments.datasets.make_noisy_blobs` with 2,000
@@ -436,29 +485,37 @@ def run_demo(n_seeds=5, batch_size=10, output="iwkmeans_demo.png", progress=None
     output)`` (see :func:`summarize`).
     """
     n_classes = 10
-    X, y, noisy = make_noisy_blobs(2000, n_classes, noise_fraction=0.5,
-                                   blobs_per_class=5, random_state=0)
+    X, y, noisy = make_noisy_blobs(
+        2000, n_classes, noise_fraction=0.5, blobs_per_class=5, random_state=0
+    )
     samplers = {
         "Random": lambda c, b, r: RandomSampler(c, b, random_state=r),
         "WKMeans": lambda c, b, r: WKMeansSampler(c, b, beta=n_classes, random_state=r),
-        "IWKMeans": lambda c, b, r: IWKMeansSampler(c, b, beta=n_classes,
-                                                    random_state=r),
+        "IWKMeans": lambda c, b, r: IWKMeansSampler(c, b, beta=n_classes, random_state=r),
     }
     if extra_samplers:
-        samplers.update({
-            "Clustered": lambda c, b, r: ClusteredSampler(c, b, beta=n_classes,
-                                                          random_state=r),
-            "Submodular": lambda c, b, r: SubmodularSampler(c, b, beta=n_classes),
-            "BADGE": lambda c, b, r: BadgeSampler(c, b, random_state=r),
-        })
+        samplers.update(
+            {
+                "Clustered": lambda c, b, r: ClusteredSampler(c, b, beta=n_classes, random_state=r),
+                "Submodular": lambda c, b, r: SubmodularSampler(c, b, beta=n_classes),
+                "BADGE": lambda c, b, r: BadgeSampler(c, b, random_state=r),
+            }
+        )
     rows = compare_samplers(
-        X, y, samplers, seeds=range(n_seeds), progress=progress,
-        initial_size=2 * n_classes, batch_size=batch_size, n_batches=10,
+        X,
+        y,
+        samplers,
+        seeds=range(n_seeds),
+        progress=progress,
+        initial_size=2 * n_classes,
+        batch_size=batch_size,
+        n_batches=10,
         classifier=RandomForestClassifier(n_estimators=30, max_depth=10),
         noisy=noisy,
     )
     plot_learning_curves(
-        rows, output,
+        rows,
+        output,
         title=f"Noisy blobs: {n_seeds} seed(s), batches of {batch_size}",
     )
     return summarize(rows), output

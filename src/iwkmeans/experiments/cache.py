@@ -56,6 +56,7 @@ same cache and settings), and :func:`replay` recomputes any metric from the
 stored selections without calling the sampler. Deleting a run's folder
 starts that run afresh (the log forgets it).
 """
+
 import hashlib
 import io
 import json
@@ -169,8 +170,7 @@ def fingerprint(array):
 def _check_folder(cache):
     if not isinstance(cache, (str, os.PathLike)):
         raise TypeError(
-            f"cache must be a folder path (str or os.PathLike); got "
-            f"{type(cache).__name__}."
+            f"cache must be a folder path (str or os.PathLike); got {type(cache).__name__}."
         )
     return Path(cache)
 
@@ -185,8 +185,11 @@ def _log_error(path, error):
             f"{LOCK_TIMEOUT:g} s): another run, or a program that has it open, is "
             f"writing to it. Run again once it has finished or been closed."
         )
-    if (code in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or "not a database" in message
-            or "malformed" in message):
+    if (
+        code in ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+        or "not a database" in message
+        or "malformed" in message
+    ):
         return CorruptCacheError(
             f"The cache log {path} is damaged ({message}). It records which stored "
             f"steps are trusted, so nothing in the cache can be: delete (or move "
@@ -221,8 +224,7 @@ def _warn(message):
     """A CacheWarning pointing at the first caller outside this package."""
     package = os.path.dirname(os.path.abspath(__file__)) + os.sep
     frame, level = sys._getframe(1), 2
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
-            package):
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, CacheWarning, stacklevel=level)
 
@@ -283,11 +285,16 @@ def _read(path, recorded, legacy, parse=True):
     if recorded is not None:
         size, sha256 = recorded
         if len(data) != size:
-            raise _Damaged(path, f"the file has {len(data)} bytes where {size} were "
-                                 f"written (truncated or replaced)")
+            raise _Damaged(
+                path,
+                f"the file has {len(data)} bytes where {size} were written (truncated or replaced)",
+            )
         if hashlib.sha256(data).hexdigest() != sha256:
-            raise _Damaged(path, f"the file's SHA-256 differs from the one recorded "
-                                 f"in {LOG_FILE} when it was written (altered)")
+            raise _Damaged(
+                path,
+                f"the file's SHA-256 differs from the one recorded "
+                f"in {LOG_FILE} when it was written (altered)",
+            )
         if not parse:
             return None
     elif not legacy:
@@ -295,8 +302,7 @@ def _read(path, recorded, legacy, parse=True):
     try:
         return _PARSERS[path.name](data)
     except Exception as error:  # any failure to parse a file makes it damaged
-        raise _Damaged(path, f"the file cannot be read ({type(error).__name__}: "
-                             f"{error})") from None
+        raise _Damaged(path, f"the file cannot be read ({type(error).__name__}: {error})") from None
 
 
 def _save_file(path, data):
@@ -320,19 +326,22 @@ def seeded_model(classifier, seed):
     return model
 
 
-def run_settings(name, sampler, model, X, y, noisy, random_state, initial_size,
-                 batch_size, test_size, swap_split):
+def run_settings(
+    name, sampler, model, X, y, noisy, random_state, initial_size, batch_size, test_size, swap_split
+):
     """What makes a run the same run, for the cache. ``n_batches`` is left
     out: a longer run starts as the shorter one did."""
     # .item(): NumPy scalars as the Python numbers that JSON stores.
     return {
-        "name": str(name), "sampler": describe(sampler), "classifier": describe(model),
+        "name": str(name),
+        "sampler": describe(sampler),
+        "classifier": describe(model),
         "random_state": np.asarray(random_state).item(),
         "initial_size": np.asarray(initial_size).item(),
         "batch_size": np.asarray(batch_size).item(),
-        "test_size": np.asarray(test_size).item(), "swap_split": bool(swap_split),
-        "data": {"X": fingerprint(X), "y": fingerprint(y),
-                 "noisy": fingerprint(noisy)},
+        "test_size": np.asarray(test_size).item(),
+        "swap_split": bool(swap_split),
+        "data": {"X": fingerprint(X), "y": fingerprint(y), "noisy": fingerprint(noisy)},
     }
 
 
@@ -356,14 +365,16 @@ class RunStore:
             return None
         with _connect(self.folder) as connection:
             row = connection.execute(
-                "SELECT settings FROM runs WHERE run = ?", (self.key,)).fetchone()
+                "SELECT settings FROM runs WHERE run = ?", (self.key,)
+            ).fetchone()
         if row is None:
             return None
         try:
             return json.loads(row[0])
         except ValueError:
-            raise _log_error(self.folder / LOG_FILE,
-                             sqlite3.DatabaseError("malformed settings")) from None
+            raise _log_error(
+                self.folder / LOG_FILE, sqlite3.DatabaseError("malformed settings")
+            ) from None
 
     def open(self, settings, initial, test):
         """Start the run, or check that the stored one is the same run.
@@ -380,9 +391,11 @@ class RunStore:
         stored = self.stored_settings()
         if stored is None:
             if any(self.run_folder.glob("iter_*")):
-                _warn(f"{self.folder / LOG_FILE} has no record of run {self.key!r}, "
-                      f"yet {self.run_folder} holds steps (was the log deleted or "
-                      f"emptied?): they are not trusted, the run is recomputed.")
+                _warn(
+                    f"{self.folder / LOG_FILE} has no record of run {self.key!r}, "
+                    f"yet {self.run_folder} holds steps (was the log deleted or "
+                    f"emptied?): they are not trusted, the run is recomputed."
+                )
             self._write_run_files(settings, initial, test, new=True)
             return
         differences = [
@@ -404,29 +417,33 @@ class RunStore:
         path = self.run_folder / "settings.json"
         try:
             if _read(path, recorded.get(path.name), legacy) != stored:
-                raise _Damaged(path, f"the file differs from the settings recorded "
-                                     f"in {LOG_FILE}")
+                raise _Damaged(path, f"the file differs from the settings recorded in {LOG_FILE}")
         except _Damaged as damage:
-            _warn(f"{damage}. It is rewritten from the settings recorded in "
-                  f"{LOG_FILE}; no step needs recomputing.")
+            _warn(
+                f"{damage}. It is rewritten from the settings recorded in "
+                f"{LOG_FILE}; no step needs recomputing."
+            )
             data = _settings_bytes(stored)
             _save_file(path, data)
             if not legacy:
                 with _connect(self.folder, write=True) as connection:
-                    connection.execute("INSERT OR REPLACE INTO files VALUES "
-                                       "(?, ?, ?, ?, ?)",
-                                       (self.key, RUN_FILES, path.name, *_record(data)))
+                    connection.execute(
+                        "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+                        (self.key, RUN_FILES, path.name, *_record(data)),
+                    )
         try:
             stored_initial, stored_test = (
                 _read(self.run_folder / name, recorded.get(name), legacy)
-                for name in ("initial.npy", "test.npy"))
+                for name in ("initial.npy", "test.npy")
+            )
         except _Damaged as damage:
-            _warn(f"{damage}. Every step of run {self.key!r} depends on it: the run "
-                  f"is recomputed from step 0.")
+            _warn(
+                f"{damage}. Every step of run {self.key!r} depends on it: the run "
+                f"is recomputed from step 0."
+            )
             self._write_run_files(stored, initial, test, new=False)
             return
-        if not (np.array_equal(stored_initial, initial)
-                and np.array_equal(stored_test, test)):
+        if not (np.array_equal(stored_initial, initial) and np.array_equal(stored_test, test)):
             raise ValueError(
                 f"The cache {self.folder} holds run {self.key!r} with the same "
                 f"settings but another train/test split (a different scikit-learn "
@@ -440,37 +457,47 @@ class RunStore:
         if new:  # forget what the log holds of a run whose folder was deleted
             with _connect(self.folder, write=True) as connection:
                 for table in ("runs", "iterations", "files", "log"):
-                    connection.execute(f"DELETE FROM {table} WHERE run = ?",
-                                       (self.key,))
+                    connection.execute(f"DELETE FROM {table} WHERE run = ?", (self.key,))
         else:
             self._set_aside(0)
-        files = {"settings.json": _settings_bytes(settings),
-                 "initial.npy": _npy_bytes(initial), "test.npy": _npy_bytes(test)}
+        files = {
+            "settings.json": _settings_bytes(settings),
+            "initial.npy": _npy_bytes(initial),
+            "test.npy": _npy_bytes(test),
+        }
         for name, data in files.items():
             _save_file(self.run_folder / name, data)
         with _connect(self.folder, write=True) as connection:
             if new:
-                connection.execute("INSERT INTO runs VALUES (?, ?)",
-                                   (self.key, json.dumps(settings, sort_keys=True)))
-            connection.execute("DELETE FROM files WHERE run = ? AND iteration = ?",
-                               (self.key, RUN_FILES))
+                connection.execute(
+                    "INSERT INTO runs VALUES (?, ?)",
+                    (self.key, json.dumps(settings, sort_keys=True)),
+                )
+            connection.execute(
+                "DELETE FROM files WHERE run = ? AND iteration = ?", (self.key, RUN_FILES)
+            )
             connection.executemany(
                 "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
-                [(self.key, RUN_FILES, name, *_record(data))
-                 for name, data in files.items()])
+                [(self.key, RUN_FILES, name, *_record(data)) for name, data in files.items()],
+            )
 
     def _warn_legacy(self):
-        _warn(f"Run {self.key!r} in the cache {self.folder} was stored by an older "
-              f"iwkmeans, without checksums: its files are read without "
-              f"verification (a truncated or garbage file is still detected and "
-              f"recomputed, an altered but readable one is not). Delete "
-              f"{self.run_folder} to recompute it with checksums.")
+        _warn(
+            f"Run {self.key!r} in the cache {self.folder} was stored by an older "
+            f"iwkmeans, without checksums: its files are read without "
+            f"verification (a truncated or garbage file is still detected and "
+            f"recomputed, an altered but readable one is not). Delete "
+            f"{self.run_folder} to recompute it with checksums."
+        )
 
     def _is_legacy(self, connection):
         """Whether the run was stored before checksums (none for its own files)."""
-        return connection.execute(
-            "SELECT COUNT(*) FROM files WHERE run = ? AND iteration = ?",
-            (self.key, RUN_FILES)).fetchone()[0] == 0
+        return (
+            connection.execute(
+                "SELECT COUNT(*) FROM files WHERE run = ? AND iteration = ?", (self.key, RUN_FILES)
+            ).fetchone()[0]
+            == 0
+        )
 
     def _recorded(self, connection, iteration=None):
         """iteration -> {file name: (size, sha256)} of what the log recorded,
@@ -490,14 +517,18 @@ class RunStore:
         """A stored file, verified; a damaged one raises CorruptCacheError."""
         with _connect(self.folder) as connection:
             record = connection.execute(
-                "SELECT size, sha256 FROM files WHERE run = ? AND iteration = ? AND "
-                "name = ?", (self.key, iteration, name)).fetchone()
+                "SELECT size, sha256 FROM files WHERE run = ? AND iteration = ? AND name = ?",
+                (self.key, iteration, name),
+            ).fetchone()
             legacy = self._is_legacy(connection)
         return self._verified(iteration, name, record, legacy)
 
     def _verified(self, iteration, name, record, legacy):
-        folder = (self.run_folder if iteration == RUN_FILES
-                  else _iteration_folder(self.run_folder, iteration))
+        folder = (
+            self.run_folder
+            if iteration == RUN_FILES
+            else _iteration_folder(self.run_folder, iteration)
+        )
         try:
             return _read(folder / name, record, legacy)
         except _Damaged as damage:
@@ -530,16 +561,22 @@ class RunStore:
         """
         n, damage = self._verified_steps()
         if damage is not None:
-            _warn(f"{damage}. Step {n} of run {self.key!r} and the steps after it, "
-                  f"which depend on it, are not trusted: they are recomputed.")
+            _warn(
+                f"{damage}. Step {n} of run {self.key!r} and the steps after it, "
+                f"which depend on it, are not trusted: they are recomputed."
+            )
         return n
 
     def _verified_steps(self):
         """The number of trusted steps, and the _Damaged that ended them (or
         None)."""
         with _connect(self.folder) as connection:
-            committed = {i for (i,) in connection.execute(
-                "SELECT iteration FROM iterations WHERE run = ?", (self.key,))}
+            committed = {
+                i
+                for (i,) in connection.execute(
+                    "SELECT iteration FROM iterations WHERE run = ?", (self.key,)
+                )
+            }
             recorded = self._recorded(connection)
         legacy = not recorded[RUN_FILES]
         n = 0
@@ -565,9 +602,12 @@ class RunStore:
         """The logged scalars (name -> float) and the selected rows (None at
         the last step) of a stored step."""
         with _connect(self.folder) as connection:
-            values = dict(connection.execute(
-                "SELECT name, value FROM log WHERE run = ? AND iteration = ?",
-                (self.key, iteration)))
+            values = dict(
+                connection.execute(
+                    "SELECT name, value FROM log WHERE run = ? AND iteration = ?",
+                    (self.key, iteration),
+                )
+            )
             files = self._recorded(connection, iteration)
             legacy = self._is_legacy(connection)
         folder = _iteration_folder(self.run_folder, iteration)
@@ -575,8 +615,7 @@ class RunStore:
             files = {"selected.npy": None}  # stored before checksums
         batch = None
         if "selected.npy" in files:
-            batch = self._verified(iteration, "selected.npy", files["selected.npy"],
-                                   legacy)
+            batch = self._verified(iteration, "selected.npy", files["selected.npy"], legacy)
         return values, batch
 
     def has_batch(self, iteration):
@@ -610,17 +649,21 @@ class RunStore:
     def _set_aside(self, iteration):
         """Stop trusting the steps from ``iteration`` on."""
         with _connect(self.folder, write=True) as connection:
-            connection.execute("DELETE FROM iterations WHERE run = ? AND iteration >= ?",
-                               (self.key, iteration))
-            connection.execute("DELETE FROM files WHERE run = ? AND iteration >= ?",
-                               (self.key, iteration))
+            connection.execute(
+                "DELETE FROM iterations WHERE run = ? AND iteration >= ?", (self.key, iteration)
+            )
+            connection.execute(
+                "DELETE FROM files WHERE run = ? AND iteration >= ?", (self.key, iteration)
+            )
 
     def _write_folder(self, iteration, selected, predictions, random_state):
         """Write the step's folder; return its files' size and SHA-256."""
         state = random_state.get_state(legacy=False)
         state["state"]["key"] = state["state"]["key"].tolist()
-        files = {"predictions.npy": _npy_bytes(predictions),
-                 "random_state.json": _json_bytes(state)}
+        files = {
+            "predictions.npy": _npy_bytes(predictions),
+            "random_state.json": _json_bytes(state),
+        }
         if selected is not None:
             files["selected.npy"] = _npy_bytes(selected)
         final = _iteration_folder(self.run_folder, iteration)
@@ -637,20 +680,29 @@ class RunStore:
     def _commit(self, iteration, values, files):
         """Log the step's scalars and its files' checksums and mark it
         trusted, in one transaction."""
-        rows = [(self.key, iteration, name, float(value))
-                for name, value in values.items() if np.isfinite(value)]
+        rows = [
+            (self.key, iteration, name, float(value))
+            for name, value in values.items()
+            if np.isfinite(value)
+        ]
         with _connect(self.folder, write=True) as connection:
-            connection.execute("DELETE FROM log WHERE run = ? AND iteration = ?",
-                               (self.key, iteration))
+            connection.execute(
+                "DELETE FROM log WHERE run = ? AND iteration = ?", (self.key, iteration)
+            )
             connection.executemany("INSERT INTO log VALUES (?, ?, ?, ?)", rows)
-            connection.execute("DELETE FROM files WHERE run = ? AND iteration = ?",
-                               (self.key, iteration))
+            connection.execute(
+                "DELETE FROM files WHERE run = ? AND iteration = ?", (self.key, iteration)
+            )
             connection.executemany(
                 "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
-                [(self.key, iteration, name, size, sha256)
-                 for name, (size, sha256) in files.items()])
-            connection.execute("INSERT OR REPLACE INTO iterations VALUES (?, ?)",
-                               (self.key, iteration))
+                [
+                    (self.key, iteration, name, size, sha256)
+                    for name, (size, sha256) in files.items()
+                ],
+            )
+            connection.execute(
+                "INSERT OR REPLACE INTO iterations VALUES (?, ?)", (self.key, iteration)
+            )
 
 
 def read_log(cache):
@@ -680,9 +732,13 @@ def read_log(cache):
         rows = connection.execute(
             "SELECT log.run, log.iteration, log.name, log.value FROM log JOIN iterations "
             "ON log.run = iterations.run AND log.iteration = iterations.iteration "
-            "ORDER BY log.run, log.iteration, log.name").fetchall()
-    return [dict(zip(("run", "iteration", "name", "value"), row)) for row in rows
-            if (folder / row[0]).is_dir()]
+            "ORDER BY log.run, log.iteration, log.name"
+        ).fetchall()
+    return [
+        dict(zip(("run", "iteration", "name", "value"), row))
+        for row in rows
+        if (folder / row[0]).is_dir()
+    ]
 
 
 @dataclass(frozen=True)
@@ -759,8 +815,7 @@ def replay(cache, run, X, y, *, classifier=None):
     for name, array in (("X", X), ("y", y)):
         if fingerprint(array) != settings["data"][name]:
             raise ValueError(
-                f"{name} is not the data run {run!r} was made with (its "
-                f"fingerprint differs)."
+                f"{name} is not the data run {run!r} was made with (its fingerprint differs)."
             )
     model = None
     if classifier is not None:

@@ -1,4 +1,5 @@
 """Synthetic data for active-learning experiments."""
+
 import math
 
 import numpy as np
@@ -20,8 +21,9 @@ def _split_evenly(total, n_parts):
     return counts
 
 
-def make_noisy_blobs(n_samples=1000, n_classes=4, *, noise_fraction=0.5,
-                     blobs_per_class=3, random_state=None):
+def make_noisy_blobs(
+    n_samples=1000, n_classes=4, *, noise_fraction=0.5, blobs_per_class=3, random_state=None
+):
     """Separated 2-D Gaussian blobs, some of which have random labels.
 
     A small version of the Noisy-LD task: ``n_classes * blobs_per_class``
@@ -51,8 +53,7 @@ def make_noisy_blobs(n_samples=1000, n_classes=4, *, noise_fraction=0.5,
     """
     check_int(n_samples, "n_samples", min_val=1)
     check_int(n_classes, "n_classes", min_val=2)
-    check_real(noise_fraction, "noise_fraction", min_val=0, max_val=1,
-               include_boundaries="left")
+    check_real(noise_fraction, "noise_fraction", min_val=0, max_val=1, include_boundaries="left")
     check_int(blobs_per_class, "blobs_per_class", min_val=1)
     n_blobs = n_classes * blobs_per_class  # clean ones; as many noisy ones
     n_noisy = round(noise_fraction * n_samples)
@@ -70,15 +71,15 @@ def make_noisy_blobs(n_samples=1000, n_classes=4, *, noise_fraction=0.5,
     centers = CELL * np.column_stack([cells // side, cells % side]).astype(np.float64)
     centers += rng.uniform(-JITTER, JITTER, size=centers.shape)
 
-    counts = np.concatenate([_split_evenly(n_samples - n_noisy, n_blobs),
-                             _split_evenly(n_noisy, n_blobs)])
+    counts = np.concatenate(
+        [_split_evenly(n_samples - n_noisy, n_blobs), _split_evenly(n_noisy, n_blobs)]
+    )
     blob = np.repeat(np.arange(2 * n_blobs), counts)
     X = centers[blob] + rng.normal(size=(n_samples, 2))
     noisy = blob >= n_blobs
     y = np.empty(n_samples, dtype=np.int64)
     y[~noisy] = blob[~noisy] % n_classes
-    pairs = np.array([rng.choice(n_classes, size=2, replace=False)
-                      for _ in range(n_blobs)])
+    pairs = np.array([rng.choice(n_classes, size=2, replace=False) for _ in range(n_blobs)])
     noisy_blob = blob[noisy] - n_blobs
     y[noisy] = pairs[noisy_blob, rng.randint(0, 2, size=n_noisy)]
 

@@ -17,11 +17,12 @@ Each function takes plain arrays (and fitted classifiers where it needs
 predictions) and never modifies them. Distances to the labeled set are
 computed in blocks of rows: no (n_test, n_labeled) matrix is formed.
 """
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_data, reject_masked
 from .._core import ScaledRows
+from .._validation import check_data, reject_masked
 
 # check_is_fitted fills in %(name)s, the class of the estimator.
 _NOT_FITTED = "{name} must be a fitted classifier; this %(name)s instance is not fitted yet."
@@ -32,9 +33,7 @@ def _vector(values, name):
     reject_masked(values, name)
     values = np.asarray(values)
     if values.ndim != 1 or values.size == 0:
-        raise ValueError(
-            f"{name} must be a non-empty 1-D array; got shape {values.shape}."
-        )
+        raise ValueError(f"{name} must be a non-empty 1-D array; got shape {values.shape}.")
     return values
 
 
@@ -49,9 +48,7 @@ def _same_length(a, a_name, b, b_name):
 def _features(X, name, n_features=None, reference_name=None):
     X = check_data(X, name=name)
     if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(
-            f"{name} has {X.shape[1]} features but {reference_name} has {n_features}."
-        )
+        raise ValueError(f"{name} has {X.shape[1]} features but {reference_name} has {n_features}.")
     return X
 
 
@@ -125,14 +122,11 @@ def noisy_sample_ratio(selected, noisy):
         raise TypeError(f"noisy must be a boolean mask; got dtype {noisy.dtype}.")
     selected = _vector(selected, "selected")
     if selected.dtype.kind not in "iu":
-        raise TypeError(
-            f"selected must hold integer indices; got dtype {selected.dtype}."
-        )
+        raise TypeError(f"selected must hold integer indices; got dtype {selected.dtype}.")
     outside = selected[(selected < 0) | (selected >= noisy.shape[0])]
     if outside.size:
         raise ValueError(
-            f"selected must index into noisy (0 to {noisy.shape[0] - 1}); got "
-            f"{outside[0]}."
+            f"selected must index into noisy (0 to {noisy.shape[0] - 1}); got {outside[0]}."
         )
     if np.unique(selected).size != selected.size:
         raise ValueError("selected must hold distinct indices; it has repeats.")

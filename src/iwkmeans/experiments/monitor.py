@@ -20,15 +20,16 @@ and turns them into advice (:func:`advise`):
 - contradictions low: new labels no longer change the model, **stop**
   labeling.
 """
+
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.utils import check_array
 
-from . import metrics
 from .._validation import check_data, check_int, check_real, screen_input
 from ..active._uncertainty import margin_score
+from . import metrics
 
 WINDOW = 4
 LOW_CONTRADICTION = 0.02
@@ -69,8 +70,13 @@ def _last(history, key, window):
     return values[-window:] if len(values) >= window else None
 
 
-def advise(history, *, window=WINDOW, low_contradiction=LOW_CONTRADICTION,
-           agreement_margin=AGREEMENT_MARGIN):
+def advise(
+    history,
+    *,
+    window=WINDOW,
+    low_contradiction=LOW_CONTRADICTION,
+    agreement_margin=AGREEMENT_MARGIN,
+):
     """The advice of a labeling loop's history.
 
     Over the last ``window`` batches that have a value:
@@ -108,8 +114,7 @@ def advise(history, *, window=WINDOW, low_contradiction=LOW_CONTRADICTION,
     for entry in history:
         if not needed <= entry.keys():
             raise ValueError(
-                f"history entries must have the keys {sorted(needed)}; got "
-                f"{sorted(entry.keys())}."
+                f"history entries must have the keys {sorted(needed)}; got {sorted(entry.keys())}."
             )
     advice = {}
     contradictions = _last(history, "contradiction", window)
@@ -117,8 +122,7 @@ def advise(history, *, window=WINDOW, low_contradiction=LOW_CONTRADICTION,
         shown = ", ".join(f"{c:.3f}" for c in contradictions)
         # The slope's sign: centred integer abscissae, and an exact sum so
         # that equal ratios give exactly 0 (not decreasing).
-        slope = math.fsum((2 * i - (window - 1)) * c
-                          for i, c in enumerate(contradictions))
+        slope = math.fsum((2 * i - (window - 1)) * c for i, c in enumerate(contradictions))
         if max(contradictions) <= low_contradiction:
             advice["stop"] = (
                 f"Contradictions are low (last {window}: {shown}, all <= "
@@ -175,9 +179,15 @@ class LabelingMonitor:
     >>> monitor.report().advice                                   # doctest: +SKIP
     """
 
-    def __init__(self, X_holdout, *, score=margin_score, window=WINDOW,
-                 low_contradiction=LOW_CONTRADICTION,
-                 agreement_margin=AGREEMENT_MARGIN):
+    def __init__(
+        self,
+        X_holdout,
+        *,
+        score=margin_score,
+        window=WINDOW,
+        low_contradiction=LOW_CONTRADICTION,
+        agreement_margin=AGREEMENT_MARGIN,
+    ):
         _check_thresholds(window, low_contradiction, agreement_margin)
         if not callable(score):
             raise TypeError(
@@ -196,8 +206,7 @@ class LabelingMonitor:
         X = check_data(X, name=name)
         if X.shape[1] != self.X_holdout.shape[1]:
             raise ValueError(
-                f"{name} has {X.shape[1]} features but X_holdout has "
-                f"{self.X_holdout.shape[1]}."
+                f"{name} has {X.shape[1]} features but X_holdout has {self.X_holdout.shape[1]}."
             )
         return X
 
@@ -241,8 +250,7 @@ class LabelingMonitor:
         """
         X_labeled = self._check_features(X_labeled, "X_labeled")
         X_batch = self._check_features(X_batch, "X_batch")
-        agreement = metrics.classifier_agreement(classifier, X_labeled, y_labeled,
-                                                 X_batch)
+        agreement = metrics.classifier_agreement(classifier, X_labeled, y_labeled, X_batch)
         if scores is not None:
             screen_input(scores, "scores")
             scores = check_array(scores, ensure_2d=False, input_name="scores")
@@ -258,16 +266,19 @@ class LabelingMonitor:
         if self._predictions is not None:
             contradiction = metrics.contradiction_ratio(self._predictions, predictions)
         self._predictions = predictions
-        self._history.append({
-            "batch": len(self._history),
-            "n_labeled": X_labeled.shape[0],
-            "contradiction": contradiction,
-            "agreement": agreement,
-            "random_agreement": metrics.classifier_agreement(
-                classifier, X_labeled, y_labeled, self.X_holdout),
-            "exploration": metrics.exploration(self.X_holdout, X_labeled),
-            "score_variance": np.nan if scores is None else float(np.var(scores)),
-        })
+        self._history.append(
+            {
+                "batch": len(self._history),
+                "n_labeled": X_labeled.shape[0],
+                "contradiction": contradiction,
+                "agreement": agreement,
+                "random_agreement": metrics.classifier_agreement(
+                    classifier, X_labeled, y_labeled, self.X_holdout
+                ),
+                "exploration": metrics.exploration(self.X_holdout, X_labeled),
+                "score_variance": np.nan if scores is None else float(np.var(scores)),
+            }
+        )
         return self
 
     def report(self):
@@ -278,9 +289,12 @@ class LabelingMonitor:
         report : MonitorReport
         """
         return MonitorReport(
-            advice=advise(self._history, window=self.window,
-                          low_contradiction=self.low_contradiction,
-                          agreement_margin=self.agreement_margin),
+            advice=advise(
+                self._history,
+                window=self.window,
+                low_contradiction=self.low_contradiction,
+                agreement_margin=self.agreement_margin,
+            ),
             history=[dict(entry) for entry in self._history],
         )
 
@@ -314,14 +328,12 @@ class LabelingMonitor:
         axes = fig.subplots(2, 2, sharex=True)
         ax = axes[0, 0]
         ax.plot(n_labeled, curve("contradiction"), marker="o")
-        ax.axhline(self.low_contradiction, color="gray", linestyle="--",
-                   label="low (stop)")
+        ax.axhline(self.low_contradiction, color="gray", linestyle="--", label="low (stop)")
         ax.set_ylabel("contradiction ratio on the hold-out")
         ax.legend(loc="upper right", fontsize="small")
         ax = axes[0, 1]
         ax.plot(n_labeled, curve("agreement"), marker="o", label="batch")
-        ax.plot(n_labeled, curve("random_agreement"), marker="o",
-                label="random (hold-out)")
+        ax.plot(n_labeled, curve("random_agreement"), marker="o", label="random (hold-out)")
         ax.set_ylabel("classifier / 1-NN agreement")
         ax.legend(loc="best", fontsize="small")
         axes[1, 0].plot(n_labeled, curve("exploration"), marker="o")
