@@ -94,6 +94,22 @@ class LinearGradientEmbedding:
     the embedding depends on) so that no squared norm overflows or
     underflows: :meth:`framed_sq_distances_to` gives the distances times
     ``scale**2``, which changes no draw of the seeding.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n, n_classes)
+        Validated class probabilities of the n samples.
+    X : {ndarray, sparse matrix} of shape (n, n_features)
+        Validated inputs of the n samples, dense or CSR.
+
+    Attributes
+    ----------
+    residuals : ndarray of float64 of shape (n, n_classes)
+        ``p_i - onehot(argmax p_i)`` (ties: the lowest class).
+    inputs : ScaledRows
+        X in its power-of-two frame around the origin.
+    input_sq_norms : ndarray of float64 of shape (n,)
+        ``||[x_i, 1]||^2`` in the frame.
     """
 
     def __init__(self, proba, X):
@@ -110,7 +126,19 @@ class LinearGradientEmbedding:
 
     def framed_sq_distances_to(self, row):
         """||g_i - g_row||^2 * scale**2 for every i, clipped at 0 against
-        rounding."""
+        rounding.
+
+        Parameters
+        ----------
+        row : int
+            Index of the sample to measure from.
+
+        Returns
+        -------
+        sq_distances : ndarray of float64 of shape (n,)
+            Squared distance of every sample's embedding to ``g_row``, times
+            the frame's ``scale**2``.
+        """
         a, b = self.residuals, self.residuals[row]
         d = a - b
         input_sq_distances = self.inputs.sq_distances_to(
@@ -124,7 +152,19 @@ class LinearGradientEmbedding:
         return np.maximum(sq, 0.0, out=sq)
 
     def sq_distances_to(self, row):
-        """||g_i - g_row||^2 for every i (inf beyond float64's range)."""
+        """||g_i - g_row||^2 for every i (inf beyond float64's range).
+
+        Parameters
+        ----------
+        row : int
+            Index of the sample to measure from.
+
+        Returns
+        -------
+        sq_distances : ndarray of float64 of shape (n,)
+            Squared distance of every sample's embedding to ``g_row``, in the
+            user's units.
+        """
         return self.inputs.frame.squared(self.framed_sq_distances_to(row))
 
 

@@ -202,7 +202,21 @@ def select_kcenter_greedy(X_pool, batch_size, *, X_labeled=None, n_threads=None)
     power-of-two scaled copies of the data. No (n_pool, n_labeled) or
     (n_pool, n_pool) matrix, and no float64 copy of the pool, is formed.
 
-    Returns ``batch_size`` distinct row indices into ``X_pool``.
+    Parameters
+    ----------
+    X_pool : {array-like, sparse matrix} of shape (n_pool, n_features)
+        Unlabeled samples (features or embeddings), dense or CSR.
+    batch_size : int
+        Number of samples to select, at most ``n_pool``.
+    X_labeled : array-like of shape (n_labeled, n_features), default=None
+        Already-labeled samples: the picks start from their coverage.
+    n_threads : int, default=None
+        OpenMP threads; the selection does not depend on it.
+
+    Returns
+    -------
+    indices : ndarray of shape (batch_size,)
+        Distinct row indices into ``X_pool``, in the order picked.
     """
     X = check_data(X_pool, name="X_pool", accept_sparse=True)
     n_pool = X.shape[0]

@@ -37,20 +37,59 @@ def check_probabilities(proba):
 
 
 def confidence_score(proba):
-    """Least confidence: ``1 - max_c p_c``."""
+    """Least confidence: ``1 - max_c p_c``.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Predicted class probabilities (``predict_proba``), at least 2
+        classes: each row in [0, 1] and summing to 1 within 1e-4.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,)
+        Uncertainty of each sample, in [0, 1] (higher: more uncertain), in
+        proba's dtype (float32 stays float32, other numbers become float64).
+    """
     proba = check_probabilities(proba)
     return 1.0 - proba.max(axis=1)
 
 
 def margin_score(proba):
-    """Smallest margin: ``1 - (p_(1) - p_(2))``, the two largest probabilities."""
+    """Smallest margin: ``1 - (p_(1) - p_(2))``, the two largest probabilities.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Predicted class probabilities (``predict_proba``), at least 2
+        classes: each row in [0, 1] and summing to 1 within 1e-4.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,)
+        Uncertainty of each sample, in [0, 1] (higher: more uncertain), in
+        proba's dtype (float32 stays float32, other numbers become float64).
+    """
     proba = check_probabilities(proba)
     top_two = np.partition(proba, -2, axis=1)[:, -2:]
     return 1.0 - (top_two[:, 1] - top_two[:, 0])
 
 
 def entropy_score(proba):
-    """Entropy normalised to [0, 1]: ``-sum_c p_c log p_c / log(n_classes)``."""
+    """Entropy normalised to [0, 1]: ``-sum_c p_c log p_c / log(n_classes)``.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Predicted class probabilities (``predict_proba``), at least 2
+        classes: each row in [0, 1] and summing to 1 within 1e-4.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,)
+        Uncertainty of each sample, in [0, 1] (higher: more uncertain), with
+        ``0 log 0`` taken as 0.
+    """
     proba = check_probabilities(proba)
     # 0 log 0 = 0: take the log of 1 where p is 0.
     logs = np.log(np.where(proba > 0, proba, 1.0))

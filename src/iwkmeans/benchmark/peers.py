@@ -315,6 +315,16 @@ class Peer:
     ``load`` returns ``{task: callable or reason}`` (see the task list above)
     and raises ImportError when the implementation is not installed.
     ``distribution`` is the package whose version the report shows.
+
+    Parameters
+    ----------
+    name : str
+        The implementation's name in the report.
+    load : callable
+        Takes no argument and returns ``{task: callable or reason}``.
+    distribution : str, default=None
+        The distribution (pip name) whose version the report shows; None:
+        the report says the version is unknown.
     """
 
     name: str

@@ -126,7 +126,18 @@ def _memory_method_line(methods):
 
 
 def format_report(rows):
-    """Render :func:`run`'s rows as Markdown: a header on machine and versions, the table, notes."""
+    """Render :func:`run`'s rows as Markdown: a header on machine and versions, the table, notes.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows of :func:`run`.
+
+    Returns
+    -------
+    report : str
+        The Markdown report, ending with a newline.
+    """
     peer_names = list(dict.fromkeys(name for row in rows for name in row["peers"]))
     notes = []  # distinct notes, numbered in order of appearance
 
@@ -205,7 +216,18 @@ def format_report(rows):
 
 
 def format_selection(rows):
-    """Render :func:`run_selection`'s rows as a Markdown table."""
+    """Render :func:`run_selection`'s rows as a Markdown table.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows of :func:`run_selection`.
+
+    Returns
+    -------
+    report : str
+        A Markdown heading and the table, ending with a newline.
+    """
     header = [
         "pool n x d",
         "batch",

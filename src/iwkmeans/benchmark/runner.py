@@ -433,6 +433,23 @@ def run_selection(n_threads=None, repeats=5, log=None):
     scores: validation, preselection, weighted K-Means around the labeled
     samples, picks), the classifier's ``predict_proba`` on the pool, and
     ``select_samples`` as a whole. Returns one dict per case.
+
+    Parameters
+    ----------
+    n_threads : int, default=None
+        Threads for the selection and the classifier; None: the iwkmeans
+        default (``OMP_NUM_THREADS`` or the physical cores).
+    repeats : int, default=5
+        Timed calls of each of the three per case.
+    log : callable, default=None
+        Called with a one-line description before each case (progress).
+
+    Returns
+    -------
+    rows : list of dict
+        Keys: ``pool`` (``"n x d"``), ``batch``, ``labeled``, ``threads``,
+        ``target_ms`` (the selection latency aimed at) and the median times in
+        milliseconds ``select``, ``predict_proba`` and ``select_samples``.
     """
     from sklearn.datasets import make_blobs
     from sklearn.linear_model import LogisticRegression

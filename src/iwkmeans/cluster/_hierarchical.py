@@ -42,11 +42,19 @@ class HierarchicalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin, Bas
     ----------
     n_clusters : int or sequence of int, default=(8,)
         New clusters per level; an int means one level.
-    init, n_init, max_iter, tol, n_threads :
-        As in :class:`IncrementalKMeans`, for every level (``init`` must be
-        ``"k-means++"`` or ``"random"``).
+    init : {"k-means++", "random"}, default="k-means++"
+        Seeding of each level's new centers, as in :class:`IncrementalKMeans`;
+        an array is not accepted.
+    n_init : int, default=1
+        Initialisations per level, as in :class:`IncrementalKMeans`.
+    max_iter : int, default=300
+        Maximum Lloyd iterations per initialisation of each level.
+    tol : float, default=1e-4
+        Convergence tolerance of each level, as in :class:`IncrementalKMeans`.
     random_state : int, RandomState instance or None, default=None
         Seeds every level (one generator, used level after level).
+    n_threads : int, default=None
+        OpenMP threads, as in :class:`IncrementalKMeans`.
 
     Attributes
     ----------
@@ -64,6 +72,7 @@ class HierarchicalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin, Bas
     n_iter_ : int
         Lloyd iterations run, summed over the levels.
     n_features_in_ : int
+        Number of features seen during fit.
     """
 
     def __init__(
@@ -106,6 +115,21 @@ class HierarchicalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin, Bas
         X, sample_weight and the parameters are checked once, here; every
         level then runs the trusted fit (:func:`iwkmeans._core.lloyd_fit`)
         with the centers of the levels before it fixed.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (dense). float32 stays float32, other numbers
+            become float64.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, the same for every level; None means 1.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
         """
         screen_input(X, "X")
         X = validate_data(self, X, dtype=FLOAT_DTYPES, order="C")
@@ -155,7 +179,23 @@ class HierarchicalKMeans(FittedCentersMixin, ClusterMixin, TransformerMixin, Bas
 
     def predict(self, X, level=None):
         """Index into ``cluster_centers_`` of the nearest center of levels
-        0..``level`` (all levels if None)."""
+        0..``level`` (all levels if None).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples, dense or CSR. float32 stays float32, other numbers
+            become float64.
+        level : int, default=None
+            Finest level whose centers take part, counted from 0; None means
+            all levels (the nearest center of all, as ``labels_``).
+
+        Returns
+        -------
+        labels : ndarray of int32 of shape (n_samples,)
+            Row of ``cluster_centers_`` nearest to each sample among the
+            centers of levels 0..``level``.
+        """
         X, centers = self._check_test_data(X)
         if level is not None:
             check_int(level, "level", min_val=0, max_val=int(self.level_.max()))

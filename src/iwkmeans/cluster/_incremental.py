@@ -39,19 +39,61 @@ class FittedCentersMixin:
         return canonical_csr(X, "X"), self.cluster_centers_.astype(X.dtype, copy=False)
 
     def predict(self, X):
-        """Index into ``cluster_centers_`` of the nearest center of each sample."""
+        """Index into ``cluster_centers_`` of the nearest center of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples, dense or CSR. float32 stays float32, other numbers
+            become float64; the centers are cast to X's dtype.
+
+        Returns
+        -------
+        labels : ndarray of int32 of shape (n_samples,)
+            Row of ``cluster_centers_`` (fixed centers included) nearest to
+            each sample; ties go to the lowest index.
+        """
         X, centers = self._check_test_data(X)
         return nearest_centers(X, centers, self.n_threads)
 
     def transform(self, X):
-        """Euclidean distances of each sample to every center (fixed ones first)."""
+        """Euclidean distances of each sample to every center (fixed ones first).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples, dense or CSR. float32 stays float32, other numbers
+            become float64.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_centers)
+            Distance of each sample to each row of ``cluster_centers_``, in
+            X's dtype.
+        """
         X, centers = self._check_test_data(X)
         return framed_distances(
             X, centers, frame_of(X, effective_n_threads(self.n_threads), centers)
         )
 
     def score(self, X, y=None, sample_weight=None):
-        """Opposite of the weighted inertia of X on the fitted centers."""
+        """Opposite of the weighted inertia of X on the fitted centers.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples, dense or CSR.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights (at least one positive); None means 1.
+
+        Returns
+        -------
+        score : float
+            ``-sum_i w_i * min_c ||x_i - c||^2``, ``c`` ranging over all the
+            centers, fixed ones included (higher is better).
+        """
         X, centers = self._check_test_data(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         return -weighted_inertia(X, sample_weight, centers, effective_n_threads(self.n_threads))[0]
@@ -229,6 +271,10 @@ class IncrementalKMeans(FittedCentersMixin, LloydKMeansBase):
     def fit(self, X, y=None, sample_weight=None, fixed_centers=None):
         """Compute the free centers.
 
+        Interrupted (Ctrl-C, within one Lloyd iteration or one k-means++
+        pick) or out of memory, the estimator is left unfitted: no attribute
+        of an earlier fit or of the half-done one remains.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -237,6 +283,7 @@ class IncrementalKMeans(FittedCentersMixin, LloydKMeansBase):
             is a CSR matrix without duplicate entries (other sparse formats
             are converted to CSR).
         y : Ignored
+            Not used, present for API consistency by convention.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights (at least one positive); None means 1.
         fixed_centers : array-like of shape (n_fixed, n_features), default=None
@@ -245,11 +292,8 @@ class IncrementalKMeans(FittedCentersMixin, LloydKMeansBase):
 
         Returns
         -------
-        self
-
-        Interrupted (Ctrl-C, within one Lloyd iteration or one k-means++
-        pick) or out of memory, the estimator is left unfitted: no attribute
-        of an earlier fit or of the half-done one remains.
+        self : object
+            Fitted estimator.
         """
         try:
             return self._fit(X, sample_weight, fixed_centers)

@@ -95,6 +95,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
     cluster_centers_ : ndarray of shape (n_fixed + n_clusters, n_features)
         Fixed centers first, then the free ones.
     fixed_mask_ : ndarray of bool of shape (n_fixed + n_clusters,)
+        True for the fixed rows of ``cluster_centers_``.
     counts_ : ndarray of shape (n_clusters,)
         Weight received so far by each free center.
     labels_ : ndarray of shape (n_samples,)
@@ -107,6 +108,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
     n_iter_ : int
         Passes over the data started by :meth:`fit`.
     n_features_in_ : int
+        Number of features seen during fit.
     """
 
     def __init__(
@@ -251,7 +253,26 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         """Seed on a subset, then run mini-batch steps over shuffled passes.
 
         Interrupted (Ctrl-C) or out of memory, the estimator is left unfitted:
-        no attribute of a half-done fit remains."""
+        no attribute of a half-done fit remains.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (dense). float32 stays float32, other numbers
+            become float64.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights (at least one positive); None means 1.
+        fixed_centers : array-like of shape (n_fixed, n_features), default=None
+            Centers that take part in the assignment but never move. They come
+            first in ``cluster_centers_``, in the order given.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
         self._check_params()
         for name in FITTED_ATTRIBUTES:  # a previous fit's state is replaced
             self.__dict__.pop(name, None)
@@ -331,6 +352,24 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
         refused if they differ, as scikit-learn treats ``classes`` in
         ``partial_fit``. After the first call X is cast to the fitted dtype.
         A step interrupted (Ctrl-C) leaves the centers of the previous step.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The mini-batch (dense), all of it used in one step.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the batch (at least one positive); None
+            means 1.
+        fixed_centers : array-like of shape (n_fixed, n_features), default=None
+            The fixed centers, set by the first call; a later call may pass
+            the same ones again or None.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
         """
         first = not hasattr(self, "cluster_centers_")
         self._check_params()

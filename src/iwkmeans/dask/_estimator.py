@@ -153,9 +153,9 @@ class IncrementalKMeans(LloydKMeansBase):
         ``tol`` times the mean per-feature variance of X, or when no label
         changes.
     oversampling_factor : float, default=2.0
-        k-means|| candidates drawn per round, as a multiple of ``n_clusters``.
+        Candidates drawn per k-means|| round, as a multiple of ``n_clusters``.
     init_rounds : int, default=5
-        k-means|| rounds.
+        Rounds of k-means|| (``n_rounds`` of :func:`kmeans_parallel`).
     random_state : int, RandomState instance or None, default=None
         Source of every random number used by the initialisation.
     n_threads : int, default=None
@@ -244,6 +244,7 @@ class IncrementalKMeans(LloydKMeansBase):
             Read once to check it (NaN, infinity) and for ``tol``, then once
             per iteration; never modified.
         y : Ignored
+            Not used, present for API consistency by convention.
         sample_weight : dask.array.Array or array-like of shape (n_samples,), \
                 default=None
             Non-negative weights (at least one positive); None means 1.
@@ -253,7 +254,8 @@ class IncrementalKMeans(LloydKMeansBase):
 
         Returns
         -------
-        self
+        self : object
+            Fitted estimator.
         """
         X_in_memory = not isinstance(X, dask.array.Array)
         X = as_dask_data(X)
@@ -331,6 +333,18 @@ class IncrementalKMeans(LloydKMeansBase):
         its own frame, which holds the chunk and the centers (a frame of the
         whole data would need a pass over X first): the nearest center of a
         sample does not depend on the frame but through rounding.
+
+        Parameters
+        ----------
+        X : dask.array.Array or array-like of shape (n_samples, n_features)
+            Samples, cut into chunks of rows. float32 stays float32; other
+            numbers become float64.
+
+        Returns
+        -------
+        labels : dask.array.Array of int32 of shape (n_samples,)
+            Row of ``cluster_centers_`` (fixed centers included) nearest to
+            each sample, not computed yet.
         """
         X, centers = self._check_test_data(X)
         return X.map_blocks(
@@ -339,7 +353,20 @@ class IncrementalKMeans(LloydKMeansBase):
 
     def transform(self, X):
         """Euclidean distances of each sample to every center (fixed ones
-        first), as a lazy Dask array chunked like X's rows."""
+        first), as a lazy Dask array chunked like X's rows.
+
+        Parameters
+        ----------
+        X : dask.array.Array or array-like of shape (n_samples, n_features)
+            Samples, cut into chunks of rows. float32 stays float32; other
+            numbers become float64.
+
+        Returns
+        -------
+        distances : dask.array.Array of shape (n_samples, n_centers)
+            Distance of each sample to each row of ``cluster_centers_``, in
+            X's dtype, not computed yet.
+        """
         X, centers = self._check_test_data(X)
         return X.map_blocks(
             _chunk_tasks.transform,
@@ -350,7 +377,24 @@ class IncrementalKMeans(LloydKMeansBase):
         )
 
     def score(self, X, y=None, sample_weight=None):
-        """Opposite of the weighted inertia of X on the fitted centers (computed)."""
+        """Opposite of the weighted inertia of X on the fitted centers (computed).
+
+        Parameters
+        ----------
+        X : dask.array.Array or array-like of shape (n_samples, n_features)
+            Samples, cut into chunks of rows.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : dask.array.Array or array-like of shape (n_samples,), \
+                default=None
+            Non-negative weights; None means 1.
+
+        Returns
+        -------
+        score : float
+            ``-sum_i w_i * min_c ||x_i - c||^2``, ``c`` ranging over all the
+            centers, fixed ones included (higher is better).
+        """
         X, centers = self._check_test_data(X)
         sample_weight = as_dask_weights(sample_weight, X)
         # One frame for X and the centers, which may lie far outside new data.

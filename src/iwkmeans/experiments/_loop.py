@@ -104,7 +104,9 @@ def run_experiment(
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
+        The samples.
     y : array-like of shape (n_samples,)
+        Their labels: the oracle's answers, and the test set's truth.
     sampler_factory : callable
         ``sampler_factory(classifier, batch_size, random_state)`` returns a
         sampler (see :mod:`iwkmeans.active._samplers`), e.g.
@@ -400,6 +402,16 @@ def summarize(rows):
     it, ``noisy_ratio``: the share of noisy samples among all the samples
     the method selected (every batch has the same size, so it is the mean of
     the per-batch ratios).
+
+    Parameters
+    ----------
+    rows : list of dict
+        A table of :func:`compare_samplers`.
+
+    Returns
+    -------
+    summary : list of dict
+        One entry per method, with the keys above.
     """
     accuracies = _curves(rows, "accuracy")
     noisy = _curves(rows, "noisy_ratio") if "noisy_ratio" in rows[0] else {}
@@ -421,7 +433,19 @@ def summarize(rows):
 
 
 def format_summary(summary):
-    """The output of :func:`summarize` as a Markdown table."""
+    """The output of :func:`summarize` as a Markdown table.
+
+    Parameters
+    ----------
+    summary : list of dict
+        The output of :func:`summarize`.
+
+    Returns
+    -------
+    table : str
+        One row per method (AUC, its std and 10th-90th percentiles, and
+        the noisy ratio if the summary has it), ending with a newline.
+    """
     has_noise = "noisy_ratio" in summary[0]
     lines = [
         "| method | runs | AUC | std | 10th-90th pct |" + (" noisy ratio |" if has_noise else ""),
@@ -446,6 +470,20 @@ def plot_learning_curves(rows, path, *, title=None):
     the legend gives each method's mean AUC. Uses matplotlib's Agg renderer
     through a bare ``Figure`` (no pyplot), so it works without a display and
     leaves the user's matplotlib backend alone. Returns ``path``.
+
+    Parameters
+    ----------
+    rows : list of dict
+        A table of :func:`compare_samplers`.
+    path : str or os.PathLike
+        Where to write the PNG.
+    title : str, default=None
+        Title of the plot; None for none.
+
+    Returns
+    -------
+    path : str or os.PathLike
+        The ``path`` given.
     """
     from matplotlib.figure import Figure
 
@@ -483,6 +521,26 @@ def run_demo(
     there it is the approximation described in :class:`BadgeSampler`.
     Writes the learning curves to ``output`` and returns ``(summary,
     output)`` (see :func:`summarize`).
+
+    Parameters
+    ----------
+    n_seeds : int, default=5
+        Number of seeds, hence runs per sampler.
+    batch_size : int, default=10
+        Samples per batch.
+    output : str or os.PathLike, default="iwkmeans_demo.png"
+        Where to write the learning curves (PNG).
+    progress : bool or None, default=None
+        Progress bar on stderr, as in :func:`compare_samplers`.
+    extra_samplers : bool, default=False
+        Run Clustered, Submodular and BADGE too.
+
+    Returns
+    -------
+    summary : list of dict
+        The output of :func:`summarize`, one entry per sampler.
+    output : str or os.PathLike
+        The ``output`` given.
     """
     n_classes = 10
     X, y, noisy = make_noisy_blobs(

@@ -99,23 +99,27 @@ CREATE TABLE IF NOT EXISTS files (
 class CacheError(Exception):
     """A cache file cannot be used. The message names the file and what to
     do. Raised as is for the log's other failures (a read-only folder, a full
-    disk, ...)."""
+    disk, ...).
+    """
 
 
 class CorruptCacheError(CacheError, ValueError):
     """A cache file is damaged and the cache cannot recompute what it held:
-    ``log.sqlite`` itself, or a stored file read by :func:`replay`."""
+    ``log.sqlite`` itself, or a stored file read by :func:`replay`.
+    """
 
 
 class CacheLockedError(CacheError, TimeoutError):
     """``log.sqlite`` stayed locked by another process for
-    :data:`LOCK_TIMEOUT` seconds."""
+    :data:`LOCK_TIMEOUT` seconds.
+    """
 
 
 class CacheWarning(UserWarning):
     """A damaged cache file was set aside and what it held recomputed or
     restored, or a run is read without verification (stored before
-    checksums). The message names the file."""
+    checksums). The message names the file.
+    """
 
 
 class _Damaged(Exception):
@@ -129,7 +133,22 @@ class _Damaged(Exception):
 def run_key(name, seed, swap_split):
     """The folder name of a run: ``<name>_seed<seed>``, plus ``_swapped`` for
     the second half of a 2-fold protocol. Characters other than letters,
-    digits, ``.``, ``-`` and ``_`` become ``_``."""
+    digits, ``.``, ``-`` and ``_`` become ``_``.
+
+    Parameters
+    ----------
+    name : str
+        The run's name (converted with ``str``).
+    seed : int
+        The run's seed.
+    swap_split : bool
+        Whether the run swaps the train and test parts.
+
+    Returns
+    -------
+    key : str
+        The folder name.
+    """
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in str(name))
     return f"{safe}_seed{seed}" + ("_swapped" if swap_split else "")
 
@@ -138,7 +157,18 @@ def describe(obj):
     """A text description of a sampler or classifier that is the same from
     one Python session to the next: its class and parameters, nested
     estimators described alike. A random state object is described by its
-    type only: the run's seed is a setting of its own."""
+    type only: the run's seed is a setting of its own.
+
+    Parameters
+    ----------
+    obj : object
+        A sampler, a classifier, or one of their parameters.
+
+    Returns
+    -------
+    description : str
+        The description, free of memory addresses.
+    """
     if hasattr(obj, "get_params"):
         params = obj.get_params(deep=False)
         inner = ", ".join(f"{k}={describe(v)}" for k, v in sorted(params.items()))
@@ -155,7 +185,19 @@ def describe(obj):
 
 
 def fingerprint(array):
-    """SHA-256 of an array's dtype, shape and values (None stays None)."""
+    """SHA-256 of an array's dtype, shape and values (None stays None).
+
+    Parameters
+    ----------
+    array : array-like or None
+        The array; an object array is hashed through the ``repr`` of its
+        values.
+
+    Returns
+    -------
+    digest : str or None
+        The SHA-256 as 64 hexadecimal digits; None for None.
+    """
     if array is None:
         return None
     array = np.asarray(array)
@@ -318,7 +360,20 @@ def _iteration_folder(run_folder, iteration):
 
 def seeded_model(classifier, seed):
     """A clone of the classifier, seeded with ``seed`` if it takes a
-    random_state that the user left to None, so that a run is reproducible."""
+    random_state that the user left to None, so that a run is reproducible.
+
+    Parameters
+    ----------
+    classifier : estimator
+        A scikit-learn estimator, fitted or not (it is cloned).
+    seed : int
+        The run's seed.
+
+    Returns
+    -------
+    model : estimator
+        The unfitted clone.
+    """
     model = clone(classifier)
     params = model.get_params(deep=False)
     if "random_state" in params and params["random_state"] is None:
@@ -330,7 +385,42 @@ def run_settings(
     name, sampler, model, X, y, noisy, random_state, initial_size, batch_size, test_size, swap_split
 ):
     """What makes a run the same run, for the cache. ``n_batches`` is left
-    out: a longer run starts as the shorter one did."""
+    out: a longer run starts as the shorter one did.
+
+    Parameters
+    ----------
+    name : str
+        The run's name.
+    sampler : estimator
+        The run's sampler, described with :func:`describe`.
+    model : estimator
+        The run's classifier (as seeded by :func:`seeded_model`), described
+        with :func:`describe`.
+    X : array-like of shape (n_samples, n_features)
+        The run's samples, recorded by their :func:`fingerprint`.
+    y : array-like of shape (n_samples,)
+        Their labels, recorded by their :func:`fingerprint`.
+    noisy : array-like of bool of shape (n_samples,) or None
+        The noise flags, recorded by their :func:`fingerprint`.
+    random_state : int
+        The run's seed.
+    initial_size : int
+        Size of the initial labeled set.
+    batch_size : int
+        Samples per batch.
+    test_size : float or int
+        The test part's size, as given to the run.
+    swap_split : bool
+        Whether the run swaps the train and test parts.
+
+    Returns
+    -------
+    settings : dict
+        Plain Python values (as JSON stores them): ``name``, ``sampler``,
+        ``classifier``, ``random_state``, ``initial_size``, ``batch_size``,
+        ``test_size``, ``swap_split`` and ``data``, the fingerprints of X, y
+        and noisy.
+    """
     # .item(): NumPy scalars as the Python numbers that JSON stores.
     return {
         "name": str(name),
@@ -351,7 +441,24 @@ class RunStore:
 
     Every file is read back only after its size and SHA-256 are checked
     against those the log recorded when it was written (see the module's
-    documentation for what happens to a damaged one)."""
+    documentation for what happens to a damaged one).
+
+    Parameters
+    ----------
+    cache : str or os.PathLike
+        The cache folder.
+    key : str
+        The run's folder name in it (see :func:`run_key`).
+
+    Attributes
+    ----------
+    folder : pathlib.Path
+        The cache folder.
+    key : str
+        The run's folder name.
+    run_folder : pathlib.Path
+        The run's folder, ``folder / key``.
+    """
 
     def __init__(self, cache, key):
         self.folder = _check_folder(cache)
@@ -360,7 +467,13 @@ class RunStore:
 
     def stored_settings(self):
         """The settings the run was made with, or None if it is not stored
-        (a run whose folder was deleted is not: that starts it afresh)."""
+        (a run whose folder was deleted is not: that starts it afresh).
+
+        Returns
+        -------
+        settings : dict or None
+            The settings recorded in the log (see :func:`run_settings`).
+        """
         if not ((self.folder / LOG_FILE).is_file() and self.run_folder.is_dir()):
             return None
         with _connect(self.folder) as connection:
@@ -385,6 +498,15 @@ class RunStore:
         rewritten from the log; a damaged ``initial.npy`` or ``test.npy``
         sets every stored step aside (the run is recomputed from step 0);
         both with a :class:`CacheWarning` naming the file.
+
+        Parameters
+        ----------
+        settings : dict
+            The run's settings (see :func:`run_settings`).
+        initial : ndarray of int
+            Rows of X in the initial labeled set.
+        test : ndarray of int
+            Rows of X in the test set.
         """
         # What JSON gives back, so that a fresh run compares equal to its stored self.
         settings = json.loads(json.dumps(settings))
@@ -542,11 +664,23 @@ class RunStore:
         )
 
     def initial(self):
-        """The rows of the initial labeled set."""
+        """The rows of the initial labeled set.
+
+        Returns
+        -------
+        rows : ndarray of int
+            Rows of X, as stored by :meth:`open`.
+        """
         return self._load(RUN_FILES, "initial.npy")
 
     def test(self):
-        """The rows of the test set."""
+        """The rows of the test set.
+
+        Returns
+        -------
+        rows : ndarray of int
+            Rows of X, as stored by :meth:`open`.
+        """
         return self._load(RUN_FILES, "test.npy")
 
     def n_stored(self):
@@ -558,6 +692,11 @@ class RunStore:
         missing) ends the count with a :class:`CacheWarning` naming the
         file: that step and the ones after it, which depend on it, are
         recomputed by the run.
+
+        Returns
+        -------
+        n : int
+            The number of trusted steps: steps 0 to ``n - 1``.
         """
         n, damage = self._verified_steps()
         if damage is not None:
@@ -600,7 +739,20 @@ class RunStore:
 
     def load(self, iteration):
         """The logged scalars (name -> float) and the selected rows (None at
-        the last step) of a stored step."""
+        the last step) of a stored step.
+
+        Parameters
+        ----------
+        iteration : int
+            The step, from 0.
+
+        Returns
+        -------
+        values : dict of str to float
+            The step's logged scalars (without the NaN ones).
+        batch : ndarray of int or None
+            Rows of X selected at the step; None at the last step.
+        """
         with _connect(self.folder) as connection:
             values = dict(
                 connection.execute(
@@ -619,7 +771,18 @@ class RunStore:
         return values, batch
 
     def has_batch(self, iteration):
-        """Whether a stored step selected a batch (every step but a run's last)."""
+        """Whether a stored step selected a batch (every step but a run's last).
+
+        Parameters
+        ----------
+        iteration : int
+            The step, from 0.
+
+        Returns
+        -------
+        has_batch : bool
+            True if the step stored a ``selected.npy``.
+        """
         with _connect(self.folder) as connection:
             names = self._recorded(connection, iteration)
         if not names:  # stored before checksums
@@ -627,18 +790,54 @@ class RunStore:
         return "selected.npy" in names
 
     def load_predictions(self, iteration):
-        """The test predictions of a stored step."""
+        """The test predictions of a stored step.
+
+        Parameters
+        ----------
+        iteration : int
+            The step, from 0.
+
+        Returns
+        -------
+        predictions : ndarray
+            The step's model's predictions on the test set.
+        """
         return self._load(iteration, "predictions.npy")
 
     def load_random_state(self, iteration):
         """The sampler's random state after a stored step, for
-        ``RandomState.set_state``."""
+        ``RandomState.set_state``.
+
+        Parameters
+        ----------
+        iteration : int
+            The step, from 0.
+
+        Returns
+        -------
+        state : dict
+            ``RandomState.get_state(legacy=False)`` as it was after the step.
+        """
         return self._load(iteration, "random_state.json")
 
     def save(self, iteration, values, selected, predictions, random_state):
         """Store one step: its scalars (name -> float; NaN ones are left
         out), the selected rows (None at the last step), its test
-        predictions and the sampler's ``numpy.random.RandomState``."""
+        predictions and the sampler's ``numpy.random.RandomState``.
+
+        Parameters
+        ----------
+        iteration : int
+            The step, from 0.
+        values : dict of str to float
+            The step's scalars; NaN ones are not stored.
+        selected : ndarray of int or None
+            Rows of X selected at the step; None at the last step.
+        predictions : ndarray
+            The step's predictions on the test set.
+        random_state : numpy.random.RandomState
+            The sampler's random state after the step.
+        """
         # A step stored before (the last step of a shorter run, now redone, or
         # a damaged one) stops being trusted, and the ones after it, before
         # its folder changes.
@@ -744,6 +943,19 @@ def read_log(cache):
 @dataclass(frozen=True)
 class ReplayedStep:
     """One stored step of a run, as :func:`replay` gives it.
+
+    Parameters
+    ----------
+    iteration : int
+        The step, as the attribute.
+    labeled : ndarray of int
+        The labeled rows, as the attribute.
+    batch : ndarray of int or None
+        The selected rows, as the attribute.
+    test : ndarray of int
+        The test rows, as the attribute.
+    model : classifier or None, default=None
+        The refitted model, as the attribute.
 
     Attributes
     ----------

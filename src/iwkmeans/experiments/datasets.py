@@ -37,15 +37,20 @@ def make_noisy_blobs(
     Parameters
     ----------
     n_samples : int, default=1000
+        Number of samples, clean and noisy.
     n_classes : int >= 2, default=4
+        Number of classes.
     noise_fraction : float in [0, 1), default=0.5
         Share of the samples that are in noisy blobs.
     blobs_per_class : int >= 1, default=3
+        Clean blobs per class (and as many noisy blobs in all as clean ones).
     random_state : int, RandomState instance or None, default=None
+        Source of the blobs' places, the samples and the noisy labels.
 
     Returns
     -------
     X : ndarray of shape (n_samples, 2), float64
+        The samples, in random order.
     y : ndarray of shape (n_samples,), int64
         Labels in ``range(n_classes)``; every class has clean samples.
     noisy : ndarray of shape (n_samples,), bool

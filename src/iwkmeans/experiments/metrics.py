@@ -116,6 +116,7 @@ def noisy_sample_ratio(selected, noisy):
     Returns
     -------
     ratio : float in [0, 1]
+        The share of ``selected`` flagged in ``noisy``.
     """
     noisy = _vector(noisy, "noisy")
     if noisy.dtype != bool:
@@ -152,6 +153,7 @@ def contradiction_ratio(previous_predictions, predictions):
     Returns
     -------
     ratio : float in [0, 1]
+        The share of samples whose two labels differ.
     """
     previous = _vector(previous_predictions, "previous_predictions")
     current = _vector(predictions, "predictions")
@@ -173,11 +175,14 @@ def exploration(X_test, X_labeled):
     Parameters
     ----------
     X_test : array-like of shape (n_test, n_features)
+        The samples to cover (e.g. the test set).
     X_labeled : array-like of shape (n_labeled, n_features)
+        The labeled samples.
 
     Returns
     -------
     exploration : float >= 0
+        ``E(L)``, in the units of the features.
     """
     X_test = _features(X_test, "X_test")
     X_labeled = _features(X_labeled, "X_labeled", X_test.shape[1], "X_test")
@@ -201,13 +206,18 @@ def classifier_agreement(classifier, X_labeled, y_labeled, X_batch):
     Parameters
     ----------
     classifier : fitted classifier with ``predict``
+        The model ``f``.
     X_labeled : array-like of shape (n_labeled, n_features)
+        The labeled samples, for the 1-NN classifier.
     y_labeled : array-like of shape (n_labeled,)
+        Their labels.
     X_batch : array-like of shape (n_batch, n_features)
+        The batch ``B`` on which the two classifiers are compared.
 
     Returns
     -------
     agreement : float in [0, 1]
+        The share of ``B`` on which ``f`` and 1-NN predict the same label.
     """
     check_is_fitted(classifier, msg=_NOT_FITTED.format(name="classifier"))
     X_labeled = _features(X_labeled, "X_labeled")
@@ -232,12 +242,16 @@ def reverse_batch_accuracy(reference, X_batch, y_batch):
     Parameters
     ----------
     reference : fitted classifier with ``predict``
+        The reference classifier ``g``.
     X_batch : array-like of shape (n_batch, n_features)
+        The batch ``B``.
     y_batch : array-like of shape (n_batch,)
+        Its true labels.
 
     Returns
     -------
     easiness : float in [0, 1]
+        The share of ``B`` that ``g`` predicts correctly.
     """
     check_is_fitted(reference, msg=_NOT_FITTED.format(name="reference"))
     X_batch = _features(X_batch, "X_batch")

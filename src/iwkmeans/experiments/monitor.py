@@ -40,6 +40,13 @@ AGREEMENT_MARGIN = 0.05
 class MonitorReport:
     """What a :class:`LabelingMonitor` has seen, and its advice.
 
+    Parameters
+    ----------
+    advice : dict of str, default={}
+        The advice, as the attribute of the same name.
+    history : list of dict, default=[]
+        The history, as the attribute of the same name.
+
     Attributes
     ----------
     advice : dict of str
@@ -166,8 +173,13 @@ class LabelingMonitor:
         Maps the model's ``predict_proba`` output to uncertainty scores, e.g.
         :func:`~iwkmeans.margin_score`, :func:`~iwkmeans.confidence_score` or
         :func:`~iwkmeans.entropy_score`.
-    window, low_contradiction, agreement_margin
-        The thresholds of :func:`advise`.
+    window : int, default=4
+        How many batches each rule of :func:`advise` looks at.
+    low_contradiction : float in [0, 1], default=0.02
+        Contradiction ratios at or below this are low (:func:`advise`).
+    agreement_margin : float, default=0.05
+        How far above the random baseline the batches' agreement must be on
+        average (:func:`advise`).
 
     Examples
     --------
@@ -236,8 +248,10 @@ class LabelingMonitor:
         classifier : fitted classifier with ``predict``
             The model the batch was selected with.
         X_labeled : array-like of shape (n_labeled, n_features)
+            The labeled samples the classifier was trained on (without the
+            batch).
         y_labeled : array-like of shape (n_labeled,)
-            The labeled set the classifier was trained on (without the batch).
+            Their labels.
         X_batch : array-like of shape (batch_size, n_features)
             The selected, not yet labeled, batch.
         scores : array-like of shape (batch_size,), default=None
@@ -247,6 +261,7 @@ class LabelingMonitor:
         Returns
         -------
         self : LabelingMonitor
+            The monitor, with one more entry in its history.
         """
         X_labeled = self._check_features(X_labeled, "X_labeled")
         X_batch = self._check_features(X_batch, "X_batch")
@@ -287,6 +302,7 @@ class LabelingMonitor:
         Returns
         -------
         report : MonitorReport
+            The advice of :func:`advise` and a copy of the history.
         """
         return MonitorReport(
             advice=advise(
@@ -309,11 +325,14 @@ class LabelingMonitor:
         Parameters
         ----------
         path : str or os.PathLike
+            Where to write the PNG.
         title : str, default=None
+            Title above the panels; None for none.
 
         Returns
         -------
-        path : the ``path`` given
+        path : str or os.PathLike
+            The ``path`` given.
         """
         from matplotlib.figure import Figure
 
