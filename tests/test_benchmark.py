@@ -154,3 +154,31 @@ def test_lloyd_fixed_starts_faiss_from_the_same_centers(monkeypatch):
     assert peer["n_iter"] == row32["iwkmeans"]["n_iter"] == 3
     assert abs(peer["rel_inertia_diff"]) < 1e-5
     assert row64["peers"]["faiss"] == {"skipped": peers.FLOAT32_ONLY}
+
+
+def test_latency_script_quick(tmp_path, monkeypatch, capsys):
+    # bench/latency.py end to end on tiny sizes (1 repeat): every row, condition and
+    # column is filled in and the JSON written; the timings themselves are not checked.
+    import importlib
+    import json
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
+    latency = importlib.import_module("latency")  # importable: the spawned spinner needs it
+    path = tmp_path / "latency.json"
+    args = ["--quick", "--dtypes", "float64", "--thread-case", "default", "--json", str(path)]
+    assert latency.main(args) == 0
+    data = json.loads(path.read_text())
+    calls = [r["call"].split(" ")[0] for r in data["rows"]]
+    assert calls == ["IncrementalKMeans(5).fit", "select_wkmeans"]
+    for r in data["rows"]:
+        for conditions in r["times"].values():
+            assert sorted(conditions) == ["busy", "cold", "warm"]
+            assert all(len(c["times_s"]) == 1 and c["median_s"] > 0 for c in conditions.values())
+    assert "scikit-learn" in data["rows"][0]["times"]
+    case = data["thread_case"]
+    assert case["default"]["note"] is None
+    variants = {run["variant"] for run in case["default"]["runs"]}
+    assert variants == set(latency.THREAD_VARIANTS)
+    out = capsys.readouterr().out
+    assert "| call | shape | dtype | implementation | warm ms |" in out and "CPU:" in out
