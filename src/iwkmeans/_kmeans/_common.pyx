@@ -158,7 +158,7 @@ def half_extent(const floating[::1] values, const int32_t[::1] indptr,
         double top = 0.0
         double* half_reference
         double* partial
-        double* scratch = NULL
+        floating* scratch = NULL
     if indptr is not None:
         with nogil:
             for i in range(n_values):
@@ -181,7 +181,7 @@ def half_extent(const floating[::1] values, const int32_t[::1] indptr,
     cdef bint failed[1]
     failed[0] = False
     with nogil, parallel(num_threads=n_threads):
-        scratch = <double*> malloc(n_features * sizeof(double))
+        scratch = <floating*> malloc(2 * n_features * sizeof(floating))
         if scratch == NULL:
             failed[0] = True
         for chunk in prange(n_chunks, schedule="static"):

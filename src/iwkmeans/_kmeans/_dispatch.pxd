@@ -31,10 +31,10 @@ cdef extern from "simd.h":
                           const double* shift, double* out) noexcept nogil
     double iwk_half_extent_float(const float* x, int n_rows, int n_features,
                                  const double* half_reference,
-                                 double* top) noexcept nogil
+                                 float* bounds) noexcept nogil
     double iwk_half_extent_double(const double* x, int n_rows, int n_features,
                                   const double* half_reference,
-                                  double* top) noexcept nogil
+                                  double* bounds) noexcept nogil
     void iwk_add_scaled_float(double* acc, double w, const float* x, int n,
                               double scale, const float* shift) noexcept nogil
     void iwk_add_scaled_double(double* acc, double w, const double* x, int n,
@@ -184,14 +184,14 @@ cdef inline void iwk_frame(const floating* x, int n_rows, int n_features, double
 
 cdef inline double iwk_half_extent(const floating* x, int n_rows, int n_features,
                                    const double* half_reference,
-                                   double* top) noexcept nogil:
+                                   floating* bounds) noexcept nogil:
     """max |x - reference| / 2 over a block of dense rows. IN: x (n_rows,
-    n_features), half_reference (n_features,). OUT: top (n_features,
+    n_features), half_reference (n_features,). OUT: bounds (2 * n_features,
     scratch)."""
     if floating is float:
-        return iwk_half_extent_float(x, n_rows, n_features, half_reference, top)
+        return iwk_half_extent_float(x, n_rows, n_features, half_reference, bounds)
     else:
-        return iwk_half_extent_double(x, n_rows, n_features, half_reference, top)
+        return iwk_half_extent_double(x, n_rows, n_features, half_reference, bounds)
 
 
 cdef inline void iwk_add_scaled(double* acc, double w, const floating* x, int n,

@@ -51,26 +51,35 @@ IWK_CLONES IWK_STATIC void IWK_NAME(iwk_frame)(
 
 /* max |x - reference| / 2 over a block of dense rows, given half_reference
    = reference / 2: halving first keeps the difference finite for any finite
-   values. IN: x (n_rows, n_features), half_reference (n_features).
-   OUT: top (n_features), scratch space. */
+   values. The largest distance of each feature is reached at its smallest
+   or largest value (rounding is monotone), so the block is read for those
+   alone, in T, where a minimum and a maximum are exact and vectorise, and
+   the halved differences are taken once per feature.
+   IN: x (n_rows, n_features), half_reference (n_features).
+   OUT: bounds (2 * n_features: the minima, then the maxima), scratch. */
 IWK_CLONES IWK_STATIC double IWK_NAME(iwk_half_extent)(
     const T *restrict x, int n_rows, int n_features,
-    const double *restrict half_reference, double *restrict top)
+    const double *restrict half_reference, T *restrict bounds)
 {
-    /* Per-feature maxima (top, n_features values, zeroed here): an
-       elementwise maximum vectorises, a scalar one would not. */
+    T *restrict low = bounds, *restrict high = bounds + n_features;
+    if (n_rows <= 0)
+        return 0.0;
     for (int f = 0; f < n_features; ++f)
-        top[f] = 0.0;
-    for (int i = 0; i < n_rows; ++i) {
+        low[f] = high[f] = x[f];
+    for (int i = 1; i < n_rows; ++i) {
         const T *row = x + (int64_t)i * n_features;
         for (int f = 0; f < n_features; ++f) {
-            double d = fabs(0.5 * (double)row[f] - half_reference[f]);
-            top[f] = d > top[f] ? d : top[f];
+            low[f] = row[f] < low[f] ? row[f] : low[f];
+            high[f] = row[f] > high[f] ? row[f] : high[f];
         }
     }
     double most = 0.0;
-    for (int f = 0; f < n_features; ++f)
-        most = top[f] > most ? top[f] : most;
+    for (int f = 0; f < n_features; ++f) {
+        double below = fabs(0.5 * (double)low[f] - half_reference[f]);
+        double above = fabs(0.5 * (double)high[f] - half_reference[f]);
+        most = below > most ? below : most;
+        most = above > most ? above : most;
+    }
     return most;
 }
 
