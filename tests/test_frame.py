@@ -28,7 +28,7 @@ from iwkmeans import (
     kmeans_plusplus,
     select_wkmeans,
 )
-from iwkmeans._core import frame_of
+from iwkmeans._core import dense_half_extent, frame_of
 
 import reference
 from _helpers import DTYPES, RTOL, two_blobs
@@ -72,6 +72,46 @@ def test_data_around_the_origin_are_measured_from_it(dtype):
         scaled = frame_of((X * dtype(2.0**s)).astype(dtype), 1)
         assert not scaled.shift.any()
         assert scaled.scale == near.scale * 2.0**-s
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    dtype=st.sampled_from(DTYPES),
+    n_samples=st.sampled_from([1, 2, 7, 300, 1100]),
+    n_features=st.integers(1, 9),
+    exponent=st.sampled_from([-1070, -140, -30, 0, 30, 120, 1020]),
+    n_threads=st.sampled_from([1, 2]),
+    seed=st.integers(0, 2**16),
+)
+@example(np.float32, 5, 3, -140, 1, 0)  # float32 denormals
+@example(np.float32, 5, 3, 120, 2, 0)  # differences near float32's largest value
+@example(np.float64, 5, 3, 1020, 2, 0)  # and float64's
+def test_half_extent_is_the_largest_halved_difference(
+    dtype, n_samples, n_features, exponent, n_threads, seed
+):
+    """The extent pass (per-feature minima and maxima, in any order over the
+    chunks and threads) gives exactly max |x / 2 - reference / 2|, computed
+    value by value in float64, at every magnitude: denormals, and values
+    whose differences would overflow unhalved."""
+    rng = np.random.default_rng(seed)
+    finfo = np.finfo(dtype)
+    X = rng.uniform(-1, 1, size=(n_samples, n_features)) * 2.0**exponent
+    X = np.clip(X, -float(finfo.max), float(finfo.max)).astype(dtype)
+    reference = X[rng.integers(n_samples)].astype(np.float64)
+    expected = float(np.max(np.abs(0.5 * X.astype(np.float64) - 0.5 * reference)))
+    assert dense_half_extent(X, reference, n_threads) == expected
+
+
+def test_a_frame_reuses_its_measure_of_X():
+    """frame_of(..., measured=frame) covers other points from the measure of
+    X the frame holds, without a pass over X: the frame of a call that reads
+    X again, exactly."""
+    X, _ = two_blobs(np.float64, 1e6)
+    centers = np.array([[1e6 + 1e4, 1e6], [1e6, 1e6 + 1e4]])  # both far from the data
+    first = frame_of(X, 1)
+    again, reused = frame_of(X, 1, centers), frame_of(X, 1, centers, measured=first)
+    assert reused.scale == again.scale != first.scale
+    np.testing.assert_array_equal(reused.shift, again.shift)
 
 
 def test_predict_against_exact_fixed_centers_far_from_the_origin():

@@ -114,11 +114,12 @@ def far_distances(rows, center):
         return np.ldexp(np.sqrt(np.einsum("ij,ij->i", scaled, scaled)), exponent[:, 0])
 
 
-def weighted_inertia(X, sample_weight, centers, n_threads):
+def weighted_inertia(X, sample_weight, centers, n_threads, measured=None):
     """sum_i w_i min_c ||x_i - c||^2 of validated X over ``centers`` (user
-    coordinates), computed in a frame of X that covers the centers too;
-    returns (inertia, labels)."""
-    frame = frame_of(X, n_threads, centers)
+    coordinates), computed in a frame of X that covers the centers too
+    (``measured``: a frame of X found before, whose measure of X it reuses,
+    see frame_of); returns (inertia, labels)."""
+    frame = frame_of(X, n_threads, centers, measured=measured)
     weights, weight_scale = normalised_weights(sample_weight)
     labels, inertia = framed_inertia(X, weights, frame.to(centers), frame, n_threads)
     return float(frame.squared(inertia, weight_scale)), labels

@@ -76,12 +76,17 @@ class Frame:
         frame float32 data in float32 arithmetic.
     dtype : numpy dtype
         X's dtype, in which the kernels hold framed values.
+    measure : tuple or None
+        What :func:`frame_of` read of X in its pass over the values (the
+        reference point it chose and X's half extent around it), so that a
+        frame of the same X covering other points needs no second pass.
     """
 
-    __slots__ = ("reference", "scale", "shift", "dtype")
+    __slots__ = ("reference", "scale", "shift", "dtype", "measure")
 
-    def __init__(self, reference, scale, dtype):
+    def __init__(self, reference, scale, dtype, measure=None):
         self.dtype = np.dtype(dtype)
+        self.measure = measure
         if self.dtype == np.float32:
             # x * scale and shift must stay normal float32 numbers: |x *
             # scale| <= |shift| + 1 for the samples.
@@ -170,10 +175,12 @@ def core_rows(X):
     return X.reshape(-1), None, None
 
 
-def frame_of(X, n_threads, *others, shift=True, bound=0.0):
+def frame_of(X, n_threads, *others, shift=True, bound=0.0, measured=None):
     """The frame of validated samples X (see the module docstring): one pass
     over the values (in the compiled core, on ``n_threads`` threads) for
-    their extent around the reference point.
+    their extent around the reference point, or none if ``measured`` (a
+    frame of this same X from an earlier call, with the same ``shift``)
+    holds that measure already.
 
     ``others`` (dense arrays with X's columns: centers, labeled rows) are
     the points X is compared with: the scale also covers the nearest of them
@@ -185,19 +192,22 @@ def frame_of(X, n_threads, *others, shift=True, bound=0.0):
     are measured from it.
     """
     n_features = X.shape[1]
-    if sparse.issparse(X):
+    if measured is not None:
+        reference, half = measured.measure
+    elif sparse.issparse(X):
         reference = None
         half = _common.half_extent(X.data, X.indptr, n_features, None, n_threads)
     else:
         reference = reference_point(X) if shift else np.zeros(n_features)
         half = dense_half_extent(X, reference, n_threads)
         reference, half = settled_reference(reference, half)
+    measure = (reference, half)
     rows = [np.asarray(A, dtype=np.float64) for A in others if A.shape[0]]
     if rows:
         half_reference = 0.0 if reference is None else 0.5 * reference
         nearest = min(float(np.abs(0.5 * A - half_reference).max(axis=1).min()) for A in rows)
         half = max(half, nearest)
-    return Frame(reference, scale_for(max(half, 0.5 * bound)), X.dtype)
+    return Frame(reference, scale_for(max(half, 0.5 * bound)), X.dtype, measure)
 
 
 def settled_reference(reference, half):

@@ -283,9 +283,9 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
             n_threads = effective_n_threads(self.n_threads)
             self._initialise(X, sample_weight, fixed_centers, random_state, n_threads)
             with single_threaded_blas():
-                self._passes(X, sample_weight, random_state, n_threads)
+                frame = self._passes(X, sample_weight, random_state, n_threads)
             self.inertia_, self.labels_ = weighted_inertia(
-                X, sample_weight, self.cluster_centers_, n_threads
+                X, sample_weight, self.cluster_centers_, n_threads, measured=frame
             )
         except BaseException:
             for name in FITTED_ATTRIBUTES:
@@ -295,7 +295,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
 
     def _passes(self, X, sample_weight, random_state, n_threads):
         """Mini-batch steps over shuffled passes, until max_iter passes or an
-        early stop (tol, max_no_improvement)."""
+        early stop (tol, max_no_improvement); returns X's frame."""
         # The steps compute in X's frame (see _rows), with weights of at
         # most 1: the centers, their running weights and tol (relative to
         # the variance) live there during the passes, and come back after.
@@ -312,6 +312,7 @@ class IncrementalMiniBatchKMeans(FittedCentersMixin, ClusterMixin, TransformerMi
             centers[self.fixed_mask_] = fixed  # the user's own rows, bit for bit
             self.cluster_centers_ = centers
             self.counts_ = self.counts_ * weight_scale
+        return frame
 
     def _framed_passes(self, X, normalised, sample_weight, random_state, n_threads, frame, tol):
         """The passes of _passes, in the frame."""
