@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -55,3 +56,71 @@ def test_single_threaded_blas_nests_and_restores(outside):
                 assert set(blas_threads()) == {1}
             assert set(blas_threads()) == {1}
         assert blas_threads() == before
+
+
+def in_thread(function):
+    """function() run in a new thread; its result, or its exception raised."""
+    out = {}
+
+    def run():
+        try:
+            out["value"] = function()
+        except BaseException as error:  # re-raised in the calling thread
+            out["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def test_single_threaded_blas_applies_from_any_thread():
+    """threadpoolctl lets one thread at a time set OpenBLAS's process-wide
+    thread count and silently ignores the others: after a limit set (and
+    lifted) in the main thread, a fit run from a worker thread used to keep
+    BLAS on every core inside its OpenMP threads."""
+    outside = blas_threads()
+    with single_threaded_blas():
+        pass
+
+    def limited():
+        with single_threaded_blas():
+            return blas_threads()
+
+    assert set(in_thread(limited)) == {1}
+    assert blas_threads() == outside
+    # And the main thread can still set (and lift) the limit afterwards.
+    with single_threaded_blas():
+        assert set(blas_threads()) == {1}
+    assert blas_threads() == outside
+
+
+def test_single_threaded_blas_holds_while_any_thread_is_inside():
+    """Two threads inside at once: the first to leave does not lift the
+    limit under the other's kernels; the last to leave restores it."""
+    outside = blas_threads()
+    first_inside, second_inside, first_left = (threading.Event() for _ in range(3))
+    seen = {}
+
+    def first():
+        with single_threaded_blas():
+            first_inside.set()
+            second_inside.wait(10)
+        first_left.set()
+
+    def second():
+        first_inside.wait(10)
+        with single_threaded_blas():
+            second_inside.set()
+            first_left.wait(10)
+            seen["after the first left"] = blas_threads()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(seen["after the first left"]) == {1}
+    assert blas_threads() == outside

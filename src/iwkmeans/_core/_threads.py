@@ -21,6 +21,7 @@ started in the parent is not (a child then needs ``n_threads=1``).
 
 import functools
 import os
+import threading
 
 from joblib import cpu_count
 from threadpoolctl import ThreadpoolController
@@ -91,16 +92,76 @@ class single_threaded_blas:
     Lighter than ``threadpool_limits`` (which records every library's full
     description on entry, about 15 us): it reads and sets the thread counts
     only, and a nested entry, finding them at 1 already, changes nothing.
+
+    Safe from any Python thread, and from several at once. Some BLAS keep a
+    thread count per thread (OpenBLAS or BLIS on OpenMP): each entry limits
+    its own thread. The others (OpenBLAS on its own pthreads, MKL) keep one
+    count for the whole process: the first thread to enter limits it and the
+    last to leave restores it, so that no thread's exit lifts the limit
+    under another's running kernels. And threadpoolctl lets only one thread
+    at a time set OpenBLAS's count (the first to set it, until it lets go),
+    silently ignoring the others: a fit run from a worker thread after one
+    in the main thread kept BLAS on every core inside each OpenMP thread, 20
+    to 40 times slower (bench/latency.py, worker-thread rows). So each change
+    here takes that control and lets it go (see _set_process_wide).
     """
 
     def __enter__(self):
+        per_thread, process_wide = _blas_controllers_by_scope()
         self._restore = []
-        for controller in _blas_controllers():
-            if controller.num_threads != 1:
-                self._restore.append((controller, controller.num_threads))
+        for controller in per_thread:
+            num_threads = controller.num_threads
+            if num_threads != 1:
+                self._restore.append((controller, num_threads))
                 controller.set_num_threads(1)
+        with _PROCESS_WIDE.lock:
+            if _PROCESS_WIDE.depth == 0:
+                for controller in process_wide:
+                    num_threads = controller.num_threads
+                    if num_threads != 1:
+                        _PROCESS_WIDE.restore.append((controller, num_threads))
+                        _set_process_wide(controller, 1)
+            _PROCESS_WIDE.depth += 1
         return self
 
     def __exit__(self, *exc_info):
         for controller, num_threads in self._restore:
             controller.set_num_threads(num_threads)
+        with _PROCESS_WIDE.lock:
+            _PROCESS_WIDE.depth -= 1
+            if _PROCESS_WIDE.depth == 0:
+                for controller, num_threads in _PROCESS_WIDE.restore:
+                    _set_process_wide(controller, num_threads)
+                _PROCESS_WIDE.restore = []
+
+
+class _PROCESS_WIDE:
+    """The process-wide BLAS limits that single_threaded_blas holds: how
+    many entries (of any thread) are inside, and the counts to restore."""
+
+    lock = threading.Lock()
+    depth = 0
+    restore = []
+
+
+@functools.cache
+def _blas_controllers_by_scope():
+    """(per_thread, process_wide): the BLAS controllers whose thread count
+    belongs to the calling thread (built on OpenMP, whose limit threadpoolctl
+    sets for the calling thread only) and the others."""
+    per_thread = [c for c in _blas_controllers() if getattr(c, "threading_layer", None) == "openmp"]
+    process_wide = [c for c in _blas_controllers() if c not in per_thread]
+    return per_thread, process_wide
+
+
+def _set_process_wide(controller, num_threads):
+    """Set a process-wide BLAS thread count from whichever thread this is.
+    threadpoolctl (3.8) ignores the call unless this thread controls
+    OpenBLAS; control is taken for the call and given back after, so that
+    the next thread (ours, or the user's own threadpool_limits) can take it."""
+    release = getattr(type(controller), "clear_controlling_thread", None)
+    if release is not None:
+        release(force=True)
+    controller.set_num_threads(num_threads)
+    if release is not None:
+        release()
