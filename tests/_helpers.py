@@ -1,6 +1,8 @@
 """What the test files share: the dtypes under test, one tolerance table,
-problem makers and the samplers. The NumPy references of the kernels are
+problem makers, the samplers and every_thread. The NumPy references of the kernels are
 in reference.py; the shared fixtures in conftest.py."""
+
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn.datasets import make_blobs
@@ -18,6 +20,7 @@ from iwkmeans import (
     SubmodularSampler,
     WKMeansSampler,
 )
+from iwkmeans._core._kernels import _common
 from iwkmeans.experiments.datasets import make_noisy_blobs
 
 DTYPES = (np.float32, np.float64)
@@ -125,3 +128,17 @@ def make_pool(seed, n_pool, n_labeled=30, n_features=4):
     labeled = np.r_[labeled, rest[: n_labeled - 3]]
     pool = rest[n_labeled - 3 :]
     return X[labeled], y[labeled], X[pool]
+
+
+@contextmanager
+def every_thread():
+    """The kernels give every chunk of rows a thread of its own, up to
+    n_threads, whatever the work: they run small work on one thread (see
+    MIN_WORK_PER_THREAD), where a test that results do not depend on the
+    thread count could not fail."""
+    previous = _common.work_per_thread()
+    _common.work_per_thread(1)
+    try:
+        yield
+    finally:
+        _common.work_per_thread(previous)

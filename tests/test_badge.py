@@ -15,7 +15,7 @@ from iwkmeans import BadgeSampler, kmeans_plusplus, select_badge
 from iwkmeans.active._badge import LinearGradientEmbedding
 
 import reference
-from _helpers import make_pool
+from _helpers import every_thread, make_pool
 
 
 def gradient_embeddings(proba, X):
@@ -132,11 +132,12 @@ def test_any_classifier_with_predict_proba_and_float32():
 
 
 def test_thread_count_does_not_matter():
-    E = np.random.default_rng(0).normal(size=(20_000, 12))
-    np.testing.assert_array_equal(
-        select_badge(E, 30, random_state=0, n_threads=1),
-        select_badge(E, 30, random_state=0, n_threads=2),
-    )
+    with every_thread():
+        E = np.random.default_rng(0).normal(size=(20_000, 12))
+        np.testing.assert_array_equal(
+            select_badge(E, 30, random_state=0, n_threads=1),
+            select_badge(E, 30, random_state=0, n_threads=2),
+        )
 
 
 @pytest.mark.parametrize(

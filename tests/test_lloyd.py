@@ -14,7 +14,7 @@ from sklearn.datasets import make_blobs
 from iwkmeans import IncrementalKMeans
 
 import reference
-from _helpers import DTYPES, RTOL, make_problem
+from _helpers import DTYPES, RTOL, every_thread, make_problem
 
 
 def fit(X, w, fixed, init, **params):
@@ -151,8 +151,7 @@ def assert_same_fit(a, b):
     assert a.n_iter_ == b.n_iter_
 
 
-# Large enough that the kernels use several threads (they run small inputs,
-# under ~2^18 multiply-adds per thread, on fewer threads).
+# Several chunks of rows, each its own thread under every_thread().
 large_problems = st.builds(
     dict,
     seed=st.integers(0, 2**32 - 1),
@@ -167,27 +166,29 @@ large_problems = st.builds(
 @settings(max_examples=15)
 @given(large_problems)
 def test_bit_identical_across_thread_counts(p):
-    X, w, fixed, _ = make_problem(**p)
-    fits = [
-        IncrementalKMeans(p["k"], random_state=p["seed"], n_threads=t).fit(
-            X, sample_weight=w, fixed_centers=fixed
-        )
-        for t in (1, 2, 3)
-    ]
-    assert_same_fit(fits[0], fits[1])
-    assert_same_fit(fits[0], fits[2])
+    with every_thread():
+        X, w, fixed, _ = make_problem(**p)
+        fits = [
+            IncrementalKMeans(p["k"], random_state=p["seed"], n_threads=t).fit(
+                X, sample_weight=w, fixed_centers=fixed
+            )
+            for t in (1, 2, 3)
+        ]
+        assert_same_fit(fits[0], fits[1])
+        assert_same_fit(fits[0], fits[2])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_bit_identical_with_more_threads_than_cores(dtype):
-    X, w, fixed, _ = make_problem(7, 5000, 12, 20, 30, dtype)
-    one, eight = (
-        IncrementalKMeans(30, random_state=0, n_threads=t).fit(
-            X, sample_weight=w, fixed_centers=fixed
+    with every_thread():
+        X, w, fixed, _ = make_problem(7, 5000, 12, 20, 30, dtype)
+        one, eight = (
+            IncrementalKMeans(30, random_state=0, n_threads=t).fit(
+                X, sample_weight=w, fixed_centers=fixed
+            )
+            for t in (1, 8)
         )
-        for t in (1, 8)
-    )
-    assert_same_fit(one, eight)
+        assert_same_fit(one, eight)
 
 
 @given(problems)

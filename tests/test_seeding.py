@@ -10,7 +10,7 @@ from iwkmeans import kmeans_plusplus
 from iwkmeans._core import greedy_kmeans_plusplus
 
 import reference
-from _helpers import DTYPES
+from _helpers import DTYPES, every_thread
 
 
 def reference_greedy(X, w, fixed, n_clusters, random_state, n_trials):
@@ -92,33 +92,35 @@ def test_picks_distinct_positive_weight_deterministic(p):
     assert np.all(w[idx] > 0)
     assert centers.dtype == p["dtype"]
     np.testing.assert_array_equal(centers, X[idx])
-    for n_threads in (1, 3):
-        again = kmeans_plusplus(
-            X,
-            p["k"],
-            sample_weight=w,
-            fixed_centers=fixed,
-            random_state=p["seed"],
-            n_threads=n_threads,
-        )[1]
-        np.testing.assert_array_equal(again, idx)
+    with every_thread():
+        for n_threads in (1, 3):
+            again = kmeans_plusplus(
+                X,
+                p["k"],
+                sample_weight=w,
+                fixed_centers=fixed,
+                random_state=p["seed"],
+                n_threads=n_threads,
+            )[1]
+            np.testing.assert_array_equal(again, idx)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_fixed", [0, 30])
 def test_picks_identical_for_any_thread_count(dtype, n_fixed):
-    # Enough work per pick (20000 x 4 trials x 16) for several threads.
-    rng = np.random.default_rng(4)
-    X = rng.normal(size=(20_000, 16)).astype(dtype)
-    fixed = rng.normal(size=(n_fixed, 16)).astype(dtype)
-    picks = [
-        kmeans_plusplus(X, 20, fixed_centers=fixed, random_state=1, n_local_trials=4, n_threads=t)[
-            1
+    with every_thread():
+        # Enough work per pick (20000 x 4 trials x 16) for several threads.
+        rng = np.random.default_rng(4)
+        X = rng.normal(size=(20_000, 16)).astype(dtype)
+        fixed = rng.normal(size=(n_fixed, 16)).astype(dtype)
+        picks = [
+            kmeans_plusplus(
+                X, 20, fixed_centers=fixed, random_state=1, n_local_trials=4, n_threads=t
+            )[1]
+            for t in (1, 2, 3, 8)
         ]
-        for t in (1, 2, 3, 8)
-    ]
-    for other in picks[1:]:
-        np.testing.assert_array_equal(other, picks[0])
+        for other in picks[1:]:
+            np.testing.assert_array_equal(other, picks[0])
 
 
 def test_picks_avoid_fixed_centers():

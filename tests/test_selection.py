@@ -28,7 +28,7 @@ from iwkmeans import (
 from iwkmeans.active._selection import cluster_and_pick
 
 import reference
-from _helpers import SAMPLERS, make_pool
+from _helpers import SAMPLERS, every_thread, make_pool
 
 THREADED = (KCenterGreedySampler, KMeansSampler, WKMeansSampler, IWKMeansSampler, ClusteredSampler)
 PRESELECTING = (WKMeansSampler, IWKMeansSampler, ClusteredSampler, SubmodularSampler)
@@ -63,18 +63,19 @@ def test_distinct_in_range_deterministic_thread_independent(seed, n_pool, batch,
 
 @pytest.mark.parametrize("with_labeled", [False, True])
 def test_selection_identical_for_any_thread_count(with_labeled):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(30_000, 16))
-    scores = rng.uniform(size=30_000)
-    labeled = rng.normal(size=(300, 16)) if with_labeled else None
-    for select in (
-        lambda t: select_wkmeans(
-            X, scores, 100, beta=30, X_labeled=labeled, random_state=0, n_threads=t
-        ),
-        lambda t: select_kcenter_greedy(X, 10, X_labeled=labeled, n_threads=t),
-    ):
-        np.testing.assert_array_equal(select(1), select(2))
-        np.testing.assert_array_equal(select(1), select(3))
+    with every_thread():
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(30_000, 16))
+        scores = rng.uniform(size=30_000)
+        labeled = rng.normal(size=(300, 16)) if with_labeled else None
+        for select in (
+            lambda t: select_wkmeans(
+                X, scores, 100, beta=30, X_labeled=labeled, random_state=0, n_threads=t
+            ),
+            lambda t: select_kcenter_greedy(X, 10, X_labeled=labeled, n_threads=t),
+        ):
+            np.testing.assert_array_equal(select(1), select(2))
+            np.testing.assert_array_equal(select(1), select(3))
 
 
 @given(

@@ -15,7 +15,7 @@ from iwkmeans import (
 )
 
 import reference
-from _helpers import DTYPES, RTOL, SAMPLERS
+from _helpers import DTYPES, RTOL, SAMPLERS, every_thread
 
 
 def random_csr(seed, n, d, density, dtype, n_empty=0):
@@ -126,17 +126,19 @@ def test_empty_cluster_relocated_as_dense(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_bit_identical_for_any_thread_count(dtype):
-    # Large enough that the kernels use several threads (MIN_WORK_PER_THREAD).
-    X = random_csr(3, 20000, 300, 0.05, dtype, n_empty=100)
-    fixed = X[:10].toarray()
-    fits = [
-        IncrementalKMeans(30, random_state=0, max_iter=5, n_threads=t).fit(X, fixed_centers=fixed)
-        for t in (1, 2, 3)
-    ]
-    for other in fits[1:]:
-        np.testing.assert_array_equal(other.labels_, fits[0].labels_)
-        np.testing.assert_array_equal(other.cluster_centers_, fits[0].cluster_centers_)
-        assert other.inertia_ == fits[0].inertia_
+    with every_thread():
+        X = random_csr(3, 20000, 300, 0.05, dtype, n_empty=100)
+        fixed = X[:10].toarray()
+        fits = [
+            IncrementalKMeans(30, random_state=0, max_iter=5, n_threads=t).fit(
+                X, fixed_centers=fixed
+            )
+            for t in (1, 2, 3)
+        ]
+        for other in fits[1:]:
+            np.testing.assert_array_equal(other.labels_, fits[0].labels_)
+            np.testing.assert_array_equal(other.cluster_centers_, fits[0].cluster_centers_)
+            assert other.inertia_ == fits[0].inertia_
 
 
 def test_duplicate_entries_are_summed_and_input_is_not_changed():

@@ -8,6 +8,7 @@ import threading
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from iwkmeans._core._kernels import _common
 from iwkmeans._core._threads import _blas_controllers, effective_n_threads, single_threaded_blas
 
 
@@ -124,3 +125,17 @@ def test_single_threaded_blas_holds_while_any_thread_is_inside():
         thread.join()
     assert set(seen["after the first left"]) == {1}
     assert blas_threads() == outside
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 8])
+def test_thread_policy_is_bounded_by_n_threads_and_the_work(n_threads):
+    """Small work runs on one thread; large work on every thread it is
+    given, never more than n_threads nor than there are chunks of rows."""
+    per_thread = _common.work_per_thread()
+    assert _common.threads_for(n_threads, 500, 64 * 50) == 1  # an active-learning fit
+    assert _common.threads_for(n_threads, 300, 10**9) == min(n_threads, 2)  # two chunks
+    assert _common.threads_for(n_threads, 10**6, 10**4) == n_threads
+    for n_samples, work_per_row in [(1, 1), (257, 10**5), (10**4, 3000), (10**5, 64 * 100)]:
+        threads = _common.threads_for(n_threads, n_samples, work_per_row)
+        assert 1 <= threads <= n_threads
+        assert threads <= max(1, n_samples * work_per_row // per_thread)

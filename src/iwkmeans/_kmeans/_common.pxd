@@ -7,11 +7,19 @@ cdef enum:
     # bit-identical for any number of threads. 256 rows keep one chunk of X and
     # its distance block in L2 for the shapes we target (as in scikit-learn).
     CHUNK_SIZE = 256
-    # Least work (multiply-adds) worth a thread of its own, ~10-50 us. A
-    # thread costs a wake-up and a barrier; when another process holds a
-    # core, every barrier waits for a descheduled thread, which slowed
-    # mini-batch steps 6x here. Thread counts never change results.
-    MIN_WORK_PER_THREAD = 1 << 18
+    # Least work (multiply-adds per parallel pass: a Lloyd iteration, a
+    # k-means++ pick) worth a thread of its own, about 0.5 ms of one core's
+    # work. A thread costs a wake-up and a barrier per pass, and when another
+    # process holds a core every barrier waits for a descheduled thread.
+    # Measured with bench/threads.py (2-core AMD EPYC, Lloyd fits, two
+    # threads over one): on a quiet machine two threads win from about 2.6e6
+    # multiply-adds per iteration (0.5-0.8x the time), but beside a process
+    # spinning on one core they lost up to 8e6 and beyond (1.2-3x, single
+    # calls up to 60x; from 1.3e8 on within 1.1x with chunks handed out
+    # dynamically). 2**22 per thread (two threads from 8.4e6) keeps the
+    # active-learning sizes (500 x 64 x 50: 1.6e6) on one thread. Thread
+    # counts never change results.
+    MIN_WORK_PER_THREAD = 1 << 22
 
 cdef Py_ssize_t n_chunks_of(Py_ssize_t n_samples) noexcept nogil
 

@@ -28,11 +28,35 @@ cdef Py_ssize_t n_chunks_of(Py_ssize_t n_samples) noexcept nogil:
     return (n_samples + CHUNK_SIZE - 1) // CHUNK_SIZE
 
 
+# The least work worth a thread: MIN_WORK_PER_THREAD, which tests lower (see
+# work_per_thread) so that small inputs run on every thread they are given.
+cdef Py_ssize_t min_work_per_thread = MIN_WORK_PER_THREAD
+
+
+def work_per_thread(Py_ssize_t value=0):
+    """The least work (multiply-adds per parallel pass) worth a thread of
+    its own, MIN_WORK_PER_THREAD (see _common.pxd); a positive ``value``
+    replaces it first (for tests: 1 gives small inputs a thread per chunk,
+    so that their results are shown not to depend on the thread count).
+    Not for use while kernels run."""
+    global min_work_per_thread
+    if value > 0:
+        min_work_per_thread = value
+    return min_work_per_thread
+
+
+def threads_for(int n_threads, Py_ssize_t n_samples, Py_ssize_t work_per_row):
+    """useful_threads, for tests of the policy."""
+    return useful_threads(n_threads, n_samples, work_per_row)
+
+
 cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
                         Py_ssize_t work_per_row) noexcept nogil:
-    """Threads worth using: no more than there are chunks, and each with at
-    least MIN_WORK_PER_THREAD multiply-adds (work_per_row per sample)."""
-    cdef Py_ssize_t by_work = n_samples * work_per_row // MIN_WORK_PER_THREAD
+    """Threads worth using: at most n_threads, no more than there are
+    chunks, and each with at least min_work_per_thread multiply-adds
+    (work_per_row per sample; a kernel's parallel pass, such as one Lloyd
+    iteration, reads every sample once)."""
+    cdef Py_ssize_t by_work = n_samples * work_per_row // min_work_per_thread
     return <int> max(1, min(<Py_ssize_t> n_threads,
                             min(n_chunks_of(n_samples), by_work)))
 
@@ -184,7 +208,7 @@ def half_extent(const floating[::1] values, const int32_t[::1] indptr,
         scratch = <floating*> malloc(2 * n_features * sizeof(floating))
         if scratch == NULL:
             failed[0] = True
-        for chunk in prange(n_chunks, schedule="static"):
+        for chunk in prange(n_chunks, schedule="dynamic"):
             if failed[0]:
                 continue
             start = chunk * CHUNK_SIZE
@@ -232,7 +256,7 @@ def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double sc
         raise MemoryError()
     n_threads = useful_threads(n_threads, n_samples, n_features)
     with nogil:
-        for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
+        for chunk in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
             acc = partial + chunk * n_features
             memset(acc, 0, n_features * sizeof(double))
             for i in range(chunk * CHUNK_SIZE,
@@ -246,7 +270,7 @@ def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double sc
         ordered_column_sums(partial, n_chunks, n_features, mean)
         for f in range(n_features):
             mean[f] /= n_samples
-        for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
+        for chunk in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
             acc = partial + chunk * n_features
             memset(acc, 0, n_features * sizeof(double))
             for i in range(chunk * CHUNK_SIZE,

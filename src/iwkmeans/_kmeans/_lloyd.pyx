@@ -475,7 +475,7 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
                     and dots == NULL)
                 or (scan.path != PACKED and needs_frame_buffer(X) and frame == NULL)):
             failed[0] = True
-        for block in prange(blocks.n_blocks, schedule="static"):
+        for block in prange(blocks.n_blocks, schedule="dynamic"):
             if failed[0]:
                 continue  # memory ran out in some thread: the result is dropped
             own = NULL
@@ -531,7 +531,7 @@ cdef void add_blocks(const double* partial, Py_ssize_t n_blocks, int n_free,
         const double* own
         double* out
         int j, f
-    for j in prange(n_free, schedule="static", num_threads=n_threads):
+    for j in prange(n_free, schedule="dynamic", num_threads=n_threads):
         out = sums + j * n_features
         own = partial + j * (n_features + 1)
         for f in range(n_features):
@@ -574,7 +574,7 @@ cdef int weighted_sums(const floating* values, Rows X,
 
     failed[0] = False
     memset(weights, 0, n_free * sizeof(double))
-    for part in prange(n_parts, schedule="static", num_threads=n_threads):
+    for part in prange(n_parts, schedule="dynamic", num_threads=n_threads):
         f_begin = part * n_features // n_parts
         width = (part + 1) * n_features // n_parts - f_begin
         own = <double*> calloc(max(1, n_free * width), sizeof(double))
@@ -634,7 +634,8 @@ cdef int relocate_empty(const floating* values, Rows X,
         free(norms)
         return -1
     sq_norms(centers, n_fixed + n_free, n_features, norms)
-    for i in prange(n_samples, schedule="static", num_threads=n_threads):
+    for i in prange(n_samples, schedule="dynamic", chunksize=CHUNK_SIZE,
+                   num_threads=n_threads):
         if sample_weight[i] > 0:
             distance[i] = sample_weight[i] * row_sq_distance(
                 values, X, i, centers + labels[i] * n_features, norms[labels[i]])
@@ -713,7 +714,7 @@ cdef double weighted_inertia(const floating* values, Rows X,
         free(norms)
         return -1.0
     sq_norms(centers, n_centers, n_features, norms)
-    for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
+    for chunk in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
         acc = 0.0
         end = min((chunk + 1) * CHUNK_SIZE, n_samples)
         for i in range(chunk * CHUNK_SIZE, end):
@@ -967,6 +968,7 @@ def label_distances(const floating[::1] values, const int32_t[::1] indices,
     n_threads = useful_threads(n_threads, X.n_samples, X.n_features)
     with nogil:
         sq_norms(&centers[0, 0], n_centers, X.n_features, norms)
-        for i in prange(X.n_samples, schedule="static", num_threads=n_threads):
+        for i in prange(X.n_samples, schedule="dynamic", chunksize=CHUNK_SIZE,
+                       num_threads=n_threads):
             out[i] = row_sq_distance(v, X, i, &centers[labels[i], 0], norms[labels[i]])
     free(norms)

@@ -66,7 +66,7 @@ cdef int update_closest(const floating* values, Rows X, const floating* x_norms,
         frame = frame_buffer(values, X)
         if dots == NULL or (needs_frame_buffer(X) and frame == NULL):
             failed[0] = True
-        for chunk in prange(n_chunks_of(n_samples), schedule="static"):
+        for chunk in prange(n_chunks_of(n_samples), schedule="dynamic"):
             if failed[0]:
                 continue
             start = chunk * CHUNK_SIZE
@@ -210,7 +210,7 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
         if ((packed == NULL and not small and dots == NULL)
                 or (packed == NULL and needs_frame_buffer(X) and frame == NULL)):
             failed[0] = True
-        for chunk in prange(n_chunks_of(n_samples), schedule="static"):
+        for chunk in prange(n_chunks_of(n_samples), schedule="dynamic"):
             if failed[0]:
                 continue
             start = chunk * CHUNK_SIZE
@@ -254,7 +254,7 @@ cdef void adopt(floating* closest, Improved improved, const floating* improved_v
     cdef:
         Py_ssize_t chunk, start, first
         int m, lane
-    for chunk in prange(n_chunks_of(n_samples), schedule="static",
+    for chunk in prange(n_chunks_of(n_samples), schedule="dynamic",
                         num_threads=n_threads):
         start = chunk * CHUNK_SIZE
         for m in range(improved.count[chunk]):
@@ -317,7 +317,7 @@ cdef double cumulative_potential(const floating[::1] sample_weight,
     cdef:
         Py_ssize_t n_chunks = n_chunks_of(sample_weight.shape[0])
         Py_ssize_t chunk
-    for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
+    for chunk in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
         chunk_total[chunk] = chunk_potential(sample_weight, closest, chunk)
     return prefix_sums(chunk_total, n_chunks, prefix)
 
@@ -466,7 +466,8 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
             if packed == NULL:
                 raise MemoryError()
         with nogil:
-            for i in prange(n_samples, schedule="static", num_threads=n_threads):
+            for i in prange(n_samples, schedule="dynamic", chunksize=CHUNK_SIZE,
+                           num_threads=n_threads):
                 x_norms[i] = row_sq_norm(v, X, i)
             if n_fixed > 0:
                 for i in range(n_samples):
