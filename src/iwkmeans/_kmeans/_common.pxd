@@ -26,6 +26,8 @@ cdef Py_ssize_t n_chunks_of(Py_ssize_t n_samples) noexcept nogil
 cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
                         Py_ssize_t work_per_row) noexcept nogil
 
+cdef int threads_for_work(int n_threads, Py_ssize_t work) noexcept nogil
+
 cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
                          const floating* centers, int n_centers, bint center_major,
                          floating* out, int out_stride,

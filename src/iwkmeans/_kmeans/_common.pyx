@@ -56,9 +56,14 @@ cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
     chunks, and each with at least min_work_per_thread multiply-adds
     (work_per_row per sample; a kernel's parallel pass, such as one Lloyd
     iteration, reads every sample once)."""
-    cdef Py_ssize_t by_work = n_samples * work_per_row // min_work_per_thread
-    return <int> max(1, min(<Py_ssize_t> n_threads,
-                            min(n_chunks_of(n_samples), by_work)))
+    return min(threads_for_work(n_threads, n_samples * work_per_row),
+               <int> max(1, min(<Py_ssize_t> n_threads, n_chunks_of(n_samples))))
+
+
+cdef int threads_for_work(int n_threads, Py_ssize_t work) noexcept nogil:
+    """Threads worth using for ``work`` multiply-adds (or adds) split in
+    any number of parts: at most n_threads, each with min_work_per_thread."""
+    return <int> max(1, min(<Py_ssize_t> n_threads, work // min_work_per_thread))
 
 
 cdef void minus_two_dots(const floating* X, int n_rows, int n_features,

@@ -23,8 +23,8 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 from ._common cimport (
-    CHUNK_SIZE, n_chunks_of, row_sq_norms, sq_norms, transposed_centers,
-    useful_threads,
+    CHUNK_SIZE, n_chunks_of, row_sq_norms, sq_norms, threads_for_work,
+    transposed_centers, useful_threads,
 )
 from ._dispatch cimport (
     Argmin, free_argmin, iwk_accumulate, iwk_column_min, iwk_labels,
@@ -531,6 +531,9 @@ cdef void add_blocks(const double* partial, Py_ssize_t n_blocks, int n_free,
         const double* own
         double* out
         int j, f
+    # A parallel region costs a wake-up and a barrier: these few adds
+    # (n_blocks <= N_BLOCKS) mostly run without one.
+    n_threads = threads_for_work(n_threads, n_blocks * block_size)
     for j in prange(n_free, schedule="dynamic", num_threads=n_threads):
         out = sums + j * n_features
         own = partial + j * (n_features + 1)
@@ -776,7 +779,9 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
         Pass step
 
     labels[:] = -1
-    n_threads = useful_threads(n_threads, X.n_samples, n_centers * n_features)
+    # The work of an iteration: the fixed centers are scanned once, before
+    # the loop, and every iteration scans the free ones.
+    n_threads = useful_threads(n_threads, X.n_samples, n_free * n_features)
     try:
         sums = <double*> malloc(max(1, n_free * n_features) * sizeof(double))
         weights = <double*> malloc(max(1, n_free) * sizeof(double))
