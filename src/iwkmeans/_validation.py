@@ -148,12 +148,13 @@ def _check_coo(X, name):
             )
 
 
-def check_data(X, name="X", *, accept_sparse=False):
+def check_data(X, name="X", *, accept_sparse=False, ensure_min_samples=1):
     """X as a C-contiguous float32/float64 2-D array of finite values, or,
     if ``accept_sparse``, possibly as a CSR matrix (see :func:`canonical_csr`).
 
     float32 stays float32, integers and bools become float64. A C-contiguous
     float array is returned as is (no copy; read-only memory maps work).
+    ``ensure_min_samples=0`` admits an array of no rows (an empty labeled set).
     """
     screen_input(X, name)
     X = check_array(
@@ -161,6 +162,7 @@ def check_data(X, name="X", *, accept_sparse=False):
         dtype=FLOAT_DTYPES,
         order="C",
         accept_sparse="csr" if accept_sparse else False,
+        ensure_min_samples=ensure_min_samples,
         input_name=name,
     )
     return canonical_csr(X, name)

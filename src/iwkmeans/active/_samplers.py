@@ -3,19 +3,42 @@
 ``sampler.fit(X_labeled, y_labeled)`` fits a clone of the classifier and
 remembers the labeled set; ``sampler.select_samples(X_pool)`` returns
 ``batch_size`` distinct row indices into ``X_pool``; the uncertainty-based
-samplers also have ``score_samples(X_pool)``. A sampler never clusters by
-itself: it calls the selection functions of :mod:`iwkmeans.active._selection`.
+samplers also have ``score_samples(X_pool)``. ``sampler.query(X, y)`` does
+both in one call on one array of samples whose unlabeled rows ``y`` marks
+with ``missing_label`` (the convention of scikit-activeml and small-text,
+read by :mod:`iwkmeans.active._labels`), and returns indices into X.
+
+Cold start: the labeled set may be empty. A classifier is fitted only once
+two classes are labeled; until then the samplers that select with the model
+make the representative pick of :func:`~iwkmeans.active._selection.representative_picks`
+(K-Means on the pool, the sample nearest each center), IWKMeans with its
+labeled samples as fixed centroids. The label-free samplers (random,
+k-center, k-means) select as always.
+
+A sampler never clusters by itself: it calls the selection functions of
+:mod:`iwkmeans.active._selection`.
 """
+
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_batch_size, check_beta, check_data, check_fixed_centers
+from .._validation import (
+    canonical_csr,
+    check_batch_size,
+    check_beta,
+    check_data,
+    check_fixed_centers,
+    check_int,
+    check_n_threads,
+)
 from ._badge import LinearGradientEmbedding, implicit_kmeans_plusplus
+from ._labels import check_labeled_set, split_query
 from ._selection import (
-    cluster_and_pick,
+    representative_picks,
     select_kcenter_greedy,
     top_scores,
     wkmeans_picks,
@@ -25,65 +48,233 @@ from ._uncertainty import confidence_score, entropy_score, margin_score
 
 
 class _Sampler(BaseEstimator):
-    """Shared fit: fit a clone of the classifier (if any) on the labeled set."""
+    """What every sampler shares: ``fit`` on a labeled set that may be empty,
+    ``select_samples`` from a pool, and ``query`` in the one-array
+    convention. A subclass implements ``_pick(X, batch_size)`` on a
+    validated pool."""
 
+    # The samplers whose selection needs the model's predict_proba; they
+    # fall back to the representative pick while no model can be trained.
     needs_proba = False
+    # Whether the labeled samples are fixed centroids of the clustering
+    # (IWKMeans), in the cold-start pick as in the selection with a model.
+    uses_labeled = False
 
     def __init__(self, classifier, batch_size, *, random_state=None):
         self.classifier = classifier
         self.batch_size = batch_size
         self.random_state = random_state
 
-    def fit(self, X_labeled, y_labeled):
+    def fit(self, X_labeled=None, y_labeled=None):
         """Fit a clone of the classifier on the labeled set and remember it.
 
         Parameters
         ----------
-        X_labeled : {array-like, sparse matrix} of shape (n_labeled, n_features)
-            The labeled samples, dense or CSR.
-        y_labeled : array-like of shape (n_labeled,)
-            Their labels.
+        X_labeled : {array-like, sparse matrix} of shape (n_labeled, n_features), default=None
+            The labeled samples, dense or CSR. None, or an array of no rows,
+            for none (a cold start).
+        y_labeled : array-like of shape (n_labeled,), default=None
+            Their labels (not NaN, not None). The label-free samplers
+            (random, k-center, k-means) do not need them; the others do
+            whenever ``X_labeled`` has rows.
 
         Returns
         -------
         self : object
             Fitted sampler.
+
+        Notes
+        -----
+        Cold start. A clone of the classifier is fitted only once at least
+        two classes are labeled (a classifier cannot be trained on one);
+        until then ``cold_start_`` is True and ``classifier_`` is not set.
+        The label-free samplers (:class:`RandomSampler`,
+        :class:`KCenterGreedySampler`, :class:`KMeansSampler`) select as
+        always. The samplers that select with the model fall back to the
+        representative pick: K-Means on the pool with ``batch_size``
+        clusters (unit weights, k-means++ seeding, the package's Lloyd
+        iterations) and, for each cluster, the pool sample nearest its
+        center; that is :class:`KMeansSampler`'s selection, deterministic for
+        a given ``random_state``. :class:`IWKMeansSampler` keeps its labeled
+        samples (all of one class, say) as fixed centroids of that
+        clustering, as it does with a model, so that its picks avoid what is
+        labeled already.
         """
         if self.needs_proba and not hasattr(self.classifier, "predict_proba"):
             raise TypeError(
                 f"{type(self).__name__} needs a classifier with predict_proba; "
                 f"{type(self.classifier).__name__} has none."
             )
-        self.X_labeled_ = check_data(X_labeled, name="X_labeled", accept_sparse=True)
-        if self.classifier is not None:
-            self.classifier_ = clone(self.classifier).fit(self.X_labeled_, y_labeled)
+        X, y, n_classes = check_labeled_set(
+            X_labeled, y_labeled, sampler=type(self).__name__, needs_labels=self.needs_proba
+        )
+        self.X_labeled_ = X
+        self.cold_start_ = n_classes < 2
+        if self.classifier is not None and not self.cold_start_:
+            self.classifier_ = clone(self.classifier).fit(X, y)
+        else:
+            # A refit on fewer classes must not leave the previous model behind.
+            vars(self).pop("classifier_", None)
         return self
 
+    def select_samples(self, X_pool):
+        """Select ``batch_size`` distinct pool samples.
+
+        Parameters
+        ----------
+        X_pool : {array-like, sparse matrix} of shape (n_pool, n_features)
+            Unlabeled samples, dense or CSR, with as many features as the
+            labeled set.
+
+        Returns
+        -------
+        indices : ndarray of shape (batch_size,)
+            Distinct row indices into ``X_pool``.
+        """
+        X = self._pool(X_pool)
+        check_batch_size(self.batch_size, X.shape[0])
+        return self._select(X, self.batch_size)
+
+    def query(self, X, y, *, batch_size=None, missing_label=np.nan, candidates=None):
+        """Pick unlabeled rows of X: fit on the labeled rows, select from the rest.
+
+        The convention of scikit-activeml and small-text: one array of
+        samples, one label per row, and ``missing_label`` where a row has no
+        label yet.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Every sample, labeled or not, dense or CSR.
+        y : array-like of shape (n_samples,)
+            The label of each row of X, or ``missing_label`` for a row not
+            labeled yet. Never modified.
+        batch_size : int, default=None
+            Number of rows to pick; None: the sampler's ``batch_size``.
+        missing_label : float, int, str or None, default=np.nan
+            The entry of ``y`` that marks an unlabeled row: NaN (in a float
+            or object array), a value such as -1 among integer labels, or
+            None in an object array.
+        candidates : array-like of int of shape (n_candidates,), default=None
+            Row indices into X that may be picked; labeled rows among them
+            are never picked, and a repeated index counts once. None: every
+            unlabeled row. Sample rows (a 2-D array) are not supported:
+            append them to X with missing labels and pass their indices.
+
+        Returns
+        -------
+        indices : ndarray of shape (batch_size,)
+            Distinct indices of unlabeled rows of X (of candidates, if
+            given), in the sampler's order.
+
+        Raises
+        ------
+        ValueError
+            If no row (among the candidates) is unlabeled, or if an entry
+            of ``y`` is NaN or None without being ``missing_label``.
+        TypeError
+            If ``missing_label`` cannot occur in ``y``'s dtype (NaN among
+            integers, None outside an object array), or if ``candidates``
+            is not an array of integers.
+
+        Warns
+        -----
+        UserWarning
+            If fewer rows than ``batch_size`` can be picked: all of them
+            are returned.
+
+        Notes
+        -----
+        ``query`` is :meth:`fit` on the labeled rows followed by the
+        selection on the pool (the unlabeled rows, or the unlabeled
+        candidates, in increasing order), with the picks mapped back to rows
+        of X: ``pool[self.fit(X[labeled], y[labeled]).select_samples(X[pool])]``.
+        So it fits the sampler, never returns a labeled row, and with no or
+        one labeled class makes the cold-start pick of :meth:`fit`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from iwkmeans import IWKMeansSampler
+        >>> X = np.r_[np.zeros((6, 2)), np.full((6, 2), 10.0)] + np.arange(12)[:, None] * 0.1
+        >>> y = np.full(12, np.nan)  # nothing labeled yet
+        >>> sampler = IWKMeansSampler(LogisticRegression(), batch_size=2, random_state=0)
+        >>> picks = sampler.query(X, y)  # the cold-start pick: one row per blob
+        >>> sorted(picks.tolist()), sampler.cold_start_
+        ([2, 8], True)
+        >>> y[picks] = X[picks, 0] > 5  # the oracle's labels: 0 and 1
+        >>> picks = sampler.query(X, y, batch_size=3)  # with a model; no labeled row
+        >>> sorted(picks.tolist()), sampler.cold_start_
+        ([3, 5, 10], False)
+        """
+        X = check_data(X, name="X", accept_sparse=True)
+        labeled, y_labeled, pool = split_query(y, X.shape[0], missing_label, candidates)
+        if batch_size is None:
+            batch_size = self.batch_size
+        check_int(batch_size, "batch_size", min_val=1)
+        if batch_size > pool.size:
+            # scikit-activeml's choice too: a short last batch, not an error.
+            warnings.warn(
+                f"batch_size={batch_size}, but only {pool.size} unlabeled row(s) can "
+                "be picked: query returns all of them.",
+                UserWarning,
+                stacklevel=2,
+            )
+            batch_size = pool.size
+        self.fit(X[labeled], y_labeled)
+        # X is validated: its pool rows need only the canonical CSR form.
+        return pool[self._select(canonical_csr(X[pool], "X"), batch_size)]
+
     def _pool(self, X_pool):
-        check_is_fitted(self, "X_labeled_")
-        if self.needs_proba:
-            check_is_fitted(self, "classifier_")
+        check_is_fitted(self, "cold_start_")
         X = check_data(X_pool, name="X_pool", accept_sparse=True)
-        if X.shape[1] != self.X_labeled_.shape[1]:
+        if self.X_labeled_ is not None and X.shape[1] != self.X_labeled_.shape[1]:
             raise ValueError(
                 f"X_pool has {X.shape[1]} features but the labeled set has "
                 f"{self.X_labeled_.shape[1]}."
             )
-        check_batch_size(self.batch_size, X.shape[0])
         return X
+
+    def _check_params(self):
+        """The parameters a selection reads besides batch_size (checked in
+        the cold-start pick too)."""
+        check_n_threads(getattr(self, "n_threads", None))
+
+    def _select(self, X, batch_size):
+        """``batch_size`` distinct rows of the validated pool X: the
+        sampler's own pick, or the representative pick for a sampler that
+        needs a model and has none (see :meth:`fit`)."""
+        self._check_params()
+        if self.needs_proba and self.cold_start_:
+            return representative_picks(
+                X,
+                batch_size,
+                self._fixed_centers(X),
+                self.random_state,
+                getattr(self, "n_threads", None),
+            )
+        return self._pick(X, batch_size)
+
+    def _fixed_centers(self, X):
+        """The labeled samples as dense centers in X's dtype if the sampler
+        uses them (IWKMeans), else no center."""
+        if not self.uses_labeled:
+            return np.empty((0, X.shape[1]), dtype=X.dtype)
+        return check_fixed_centers(self.X_labeled_, X.shape[1], X.dtype, name="X_labeled")
 
 
 class RandomSampler(_Sampler):
     """``batch_size`` pool samples drawn uniformly without replacement.
 
-    The classifier is fitted (so the sampler fits any loop) but not used; it
-    may be None.
+    Label-free: :meth:`fit` needs no labels, and the classifier (fitted so
+    the sampler fits any loop, once two classes are labeled) may be None.
 
     Parameters
     ----------
     classifier : classifier or None
         A scikit-learn classifier; :meth:`fit` fits a clone of it on the
-        labeled set. Not used by the selection.
+        labeled set once two classes are labeled. Not used by the selection.
     batch_size : int
         Number of samples :meth:`select_samples` returns, at most the pool's
         size.
@@ -92,12 +283,15 @@ class RandomSampler(_Sampler):
 
     Attributes
     ----------
-    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features)
+    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features) or None
         The labeled samples given to :meth:`fit`, validated (float32 or
-        float64, dense or CSR).
+        float64, dense or CSR); None if it was given none.
     classifier_ : classifier
-        The clone of ``classifier`` fitted on the labeled set (not set
-        when ``classifier`` is None).
+        The clone of ``classifier`` fitted on the labeled set; not set when
+        ``classifier`` is None or fewer than two classes are labeled.
+    cold_start_ : bool
+        Whether fewer than two classes are labeled (then no classifier is
+        fitted). The selection does not depend on it.
     """
 
     def select_samples(self, X_pool):
@@ -114,9 +308,11 @@ class RandomSampler(_Sampler):
         indices : ndarray of shape (batch_size,)
             Distinct row indices into ``X_pool``, in increasing order.
         """
-        X = self._pool(X_pool)
+        return super().select_samples(X_pool)
+
+    def _pick(self, X, batch_size):
         rng = check_random_state(self.random_state)
-        return np.sort(rng.choice(X.shape[0], size=self.batch_size, replace=False))
+        return np.sort(rng.choice(X.shape[0], size=batch_size, replace=False))
 
 
 class _UncertaintySampler(_Sampler):
@@ -138,8 +334,21 @@ class _UncertaintySampler(_Sampler):
         scores : ndarray of shape (n_pool,)
             The sampler's ``score`` of the fitted classifier's
             ``predict_proba`` on the pool.
+
+        Raises
+        ------
+        ValueError
+            In a cold start (fewer than two classes labeled): there is no
+            model to score with.
         """
-        return self._scores(self._pool(X_pool))
+        X = self._pool(X_pool)
+        if self.cold_start_:
+            raise ValueError(
+                f"{type(self).__name__} has no model to score with: fewer than two "
+                "classes are labeled (a cold start; select_samples makes the "
+                "representative pick instead)."
+            )
+        return self._scores(X)
 
     def _scores(self, X):
         return type(self).score(self.classifier_.predict_proba(X))
@@ -156,9 +365,13 @@ class _UncertaintySampler(_Sampler):
         Returns
         -------
         indices : ndarray of shape (batch_size,)
-            Distinct row indices into ``X_pool``, in increasing order.
+            Distinct row indices into ``X_pool``, in increasing order (in a
+            cold start, one per cluster of the representative pick).
         """
-        return top_scores(self.score_samples(X_pool), self.batch_size)
+        return super().select_samples(X_pool)
+
+    def _pick(self, X, batch_size):
+        return top_scores(self._scores(X), batch_size)
 
 
 class ConfidenceSampler(_UncertaintySampler):
@@ -174,15 +387,26 @@ class ConfidenceSampler(_UncertaintySampler):
         Number of samples :meth:`select_samples` returns, at most the pool's
         size.
     random_state : int, RandomState instance or None, default=None
-        Not used: the selection is deterministic.
+        Seed of the k-means++ initialisation of the cold-start pick; the
+        selection with a model is deterministic.
 
     Attributes
     ----------
-    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features)
+    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features) or None
         The labeled samples given to :meth:`fit`, validated (float32 or
-        float64, dense or CSR).
+        float64, dense or CSR); None if it was given none.
     classifier_ : classifier
-        The clone of ``classifier`` fitted on the labeled set.
+        The clone of ``classifier`` fitted on the labeled set; not set when
+        fewer than two classes are labeled.
+    cold_start_ : bool
+        Whether fewer than two classes are labeled: then no classifier is
+        fitted and the selection is the representative pick (see
+        :meth:`fit`).
+
+    Notes
+    -----
+    While fewer than two classes are labeled (no model), it makes the
+    representative pick of :meth:`fit`'s cold start.
     """
 
     score = staticmethod(confidence_score)
@@ -201,15 +425,26 @@ class MarginSampler(_UncertaintySampler):
         Number of samples :meth:`select_samples` returns, at most the pool's
         size.
     random_state : int, RandomState instance or None, default=None
-        Not used: the selection is deterministic.
+        Seed of the k-means++ initialisation of the cold-start pick; the
+        selection with a model is deterministic.
 
     Attributes
     ----------
-    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features)
+    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features) or None
         The labeled samples given to :meth:`fit`, validated (float32 or
-        float64, dense or CSR).
+        float64, dense or CSR); None if it was given none.
     classifier_ : classifier
-        The clone of ``classifier`` fitted on the labeled set.
+        The clone of ``classifier`` fitted on the labeled set; not set when
+        fewer than two classes are labeled.
+    cold_start_ : bool
+        Whether fewer than two classes are labeled: then no classifier is
+        fitted and the selection is the representative pick (see
+        :meth:`fit`).
+
+    Notes
+    -----
+    While fewer than two classes are labeled (no model), it makes the
+    representative pick of :meth:`fit`'s cold start.
     """
 
     score = staticmethod(margin_score)
@@ -228,15 +463,26 @@ class EntropySampler(_UncertaintySampler):
         Number of samples :meth:`select_samples` returns, at most the pool's
         size.
     random_state : int, RandomState instance or None, default=None
-        Not used: the selection is deterministic.
+        Seed of the k-means++ initialisation of the cold-start pick; the
+        selection with a model is deterministic.
 
     Attributes
     ----------
-    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features)
+    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features) or None
         The labeled samples given to :meth:`fit`, validated (float32 or
-        float64, dense or CSR).
+        float64, dense or CSR); None if it was given none.
     classifier_ : classifier
-        The clone of ``classifier`` fitted on the labeled set.
+        The clone of ``classifier`` fitted on the labeled set; not set when
+        fewer than two classes are labeled.
+    cold_start_ : bool
+        Whether fewer than two classes are labeled: then no classifier is
+        fitted and the selection is the representative pick (see
+        :meth:`fit`).
+
+    Notes
+    -----
+    While fewer than two classes are labeled (no model), it makes the
+    representative pick of :meth:`fit`'s cold start.
     """
 
     score = staticmethod(entropy_score)
@@ -244,13 +490,17 @@ class EntropySampler(_UncertaintySampler):
 
 class KCenterGreedySampler(_Sampler):
     """Core-set sampling: greedy k-center from the labeled set
-    (:func:`iwkmeans.select_kcenter_greedy`). The classifier may be None.
+    (:func:`iwkmeans.select_kcenter_greedy`).
+
+    Label-free: :meth:`fit` needs no labels and the classifier may be None.
+    With no labeled sample the first pick is the sample farthest from the
+    pool's mean.
 
     Parameters
     ----------
     classifier : classifier or None
         A scikit-learn classifier; :meth:`fit` fits a clone of it on the
-        labeled set. Not used by the selection.
+        labeled set once two classes are labeled. Not used by the selection.
     batch_size : int
         Number of samples :meth:`select_samples` returns, at most the pool's
         size.
@@ -261,12 +511,15 @@ class KCenterGreedySampler(_Sampler):
 
     Attributes
     ----------
-    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features)
+    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features) or None
         The labeled samples given to :meth:`fit`, validated (float32 or
-        float64, dense or CSR).
+        float64, dense or CSR); None if it was given none.
     classifier_ : classifier
-        The clone of ``classifier`` fitted on the labeled set (not set
-        when ``classifier`` is None).
+        The clone of ``classifier`` fitted on the labeled set; not set when
+        ``classifier`` is None or fewer than two classes are labeled.
+    cold_start_ : bool
+        Whether fewer than two classes are labeled (then no classifier is
+        fitted). The selection does not depend on it.
     """
 
     def __init__(self, classifier, batch_size, *, random_state=None, n_threads=None):
@@ -287,22 +540,27 @@ class KCenterGreedySampler(_Sampler):
         indices : ndarray of shape (batch_size,)
             Distinct row indices into ``X_pool``, in the order picked.
         """
-        X = self._pool(X_pool)
+        return super().select_samples(X_pool)
+
+    def _pick(self, X, batch_size):
         return select_kcenter_greedy(
-            X, self.batch_size, X_labeled=self.X_labeled_, n_threads=self.n_threads
+            X, batch_size, X_labeled=self.X_labeled_, n_threads=self.n_threads
         )
 
 
 class KMeansSampler(_Sampler):
     """Unweighted K-Means on the whole pool with ``batch_size`` clusters; the
-    sample nearest each centroid. No preselection, no labeled centroids. The
-    classifier may be None.
+    sample nearest each centroid. No preselection, no labeled centroids.
+
+    Label-free: :meth:`fit` needs no labels and the classifier may be None.
+    Its selection is the representative pick that the samplers needing a
+    model make in a cold start.
 
     Parameters
     ----------
     classifier : classifier or None
         A scikit-learn classifier; :meth:`fit` fits a clone of it on the
-        labeled set. Not used by the selection.
+        labeled set once two classes are labeled. Not used by the selection.
     batch_size : int
         Number of samples :meth:`select_samples` returns, at most the pool's
         size.
@@ -313,12 +571,15 @@ class KMeansSampler(_Sampler):
 
     Attributes
     ----------
-    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features)
+    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features) or None
         The labeled samples given to :meth:`fit`, validated (float32 or
-        float64, dense or CSR).
+        float64, dense or CSR); None if it was given none.
     classifier_ : classifier
-        The clone of ``classifier`` fitted on the labeled set (not set
-        when ``classifier`` is None).
+        The clone of ``classifier`` fitted on the labeled set; not set when
+        ``classifier`` is None or fewer than two classes are labeled.
+    cold_start_ : bool
+        Whether fewer than two classes are labeled (then no classifier is
+        fitted). The selection does not depend on it.
     """
 
     def __init__(self, classifier, batch_size, *, random_state=None, n_threads=None):
@@ -339,10 +600,11 @@ class KMeansSampler(_Sampler):
         indices : ndarray of shape (batch_size,)
             Distinct row indices into ``X_pool``, one per cluster.
         """
-        X = self._pool(X_pool)
-        no_fixed = np.empty((0, X.shape[1]), dtype=X.dtype)
-        return cluster_and_pick(
-            X, None, self.batch_size, no_fixed, self.random_state, self.n_threads
+        return super().select_samples(X_pool)
+
+    def _pick(self, X, batch_size):
+        return representative_picks(
+            X, batch_size, self._fixed_centers(X), self.random_state, self.n_threads
         )
 
 
@@ -364,21 +626,31 @@ class WKMeansSampler(_UncertaintySampler):
         Preselection factor, >= 1: the ``ceil(beta * batch_size)``
         samples of highest margin score are preselected.
     random_state : int, RandomState instance or None, default=None
-        Seed of the k-means++ initialisation.
+        Seed of the k-means++ initialisation (with a model and in the
+        cold-start pick).
     n_threads : int, default=None
         OpenMP threads; the selection does not depend on it.
 
     Attributes
     ----------
-    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features)
+    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features) or None
         The labeled samples given to :meth:`fit`, validated (float32 or
-        float64, dense or CSR).
+        float64, dense or CSR); None if it was given none.
     classifier_ : classifier
-        The clone of ``classifier`` fitted on the labeled set.
+        The clone of ``classifier`` fitted on the labeled set; not set when
+        fewer than two classes are labeled.
+    cold_start_ : bool
+        Whether fewer than two classes are labeled: then no classifier is
+        fitted and the selection is the representative pick (see
+        :meth:`fit`).
+
+    Notes
+    -----
+    While fewer than two classes are labeled (no model), it makes the
+    representative pick of :meth:`fit`'s cold start.
     """
 
     score = staticmethod(margin_score)
-    uses_labeled = False
     weighted = True
 
     def __init__(self, classifier, batch_size, *, beta=10, random_state=None, n_threads=None):
@@ -400,19 +672,19 @@ class WKMeansSampler(_UncertaintySampler):
         indices : ndarray of shape (batch_size,)
             Distinct row indices into ``X_pool``, one per free cluster.
         """
-        X = self._pool(X_pool)
+        return super().select_samples(X_pool)
+
+    def _check_params(self):
+        super()._check_params()
         check_beta(self.beta)
-        if self.uses_labeled:
-            # Dense centers in X's dtype (labeled rows of a sparse pool too).
-            fixed = check_fixed_centers(self.X_labeled_, X.shape[1], X.dtype, name="X_labeled")
-        else:
-            fixed = np.empty((0, X.shape[1]), dtype=X.dtype)
+
+    def _pick(self, X, batch_size):
         return wkmeans_picks(
             X,
             self._scores(X),
-            self.batch_size,
+            batch_size,
             self.beta,
-            fixed,
+            self._fixed_centers(X),
             self.random_state,
             self.n_threads,
             weighted=self.weighted,
@@ -437,17 +709,31 @@ class IWKMeansSampler(WKMeansSampler):
         Preselection factor, >= 1: the ``ceil(beta * batch_size)``
         samples of highest margin score are preselected.
     random_state : int, RandomState instance or None, default=None
-        Seed of the k-means++ initialisation.
+        Seed of the k-means++ initialisation (with a model and in the
+        cold-start pick).
     n_threads : int, default=None
         OpenMP threads; the selection does not depend on it.
 
     Attributes
     ----------
-    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features)
+    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features) or None
         The labeled samples given to :meth:`fit`, validated (float32 or
-        float64, dense or CSR).
+        float64, dense or CSR); None if it was given none.
     classifier_ : classifier
-        The clone of ``classifier`` fitted on the labeled set.
+        The clone of ``classifier`` fitted on the labeled set; not set when
+        fewer than two classes are labeled.
+    cold_start_ : bool
+        Whether fewer than two classes are labeled: then no classifier is
+        fitted and the selection is the representative pick (see
+        :meth:`fit`).
+
+    Notes
+    -----
+    While fewer than two classes are labeled (no model), it makes the
+    representative pick of :meth:`fit`'s cold start with the labeled
+    samples, if any, as fixed centroids: IWKMeans with every sample equally
+    uncertain and none preselected away. The picks then still avoid the
+    regions already labeled.
     """
 
     uses_labeled = True
@@ -471,17 +757,28 @@ class ClusteredSampler(WKMeansSampler):
         Preselection factor, >= 1: the ``ceil(beta * batch_size)``
         samples of highest margin score are preselected.
     random_state : int, RandomState instance or None, default=None
-        Seed of the k-means++ initialisation.
+        Seed of the k-means++ initialisation (with a model and in the
+        cold-start pick).
     n_threads : int, default=None
         OpenMP threads; the selection does not depend on it.
 
     Attributes
     ----------
-    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features)
+    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features) or None
         The labeled samples given to :meth:`fit`, validated (float32 or
-        float64, dense or CSR).
+        float64, dense or CSR); None if it was given none.
     classifier_ : classifier
-        The clone of ``classifier`` fitted on the labeled set.
+        The clone of ``classifier`` fitted on the labeled set; not set when
+        fewer than two classes are labeled.
+    cold_start_ : bool
+        Whether fewer than two classes are labeled: then no classifier is
+        fitted and the selection is the representative pick (see
+        :meth:`fit`).
+
+    Notes
+    -----
+    While fewer than two classes are labeled (no model), it makes the
+    representative pick of :meth:`fit`'s cold start.
     """
 
     weighted = False
@@ -491,8 +788,8 @@ class SubmodularSampler(_UncertaintySampler):
     """Zhdanov's Submodular(beta): the margin scores choose the ``beta *
     batch_size`` preselected samples, and a lazy greedy facility-location
     maximisation picks the batch among them
-    (:func:`iwkmeans.select_submodular`). Deterministic: ``random_state`` is
-    not used.
+    (:func:`iwkmeans.select_submodular`). Deterministic once a model is
+    fitted.
 
     Parameters
     ----------
@@ -507,15 +804,26 @@ class SubmodularSampler(_UncertaintySampler):
         Preselection factor, >= 1: the ``ceil(beta * batch_size)``
         samples of highest margin score are preselected.
     random_state : int, RandomState instance or None, default=None
-        Not used.
+        Seed of the k-means++ initialisation of the cold-start pick; the
+        selection with a model is deterministic.
 
     Attributes
     ----------
-    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features)
+    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features) or None
         The labeled samples given to :meth:`fit`, validated (float32 or
-        float64, dense or CSR).
+        float64, dense or CSR); None if it was given none.
     classifier_ : classifier
-        The clone of ``classifier`` fitted on the labeled set.
+        The clone of ``classifier`` fitted on the labeled set; not set when
+        fewer than two classes are labeled.
+    cold_start_ : bool
+        Whether fewer than two classes are labeled: then no classifier is
+        fitted and the selection is the representative pick (see
+        :meth:`fit`).
+
+    Notes
+    -----
+    While fewer than two classes are labeled (no model), it makes the
+    representative pick of :meth:`fit`'s cold start.
     """
 
     score = staticmethod(margin_score)
@@ -538,9 +846,14 @@ class SubmodularSampler(_UncertaintySampler):
         indices : ndarray of shape (batch_size,)
             Distinct row indices into ``X_pool``, in the order picked.
         """
-        X = self._pool(X_pool)
+        return super().select_samples(X_pool)
+
+    def _check_params(self):
+        super()._check_params()
         check_beta(self.beta)
-        return submodular_picks(X, self._scores(X), self.batch_size, self.beta)
+
+    def _pick(self, X, batch_size):
+        return submodular_picks(X, self._scores(X), batch_size, self.beta)
 
 
 class BadgeSampler(_Sampler):
@@ -572,15 +885,26 @@ class BadgeSampler(_Sampler):
         Number of samples :meth:`select_samples` returns, at most the pool's
         size.
     random_state : int, RandomState instance or None, default=None
-        Source of the k-means++ draws.
+        Source of the k-means++ draws (with a model and in the cold-start
+        pick).
 
     Attributes
     ----------
-    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features)
+    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features) or None
         The labeled samples given to :meth:`fit`, validated (float32 or
-        float64, dense or CSR).
+        float64, dense or CSR); None if it was given none.
     classifier_ : classifier
-        The clone of ``classifier`` fitted on the labeled set.
+        The clone of ``classifier`` fitted on the labeled set; not set when
+        fewer than two classes are labeled.
+    cold_start_ : bool
+        Whether fewer than two classes are labeled: then no classifier is
+        fitted and the selection is the representative pick (see
+        :meth:`fit`).
+
+    Notes
+    -----
+    While fewer than two classes are labeled (no model), it makes the
+    representative pick of :meth:`fit`'s cold start.
     """
 
     needs_proba = True
@@ -599,8 +923,10 @@ class BadgeSampler(_Sampler):
         indices : ndarray of shape (batch_size,)
             Distinct row indices into ``X_pool``, in the order picked.
         """
-        X = self._pool(X_pool)
+        return super().select_samples(X_pool)
+
+    def _pick(self, X, batch_size):
         embedding = LinearGradientEmbedding(self.classifier_.predict_proba(X), X)
         return implicit_kmeans_plusplus(
-            embedding, self.batch_size, check_random_state(self.random_state)
+            embedding, batch_size, check_random_state(self.random_state)
         )

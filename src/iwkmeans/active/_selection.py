@@ -94,6 +94,19 @@ def cluster_and_pick(X, weights, batch_size, fixed_centers, random_state, n_thre
     return nearest_to_centers(X, centers[n_fixed:], labels - np.int32(n_fixed), members, n_threads)
 
 
+def representative_picks(X, batch_size, fixed_centers, random_state, n_threads):
+    """The representative pick: K-Means on the whole of X (validated), unit
+    weights, ``batch_size`` free clusters seeded by k-means++ around the
+    fixed centers, and the row nearest each free center (local indices).
+
+    KMeansSampler's selection, and the cold-start fallback of every sampler
+    that needs a model: with no model, every sample is equally uncertain,
+    and WKMeans on equal scores with nothing preselected away is exactly
+    this clustering. Deterministic for a given ``random_state``.
+    """
+    return cluster_and_pick(X, None, batch_size, fixed_centers, random_state, n_threads)
+
+
 def select_wkmeans(
     X_pool,
     scores,
