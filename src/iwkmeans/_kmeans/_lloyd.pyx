@@ -23,13 +23,13 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 from ._common cimport (
-    CHUNK_SIZE, n_chunks_of, row_sq_norms, sq_norms, threads_for_work,
+    CHUNK_SIZE, fused_width, n_chunks_of, row_sq_norms, sq_norms, threads_for_work,
     transposed_centers, useful_threads,
 )
 from ._dispatch cimport (
-    Argmin, free_argmin, iwk_accumulate, iwk_column_min, iwk_labels,
-    iwk_nearest_packed, iwk_nearest_small, iwk_row_min, missing, new_argmin,
-    no_argmin, start_argmin,
+    Argmin, free_argmin, iwk_accumulate, iwk_column_min, iwk_fused_pack,
+    iwk_fused_padded, iwk_labels, iwk_nearest_fused, iwk_nearest_packed,
+    iwk_nearest_small, iwk_row_min, missing, new_argmin, no_argmin, start_argmin,
 )
 from ._rows cimport (
     Rows, add_row, chunk_dots, fold_norms, frame_buffer, frame_rows, frame_shift,
@@ -54,6 +54,9 @@ cdef enum:
     # scan win (measured here: 1.5x faster at k=8, 8% slower at k=100).
     # Sparse rows are always sample-major (see chunk_dots).
     SAMPLE_MAJOR_MAX_CENTERS = 64
+    # The fused kernel (iwk_nearest_fused) serves rows of up to this many
+    # features: a tile's rows and a panel of centers then stay in L1.
+    FUSED_MAX_FEATURES = 2048
 
 
 # One assignment pass (assign_and_sum) -------------------------------------
@@ -148,6 +151,10 @@ cdef enum Path:
     # Dense rows and at most one vector of centers: iwk_nearest_small, dots
     # and argmin fused (AVX-512).
     SMALL
+    # Dense rows of up to FUSED_MAX_FEATURES features, any number of
+    # centers: iwk_nearest_fused, dots and argmin fused in a register tile
+    # (AVX2 and FMA, no AVX-512).
+    FUSED
     # GEMM into one row of dots per sample, then iwk_row_min: sparse rows,
     # and up to SAMPLE_MAJOR_MAX_CENTERS centers.
     SAMPLE_MAJOR
@@ -161,11 +168,12 @@ cdef struct Scan:
     int first  # the centers scanned: first .. first + n_scanned - 1
     int n_scanned
     # Values of the scanned centers' norms, and columns of their transposed
-    # copy (SMALL, SAMPLE_MAJOR): a whole vector of lanes for SMALL (the
-    # padding never wins), else n_scanned.
+    # copy (SMALL, SAMPLE_MAJOR): a whole vector of lanes for SMALL, whole
+    # panels for FUSED (the padding never wins), else n_scanned.
     int width
-    # SMALL over rows read as stored (Rows.fold): the fused kernel takes the
-    # centers times the scale. (GEMM takes the scale through its alpha, see
+    int panel  # centers per panel of FUSED (fused_width)
+    # SMALL or FUSED over rows read as stored (Rows.fold): the fused kernels
+    # take the centers times the scale. (GEMM takes the scale through its alpha, see
     # chunk_dots; a packed copy is framed already.)
     bint fold
     # Dense rows are framed a whole chunk at a time into a thread's buffer,
@@ -186,17 +194,26 @@ cdef Scan plan_scan(Rows X, const floating* packed, Pass job) noexcept nogil:
     scan.n_scanned = (job.n_fixed if job.scanned == FIXED_CENTERS
                       else job.n_centers - scan.first)
     lanes = fused_lanes(X, scan.n_scanned, floating is double, packed != NULL)
+    scan.whole_chunks = frame_rows(X, sizeof(floating)) == CHUNK_SIZE
+    scan.panel = fused_width(floating is double)
     if packed != NULL:
         scan.path = PACKED
     elif lanes > 0:
         scan.path = SMALL
+    elif (scan.panel > 0 and X.indptr == NULL and X.n_features <= FUSED_MAX_FEATURES
+          and (X.fold or scan.whole_chunks)):
+        scan.path = FUSED
     elif X.indptr != NULL or scan.n_scanned <= SAMPLE_MAJOR_MAX_CENTERS:
         scan.path = SAMPLE_MAJOR
     else:
         scan.path = CENTER_MAJOR
-    scan.width = lanes if scan.path == SMALL else scan.n_scanned
-    scan.fold = X.fold and scan.path == SMALL
-    scan.whole_chunks = frame_rows(X, sizeof(floating)) == CHUNK_SIZE
+    if scan.path == SMALL:
+        scan.width = lanes
+    elif scan.path == FUSED:
+        scan.width = iwk_fused_padded(scan.n_scanned, scan.panel)
+    else:
+        scan.width = scan.n_scanned
+    scan.fold = X.fold and (scan.path == SMALL or scan.path == FUSED)
     return scan
 
 
@@ -249,9 +266,10 @@ cdef int prepare_centers(Rows X, Scan scan, const floating* scanned, floating* n
                          floating** transposed) noexcept nogil:
     """The scanned centers as scan.path reads them: their squared norms and,
     for SMALL and SAMPLE_MAJOR, a transposed copy (transposed_centers, padded
-    to scan.width); for scan.fold, of the centers times the scale
-    (scaled_centers), the norms staying those of the centers in the frame
-    (fold_norms). PACKED and CENTER_MAJOR read the centers as given.
+    to scan.width), for FUSED their panels (iwk_fused_pack); for scan.fold,
+    of the centers times the scale (scaled_centers), the norms staying those
+    of the centers in the frame (fold_norms). PACKED and CENTER_MAJOR read
+    the centers as given.
     Returns -1 if memory ran out, else 0.
     IN: scanned (n_scanned, n_features). OUT: norms (scan.width,),
     *transposed ((n_features, scan.width), for the caller to free; NULL
@@ -264,6 +282,16 @@ cdef int prepare_centers(Rows X, Scan scan, const floating* scanned, floating* n
     transposed[0] = NULL
     if scan.path == PACKED or scan.path == CENTER_MAJOR:
         row_sq_norms(scanned, scan.n_scanned, n_features, norms)
+        return 0
+    if scan.path == FUSED:
+        transposed[0] = <floating*> malloc(max(1, scan.width * n_features)
+                                           * sizeof(floating))
+        if transposed[0] == NULL:
+            return -1
+        row_sq_norms(scanned, scan.n_scanned, n_features, norms)
+        iwk_fused_pack(scanned, scan.n_scanned, n_features,
+                       <floating> (X.scale if scan.fold else 1.0), scan.panel,
+                       transposed[0], norms)
         return 0
     if scan.fold:
         folded = scaled_centers(X, scanned, scan.n_scanned, n_features)
@@ -312,10 +340,14 @@ cdef inline const floating* scan_chunk(const floating* values, Rows X,
     if scan.path == PACKED:
         iwk_nearest_packed(packed + start * X.n_features, rows, X.n_features, centers,
                            norms, scan.n_scanned, nearest, best)
-    elif scan.path == SMALL:
+    elif scan.path == SMALL or scan.path == FUSED:
         # Framed (or, X.fold, as stored: then not for the sums).
         framed = framed_rows(values, X, start, rows, frame)
-        iwk_nearest_small(framed, rows, X.n_features, centers, norms, nearest, best)
+        if scan.path == SMALL:
+            iwk_nearest_small(framed, rows, X.n_features, centers, norms, nearest, best)
+        else:
+            iwk_nearest_fused(framed, rows, X.n_features, centers, norms,
+                              scan.n_scanned, scan.panel, nearest, best)
         if X.fold:
             framed = NULL
     elif scan.path == SAMPLE_MAJOR:
