@@ -1,5 +1,6 @@
-"""The fused nearest-center kernel (AVX2 and FMA CPUs) and the GEMM paths
-it replaces there: the same labels, the lowest index on ties.
+"""The fused tile (AVX2 and FMA CPUs: Lloyd's nearest center, k-means++'s
+candidate scores) and the GEMM paths it replaces there: the same labels,
+the lowest index on ties, the same seeding.
 
 On integer data every dot product and norm is exact in either precision,
 so each row's distances to the centers are exact integers: the kernels must
@@ -12,7 +13,7 @@ On a CPU without the fused kernel both settings take the GEMM paths."""
 import numpy as np
 import pytest
 
-from iwkmeans import IncrementalKMeans
+from iwkmeans import IncrementalKMeans, kmeans_plusplus
 from iwkmeans._core._distances import nearest_centers
 from iwkmeans._kmeans import _common
 
@@ -81,6 +82,30 @@ def test_fits_agree_between_kernels(dtype, shape):
     agree = np.mean(fits[True, 1].labels_ == fits[False, 1].labels_)
     assert agree > 0.99
     np.testing.assert_allclose(fits[True, 1].inertia_, fits[False, 1].inertia_, rtol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_local_trials", [1, 3, 4, 5, 8, 9, 16, 17])
+def test_seeding_same_on_both_kernels(dtype, n_local_trials):
+    # Integer data: every candidate's potential is an exact sum, so both
+    # kernels score the candidates alike and pick the same ones; the
+    # trials walk through one and two vectors of candidates and past a
+    # panel (17: GEMM on either setting). Weights are integers too.
+    X, _ = integer_problem(3, 997, 19, 1, dtype)
+    weights = np.random.default_rng(4).integers(1, 4, size=len(X)).astype(dtype)
+    seedings = []
+    for fused in (True, False):
+        with fused_kernel(fused):
+            centers, indices = kmeans_plusplus(
+                X,
+                12,
+                sample_weight=weights,
+                random_state=5,
+                n_local_trials=n_local_trials,
+                n_threads=2,
+            )
+        seedings.append(indices)
+    np.testing.assert_array_equal(seedings[0], seedings[1])
 
 
 def test_fused_kernel_switch():

@@ -100,6 +100,16 @@ cdef extern from "simd.h":
                                   const double* panels, const double* norms,
                                   int n_centers, int width, double* nearest,
                                   int64_t* best) noexcept nogil
+    int iwk_score_fused_float(
+        const float* X, int n_rows, int n_features, const float* centers_t, int width,
+        const float* norms, int n_centers, const float* x_norms, const float* closest,
+        const float* weights, double* partial, int32_t* improved,
+        float* values) noexcept nogil
+    int iwk_score_fused_double(
+        const double* X, int n_rows, int n_features, const double* centers_t,
+        int width, const double* norms, int n_centers, const double* x_norms,
+        const double* closest, const double* weights, double* partial,
+        int32_t* improved, double* values) noexcept nogil
     int iwk_score_small_float(
         const float* X, int n_rows, int n_features, const float* centers_t,
         const float* norms, int n_centers, const float* x_norms,
@@ -364,6 +374,27 @@ cdef inline int iwk_score_small(const floating* x, int n_rows, int n_features,
                                      improved, values)
     else:
         return iwk_score_small_double(x, n_rows, n_features, centers_t, norms,
+                                      n_centers, x_norms, closest, weights, partial,
+                                      improved, values)
+
+
+cdef inline int iwk_score_fused(const floating* x, int n_rows, int n_features,
+                                const floating* centers_t, int width,
+                                const floating* norms, int n_centers,
+                                const floating* x_norms, const floating* closest,
+                                const floating* weights, double* partial,
+                                int32_t* improved, floating* values) noexcept nogil:
+    """k-means++ candidates scored over a chunk of dense rows, fused (AVX2
+    and FMA), at most ``width`` of them (the fused kernel's panel); returns
+    the number of improved rows. IN: x (n_rows, n_features), centers_t
+    (n_features, width), norms (width,), x_norms, closest, weights
+    (n_rows,). OUT: partial (n_centers,), improved, values."""
+    if floating is float:
+        return iwk_score_fused_float(x, n_rows, n_features, centers_t, width, norms,
+                                     n_centers, x_norms, closest, weights, partial,
+                                     improved, values)
+    else:
+        return iwk_score_fused_double(x, n_rows, n_features, centers_t, width, norms,
                                       n_centers, x_norms, closest, weights, partial,
                                       improved, values)
 

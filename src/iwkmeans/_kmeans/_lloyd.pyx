@@ -23,7 +23,7 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 from ._common cimport (
-    CHUNK_SIZE, fused_width, n_chunks_of, row_sq_norms, sq_norms, threads_for_work,
+    CHUNK_SIZE, n_chunks_of, row_sq_norms, sq_norms, threads_for_work,
     transposed_centers, useful_threads,
 )
 from ._dispatch cimport (
@@ -33,8 +33,8 @@ from ._dispatch cimport (
 )
 from ._rows cimport (
     Rows, add_row, chunk_dots, fold_norms, frame_buffer, frame_rows, frame_shift,
-    framed_rows, fused_lanes, needs_frame_buffer, packed_lanes, packed_rows,
-    row_sq_distance, rows_of, scaled_centers, values_of,
+    framed_rows, fused_lanes, fused_panel, needs_frame_buffer, packed_lanes,
+    packed_rows, row_sq_distance, rows_of, scaled_centers, values_of,
 )
 
 
@@ -54,9 +54,6 @@ cdef enum:
     # scan win (measured here: 1.5x faster at k=8, 8% slower at k=100).
     # Sparse rows are always sample-major (see chunk_dots).
     SAMPLE_MAJOR_MAX_CENTERS = 64
-    # The fused kernel (iwk_nearest_fused) serves rows of up to this many
-    # features: a tile's rows and a panel of centers then stay in L1.
-    FUSED_MAX_FEATURES = 2048
 
 
 # One assignment pass (assign_and_sum) -------------------------------------
@@ -151,9 +148,8 @@ cdef enum Path:
     # Dense rows and at most one vector of centers: iwk_nearest_small, dots
     # and argmin fused (AVX-512).
     SMALL
-    # Dense rows of up to FUSED_MAX_FEATURES features, any number of
-    # centers: iwk_nearest_fused, dots and argmin fused in a register tile
-    # (AVX2 and FMA, no AVX-512).
+    # Dense rows (see fused_panel), any number of centers: iwk_nearest_fused,
+    # dots and argmin fused in a register tile (AVX2 and FMA, no AVX-512).
     FUSED
     # GEMM into one row of dots per sample, then iwk_row_min: sparse rows,
     # and up to SAMPLE_MAJOR_MAX_CENTERS centers.
@@ -188,20 +184,20 @@ cdef Scan plan_scan(Rows X, const floating* packed, Pass job) noexcept nogil:
     cdef:
         Scan scan
         # Without a packed copy, dense rows and centers that fit in one
-        # vector take the fused kernel, the rest GEMM and a scan.
+        # vector take the fused kernel on AVX-512 CPUs, any number of them
+        # the fused tile on AVX2 ones, the rest GEMM and a scan.
         int lanes
     scan.first = job.n_fixed if job.scanned == FREE_CENTERS else 0
     scan.n_scanned = (job.n_fixed if job.scanned == FIXED_CENTERS
                       else job.n_centers - scan.first)
     lanes = fused_lanes(X, scan.n_scanned, floating is double, packed != NULL)
     scan.whole_chunks = frame_rows(X, sizeof(floating)) == CHUNK_SIZE
-    scan.panel = fused_width(floating is double)
+    scan.panel = fused_panel(X, floating is double, packed != NULL)
     if packed != NULL:
         scan.path = PACKED
     elif lanes > 0:
         scan.path = SMALL
-    elif (scan.panel > 0 and X.indptr == NULL and X.n_features <= FUSED_MAX_FEATURES
-          and (X.fold or scan.whole_chunks)):
+    elif scan.panel > 0:
         scan.path = FUSED
     elif X.indptr != NULL or scan.n_scanned <= SAMPLE_MAJOR_MAX_CENTERS:
         scan.path = SAMPLE_MAJOR

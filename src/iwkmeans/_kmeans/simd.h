@@ -150,10 +150,13 @@ IWK_AVX512_INLINE void iwk_add_lanes_float(__m512d *sums, __m512 w,
 #define IWK_AVX2_INLINE \
     __attribute__((target("avx2,fma"), always_inline)) static inline
 
-/* Rows of the register tile of iwk_nearest_fused_* (see simd_fused.h):
-   with two vectors of centers, 12 accumulators, the two vectors and the
-   broadcast row value take 15 of the 16 registers. */
-#define IWK_FUSED_ROWS 6
+/* Accumulators of the register tile of the fused kernels (simd_fused.h):
+   6 rows times two vectors of centers, or 12 rows times one. With the
+   vectors of centers and the broadcast row value they take 14 or 15 of
+   the 16 registers, and 12 independent chains of fused multiply-adds keep
+   both FMA units busy despite their latency (6 would leave them half
+   idle). */
+#define IWK_FUSED_ACC 12
 
 /* The pieces of the fused kernel that differ between the types by more
    than names. */
@@ -182,6 +185,25 @@ IWK_AVX2_INLINE __m256i iwk_as_integers_float(__m256 mask)
 IWK_AVX2_INLINE __m256i iwk_as_integers_double(__m256d mask)
 {
     return _mm256_castpd_si256(mask);
+}
+
+/* sums += w * value in double, as the scalar loops add potentials: float's
+   8 lanes widened into two vectors of sums, double's 4 into one.
+   INOUT: sums (2 vectors for float, 1 for double). */
+IWK_AVX2_INLINE void iwk_add_weighted_avx2_float(__m256d *sums, double w,
+                                                 __m256 value)
+{
+    const __m256d weight = _mm256_set1_pd(w);
+    sums[0] = _mm256_add_pd(
+        sums[0], _mm256_mul_pd(weight, _mm256_cvtps_pd(_mm256_castps256_ps128(value))));
+    sums[1] = _mm256_add_pd(
+        sums[1], _mm256_mul_pd(weight, _mm256_cvtps_pd(_mm256_extractf128_ps(value, 1))));
+}
+
+IWK_AVX2_INLINE void iwk_add_weighted_avx2_double(__m256d *sums, double w,
+                                                  __m256d value)
+{
+    sums[0] = _mm256_add_pd(sums[0], _mm256_mul_pd(_mm256_set1_pd(w), value));
 }
 
 /* The nearest of the candidates in the lanes of (low, label) and

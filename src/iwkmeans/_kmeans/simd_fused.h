@@ -6,8 +6,8 @@
    The GEMM path computes a chunk's dot products into a block of chunk x
    centers values, then reads the block back for the argmin: one store and
    one load per distance, and OpenBLAS packs the chunk of rows first. Here a
-   register tile of IWK_FUSED_ROWS rows times one panel of 2 vectors of
-   centers accumulates its dot products over the features, turns them into
+   register tile of 6 rows times one panel of 2 vectors of centers (or 12
+   rows times one vector) accumulates its dot products over the features, turns them into
    ||c||^2 - 2 <y, c> and keeps, lane by lane, the closest center so far:
    no block of distances exists, and the rows are read where they are (each
    feature broadcast from its row), so nothing is packed but the centers,
@@ -26,6 +26,17 @@
 #define IWK_YMM_EXPAND(op, s) IWK_YMM_(op, s)
 #define IWK_YMM(op) IWK_YMM_EXPAND(op, S)
 
+/* The rows left after the whole tiles, fewer than IWK_FUSED_ACC: call(m)
+   for m = left, a constant in each case, so that the tile's loops unroll. */
+#define IWK_FUSED_REST(left, call) \
+    switch (left) { \
+    case 1: call(1); break; case 2: call(2); break; case 3: call(3); break; \
+    case 4: call(4); break; case 5: call(5); break; case 6: call(6); break; \
+    case 7: call(7); break; case 8: call(8); break; case 9: call(9); break; \
+    case 10: call(10); break; case 11: call(11); break; \
+    }
+_Static_assert(IWK_FUSED_ACC == 12, "one case per row count below it");
+
 /* One panel of centers (nv vectors of them, from index base) against a
    tile of mr rows, into the tile's running minimum. A lane of the running
    minimum follows one slot of the panels (centers p * width + lane),
@@ -39,8 +50,8 @@ IWK_AVX2_INLINE void IWK_NAME(iwk_fused_panel)(
 {
     enum { W = (int)(sizeof(IWK_Y) / sizeof(T)) };
     const int stride = nv * W;
-    IWK_Y acc[IWK_FUSED_ROWS][2];
-#pragma GCC unroll 8
+    IWK_Y acc[IWK_FUSED_ACC][2];
+#pragma GCC unroll 12
     for (int r = 0; r < mr; ++r)
 #pragma GCC unroll 2
         for (int h = 0; h < nv; ++h)
@@ -50,7 +61,7 @@ IWK_AVX2_INLINE void IWK_NAME(iwk_fused_panel)(
 #pragma GCC unroll 2
         for (int h = 0; h < nv; ++h)
             c[h] = IWK_YMM(loadu)(panel + f * stride + h * W);
-#pragma GCC unroll 8
+#pragma GCC unroll 12
         for (int r = 0; r < mr; ++r) {
             const IWK_Y xf = IWK_YMM(set1)(x[(int64_t)r * n_features + f]);
 #pragma GCC unroll 2
@@ -63,7 +74,7 @@ IWK_AVX2_INLINE void IWK_NAME(iwk_fused_panel)(
     for (int h = 0; h < nv; ++h) {
         const IWK_Y norm = IWK_YMM(loadu)(norms + h * W);
         const __m256i index = IWK_NAME(iwk_lane_index)(base + h * W);
-#pragma GCC unroll 8
+#pragma GCC unroll 12
         for (int r = 0; r < mr; ++r) {
             const IWK_Y value = IWK_YMM(fmadd)(acc[r][h], minus_two, norm);
             const IWK_Y closer = IWK_YMM(cmp)(value, low[2 * r + h], _CMP_LT_OQ);
@@ -85,11 +96,11 @@ IWK_AVX2_INLINE void IWK_NAME(iwk_fused_tile)(
     I *restrict best, const int mr)
 {
     enum { W = (int)(sizeof(IWK_Y) / sizeof(T)) };
-    /* Two vectors of the running minimum per row. GCC keeps the 24 of a
-       full tile in memory: the panel's accumulators and operands take 15
-       of the 16 registers. */
-    IWK_Y low[2 * IWK_FUSED_ROWS];
-    __m256i label[2 * IWK_FUSED_ROWS];
+    /* Two vectors of the running minimum per row. GCC keeps those of a
+       full tile in memory: the panel's accumulators and operands take 14
+       or 15 of the 16 registers. */
+    IWK_Y low[2 * IWK_FUSED_ACC];
+    __m256i label[2 * IWK_FUSED_ACC];
     for (int r = 0; r < 2 * mr; ++r) {
         low[r] = IWK_YMM(set1)((T)INFINITY);
         label[r] = _mm256_setzero_si256();
@@ -127,30 +138,180 @@ __attribute__((target("avx2,fma"))) IWK_STATIC void IWK_NAME(iwk_nearest_fused)(
     const int padded = iwk_fused_padded(n_centers, width);
     const int n_wide = padded / width, narrow = padded % width != 0;
     int i = 0;
-    for (; i + IWK_FUSED_ROWS <= n_rows; i += IWK_FUSED_ROWS)
-        IWK_NAME(iwk_fused_tile)(x + (int64_t)i * n_features, n_features,
-                                 panels, norms, n_wide, narrow, nearest + i,
-                                 best + i, IWK_FUSED_ROWS);
+    /* Centers in two vectors: 6 rows a tile; in one (a narrow panel
+       alone): 12. */
+    if (n_wide > 0)
+        for (; i + IWK_FUSED_ACC / 2 <= n_rows; i += IWK_FUSED_ACC / 2)
+            IWK_NAME(iwk_fused_tile)(x + (int64_t)i * n_features, n_features,
+                                     panels, norms, n_wide, narrow,
+                                     nearest + i, best + i, IWK_FUSED_ACC / 2);
+    else
+        for (; i + IWK_FUSED_ACC <= n_rows; i += IWK_FUSED_ACC)
+            IWK_NAME(iwk_fused_tile)(x + (int64_t)i * n_features, n_features,
+                                     panels, norms, 0, narrow, nearest + i,
+                                     best + i, IWK_FUSED_ACC);
     /* The last rows, with a tile of as many rows: one case per size, so
        that every tile's loops are unrolled at compile time. */
     const T *rest = x + (int64_t)i * n_features;
-    switch (n_rows - i) {
-    case 1: IWK_NAME(iwk_fused_tile)(rest, n_features, panels, norms, n_wide,
-        narrow, nearest + i, best + i, 1); break;
-    case 2: IWK_NAME(iwk_fused_tile)(rest, n_features, panels, norms, n_wide,
-        narrow, nearest + i, best + i, 2); break;
-    case 3: IWK_NAME(iwk_fused_tile)(rest, n_features, panels, norms, n_wide,
-        narrow, nearest + i, best + i, 3); break;
-    case 4: IWK_NAME(iwk_fused_tile)(rest, n_features, panels, norms, n_wide,
-        narrow, nearest + i, best + i, 4); break;
-    case 5: IWK_NAME(iwk_fused_tile)(rest, n_features, panels, norms, n_wide,
-        narrow, nearest + i, best + i, 5); break;
+#define IWK_NEAREST_REST(m) IWK_NAME(iwk_fused_tile)(rest, n_features, \
+        panels, norms, n_wide, narrow, nearest + i, best + i, m)
+    IWK_FUSED_REST(n_rows - i, IWK_NEAREST_REST);
+#undef IWK_NEAREST_REST
+}
+
+/* k-means++ candidates for a chunk of dense rows, up to two vectors of
+   them: iwk_score_small_* (simd_avx512.h) with AVX2's vectors and the
+   tile of iwk_fused_panel. For row i and candidate j, value = min(closest_i,
+   d(x_i, c_j)), d = max(0, ||x_i||^2 - 2 <x_i, c_j> + ||c_j||^2), rounded
+   as the GEMM path rounds it; partial[j] = the sum over the rows of w_i
+   value, in row order and in double. Rows that some candidate brings
+   closer are kept: their index in the chunk in improved[m], m = 0 .. the
+   count returned, their values in values[row * n_centers + j]. Slots past
+   the last candidate hold zeros and a norm of +inf (transposed_centers):
+   their value is never closer, and never stored. */
+
+/* One row's values from its dot products (nv vectors). IN: x_norms[row],
+   closest[row], weights[row]. INOUT: sums (2 nv vectors for float, nv for
+   double), n_improved. OUT: values[row * n_centers ..] and
+   improved[*n_improved] if kept. */
+IWK_AVX2_INLINE void IWK_NAME(iwk_score_fused_finish)(
+    const IWK_Y *dots, int row, const IWK_Y *norms, const IWK_Y *used,
+    int n_centers, const T *x_norms, const T *closest, const T *weights,
+    __m256d *sums, int32_t *improved, T *values, int *n_improved,
+    const int nv)
+{
+    enum { W = (int)(sizeof(IWK_Y) / sizeof(T)) };
+    const IWK_Y x_norm = IWK_YMM(set1)(x_norms[row]);
+    const IWK_Y nearest = IWK_YMM(set1)(closest[row]);
+    IWK_Y value[2];
+    int closer = 0;
+#pragma GCC unroll 2
+    for (int h = 0; h < nv; ++h) {
+        value[h] = IWK_YMM(add)(
+            IWK_YMM(fmadd)(dots[h], IWK_YMM(set1)((T)-2), x_norm), norms[h]);
+        value[h] = IWK_YMM(max)(value[h], IWK_YMM(setzero)());
+        closer |= IWK_YMM(movemask)(
+            IWK_YMM(cmp)(value[h], nearest, _CMP_LT_OQ));
+        value[h] = IWK_YMM(min)(value[h], nearest);
+        IWK_NAME(iwk_add_weighted_avx2)(sums + h * (W / 4), (double)weights[row],
+                                        value[h]);
     }
+    if (closer) {
+#pragma GCC unroll 2
+        for (int h = 0; h < nv; ++h)
+            IWK_YMM(maskstore)(values + (int64_t)row * n_centers + h * W,
+                               IWK_NAME(iwk_as_integers)(used[h]), value[h]);
+        improved[(*n_improved)++] = row;
+    }
+}
+
+/* mr rows from row against the candidates (nv vectors). IN: X (rows
+   n_features apart), centers_t (n_features x width), norms, used (nv
+   vectors each). INOUT, OUT: as iwk_score_fused_finish. */
+IWK_AVX2_INLINE void IWK_NAME(iwk_score_fused_tile)(
+    const T *restrict X, int row, int n_features,
+    const T *restrict centers_t, int width, const IWK_Y *norms,
+    const IWK_Y *used, int n_centers, const T *x_norms, const T *closest,
+    const T *weights, __m256d *sums, int32_t *improved, T *values,
+    int *n_improved, const int mr, const int nv)
+{
+    enum { W = (int)(sizeof(IWK_Y) / sizeof(T)) };
+    const T *x = X + (int64_t)row * n_features;
+    IWK_Y acc[IWK_FUSED_ACC][2];
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; ++r)
+#pragma GCC unroll 2
+        for (int h = 0; h < nv; ++h)
+            acc[r][h] = IWK_YMM(setzero)();
+    for (int f = 0; f < n_features; ++f) {
+        IWK_Y c[2];
+#pragma GCC unroll 2
+        for (int h = 0; h < nv; ++h)
+            c[h] = IWK_YMM(loadu)(centers_t + f * width + h * W);
+#pragma GCC unroll 12
+        for (int r = 0; r < mr; ++r) {
+            const IWK_Y xf = IWK_YMM(set1)(x[(int64_t)r * n_features + f]);
+#pragma GCC unroll 2
+            for (int h = 0; h < nv; ++h)
+                acc[r][h] = IWK_YMM(fmadd)(xf, c[h], acc[r][h]);
+        }
+    }
+    /* In row order: the sums add the rows in the order of the scalar path. */
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; ++r)
+        IWK_NAME(iwk_score_fused_finish)(acc[r], row + r, norms, used,
+                                         n_centers, x_norms, closest, weights,
+                                         sums, improved, values, n_improved,
+                                         nv);
+}
+
+/* nv vectors of candidates over the chunk: tiles of 12 / nv rows, then
+   one of the rows left. Returns the count of improved rows. */
+IWK_AVX2_INLINE int IWK_NAME(iwk_score_fused_rows)(
+    const T *restrict X, int n_rows, int n_features,
+    const T *restrict centers_t, int width, const IWK_Y *norms,
+    const IWK_Y *used, int n_centers, const T *x_norms, const T *closest,
+    const T *weights, __m256d *sums, int32_t *improved, T *values,
+    const int nv)
+{
+    const int tile = IWK_FUSED_ACC / nv;
+    int n_improved = 0, i = 0;
+    for (; i + tile <= n_rows; i += tile)
+        IWK_NAME(iwk_score_fused_tile)(X, i, n_features, centers_t, width,
+                                       norms, used, n_centers, x_norms,
+                                       closest, weights, sums, improved,
+                                       values, &n_improved, tile, nv);
+#define IWK_SCORE_REST(m) IWK_NAME(iwk_score_fused_tile)(X, i, n_features, \
+        centers_t, width, norms, used, n_centers, x_norms, closest, weights, \
+        sums, improved, values, &n_improved, m, nv)
+    IWK_FUSED_REST(n_rows - i, IWK_SCORE_REST);
+#undef IWK_SCORE_REST
+    return n_improved;
+}
+
+/* IN: X (n_rows, n_features), centers_t (n_features, width), norms
+   (width), x_norms, closest, weights (n_rows each); n_centers at most
+   width, the fused kernel's panel (iwk_fused_width).
+   OUT: partial (n_centers), improved (up to n_rows), values (kept rows,
+   n_rows * n_centers). */
+__attribute__((target("avx2,fma"))) IWK_STATIC int IWK_NAME(iwk_score_fused)(
+    const T *restrict X, int n_rows, int n_features,
+    const T *restrict centers_t, int width, const T *restrict norms,
+    int n_centers, const T *restrict x_norms, const T *restrict closest,
+    const T *restrict weights, double *restrict partial,
+    int32_t *restrict improved, T *restrict values)
+{
+    enum { W = (int)(sizeof(IWK_Y) / sizeof(T)) };
+    IWK_Y norm[2], used[2];
+    __m256d sums[4];
+    double total[16];
+    int n_improved;
+    for (int h = 0; h < 2; ++h) {
+        norm[h] = IWK_YMM(loadu)(norms + (h * W < width ? h * W : 0));
+        /* The slots of candidates: a norm below +inf. */
+        used[h] = IWK_YMM(cmp)(norm[h], IWK_YMM(set1)((T)INFINITY), _CMP_LT_OQ);
+    }
+    for (int v = 0; v < 4; ++v)
+        sums[v] = _mm256_setzero_pd();
+    if (n_centers <= W)
+        n_improved = IWK_NAME(iwk_score_fused_rows)(
+            X, n_rows, n_features, centers_t, width, norm, used, n_centers,
+            x_norms, closest, weights, sums, improved, values, 1);
+    else
+        n_improved = IWK_NAME(iwk_score_fused_rows)(
+            X, n_rows, n_features, centers_t, width, norm, used, n_centers,
+            x_norms, closest, weights, sums, improved, values, 2);
+    for (int v = 0; v < 4; ++v)
+        _mm256_storeu_pd(total + 4 * v, sums[v]);
+    for (int j = 0; j < n_centers; ++j)
+        partial[j] = total[j];
+    return n_improved;
 }
 
 #undef IWK_YMM_
 #undef IWK_YMM_EXPAND
 #undef IWK_YMM
+#undef IWK_FUSED_REST
 
 #else /* no AVX2 */
 
@@ -162,6 +323,17 @@ IWK_STATIC void IWK_NAME(iwk_nearest_fused)(
 {
     (void)x; (void)n_rows; (void)n_features; (void)panels; (void)norms;
     (void)n_centers; (void)width; (void)nearest; (void)best;
+}
+
+IWK_STATIC int IWK_NAME(iwk_score_fused)(
+    const T *X, int n_rows, int n_features, const T *centers_t, int width,
+    const T *norms, int n_centers, const T *x_norms, const T *closest,
+    const T *weights, double *partial, int32_t *improved, T *values)
+{
+    (void)X; (void)n_rows; (void)n_features; (void)centers_t; (void)width;
+    (void)norms; (void)n_centers; (void)x_norms; (void)closest;
+    (void)weights; (void)partial; (void)improved; (void)values;
+    return 0;
 }
 
 #endif
