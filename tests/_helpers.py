@@ -142,3 +142,15 @@ def every_thread():
         yield
     finally:
         _common.work_per_thread(previous)
+
+
+@contextmanager
+def fused_kernel(enabled):
+    """Lloyd passes take the fused kernel where the CPU runs it (enabled) or
+    the GEMM paths (not enabled), which CPUs without it always take."""
+    previous = _common.fused_kernel()
+    _common.fused_kernel(enabled)
+    try:
+        yield
+    finally:
+        _common.fused_kernel(previous)

@@ -26,7 +26,9 @@ def fit(X, w, fixed, init, **params):
 # copy. The 70000 x 16 ones are over the copy's budget (4 MiB in either
 # dtype) and take the other paths: the fused kernel for centers that fit in
 # one vector (6), then GEMM with the sample-major scan (40) and the
-# center-major one (80). Other CPUs take GEMM throughout.
+# center-major one (80). CPUs with AVX2 and FMA but not AVX-512 take the
+# fused tile throughout (test_fused.py checks the GEMM paths there too);
+# others take GEMM.
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_fixed", [0, 3])
 @pytest.mark.parametrize(

@@ -135,3 +135,27 @@ def test_non_contiguous_input_works(layout):
     a = fit(data, random_state=0)
     b = fit(np.ascontiguousarray(data), random_state=0)
     np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+
+
+def test_random_state_in_call_draws_what_check_random_state_draws():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sklearn.utils import check_random_state
+
+    from iwkmeans._validation import check_random_state_in_call
+
+    for seed in (0, 7, np.int64(2**32 - 1)):
+        expected = check_random_state(seed).uniform(size=9)
+        np.testing.assert_array_equal(check_random_state_in_call(seed).uniform(size=9), expected)
+        # Reseeded, not continued, on the next call.
+        np.testing.assert_array_equal(check_random_state_in_call(seed).uniform(size=9), expected)
+    instance = np.random.RandomState(3)
+    assert check_random_state_in_call(instance) is instance
+    assert check_random_state_in_call(None) is np.random.mtrand._rand
+    with pytest.raises(ValueError):
+        check_random_state_in_call(-1)
+    # One generator per thread: a call in another thread cannot reseed ours.
+    ours = check_random_state_in_call(1)
+    with ThreadPoolExecutor(1) as pool:
+        theirs = pool.submit(check_random_state_in_call, 1).result()
+    assert theirs is not ours

@@ -8,12 +8,13 @@ passed through untouched.
 """
 
 import math
+import threading
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
-from sklearn.utils import check_array, check_scalar
+from sklearn.utils import check_array, check_random_state, check_scalar
 
 FLOAT_DTYPES = (np.float64, np.float32)
 _INT32_MAX = np.iinfo(np.int32).max
@@ -408,3 +409,28 @@ def check_n_local_trials(n_local_trials, n_clusters):
 def check_tol(tol):
     """A finite number >= 0 (NaN would never stop the iterations early)."""
     check_real(tol, "tol", min_val=0)
+
+
+# One RandomState per thread for check_random_state_in_call.
+_reseeded = threading.local()
+
+
+def check_random_state_in_call(seed):
+    """scikit-learn's ``check_random_state``, for a call that draws every
+    random number it needs before it returns and keeps no generator.
+
+    An int seed reseeds a RandomState kept for the calling thread: the same
+    numbers as ``RandomState(seed)``, whose construction (a new MT19937
+    state from OS entropy, then the legacy seeding) takes about 0.12 ms, a
+    tenth of a fit of 500 x 64 x 50; reseeding takes microseconds. The
+    generator returned for an int is reseeded by the thread's next such
+    call, so it must not outlive this one. None and RandomState instances
+    go to ``check_random_state``.
+    """
+    if isinstance(seed, Integral):
+        state = getattr(_reseeded, "state", None)
+        if state is None:
+            state = _reseeded.state = np.random.RandomState()
+        state.seed(seed)
+        return state
+    return check_random_state(seed)

@@ -6,7 +6,7 @@ from libc.stdint cimport int32_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
 
-from ._dispatch cimport gemm, iwk_half_extent
+from ._dispatch cimport gemm, iwk_fused_width, iwk_half_extent
 
 cdef extern from "omp_compat.h":
     int iwk_omp_max_threads() noexcept nogil
@@ -43,6 +43,34 @@ def work_per_thread(Py_ssize_t value=0):
     if value > 0:
         min_work_per_thread = value
     return min_work_per_thread
+
+
+# Whether Lloyd passes may take the fused kernel (iwk_nearest_fused) where
+# the CPU runs it; tests turn it off (see fused_kernel) so that the GEMM
+# paths, which other CPUs take, are checked on this one too.
+cdef bint fused_allowed = True
+
+
+def fused_kernel(enabled=None):
+    """Whether Lloyd passes take the fused kernel where the CPU runs it (see
+    fused_width); ``enabled`` (a bool) changes it first (for tests: off
+    puts the GEMM paths under test on a CPU that has the fused kernel).
+    Not for use while kernels run."""
+    global fused_allowed
+    if enabled is not None:
+        fused_allowed = bool(enabled)
+    return fused_allowed
+
+
+def fused_panel(bint is_double):
+    """fused_width, for tests: 0 where the fused kernel does not run."""
+    return fused_width(is_double)
+
+
+cdef int fused_width(bint is_double) noexcept nogil:
+    """Centers per panel of the fused kernel (iwk_fused_width: AVX2 and FMA
+    without AVX-512), 0 where it does not run or is turned off."""
+    return iwk_fused_width(is_double) if fused_allowed else 0
 
 
 def threads_for(int n_threads, Py_ssize_t n_samples, Py_ssize_t work_per_row):

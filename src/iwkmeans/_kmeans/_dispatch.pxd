@@ -25,6 +25,8 @@ from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 cdef extern from "simd.h":
     int iwk_small_lanes(int is_double) noexcept nogil
+    int iwk_fused_width(int is_double) noexcept nogil
+    int iwk_fused_padded(int n_centers, int width) noexcept nogil
     void iwk_frame_float(const float* x, int n_rows, int n_features, double scale,
                          const float* shift, float* out) noexcept nogil
     void iwk_frame_double(const double* x, int n_rows, int n_features, double scale,
@@ -84,6 +86,30 @@ cdef extern from "simd.h":
                                    const double* centers, const double* norms,
                                    int n_centers, double* nearest,
                                    int64_t* best) noexcept nogil
+    void iwk_fused_pack_float(const float* centers, int n_centers, int n_features,
+                              float scale, int width, float* panels,
+                              float* norms) noexcept nogil
+    void iwk_fused_pack_double(const double* centers, int n_centers, int n_features,
+                               double scale, int width, double* panels,
+                               double* norms) noexcept nogil
+    void iwk_nearest_fused_float(const float* x, int n_rows, int n_features,
+                                 const float* panels, const float* norms,
+                                 int n_centers, int width, float* nearest,
+                                 int32_t* best) noexcept nogil
+    void iwk_nearest_fused_double(const double* x, int n_rows, int n_features,
+                                  const double* panels, const double* norms,
+                                  int n_centers, int width, double* nearest,
+                                  int64_t* best) noexcept nogil
+    int iwk_score_fused_float(
+        const float* X, int n_rows, int n_features, const float* centers_t, int width,
+        const float* norms, int n_centers, const float* x_norms, const float* closest,
+        const float* weights, double* partial, int32_t* improved,
+        float* values) noexcept nogil
+    int iwk_score_fused_double(
+        const double* X, int n_rows, int n_features, const double* centers_t,
+        int width, const double* norms, int n_centers, const double* x_norms,
+        const double* closest, const double* weights, double* partial,
+        int32_t* improved, double* values) noexcept nogil
     int iwk_score_small_float(
         const float* X, int n_rows, int n_features, const float* centers_t,
         const float* norms, int n_centers, const float* x_norms,
@@ -301,6 +327,36 @@ cdef inline void iwk_nearest_packed(const floating* packed, int n_rows, int n_fe
                                   n_centers, nearest, best.of_double)
 
 
+cdef inline void iwk_fused_pack(const floating* centers, int n_centers, int n_features,
+                                floating scale, int width, floating* panels,
+                                floating* norms) noexcept nogil:
+    """The centers, times scale, in the panels of iwk_nearest_fused, and
+    their norms padded; padded = iwk_fused_padded(n_centers, width). IN:
+    centers (n_centers, n_features). OUT: panels (padded * n_features).
+    INOUT: norms (padded, the first n_centers given)."""
+    if floating is float:
+        iwk_fused_pack_float(centers, n_centers, n_features, scale, width, panels,
+                             norms)
+    else:
+        iwk_fused_pack_double(centers, n_centers, n_features, scale, width, panels,
+                              norms)
+
+
+cdef inline void iwk_nearest_fused(const floating* x, int n_rows, int n_features,
+                                   const floating* panels, const floating* norms,
+                                   int n_centers, int width, floating* nearest,
+                                   Argmin best) noexcept nogil:
+    """Nearest center of dense rows, products and argmin fused (AVX2 and
+    FMA). IN: x (n_rows, n_features), panels and norms (see
+    iwk_fused_pack, same width). OUT: nearest (n_rows,), best (n_rows,)."""
+    if floating is float:
+        iwk_nearest_fused_float(x, n_rows, n_features, panels, norms, n_centers,
+                                width, nearest, best.of_float)
+    else:
+        iwk_nearest_fused_double(x, n_rows, n_features, panels, norms, n_centers,
+                                 width, nearest, best.of_double)
+
+
 cdef inline int iwk_score_small(const floating* x, int n_rows, int n_features,
                                 const floating* centers_t, const floating* norms,
                                 int n_centers, const floating* x_norms,
@@ -318,6 +374,27 @@ cdef inline int iwk_score_small(const floating* x, int n_rows, int n_features,
                                      improved, values)
     else:
         return iwk_score_small_double(x, n_rows, n_features, centers_t, norms,
+                                      n_centers, x_norms, closest, weights, partial,
+                                      improved, values)
+
+
+cdef inline int iwk_score_fused(const floating* x, int n_rows, int n_features,
+                                const floating* centers_t, int width,
+                                const floating* norms, int n_centers,
+                                const floating* x_norms, const floating* closest,
+                                const floating* weights, double* partial,
+                                int32_t* improved, floating* values) noexcept nogil:
+    """k-means++ candidates scored over a chunk of dense rows, fused (AVX2
+    and FMA), at most ``width`` of them (the fused kernel's panel); returns
+    the number of improved rows. IN: x (n_rows, n_features), centers_t
+    (n_features, width), norms (width,), x_norms, closest, weights
+    (n_rows,). OUT: partial (n_centers,), improved, values."""
+    if floating is float:
+        return iwk_score_fused_float(x, n_rows, n_features, centers_t, width, norms,
+                                     n_centers, x_norms, closest, weights, partial,
+                                     improved, values)
+    else:
+        return iwk_score_fused_double(x, n_rows, n_features, centers_t, width, norms,
                                       n_centers, x_norms, closest, weights, partial,
                                       improved, values)
 

@@ -27,14 +27,14 @@ from ._common cimport (
     transposed_centers, useful_threads,
 )
 from ._dispatch cimport (
-    Argmin, free_argmin, iwk_accumulate, iwk_column_min, iwk_labels,
-    iwk_nearest_packed, iwk_nearest_small, iwk_row_min, missing, new_argmin,
-    no_argmin, start_argmin,
+    Argmin, free_argmin, iwk_accumulate, iwk_column_min, iwk_fused_pack,
+    iwk_fused_padded, iwk_labels, iwk_nearest_fused, iwk_nearest_packed,
+    iwk_nearest_small, iwk_row_min, missing, new_argmin, no_argmin, start_argmin,
 )
 from ._rows cimport (
     Rows, add_row, chunk_dots, fold_norms, frame_buffer, frame_rows, frame_shift,
-    framed_rows, fused_lanes, needs_frame_buffer, packed_lanes, packed_rows,
-    row_sq_distance, rows_of, scaled_centers, values_of,
+    framed_rows, fused_lanes, fused_panel, needs_frame_buffer, packed_lanes,
+    packed_rows, row_sq_distance, rows_of, scaled_centers, values_of,
 )
 
 
@@ -148,6 +148,9 @@ cdef enum Path:
     # Dense rows and at most one vector of centers: iwk_nearest_small, dots
     # and argmin fused (AVX-512).
     SMALL
+    # Dense rows (see fused_panel), any number of centers: iwk_nearest_fused,
+    # dots and argmin fused in a register tile (AVX2 and FMA, no AVX-512).
+    FUSED
     # GEMM into one row of dots per sample, then iwk_row_min: sparse rows,
     # and up to SAMPLE_MAJOR_MAX_CENTERS centers.
     SAMPLE_MAJOR
@@ -161,11 +164,12 @@ cdef struct Scan:
     int first  # the centers scanned: first .. first + n_scanned - 1
     int n_scanned
     # Values of the scanned centers' norms, and columns of their transposed
-    # copy (SMALL, SAMPLE_MAJOR): a whole vector of lanes for SMALL (the
-    # padding never wins), else n_scanned.
+    # copy (SMALL, SAMPLE_MAJOR): a whole vector of lanes for SMALL, whole
+    # panels for FUSED (the padding never wins), else n_scanned.
     int width
-    # SMALL over rows read as stored (Rows.fold): the fused kernel takes the
-    # centers times the scale. (GEMM takes the scale through its alpha, see
+    int panel  # centers per panel of FUSED (fused_width)
+    # SMALL or FUSED over rows read as stored (Rows.fold): the fused kernels
+    # take the centers times the scale. (GEMM takes the scale through its alpha, see
     # chunk_dots; a packed copy is framed already.)
     bint fold
     # Dense rows are framed a whole chunk at a time into a thread's buffer,
@@ -180,23 +184,32 @@ cdef Scan plan_scan(Rows X, const floating* packed, Pass job) noexcept nogil:
     cdef:
         Scan scan
         # Without a packed copy, dense rows and centers that fit in one
-        # vector take the fused kernel, the rest GEMM and a scan.
+        # vector take the fused kernel on AVX-512 CPUs, any number of them
+        # the fused tile on AVX2 ones, the rest GEMM and a scan.
         int lanes
     scan.first = job.n_fixed if job.scanned == FREE_CENTERS else 0
     scan.n_scanned = (job.n_fixed if job.scanned == FIXED_CENTERS
                       else job.n_centers - scan.first)
     lanes = fused_lanes(X, scan.n_scanned, floating is double, packed != NULL)
+    scan.whole_chunks = frame_rows(X, sizeof(floating)) == CHUNK_SIZE
+    scan.panel = fused_panel(X, floating is double, packed != NULL)
     if packed != NULL:
         scan.path = PACKED
     elif lanes > 0:
         scan.path = SMALL
+    elif scan.panel > 0:
+        scan.path = FUSED
     elif X.indptr != NULL or scan.n_scanned <= SAMPLE_MAJOR_MAX_CENTERS:
         scan.path = SAMPLE_MAJOR
     else:
         scan.path = CENTER_MAJOR
-    scan.width = lanes if scan.path == SMALL else scan.n_scanned
-    scan.fold = X.fold and scan.path == SMALL
-    scan.whole_chunks = frame_rows(X, sizeof(floating)) == CHUNK_SIZE
+    if scan.path == SMALL:
+        scan.width = lanes
+    elif scan.path == FUSED:
+        scan.width = iwk_fused_padded(scan.n_scanned, scan.panel)
+    else:
+        scan.width = scan.n_scanned
+    scan.fold = X.fold and (scan.path == SMALL or scan.path == FUSED)
     return scan
 
 
@@ -249,9 +262,10 @@ cdef int prepare_centers(Rows X, Scan scan, const floating* scanned, floating* n
                          floating** transposed) noexcept nogil:
     """The scanned centers as scan.path reads them: their squared norms and,
     for SMALL and SAMPLE_MAJOR, a transposed copy (transposed_centers, padded
-    to scan.width); for scan.fold, of the centers times the scale
-    (scaled_centers), the norms staying those of the centers in the frame
-    (fold_norms). PACKED and CENTER_MAJOR read the centers as given.
+    to scan.width), for FUSED their panels (iwk_fused_pack); for scan.fold,
+    of the centers times the scale (scaled_centers), the norms staying those
+    of the centers in the frame (fold_norms). PACKED and CENTER_MAJOR read
+    the centers as given.
     Returns -1 if memory ran out, else 0.
     IN: scanned (n_scanned, n_features). OUT: norms (scan.width,),
     *transposed ((n_features, scan.width), for the caller to free; NULL
@@ -264,6 +278,16 @@ cdef int prepare_centers(Rows X, Scan scan, const floating* scanned, floating* n
     transposed[0] = NULL
     if scan.path == PACKED or scan.path == CENTER_MAJOR:
         row_sq_norms(scanned, scan.n_scanned, n_features, norms)
+        return 0
+    if scan.path == FUSED:
+        transposed[0] = <floating*> malloc(max(1, scan.width * n_features)
+                                           * sizeof(floating))
+        if transposed[0] == NULL:
+            return -1
+        row_sq_norms(scanned, scan.n_scanned, n_features, norms)
+        iwk_fused_pack(scanned, scan.n_scanned, n_features,
+                       <floating> (X.scale if scan.fold else 1.0), scan.panel,
+                       transposed[0], norms)
         return 0
     if scan.fold:
         folded = scaled_centers(X, scanned, scan.n_scanned, n_features)
@@ -312,10 +336,14 @@ cdef inline const floating* scan_chunk(const floating* values, Rows X,
     if scan.path == PACKED:
         iwk_nearest_packed(packed + start * X.n_features, rows, X.n_features, centers,
                            norms, scan.n_scanned, nearest, best)
-    elif scan.path == SMALL:
+    elif scan.path == SMALL or scan.path == FUSED:
         # Framed (or, X.fold, as stored: then not for the sums).
         framed = framed_rows(values, X, start, rows, frame)
-        iwk_nearest_small(framed, rows, X.n_features, centers, norms, nearest, best)
+        if scan.path == SMALL:
+            iwk_nearest_small(framed, rows, X.n_features, centers, norms, nearest, best)
+        else:
+            iwk_nearest_fused(framed, rows, X.n_features, centers, norms,
+                              scan.n_scanned, scan.panel, nearest, best)
         if X.fold:
             framed = NULL
     elif scan.path == SAMPLE_MAJOR:

@@ -21,7 +21,7 @@ from libc.stdint cimport int32_t
 from libc.stdlib cimport calloc, malloc
 from libc.string cimport memset
 
-from ._common cimport CHUNK_SIZE, minus_two_dots, row_sq_norms
+from ._common cimport CHUNK_SIZE, fused_width, minus_two_dots, row_sq_norms
 from ._dispatch cimport iwk_add_scaled, iwk_frame, iwk_small_lanes, iwk_sq_distance
 
 
@@ -214,6 +214,26 @@ cdef inline int fused_lanes(Rows X, int n_centers, bint is_double,
     if not X.fold and frame_rows(X, 8 if is_double else 4) < CHUNK_SIZE:
         return 0
     return lanes
+
+
+cdef enum:
+    # The fused tile (simd_fused.h) serves rows of up to this many features;
+    # beyond, a tile's rows and a panel of centers no longer stay in cache.
+    # Measured faster than GEMM and its argmin up to 2048 (AMD EPYC).
+    FUSED_MAX_FEATURES = 2048
+
+
+cdef inline int fused_panel(Rows X, bint is_double, bint packed) noexcept nogil:
+    """Centers per panel of the fused tile of simd_fused.h (16 float, 8
+    double) where it serves these rows: dense rows of at most
+    FUSED_MAX_FEATURES without a packed copy, framed a whole chunk at a time
+    (see frame_rows) or read as stored, on a CPU with AVX2 and FMA but not
+    AVX-512 (fused_width); else 0."""
+    if X.indptr != NULL or packed or X.n_features > FUSED_MAX_FEATURES:
+        return 0
+    if not X.fold and frame_rows(X, 8 if is_double else 4) < CHUNK_SIZE:
+        return 0
+    return fused_width(is_double)
 
 
 cdef enum:

@@ -21,10 +21,10 @@ from libc.stdlib cimport free, malloc
 from ._common cimport (
     CHUNK_SIZE, n_chunks_of, row_sq_norms, transposed_centers, useful_threads,
 )
-from ._dispatch cimport iwk_score_packed, iwk_score_small
+from ._dispatch cimport iwk_score_fused, iwk_score_packed, iwk_score_small
 from ._rows cimport (
     Rows, chunk_dots, dense_row, fold_norms, frame_buffer, framed_rows, fused_lanes,
-    needs_frame_buffer, packed_lanes, packed_rows, row_sq_norm, rows_of,
+    fused_panel, needs_frame_buffer, packed_lanes, packed_rows, row_sq_norm, rows_of,
     scaled_centers, values_of,
 )
 
@@ -178,10 +178,13 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
         int32_t* kept_rows
         double* acc
         # Without a packed copy, dense rows and candidates that fit in one
-        # vector take the fused kernel, the rest GEMM.
+        # vector take the fused kernel on AVX-512 CPUs (small), or in one
+        # panel the fused tile on AVX2 ones (tile), the rest GEMM.
         int lanes = fused_lanes(X, n_candidates, floating is double, packed != NULL)
+        int panel = fused_panel(X, floating is double, packed != NULL)
         bint small = lanes > 0
-        int width = lanes if small else n_candidates
+        bint tile = not small and 0 < n_candidates <= panel
+        int width = lanes if small else (panel if tile else n_candidates)
         floating* norms = <floating*> malloc(width * sizeof(floating))
         floating* centers_t = NULL
     failed[0] = norms == NULL
@@ -189,9 +192,9 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
         if norms != NULL:
             row_sq_norms(candidates, n_candidates, n_features, norms)
     elif norms != NULL:
-        # Rows read as stored: the fused kernel takes the candidates times
+        # Rows read as stored: the fused kernels take the candidates times
         # the scale; GEMM takes the scale through its alpha (chunk_dots).
-        if X.fold and small:
+        if X.fold and (small or tile):
             folded = scaled_centers(X, candidates, n_candidates, n_features)
             dotted = folded
         if dotted != NULL:
@@ -203,11 +206,11 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
     dots = NULL  # each thread allocates its own below
     frame = NULL
     with parallel(num_threads=n_threads):
-        if packed == NULL and not small:
+        if packed == NULL and not small and not tile:
             dots = <floating*> malloc(CHUNK_SIZE * n_candidates * sizeof(floating))
         if packed == NULL:
             frame = frame_buffer(values, X)
-        if ((packed == NULL and not small and dots == NULL)
+        if ((packed == NULL and not small and not tile and dots == NULL)
                 or (packed == NULL and needs_frame_buffer(X) and frame == NULL)):
             failed[0] = True
         for chunk in prange(n_chunks_of(n_samples), schedule="dynamic"):
@@ -223,14 +226,20 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
                     packed + start * n_features, rows, n_features, candidates,
                     norms, n_candidates, x_norms + start, closest + start,
                     sample_weight + start, acc, kept_rows, kept)
-            elif small:
-                # fused_lanes is only positive when a chunk is framed whole
-                # (or read as stored, X.fold).
+            elif small or tile:
+                # fused_lanes and fused_panel are only positive when a chunk
+                # is framed whole (or read as stored, X.fold).
                 framed = framed_rows(values, X, start, rows, frame)
-                improved.count[chunk] = iwk_score_small(
-                    framed, rows, n_features, centers_t,
-                    norms, n_candidates, x_norms + start, closest + start,
-                    sample_weight + start, acc, kept_rows, kept)
+                if small:
+                    improved.count[chunk] = iwk_score_small(
+                        framed, rows, n_features, centers_t,
+                        norms, n_candidates, x_norms + start, closest + start,
+                        sample_weight + start, acc, kept_rows, kept)
+                else:
+                    improved.count[chunk] = iwk_score_fused(
+                        framed, rows, n_features, centers_t, width,
+                        norms, n_candidates, x_norms + start, closest + start,
+                        sample_weight + start, acc, kept_rows, kept)
             else:
                 chunk_dots(values, X, start, rows, centers_t, n_candidates, False,
                            dots, frame)

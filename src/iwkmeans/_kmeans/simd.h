@@ -16,7 +16,9 @@
      simd_avx512.h   the AVX-512 kernels written with intrinsics, their
                      stand-ins where AVX-512 cannot be compiled, and
                      iwk_row_min_*, which picks the AVX-512 or the portable
-                     argmin at run time.
+                     argmin at run time;
+     simd_fused.h    Lloyd's nearest-center search fused into the product
+                     tile, for AVX2 with FMA (the CPUs without AVX-512).
 
    IWK_NAME(iwk_frame) is the instance's name: iwk_frame_float, then
    iwk_frame_double, the names the .pyx files declare. The function bodies
@@ -34,6 +36,7 @@
 #if __has_attribute(target_clones) && !defined(__APPLE__)
 #define IWK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #define IWK_AVX512 1
+#define IWK_AVX2 1
 #include <immintrin.h>
 #endif
 #endif
@@ -143,6 +146,150 @@ IWK_AVX512_INLINE void iwk_add_lanes_float(__m512d *sums, __m512 w,
 }
 #endif
 
+#ifdef IWK_AVX2
+#define IWK_AVX2_INLINE \
+    __attribute__((target("avx2,fma"), always_inline)) static inline
+
+/* Accumulators of the register tile of the fused kernels (simd_fused.h):
+   6 rows times two vectors of centers, or 12 rows times one. With the
+   vectors of centers and the broadcast row value they take 14 or 15 of
+   the 16 registers, and 12 independent chains of fused multiply-adds keep
+   both FMA units busy despite their latency (6 would leave them half
+   idle). */
+#define IWK_FUSED_ACC 12
+
+/* The pieces of the fused kernel that differ between the types by more
+   than names. */
+
+/* The indices base .. base + 7 (float's lanes), as int32 lanes. */
+IWK_AVX2_INLINE __m256i iwk_lane_index_float(int base)
+{
+    return _mm256_add_epi32(_mm256_set1_epi32(base),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* The indices base .. base + 3 (double's lanes), as int64 lanes. */
+IWK_AVX2_INLINE __m256i iwk_lane_index_double(int base)
+{
+    return _mm256_add_epi64(_mm256_set1_epi64x(base),
+                            _mm256_setr_epi64x(0, 1, 2, 3));
+}
+
+/* A comparison's mask, lane for lane, as integer lanes of the same width
+   (every byte of a true lane set). */
+IWK_AVX2_INLINE __m256i iwk_as_integers_float(__m256 mask)
+{
+    return _mm256_castps_si256(mask);
+}
+
+IWK_AVX2_INLINE __m256i iwk_as_integers_double(__m256d mask)
+{
+    return _mm256_castpd_si256(mask);
+}
+
+/* sums += w * value in double, as the scalar loops add potentials: float's
+   8 lanes widened into two vectors of sums, double's 4 into one.
+   INOUT: sums (2 vectors for float, 1 for double). */
+IWK_AVX2_INLINE void iwk_add_weighted_avx2_float(__m256d *sums, double w,
+                                                 __m256 value)
+{
+    const __m256d weight = _mm256_set1_pd(w);
+    sums[0] = _mm256_add_pd(
+        sums[0], _mm256_mul_pd(weight, _mm256_cvtps_pd(_mm256_castps256_ps128(value))));
+    sums[1] = _mm256_add_pd(
+        sums[1], _mm256_mul_pd(weight, _mm256_cvtps_pd(_mm256_extractf128_ps(value, 1))));
+}
+
+IWK_AVX2_INLINE void iwk_add_weighted_avx2_double(__m256d *sums, double w,
+                                                  __m256d value)
+{
+    sums[0] = _mm256_add_pd(sums[0], _mm256_mul_pd(_mm256_set1_pd(w), value));
+}
+
+/* The nearest of the candidates in the lanes of (low, label) and
+   (other_low, other_label): the smallest value, the lowest index among
+   equal values. A step of the reductions below: per lane, the pair from
+   other where it is closer. INOUT: low, label. */
+IWK_AVX2_INLINE void iwk_pick_float(__m256 *low, __m256i *label,
+                                    __m256 other_low, __m256i other_label)
+{
+    const __m256i closer = _mm256_or_si256(
+        _mm256_castps_si256(_mm256_cmp_ps(other_low, *low, _CMP_LT_OQ)),
+        _mm256_and_si256(
+            _mm256_castps_si256(_mm256_cmp_ps(other_low, *low, _CMP_EQ_OQ)),
+            _mm256_cmpgt_epi32(*label, other_label)));
+    *low = _mm256_blendv_ps(*low, other_low, _mm256_castsi256_ps(closer));
+    *label = _mm256_blendv_epi8(*label, other_label, closer);
+}
+
+IWK_AVX2_INLINE void iwk_pick_double(__m256d *low, __m256i *label,
+                                     __m256d other_low, __m256i other_label)
+{
+    const __m256i closer = _mm256_or_si256(
+        _mm256_castpd_si256(_mm256_cmp_pd(other_low, *low, _CMP_LT_OQ)),
+        _mm256_and_si256(
+            _mm256_castpd_si256(_mm256_cmp_pd(other_low, *low, _CMP_EQ_OQ)),
+            _mm256_cmpgt_epi64(*label, other_label)));
+    *low = _mm256_blendv_pd(*low, other_low, _mm256_castsi256_pd(closer));
+    *label = _mm256_blendv_epi8(*label, other_label, closer);
+}
+
+/* The nearest of the candidates in the lanes of (low, label), as
+   iwk_pick: each step halves the lanes left, picking between a lane and
+   its mirror. OUT: value, index. */
+IWK_AVX2_INLINE void iwk_lanes_nearest_float(__m256 low, __m256i label,
+                                             float *value, int32_t *index)
+{
+    iwk_pick_float(&low, &label, _mm256_permute2f128_ps(low, low, 1),
+                   _mm256_permute2x128_si256(label, label, 1));
+    iwk_pick_float(&low, &label, _mm256_permute_ps(low, 0x4E),
+                   _mm256_shuffle_epi32(label, 0x4E));
+    iwk_pick_float(&low, &label, _mm256_permute_ps(low, 0xB1),
+                   _mm256_shuffle_epi32(label, 0xB1));
+    *value = _mm256_cvtss_f32(low);
+    *index = _mm256_cvtsi256_si32(label);
+}
+
+IWK_AVX2_INLINE void iwk_lanes_nearest_double(__m256d low, __m256i label,
+                                              double *value, int64_t *index)
+{
+    iwk_pick_double(&low, &label, _mm256_permute2f128_pd(low, low, 1),
+                    _mm256_permute2x128_si256(label, label, 1));
+    iwk_pick_double(&low, &label, _mm256_permute_pd(low, 0x5),
+                    _mm256_shuffle_epi32(label, 0x4E));
+    *value = _mm256_cvtsd_f64(low);
+    *index = _mm_cvtsi128_si64(_mm256_castsi256_si128(label));
+}
+#endif
+
+/* Slots of the panels of the fused kernel (simd_fused.h) for n_centers
+   centers, panels of width (two vectors): whole panels, but a last panel
+   of one vector (width / 2) where the centers past the whole panels fit
+   in one, which spares half a panel of padding (100 centers: 104 slots,
+   not 112). */
+IWK_STATIC int iwk_fused_padded(int n_centers, int width)
+{
+    const int whole = n_centers / width * width, rest = n_centers - whole;
+    if (rest == 0)
+        return whole;
+    return whole + (rest <= width / 2 ? width / 2 : width);
+}
+
+/* Centers per panel of the fused kernel (simd_fused.h): 16 float, 8 double,
+   where it runs, else 0. It runs on CPUs with AVX2 and FMA but not
+   AVX-512: those have the AVX-512 kernels and an AVX-512 GEMM, twice its
+   vector width. */
+IWK_STATIC int iwk_fused_width(int is_double)
+{
+#ifdef IWK_AVX2
+    if (!__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2")
+        && __builtin_cpu_supports("fma"))
+        return is_double ? 8 : 16;
+#endif
+    (void)is_double;
+    return 0;
+}
+
 /* Lanes of the *_small_* kernels, 0 where they cannot run (no AVX-512):
    they serve up to this many centers (16 float, 8 double). */
 IWK_STATIC int iwk_small_lanes(int is_double)
@@ -179,8 +326,11 @@ IWK_STATIC int iwk_small_lanes(int is_double)
 #define M __mmask16
 #define S ps
 #define IS epi32
+#define IWK_Y __m256
 #include "simd_kernels.h"
 #include "simd_avx512.h"
+#include "simd_fused.h"
+#undef IWK_Y
 #undef T
 #undef I
 #undef V
@@ -194,8 +344,11 @@ IWK_STATIC int iwk_small_lanes(int is_double)
 #define M __mmask8
 #define S pd
 #define IS epi64
+#define IWK_Y __m256d
 #include "simd_kernels.h"
 #include "simd_avx512.h"
+#include "simd_fused.h"
+#undef IWK_Y
 #undef T
 #undef I
 #undef V

@@ -8,7 +8,6 @@ sample, and return ``batch_size`` distinct row indices into the pool.
 import math
 
 import numpy as np
-from sklearn.utils import check_random_state
 
 from .._core import ScaledRows, effective_n_threads, lloyd_fit, take_rows
 from .._validation import (
@@ -17,6 +16,7 @@ from .._validation import (
     check_data,
     check_fixed_centers,
     check_n_threads,
+    check_random_state_in_call,
     check_sample_weight,
 )
 
@@ -86,7 +86,7 @@ def cluster_and_pick(X, weights, batch_size, fixed_centers, random_state, n_thre
         n_init=1,
         max_iter=300,
         tol=1e-4,
-        random_state=check_random_state(random_state),
+        random_state=check_random_state_in_call(random_state),
         n_threads=effective_n_threads(n_threads),
     )
     n_fixed = fixed_centers.shape[0]

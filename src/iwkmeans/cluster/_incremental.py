@@ -2,7 +2,6 @@
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._core import (
@@ -21,6 +20,7 @@ from .._validation import (
     check_int,
     check_n_free,
     check_n_threads,
+    check_random_state_in_call,
     check_sample_weight,
     check_tol,
     screen_input,
@@ -329,7 +329,7 @@ class IncrementalKMeans(FittedCentersMixin, LloydKMeansBase):
             n_init=n_init,
             max_iter=self.max_iter,
             tol=self.tol,
-            random_state=check_random_state(self.random_state),
+            random_state=check_random_state_in_call(self.random_state),
             n_threads=effective_n_threads(self.n_threads),
             verbose=self.verbose,
         )

@@ -1,7 +1,5 @@
 """k-means++ seeding that starts from fixed centers."""
 
-from sklearn.utils import check_random_state
-
 from .._core import effective_n_threads, greedy_kmeans_plusplus, take_rows
 from .._validation import (
     check_data,
@@ -9,6 +7,7 @@ from .._validation import (
     check_n_free,
     check_n_local_trials,
     check_n_threads,
+    check_random_state_in_call,
     check_sample_weight,
 )
 
@@ -69,7 +68,7 @@ def kmeans_plusplus(
         sample_weight,
         fixed_centers,
         n_clusters,
-        check_random_state(random_state),
+        check_random_state_in_call(random_state),
         n_local_trials,
         effective_n_threads(n_threads),
     )
