@@ -2,7 +2,9 @@
 problem makers, the samplers and every_thread. The NumPy references of the kernels are
 in reference.py; the shared fixtures in conftest.py."""
 
+import re
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import make_blobs
@@ -154,3 +156,20 @@ def fused_kernel(enabled):
         yield
     finally:
         _common.fused_kernel(previous)
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def run_readme_section(heading):
+    """Run the Python blocks of README's section ``heading`` (up to the next
+    heading of any level below the title) as written; fails if it has none."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(heading + "\n") + len(heading)
+    # Up to the next heading (## or deeper; a comment in a block has one #).
+    following = re.search(r"\n#{2,6} ", text[start:])
+    section = text[start : start + following.start() if following else len(text)]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert blocks, f"no Python block under {heading!r}"
+    for block in blocks:
+        exec(compile(block, f"README.md ({heading})", "exec"), {})

@@ -39,6 +39,8 @@ MODULES = {
     "iwkmeans.experiments.cache": None,
     "iwkmeans.experiments.datasets": None,
     "iwkmeans.benchmark": None,
+    "iwkmeans.active.integrations.skactiveml": "skactiveml",
+    "iwkmeans.active.integrations.smalltext": "small_text",
 }
 
 

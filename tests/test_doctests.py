@@ -11,7 +11,12 @@ import iwkmeans
 
 OPTIONS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 # Modules that need an optional extra are skipped when it is missing.
-EXTRAS = {"iwkmeans.dask": "dask", "iwkmeans.experiments": "matplotlib"}
+EXTRAS = {
+    "iwkmeans.dask": "dask",
+    "iwkmeans.experiments": "matplotlib",
+    "iwkmeans.active.integrations.skactiveml": "skactiveml",
+    "iwkmeans.active.integrations.smalltext": "small_text",
+}
 
 MODULES = sorted(
     info.name
