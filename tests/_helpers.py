@@ -12,6 +12,7 @@ from sklearn.datasets import make_blobs
 from iwkmeans import (
     BadgeSampler,
     ClusteredSampler,
+    CommitteeSampler,
     ConfidenceSampler,
     EntropySampler,
     IWKMeansSampler,
@@ -108,6 +109,7 @@ SAMPLERS = [
     ClusteredSampler,
     SubmodularSampler,
     BadgeSampler,
+    CommitteeSampler,
 ]
 
 

@@ -7,7 +7,7 @@ import pytest
 from _helpers import run_readme_section
 
 # Sections whose code is complete (the others show fragments of a loop).
-RUNNABLE = ["### Cold start", "### One call: `query`"]
+RUNNABLE = ["### Cold start", "### One call: `query`", "### Query by committee"]
 
 
 @pytest.mark.parametrize("heading", RUNNABLE)

@@ -12,6 +12,7 @@ from sklearn.datasets import make_blobs
 from sklearn.naive_bayes import GaussianNB
 
 from iwkmeans import (
+    CommitteeSampler,
     IncrementalKMeans,
     IWKMeansSampler,
     KCenterGreedySampler,
@@ -46,7 +47,10 @@ def their_clf(y_true, missing_label=MISSING_LABEL):
     return SklearnClassifier(GaussianNB(), classes=np.unique(y_true), missing_label=missing_label)
 
 
-@pytest.mark.parametrize("cls", SAMPLERS, ids=lambda cls: cls.__name__)
+ADAPTED = [cls for cls in SAMPLERS if not cls.trains_own_models]
+
+
+@pytest.mark.parametrize("cls", ADAPTED, ids=lambda cls: cls.__name__)
 def test_their_loop_picks_as_our_query(cls):
     # Their pool-based loop from a cold start, with their classifier wrapper:
     # every batch is distinct, in range, unlabeled, and the batch our own
@@ -68,6 +72,14 @@ def test_their_loop_picks_as_our_query(cls):
         y[picks] = y_true[picks]
     assert not ours.cold_start_  # the loop reached the model-based selection
     assert clf.__dict__.keys() == their_clf(y_true).__dict__.keys()  # clf is never fitted
+
+
+def test_a_sampler_training_its_own_committee_is_refused():
+    X, y_true = blobs()
+    y = np.full(y_true.shape, MISSING_LABEL)
+    qs = SkactivemlQueryStrategy(CommitteeSampler(None, batch_size=1, random_state=0))
+    with pytest.raises(TypeError, match="cannot serve CommitteeSampler"):
+        qs.query(X=X, y=y, clf=their_clf(y_true), batch_size=2)
 
 
 def test_cold_start_does_not_fit_their_classifier():

@@ -42,9 +42,11 @@ replayable store of runs) and :mod:`iwkmeans.experiments.datasets` (noisy blobs)
 """
 
 from .active._badge import select_badge
+from .active._committee import committee_proba, committee_votes
 from .active._samplers import (
     BadgeSampler,
     ClusteredSampler,
+    CommitteeSampler,
     ConfidenceSampler,
     EntropySampler,
     IWKMeansSampler,
@@ -57,7 +59,13 @@ from .active._samplers import (
 )
 from .active._selection import select_kcenter_greedy, select_wkmeans
 from .active._submodular import select_submodular
-from .active._uncertainty import confidence_score, entropy_score, margin_score
+from .active._uncertainty import (
+    confidence_score,
+    entropy_score,
+    kl_divergence_score,
+    margin_score,
+    vote_entropy_score,
+)
 from .cluster._hierarchical import HierarchicalKMeans
 from .cluster._incremental import IncrementalKMeans
 from .cluster._minibatch import IncrementalMiniBatchKMeans
@@ -73,6 +81,10 @@ __all__ = [
     "confidence_score",
     "margin_score",
     "entropy_score",
+    "vote_entropy_score",
+    "kl_divergence_score",
+    "committee_proba",
+    "committee_votes",
     "select_wkmeans",
     "select_kcenter_greedy",
     "select_submodular",
@@ -88,6 +100,7 @@ __all__ = [
     "ClusteredSampler",
     "SubmodularSampler",
     "BadgeSampler",
+    "CommitteeSampler",
     "LabelingMonitor",
     "__version__",
 ]

@@ -36,6 +36,12 @@ from .._validation import (
     check_n_threads,
 )
 from ._badge import LinearGradientEmbedding, implicit_kmeans_plusplus
+from ._committee import (
+    bootstrap_committee,
+    committee_members,
+    is_committee_ensemble,
+    member_probas,
+)
 from ._labels import check_labeled_set, split_query
 from ._selection import (
     representative_picks,
@@ -44,7 +50,13 @@ from ._selection import (
     wkmeans_picks,
 )
 from ._submodular import submodular_picks
-from ._uncertainty import confidence_score, entropy_score, margin_score
+from ._uncertainty import (
+    confidence_score,
+    entropy_score,
+    kl_divergence_score,
+    margin_score,
+    vote_entropy_score,
+)
 
 
 class _Sampler(BaseEstimator):
@@ -59,6 +71,10 @@ class _Sampler(BaseEstimator):
     # Whether the labeled samples are fixed centroids of the clustering
     # (IWKMeans), in the cold-start pick as in the selection with a model.
     uses_labeled = False
+    # Whether the sampler trains models of its own from its classifier (a
+    # committee of clones) rather than one: the adapters, which hand it the
+    # other library's trained model, cannot serve it.
+    trains_own_models = False
 
     def __init__(self, classifier, batch_size, *, random_state=None):
         self.classifier = classifier
@@ -930,3 +946,245 @@ class BadgeSampler(_Sampler):
         return implicit_kmeans_plusplus(
             embedding, batch_size, check_random_state(self.random_state)
         )
+
+
+class CommitteeSampler(_UncertaintySampler):
+    """Query by committee: the ``batch_size`` pool samples on which a
+    committee of classifiers disagrees most.
+
+    The committee is the members of ``classifier`` if it is an ensemble
+    (a bagging ensemble, a random forest, a voting classifier: the fitted
+    ``estimators_``, each on the features it was trained on), else
+    ``n_members`` clones of ``classifier`` fitted on stratified bootstrap
+    samples of the labeled set (query by bagging). The disagreement is
+    :func:`iwkmeans.kl_divergence_score` (``measure="kl_divergence"``) or
+    :func:`iwkmeans.vote_entropy_score` (``measure="vote_entropy"``) of the
+    members' probabilities, aligned on the classes of ``classifier_``.
+
+    Parameters
+    ----------
+    classifier : classifier
+        A scikit-learn classifier with ``predict_proba``. :meth:`fit` fits
+        a clone of it on the labeled set (``classifier_``). If that is an
+        ensemble whose ``estimators_`` are (at least two) classifiers with
+        ``predict_proba`` (:class:`~sklearn.ensemble.BaggingClassifier`,
+        :class:`~sklearn.ensemble.RandomForestClassifier`,
+        :class:`~sklearn.ensemble.VotingClassifier` with
+        ``voting="soft"``, ...), they are the committee, every member with
+        an equal say; otherwise :meth:`fit` fits ``n_members`` more clones,
+        one per bootstrap sample.
+    batch_size : int
+        Number of samples :meth:`select_samples` returns, at most the pool's
+        size.
+    n_members : int, default=5
+        Size of the committee built from a classifier that is not an
+        ensemble, at least 2; not used for an ensemble.
+    measure : {"kl_divergence", "vote_entropy"}, default="kl_divergence"
+        The disagreement: the members' mean KL divergence to their
+        consensus (McCallum & Nigam 1998), which reads their confidences
+        and so ties rarely, or the entropy of their votes (Dagan & Engelson
+        1995), which takes few values (ties go to the lowest index). For
+        one-hot members the two are equal.
+    random_state : int, RandomState instance or None, default=None
+        Source of the bootstrap samples and of the members' own
+        ``random_state`` seeds, and seed of the k-means++ initialisation of
+        the cold-start pick.
+
+    Attributes
+    ----------
+    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features) or None
+        The labeled samples given to :meth:`fit`, validated (float32 or
+        float64, dense or CSR); None if it was given none.
+    classifier_ : classifier
+        The clone of ``classifier`` fitted on the whole labeled set; not set
+        when fewer than two classes are labeled.
+    committee_ : list of classifiers
+        The committee: ``classifier_.estimators_`` for an ensemble, else
+        the ``n_members`` clones fitted on stratified bootstrap samples
+        (from each class, as many rows drawn with replacement as it has, so
+        that every member knows every class; each member's
+        ``random_state`` parameters get seeds drawn from ``random_state``).
+        Not set when fewer than two classes are labeled.
+    cold_start_ : bool
+        Whether fewer than two classes are labeled: then no classifier is
+        fitted and the selection is the representative pick (see
+        :meth:`fit`).
+
+    See Also
+    --------
+    iwkmeans.committee_proba : The members' probabilities of any committee.
+    iwkmeans.select_wkmeans : WKMeans / IWKMeans with the committee's
+        scores (:meth:`score_samples`) as weights.
+
+    Notes
+    -----
+    While fewer than two classes are labeled (no model), it makes the
+    representative pick of :meth:`fit`'s cold start.
+
+    For WKMeans or IWKMeans with committee scores as the weights, give the
+    scores to :func:`iwkmeans.select_wkmeans`:
+    ``select_wkmeans(X_pool, sampler.fit(X_labeled, y_labeled).score_samples(X_pool),
+    batch_size, X_labeled=X_labeled)``.
+
+    References
+    ----------
+    .. [1] H. S. Seung, M. Opper and H. Sompolinsky, "Query by committee",
+       COLT 1992.
+    .. [2] N. Abe and H. Mamitsuka, "Query learning strategies using
+       boosting and bagging", ICML 1998.
+    .. [3] B. Settles, "Active learning literature survey", Computer
+       Sciences Technical Report 1648, University of Wisconsin-Madison, 2009.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.ensemble import RandomForestClassifier
+    >>> from iwkmeans import CommitteeSampler
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2))
+    >>> y = np.full(200, np.nan)
+    >>> y[:20] = X[:20, 0] > 0  # 20 labeled rows, two classes
+    >>> forest = RandomForestClassifier(n_estimators=10, random_state=0)
+    >>> sampler = CommitteeSampler(forest, batch_size=5, random_state=0)
+    >>> picks = sampler.query(X, y)  # the trees disagree most there
+    >>> len(picks), bool(np.all(picks >= 20)), len(sampler.committee_)
+    (5, True, 10)
+    """
+
+    trains_own_models = True
+
+    _measures = {"kl_divergence": kl_divergence_score, "vote_entropy": vote_entropy_score}
+
+    def __init__(
+        self,
+        classifier,
+        batch_size,
+        *,
+        n_members=5,
+        measure="kl_divergence",
+        random_state=None,
+    ):
+        super().__init__(classifier, batch_size, random_state=random_state)
+        self.n_members = n_members
+        self.measure = measure
+
+    def _check_params(self):
+        super()._check_params()
+        check_int(self.n_members, "n_members", min_val=2)
+        if not isinstance(self.measure, str) or self.measure not in self._measures:
+            raise ValueError(
+                f"measure must be one of {sorted(self._measures)}; got {self.measure!r}."
+            )
+
+    def fit(self, X_labeled=None, y_labeled=None):
+        """Fit a clone of the classifier and the committee on the labeled set.
+
+        Parameters
+        ----------
+        X_labeled : {array-like, sparse matrix} of shape (n_labeled, n_features), default=None
+            The labeled samples, dense or CSR. None, or an array of no rows,
+            for none (a cold start).
+        y_labeled : array-like of shape (n_labeled,), default=None
+            Their labels (not NaN, not None), needed whenever
+            ``X_labeled`` has rows.
+
+        Returns
+        -------
+        self : object
+            Fitted sampler.
+
+        Notes
+        -----
+        Once two classes are labeled, ``classifier_`` is a clone of the
+        classifier fitted on the labeled set and ``committee_`` its
+        members if it is an ensemble, else ``n_members`` clones fitted on
+        stratified bootstrap samples of the labeled set.
+
+        Cold start. While fewer than two classes are labeled,
+        ``cold_start_`` is True and neither ``classifier_`` nor
+        ``committee_`` is set; the selection is the representative pick:
+        K-Means on the pool with ``batch_size`` clusters (unit weights,
+        k-means++ seeding, the package's Lloyd iterations) and, for each
+        cluster, the pool sample nearest its center, deterministic for a
+        given ``random_state``.
+        """
+        self._check_params()
+        if not hasattr(self.classifier, "predict_proba"):
+            raise TypeError(
+                f"{type(self).__name__} needs a classifier with predict_proba; "
+                f"{type(self.classifier).__name__} has none."
+            )
+        X, y, n_classes = check_labeled_set(
+            X_labeled, y_labeled, sampler=type(self).__name__, needs_labels=True
+        )
+        self.X_labeled_ = X
+        self.cold_start_ = n_classes < 2
+        # A refit on fewer classes must not leave the previous committee behind.
+        vars(self).pop("classifier_", None)
+        vars(self).pop("committee_", None)
+        if self.cold_start_:
+            return self
+        self.classifier_ = clone(self.classifier).fit(X, y)
+        if not hasattr(self.classifier_, "classes_"):
+            raise TypeError(
+                f"{type(self).__name__} aligns its members' probabilities by their "
+                f"classes_; the fitted {type(self.classifier).__name__} has none."
+            )
+        if self.classifier_ is self.classifier:
+            raise TypeError(
+                f"{type(self).__name__} needs independent members, but cloning "
+                f"{type(self.classifier).__name__} returns the same object."
+            )
+        if is_committee_ensemble(self.classifier_):
+            self.committee_ = list(self.classifier_.estimators_)
+        else:
+            self.committee_ = bootstrap_committee(
+                self.classifier, X, y, self.n_members, self.random_state
+            )
+        return self
+
+    def score_samples(self, X_pool):
+        """Disagreement of the committee on each pool sample, in [0, 1].
+
+        Parameters
+        ----------
+        X_pool : {array-like, sparse matrix} of shape (n_pool, n_features)
+            Unlabeled samples, dense or CSR, with as many features as the
+            labeled set.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_pool,)
+            The ``measure`` of the members' probabilities on the pool
+            (higher: more disagreement), float64; usable as the scores of
+            :func:`iwkmeans.select_wkmeans`.
+
+        Raises
+        ------
+        ValueError
+            In a cold start (fewer than two classes labeled): there is no
+            committee to score with.
+        """
+        return super().score_samples(X_pool)
+
+    def select_samples(self, X_pool):
+        """The ``batch_size`` pool samples of most disagreement (ties: lowest index).
+
+        Parameters
+        ----------
+        X_pool : {array-like, sparse matrix} of shape (n_pool, n_features)
+            Unlabeled samples, dense or CSR, with as many features as the
+            labeled set.
+
+        Returns
+        -------
+        indices : ndarray of shape (batch_size,)
+            Distinct row indices into ``X_pool``, in increasing order (in a
+            cold start, one per cluster of the representative pick).
+        """
+        return super().select_samples(X_pool)
+
+    def _scores(self, X):
+        source = self.classifier_ if is_committee_ensemble(self.classifier_) else self.committee_
+        members, classes = committee_members(source, self.classifier_.classes_)
+        return self._measures[self.measure](member_probas(members, X, classes.size))

@@ -239,6 +239,12 @@ array-like of shape (n_candidates, n_features), default=None
         )
         check_type(fit_clf, "fit_clf", bool)
         needs_model = getattr(self.sampler, "needs_proba", True)
+        if getattr(self.sampler, "trains_own_models", False):
+            raise TypeError(
+                f"SkactivemlQueryStrategy cannot serve {type(self.sampler).__name__}: it trains a "
+                "committee of its own from its classifier, while the adapter hands it the "
+                "library's model. Use the sampler's own query instead."
+            )
         if clf is None:
             if needs_model:
                 raise TypeError(

@@ -177,6 +177,12 @@ class SmallTextQueryStrategy(QueryStrategy):
             If the sampler needs a model and ``clf`` is None.
         """
         self._validate_query_input(indices_unlabeled, n)
+        if getattr(self.sampler, "trains_own_models", False):
+            raise TypeError(
+                f"SmallTextQueryStrategy cannot serve {type(self.sampler).__name__}: it trains a "
+                "committee of its own from its classifier, while the adapter hands it the "
+                "library's model. Use the sampler's own query instead."
+            )
         if sparse.issparse(y):
             raise TypeError(
                 "SmallTextQueryStrategy supports single-label classification only; got "
