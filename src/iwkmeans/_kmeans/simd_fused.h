@@ -38,11 +38,12 @@
 _Static_assert(IWK_FUSED_ACC == 12, "one case per row count below it");
 
 /* One panel of centers (nv vectors of them, from index base) against a
-   tile of mr rows, into the tile's running minimum. A lane of the running
-   minimum follows one slot of the panels (centers p * width + lane),
-   keeping the first of equal values, so it holds the lowest index among
-   its closest. IN: x (mr rows, n_features apart), panel (n_features x nv
-   vectors), norms (nv vectors). INOUT: low, label (mr x 2 vectors). */
+   tile of mr rows, into the tile's running minimum. A lane l of the
+   running minimum follows the centers p * width + l and p * width + W + l
+   of every panel p, in increasing order, keeping the first of equal
+   values, so it holds the lowest index among its closest. IN: x (mr rows,
+   n_features apart), panel (n_features x nv vectors), norms (nv vectors).
+   INOUT: low, label (mr vectors each). */
 IWK_AVX2_INLINE void IWK_NAME(iwk_fused_panel)(
     const T *restrict x, int n_features, const T *restrict panel,
     const T *restrict norms, int base, IWK_Y *restrict low,
@@ -69,19 +70,35 @@ IWK_AVX2_INLINE void IWK_NAME(iwk_fused_panel)(
                 acc[r][h] = IWK_YMM(fmadd)(xf, c[h], acc[r][h]);
         }
     }
+    /* Per row, the panel's halves first: lane l of the second holds a
+       higher index than lane l of the first, so it wins only where
+       strictly closer; then the running minimum, whose earlier panels hold
+       lower indices, on the same rule. One vector of running minimum per
+       row, and half the compares and blends of taking each half alone. */
     const IWK_Y minus_two = IWK_YMM(set1)((T)-2);
-#pragma GCC unroll 2
-    for (int h = 0; h < nv; ++h) {
-        const IWK_Y norm = IWK_YMM(loadu)(norms + h * W);
-        const __m256i index = IWK_NAME(iwk_lane_index)(base + h * W);
+    const IWK_Y norm0 = IWK_YMM(loadu)(norms);
+    const __m256i index0 = IWK_NAME(iwk_lane_index)(base);
+    IWK_Y norm1 = norm0;
+    __m256i index1 = index0;
+    if (nv == 2) {
+        norm1 = IWK_YMM(loadu)(norms + W);
+        index1 = IWK_NAME(iwk_lane_index)(base + W);
+    }
 #pragma GCC unroll 12
-        for (int r = 0; r < mr; ++r) {
-            const IWK_Y value = IWK_YMM(fmadd)(acc[r][h], minus_two, norm);
-            const IWK_Y closer = IWK_YMM(cmp)(value, low[2 * r + h], _CMP_LT_OQ);
-            low[2 * r + h] = IWK_YMM(blendv)(low[2 * r + h], value, closer);
-            label[2 * r + h] = _mm256_blendv_epi8(
-                label[2 * r + h], index, IWK_NAME(iwk_as_integers)(closer));
+    for (int r = 0; r < mr; ++r) {
+        IWK_Y value = IWK_YMM(fmadd)(acc[r][0], minus_two, norm0);
+        __m256i index = index0;
+        if (nv == 2) {
+            const IWK_Y other = IWK_YMM(fmadd)(acc[r][1], minus_two, norm1);
+            const IWK_Y closer = IWK_YMM(cmp)(other, value, _CMP_LT_OQ);
+            value = IWK_YMM(blendv)(value, other, closer);
+            index = _mm256_blendv_epi8(index, index1,
+                                       IWK_NAME(iwk_as_integers)(closer));
         }
+        const IWK_Y closer = IWK_YMM(cmp)(value, low[r], _CMP_LT_OQ);
+        low[r] = IWK_YMM(blendv)(low[r], value, closer);
+        label[r] = _mm256_blendv_epi8(label[r], index,
+                                      IWK_NAME(iwk_as_integers)(closer));
     }
 }
 
@@ -96,12 +113,12 @@ IWK_AVX2_INLINE void IWK_NAME(iwk_fused_tile)(
     I *restrict best, const int mr)
 {
     enum { W = (int)(sizeof(IWK_Y) / sizeof(T)) };
-    /* Two vectors of the running minimum per row. GCC keeps those of a
-       full tile in memory: the panel's accumulators and operands take 14
-       or 15 of the 16 registers. */
-    IWK_Y low[2 * IWK_FUSED_ACC];
-    __m256i label[2 * IWK_FUSED_ACC];
-    for (int r = 0; r < 2 * mr; ++r) {
+    /* The running minimum, a vector per row. GCC keeps it in memory: the
+       panel's accumulators and operands take 14 or 15 of the 16
+       registers. */
+    IWK_Y low[IWK_FUSED_ACC];
+    __m256i label[IWK_FUSED_ACC];
+    for (int r = 0; r < mr; ++r) {
         low[r] = IWK_YMM(set1)((T)INFINITY);
         label[r] = _mm256_setzero_si256();
     }
@@ -115,14 +132,8 @@ IWK_AVX2_INLINE void IWK_NAME(iwk_fused_tile)(
                                   panels + (int64_t)n_wide * n_features * 2 * W,
                                   norms + n_wide * 2 * W, n_wide * 2 * W, low,
                                   label, mr, 1);
-    for (int r = 0; r < mr; ++r) {
-        IWK_Y row_low = low[2 * r];
-        __m256i row_label = label[2 * r];
-        if (n_wide > 0)
-            IWK_NAME(iwk_pick)(&row_low, &row_label, low[2 * r + 1],
-                               label[2 * r + 1]);
-        IWK_NAME(iwk_lanes_nearest)(row_low, row_label, nearest + r, best + r);
-    }
+    for (int r = 0; r < mr; ++r)
+        IWK_NAME(iwk_lanes_nearest)(low[r], label[r], nearest + r, best + r);
 }
 
 /* Each row's nearest center: best[i] = the j of the smallest
