@@ -2,57 +2,59 @@
 
 Usage (from the repository root):
 
-    python bench/latency.py [--repeats 7] [--idle 1.0] [--quick] [--json PATH]
+    python bench/latency.py [--repeats 7] [--cold-repeats 3] [--idle 1.0] [--quick] [--json PATH]
 
-Times each row's implementations (iwkmeans with its default ``n_threads``,
-iwkmeans with ``n_threads=1``, and scikit-learn where it has the task) in one
-process, in three conditions:
+The rows and their conditions are ``python -m iwkmeans bench``'s cold-and-busy
+table (:func:`iwkmeans.benchmark.run_latency`, :mod:`iwkmeans.benchmark.latency`):
+the full k-means++ fits at active-learning sizes, ``kmeans_plusplus`` alone and
+``select_wkmeans``, each with iwkmeans on the default ``n_threads`` and on one
+thread, and scikit-learn where it has the task, timed warm, cold (after
+``--idle`` s of sleep) and busy (beside a process spinning Python on one core).
+This script runs that table alone, with its own repeat counts, and adds what
+the package command does not record:
 
-* warm: one untimed call, then ``--repeats`` timed calls back to back;
-* cold: each timed call follows ``--idle`` seconds of sleep (OpenMP and
-  OpenBLAS threads have gone to sleep by then), the implementations in turn;
-* busy: as warm, while a helper process (multiprocessing, spawn) spins a
-  pure-Python loop; it is started before the row's busy calls, given
-  ``--busy-warmup`` seconds to get going, and stopped after them. The CPU it
-  got is recorded (about 1.0 when it held one core throughout).
+* a header with the thread pools (threadpoolctl), the thread-related
+  environment variables and the load average before and after;
+* all timings, not just medians, in ``--json``;
+* a second table timing the case where ``n_threads=1`` was found many times
+  slower (the test ``test_gil_released_during_fit``: 200,000 x 32, k=64, 40
+  Lloyd iterations): a fit run from a worker thread while the main thread
+  runs Python, after a fit in the main thread. It runs scaled down, in a
+  child process killed after ``--thread-timeout`` seconds (a stuck thread
+  cannot be stopped otherwise), once with OpenBLAS as configured and once
+  with ``OPENBLAS_NUM_THREADS=1``.
 
-Each row runs warm, cold, busy in that order. Times are wall clock; the table
-gives the median and (min-max) of the repeats; ratios are of medians:
-cold / warm and busy / warm of the same implementation, the same over the
-warm ``n_threads=1`` time (the issue's target: at most 1.5), and speed-up
-vs scikit-learn = scikit-learn's time / ours in the same condition. "Other
-CPUs" is the average number of CPUs that processes other than this one used
-during the row's warm and cold calls (from /proc/stat): another program's load.
-
-A second table times the case where ``n_threads=1`` was found many times slower
-(the test ``test_gil_released_during_fit``: 200,000 x 32, k=64, 40 Lloyd
-iterations): a fit run from a worker thread while the main thread runs
-Python, after a fit in the main thread. It runs scaled down, in a child
-process killed after ``--thread-timeout`` seconds (a stuck thread cannot be
-stopped otherwise), once with OpenBLAS as configured and once with
-``OPENBLAS_NUM_THREADS=1``.
-
-To add a row, write a function ``(quick, dtype) -> Row`` and decorate it with
-``@row``.
+``--quick`` is the package's quick table (the first selection case, one cold
+call per implementation), 3 warm and busy calls unless ``--repeats`` says
+otherwise, and a tiny thread case.
+bench/threads.py imports its conditions from here (re-exported from the
+package) and the machine record.
 """
 
 import argparse
 import datetime
 import json
-import multiprocessing
 import os
 import platform
 import statistics
 import subprocess
 import sys
 import textwrap
-import time
-from dataclasses import dataclass, field
 
-DEFAULT = "iwkmeans, n_threads default"
-ONE = "iwkmeans, n_threads=1"
-SKLEARN = "scikit-learn"
-CONDITIONS = ("warm", "cold", "busy")
+# The conditions, from the package (bench/threads.py imports them from here).
+from iwkmeans.benchmark.latency import (
+    BUSY_WARMUP_SECONDS,
+    CONDITIONS,
+    IDLE_SECONDS,
+    _back_to_back,
+    _timed,
+    run_latency,
+)
+from iwkmeans.benchmark.latency import _Spinner as Spinner
+from iwkmeans.benchmark.report import format_latency
+
+__all__ = ["CONDITIONS", "Spinner", "_back_to_back", "_timed", "header", "machine", "summary"]
+
 ENV_VARS = (
     "OMP_NUM_THREADS",
     "OMP_WAIT_POLICY",
@@ -63,173 +65,6 @@ ENV_VARS = (
     "OPENBLAS_CORETYPE",
     "MKL_NUM_THREADS",
 )
-
-
-# ---------------------------------------------------------------- the rows
-
-
-@dataclass
-class Row:
-    """One call measured: its label, shape, dtype and ``{implementation: zero-argument call}``."""
-
-    call: str
-    shape: str
-    dtype: str
-    calls: dict = field(default_factory=dict)
-
-
-ROWS = []
-
-
-def row(builder):
-    """Register a row builder ``(quick, dtype) -> Row``."""
-    ROWS.append(builder)
-    return builder
-
-
-@row
-def fit_row(quick, dtype):
-    from iwkmeans.benchmark import cases
-    from iwkmeans.benchmark.peers import _iwkmeans_tasks, _sklearn_tasks
-
-    n, d, k = (200, 8, 5) if quick else cases.FIT_SHAPES[0]  # 500 x 64, k = 50
-    X, n_clusters, seed = cases._fit_case(n, d, k, dtype)
-    ours, theirs = _iwkmeans_tasks()["fit"], _sklearn_tasks()["fit"]
-    return Row(
-        f"IncrementalKMeans({k}).fit (k-means++, n_init=1)",
-        f"{n} x {d}",
-        dtype,
-        {
-            DEFAULT: lambda: ours(X, n_clusters, seed, None),
-            ONE: lambda: ours(X, n_clusters, seed, 1),
-            # KMeans(k, n_init=1, random_state=seed): the same greedy k-means++
-            # and Lloyd, with scikit-learn's own thread count.
-            SKLEARN: lambda: theirs(X, n_clusters, seed, None),
-        },
-    )
-
-
-@row
-def selection_row(quick, dtype):
-    import numpy as np
-    from sklearn.datasets import make_blobs
-    from sklearn.linear_model import LogisticRegression
-
-    from iwkmeans.active import margin_score, select_wkmeans
-    from iwkmeans.benchmark import cases
-
-    if quick:
-        n_pool, d, batch, n_labeled = 500, 8, 5, 20
-    else:  # pool 20,000 x 64, batch 50, 500 labeled (the benchmark's selection case)
-        n_pool, d, batch, n_labeled, _ = cases.SELECTION_CASES[0]
-    X, y = make_blobs(
-        n_samples=n_pool + n_labeled,
-        n_features=d,
-        centers=cases.SELECTION_CLASSES,
-        cluster_std=cases.CLUSTER_STD,
-        random_state=cases.SEED,
-    )
-    X = X.astype(dtype)
-    X_labeled, pool = X[:n_labeled], X[n_labeled:]
-    # Margin scores of a classifier fitted on the labeled samples, as
-    # iwkmeans.benchmark.run_selection has them.
-    model = LogisticRegression(max_iter=1000).fit(X_labeled, y[:n_labeled])
-    scores = np.asarray(margin_score(model.predict_proba(pool)))
-
-    def select(n_threads):
-        return select_wkmeans(
-            pool,
-            scores,
-            batch,
-            beta=cases.SELECTION_BETA,
-            X_labeled=X_labeled,
-            random_state=cases.SEED,
-            n_threads=n_threads,
-        )
-
-    return Row(
-        f"select_wkmeans (batch {batch}, beta {cases.SELECTION_BETA}, {n_labeled} labeled)",
-        f"pool {n_pool} x {d}",
-        dtype,
-        {DEFAULT: lambda: select(None), ONE: lambda: select(1)},
-    )
-
-
-# ------------------------------------------------------------ the conditions
-
-
-def _spin(ready, stop, cpu):
-    """The busy helper: a pure-Python loop on one core until ``stop`` is set."""
-    ready.set()
-    start = time.process_time()
-    while not stop.is_set():
-        for _ in range(100_000):
-            pass
-    cpu.value = time.process_time() - start
-
-
-class Spinner:
-    """Context manager running :func:`_spin` in a spawned process; ``share``
-    is the CPU it got over the time it ran (about 1.0: one core throughout)."""
-
-    def __init__(self, warmup):
-        self.warmup = warmup
-        self.share = None
-
-    def __enter__(self):
-        context = multiprocessing.get_context("spawn")
-        self._ready, self._stop = context.Event(), context.Event()
-        self._cpu = context.Value("d", 0.0)
-        self._process = context.Process(
-            target=_spin, args=(self._ready, self._stop, self._cpu), daemon=True
-        )
-        self._process.start()
-        if not self._ready.wait(60):
-            raise RuntimeError("the busy helper process did not start")
-        self._start = time.perf_counter()
-        time.sleep(self.warmup)
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._process.join(10)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
-        self.share = self._cpu.value / max(time.perf_counter() - self._start, 1e-9)
-        return False
-
-
-def _timed(call):
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
-
-
-def _back_to_back(call, repeats):
-    call()  # untimed: wakes the threads, warms the caches
-    return [_timed(call) for _ in range(repeats)]
-
-
-def measure(r, repeats, idle, busy_warmup):
-    """{implementation: {condition: [seconds]}} and the row's load figures."""
-    from iwkmeans.benchmark.timing import _OtherLoad
-
-    times = {name: {} for name in r.calls}
-    with _OtherLoad() as load:
-        for name, call in r.calls.items():
-            times[name]["warm"] = _back_to_back(call, repeats)
-        cold = {name: [] for name in r.calls}
-        for _ in range(repeats):
-            for name, call in r.calls.items():
-                time.sleep(idle)
-                cold[name].append(_timed(call))
-        for name in r.calls:
-            times[name]["cold"] = cold[name]
-    with Spinner(busy_warmup) as spinner:
-        for name, call in r.calls.items():
-            times[name]["busy"] = _back_to_back(call, repeats)
-    return times, {"other_cpus_warm_cold": load.cpus, "spinner_cpu_share": spinner.share}
 
 
 # ------------------------------------- a fit in a worker thread (leftover BLAS threads)
@@ -389,6 +224,7 @@ def machine():
 
 
 def header(info, args, load_before, load_after):
+    """The machine record as Markdown lines; the last, "- method:", is the conditions'."""
     pools = "; ".join(
         f"{p['internal_api']} {p['version']} ({p['user_api']}, {p['num_threads']} threads"
         + (f", core type {p['architecture']}" if p["architecture"] else "")
@@ -409,11 +245,10 @@ def header(info, args, load_before, load_after):
             f"- thread pools: {pools}",
             f"- environment: {env}",
             f"- load average (1, 5, 15 min): before {load_before}, after {load_after}",
-            f"- method: one process; median (min-max) of {args.repeats} calls in ms; warm = "
-            f"one untimed call then calls back to back; cold = each call after {args.idle:g} s "
-            "idle; busy = as warm while a spawned process spins Python on one core (started "
-            f"{args.busy_warmup:g} s before); other CPUs = other processes' average CPU use "
-            "during the row's warm and cold calls",
+            f"- method: one process; warm = one untimed call then {args.repeats} calls back to "
+            f"back; cold = each call after {args.idle:g} s idle; busy = as warm while a "
+            "process spins Python on one core (started "
+            f"{args.busy_warmup:g} s before)",
         ]
     )
 
@@ -422,68 +257,6 @@ def _ms(s):
     from iwkmeans.benchmark.report import _sig
 
     return _sig(s["median_s"] * 1e3) + f" ({_sig(s['min_s'] * 1e3)}-{_sig(s['max_s'] * 1e3)})"
-
-
-def _ratio(a, b):
-    from iwkmeans.benchmark.report import _sig
-
-    return "—" if a is None or b is None else _sig(a / b) + "x"
-
-
-def table(results):
-    from iwkmeans.benchmark.report import _sig
-
-    head = [
-        "call",
-        "shape",
-        "dtype",
-        "implementation",
-        "warm ms",
-        "cold ms",
-        "busy ms",
-        "cold / warm",
-        "busy / warm",
-        "cold, busy / warm n_threads=1",
-        "speed-up vs scikit-learn (warm / cold / busy)",
-        "other CPUs",
-        "spinner CPU",
-    ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * 4 + "---:|" * (len(head) - 4)]
-    for res in results:
-        med = {
-            name: {c: s["median_s"] for c, s in conds.items()}
-            for name, conds in res["times"].items()
-        }
-        one = med.get(ONE, {}).get("warm")
-        for name, conds in res["times"].items():
-            m = med[name]
-            peer = med.get(SKLEARN)
-            speedup = (
-                " / ".join(_ratio(peer[c], m[c]) for c in CONDITIONS)
-                if peer and name != SKLEARN
-                else "—"
-            )
-            to_one = (
-                f"{_ratio(m['cold'], one)} / {_ratio(m['busy'], one)}"
-                if one and name != SKLEARN
-                else "—"
-            )
-            other, share = res["load"]["other_cpus_warm_cold"], res["load"]["spinner_cpu_share"]
-            cells = [
-                res["call"],
-                res["shape"],
-                res["dtype"],
-                name,
-                *(_ms(conds[c]) for c in CONDITIONS),
-                _ratio(m["cold"], m["warm"]),
-                _ratio(m["busy"], m["warm"]),
-                to_one,
-                speedup,
-                "—" if other is None else _sig(other, 2),
-                "—" if share is None else _sig(share, 2),
-            ]
-            lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def thread_table(case):
@@ -522,10 +295,18 @@ def thread_table(case):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--idle", type=float, default=1.0, help="seconds idle before a cold call")
-    parser.add_argument("--busy-warmup", type=float, default=0.2)
-    parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="warm and busy calls per row (default 7; 3 quick)"
+    )
+    parser.add_argument(
+        "--cold-repeats", type=int, default=None, help="cold calls per row (default: --repeats)"
+    )
+    parser.add_argument(
+        "--idle", type=float, default=IDLE_SECONDS, help="seconds idle before a cold call"
+    )
+    parser.add_argument("--busy-warmup", type=float, default=BUSY_WARMUP_SECONDS)
+    parser.add_argument("--dtypes", default="float64,float32")
+    parser.add_argument("--threads", type=int, default=None, help="default: iwkmeans' default")
     parser.add_argument("--thread-repeats", type=int, default=3)
     parser.add_argument("--thread-timeout", type=float, default=60.0)
     parser.add_argument(
@@ -540,36 +321,36 @@ def main(argv=None):
         help="run the worker-thread case with OpenBLAS as configured and with "
         "OPENBLAS_NUM_THREADS=1 (both), as configured only (default), or not at all",
     )
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, 1 repeat, 0.01 s idle")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the package's quick table (first selection case, one cold call), "
+        "3 warm and busy calls, a tiny thread case",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the measurements as JSON")
     args = parser.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 3 if args.quick else 7
     if args.quick:
-        args.repeats, args.idle, args.busy_warmup = 1, 0.01, 0.05
         args.thread_repeats, args.thread_shape = 1, "2000,8,8,5"
+    elif args.cold_repeats is None:
+        args.cold_repeats = args.repeats
 
     def log(text):
         print(text, file=sys.stderr, flush=True)
 
     load_before = tuple(round(x, 2) for x in os.getloadavg())
     info = machine()
-    results = []
-    for build in ROWS:
-        for dtype in args.dtypes.split(","):
-            r = build(args.quick, dtype)
-            log(f"{r.call}, {r.shape}, {dtype}")
-            times, load = measure(r, args.repeats, args.idle, args.busy_warmup)
-            results.append(
-                {
-                    "call": r.call,
-                    "shape": r.shape,
-                    "dtype": dtype,
-                    "times": {
-                        name: {c: summary(s) for c, s in conds.items()}
-                        for name, conds in times.items()
-                    },
-                    "load": load,
-                }
-            )
+    rows = run_latency(
+        quick=args.quick,
+        n_threads=args.threads,
+        repeats=args.repeats,
+        cold_repeats=args.cold_repeats,
+        idle=args.idle,
+        busy_warmup=args.busy_warmup,
+        dtypes=args.dtypes.split(","),
+        log=log,
+    )
     case = None
     if args.thread_case != "none":
         shape = tuple(int(v) for v in args.thread_shape.split(","))
@@ -584,9 +365,9 @@ def main(argv=None):
 
     print("## Latency: warm, cold and busy calls (issue 16)\n")
     print(header(info, args, load_before, load_after) + "\n")
-    print(table(results))
+    print(format_latency(rows).replace("## Cold and busy calls\n\n", "", 1))
     if case is not None:
-        print("\n" + thread_table(case))
+        print(thread_table(case))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(
@@ -595,7 +376,7 @@ def main(argv=None):
                     "args": vars(args),
                     "load_before": load_before,
                     "load_after": load_after,
-                    "rows": results,
+                    "rows": rows,
                     "thread_case": case,
                 },
                 f,

@@ -157,28 +157,39 @@ def test_lloyd_fixed_starts_faiss_from_the_same_centers(monkeypatch):
 
 
 def test_latency_script_quick(tmp_path, monkeypatch, capsys):
-    # bench/latency.py end to end on tiny sizes (1 repeat): every row, condition and
-    # column is filled in and the JSON written; the timings themselves are not checked.
+    # bench/latency.py end to end: the package's cold-and-busy rows (tiny
+    # shapes, no idling), its machine header, the worker-thread case and the
+    # JSON; the timings themselves are not checked.
     import importlib
     import json
     from pathlib import Path
 
+    from iwkmeans.benchmark import latency as package_latency
+
+    monkeypatch.setattr(package_latency, "FIT_SHAPES", ((150, 4, 3),))
+    monkeypatch.setattr(package_latency, "LATENCY_SEEDING_SHAPE", (160, 4, 3))
+    monkeypatch.setattr(package_latency, "SELECTION_CASES", ((300, 4, 3, 12, 1.0),))
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
-    latency = importlib.import_module("latency")  # importable: the spawned spinner needs it
+    latency = importlib.import_module("latency")
+    # bench/threads.py's imports from it: the package's machinery, not a copy.
+    assert latency.Spinner is package_latency._Spinner
+    assert latency._back_to_back is package_latency._back_to_back
     path = tmp_path / "latency.json"
-    args = ["--quick", "--dtypes", "float64", "--thread-case", "default", "--json", str(path)]
+    args = ["--quick", "--repeats", "1", "--dtypes", "float64", "--idle", "0", "--busy-warmup", "0"]
+    args += ["--thread-case", "default", "--json", str(path)]
     assert latency.main(args) == 0
     data = json.loads(path.read_text())
     calls = [r["call"].split(" ")[0] for r in data["rows"]]
-    assert calls == ["IncrementalKMeans(5).fit", "select_wkmeans"]
+    assert calls == ["full", "kmeans_plusplus", "select_wkmeans"]
     for r in data["rows"]:
-        for conditions in r["times"].values():
+        assert r["repeats"] == {"warm": 1, "cold": 1, "busy": 1}
+        for conditions in r["times_s"].values():
             assert sorted(conditions) == ["busy", "cold", "warm"]
-            assert all(len(c["times_s"]) == 1 and c["median_s"] > 0 for c in conditions.values())
-    assert "scikit-learn" in data["rows"][0]["times"]
+    assert "scikit-learn" in data["rows"][0]["times_s"]
     case = data["thread_case"]
     assert case["default"]["note"] is None
     variants = {run["variant"] for run in case["default"]["runs"]}
     assert variants == set(latency.THREAD_VARIANTS)
     out = capsys.readouterr().out
-    assert "| call | shape | dtype | implementation | warm ms |" in out and "CPU:" in out
+    assert "| call " in out and "| implementation " in out and "- CPU: " in out
+    assert "- thread pools: " in out and "Fit from a worker thread" in out

@@ -171,7 +171,7 @@ def _parser():
     bench.add_argument(
         "--quick",
         action="store_true",
-        help="smaller workload (about two minutes)",
+        help="smaller workload (about three minutes)",
     )
     bench.add_argument(
         "--threads",

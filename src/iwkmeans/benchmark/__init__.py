@@ -9,12 +9,20 @@ them alike; the median of the timings is reported.
 The cases are
 
 * Lloyd iterations from the same initial centers with ``tol=0``, reported
-  per iteration (fit time / ``n_iter_``), with the GF/s they reach and, as
-  the hardware reference, the GF/s of numpy's matmul on one chunk of rows;
+  per iteration (fit time / ``n_iter_``), with iwkmeans' time per marginal
+  iteration (the difference of a fit of ``max_iter`` iterations and a fit of
+  one, over the difference of their iteration counts), the GF/s it reaches
+  and, as the hardware reference, the GF/s of numpy's matmul on one chunk of
+  rows (and the share of it that iwkmeans reaches);
 * Lloyd with fixed centers (iwkmeans, and faiss with frozen centroids);
 * full fits at active-learning sizes, each implementation with its own
   k-means++ seeding and default stopping rule;
-* k-means++ seeding alone.
+* k-means++ seeding alone;
+* where users feel it (:func:`run_latency`, a table of its own): the full
+  fits at active-learning sizes, k-means++ alone and ``select_wkmeans``,
+  each call timed warm, cold (after 1 s idle) and busy (beside a process
+  spinning on one core), for iwkmeans on the run's threads and on one
+  thread, and scikit-learn.
 
 For the Lloyd (free and fixed centers) and full-fit cases the peak extra
 memory of one call of each implementation is measured as well, in a fresh process per implementation
@@ -36,8 +44,11 @@ The package's modules:
 * :mod:`.timing`: interleaved timing, the matmul GF/s reference, other
   processes' load;
 * :mod:`.memory`: peak memory of one call in a fresh process;
+* :mod:`.latency`: the warm, cold and busy conditions (the busy helper
+  process) and :func:`run_latency`;
 * :mod:`.runner`: ``_Runner``, :func:`run` and :func:`run_selection`;
-* :mod:`.report`: :func:`format_report` and :func:`format_selection`.
+* :mod:`.report`: :func:`format_report`, :func:`format_latency` and
+  :func:`format_selection`.
 
 Each module looks a name up where it imported it from: to replace one (a
 test's ``monkeypatch``), replace it in the module that uses it, and
@@ -45,8 +56,18 @@ test's ``monkeypatch``), replace it in the module that uses it, and
 none of the modules.
 """
 
+from .latency import run_latency
 from .peers import PEERS, Peer
-from .report import format_report, format_selection
+from .report import format_latency, format_report, format_selection
 from .runner import run, run_selection
 
-__all__ = ["PEERS", "Peer", "format_report", "format_selection", "run", "run_selection"]
+__all__ = [
+    "PEERS",
+    "Peer",
+    "format_latency",
+    "format_report",
+    "format_selection",
+    "run",
+    "run_latency",
+    "run_selection",
+]

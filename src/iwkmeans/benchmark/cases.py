@@ -39,6 +39,13 @@ LLOYD_SHAPES = (
 )
 QUICK_MAX_ITER = 3
 QUICK_MAX_SAMPLES = 100_000
+# The Lloyd rows' time per *marginal* iteration comes from a second fit of
+# iwkmeans stopped after this many iterations: (time of the max_iter fit -
+# time of this one) / (difference of their n_iter_), so that a fit's fixed
+# costs (validation, the extent pass, norms, the final labels and inertia)
+# drop out and the rate is that of the iteration's own work. One iteration:
+# the largest difference, so the least noise in it.
+MARGINAL_SHORT_ITER = 1
 # (n, d, n_fixed, k, max_iter)
 FIXED_SHAPE = (100_000, 64, 1000, 100, 10)
 # (n, d, k): full fits at active-learning sizes, in FIT_DTYPES (float32 for
@@ -65,6 +72,13 @@ DTYPES = (np.float32, np.float64)
 SELECTION_CASES = ((20_000, 64, 50, 500, 8.0), (100_000, 64, 200, 500, 25.0))
 SELECTION_BETA = 10
 SELECTION_CLASSES = 10
+# The cold-and-busy table (.latency): the full fits at active-learning sizes
+# (FIT_SHAPES) and kmeans_plusplus alone at the larger one's shape (the
+# seeding step of that fit, where a call is short enough for waking threads
+# to show), in LATENCY_DTYPES; select_wkmeans on SELECTION_CASES (quick:
+# the first).
+LATENCY_SEEDING_SHAPE = FIT_SHAPES[1]
+LATENCY_DTYPES = (np.float64, np.float32)
 # faiss's default ClusteringParameters.seed: with frozen centroids faiss draws
 # the free centers' initial positions itself, from rows this seed decides
 # (see _faiss_free_init_rows).
@@ -162,3 +176,25 @@ def _sparse_case(n, d, k, density, max_iter, dtype, X64=None):
 
 def _fit_case(n, d, k, dtype, X64=None):
     return _case_data(n, d, k, dtype, X64), k, SEED
+
+
+def _selection_classifier():
+    """The labeling loop's classifier, unfitted (its margin scores drive the selection)."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(max_iter=1000)
+
+
+def _selection_case(n_pool, d, n_labeled, dtype=np.float64):
+    """(X_labeled, y_labeled, pool) of a selection case: blobs of SELECTION_CLASSES classes."""
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(
+        n_samples=n_pool + n_labeled,
+        n_features=d,
+        centers=SELECTION_CLASSES,
+        cluster_std=CLUSTER_STD,
+        random_state=SEED,
+    )
+    X = X.astype(dtype, copy=False)
+    return X[:n_labeled], y[:n_labeled], X[n_labeled:]

@@ -10,10 +10,11 @@ import numpy as np
 # PEERS is read through its module, so that replacing it there (as the tests
 # do) reaches every reader.
 from . import peers
-from .cases import SELECTION_BETA
+from .cases import MARGINAL_SHORT_ITER, SEED, SELECTION_BETA
+from .latency import CONDITIONS, PEER, REFERENCE
 from .memory import _memory_start_method
 from .peers import OURS
-from .timing import MATMUL_CHUNK, SETTLE_SECONDS
+from .timing import BUSY_CPUS_THRESHOLD, MATMUL_CHUNK, SETTLE_SECONDS
 
 
 def _relative_diff(value):
@@ -37,7 +38,7 @@ def _cpu_model():
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    return platform.processor() or platform.machine() or "unknown"
 
 
 def _header(rows):
@@ -80,10 +81,16 @@ def _header(rows):
             f"same implementation); median of {', '.join(map(str, repeats))} timings; "
             f"threads {', '.join(map(str, threads))} (OpenMP and BLAS limits and n_threads)",
             "- times in ms (per Lloyd iteration in the per-iteration rows, with the "
-            "iteration count run); speed-up = peer time / iwkmeans time; "
+            "iteration count run: fit time / n_iter); speed-up = peer time / iwkmeans time; "
             "rel. inertia diff = (iwkmeans - peer) / peer, negative when iwkmeans' is "
-            "lower; GF/s = 2 n (fixed + k) d per iteration / time; numpy matmul GF/s = a "
-            f"({MATMUL_CHUNK}, d) @ (d, fixed + k) product on 1 / all threads",
+            "lower",
+            "- Lloyd rows (dense): ms / marginal it = (median time of the iwkmeans fit - "
+            f"median time of an iwkmeans fit stopped after {MARGINAL_SHORT_ITER} iteration, "
+            "timed in the same interleaving) / (difference of their n_iter), so that a fit's "
+            "fixed costs drop out; GF/s = 2 n k d / that time; numpy matmul GF/s = a "
+            f"({MATMUL_CHUNK}, d) @ (d, k) product on 1 / all threads (the row's); share of "
+            "matmul = GF/s / matmul GF/s on all threads. Fixed-center rows: GF/s = "
+            "2 n (fixed + k) d / (fit time / n_iter), matmul on (d, fixed + k)",
             *([_memory_method_line(memory_methods)] if memory_methods else []),
         ]
     )
@@ -125,19 +132,34 @@ def _memory_method_line(methods):
     )
 
 
+def _markdown_table(header, cells):
+    """Lines of a Markdown table, columns padded to their widest cell."""
+    widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(header))]
+
+    def line(row):
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return [line(header), rule, *(line(row) for row in cells)]
+
+
 def format_report(rows):
-    """Render :func:`run`'s rows as Markdown: a header on machine and versions, the table, notes.
+    """Render :func:`run`'s rows as Markdown: a header on machine and versions, the tables, notes.
 
     Parameters
     ----------
     rows : list of dict
-        The rows of :func:`run`.
+        The rows of :func:`run`: the comparison's, then the cold-and-busy
+        ones (``table == "latency"``), rendered as a table of their own by
+        :func:`format_latency`.
 
     Returns
     -------
     report : str
         The Markdown report, ending with a newline.
     """
+    latency = [row for row in rows if row.get("table") == "latency"]
+    rows = [row for row in rows if row.get("table") != "latency"]
     peer_names = list(dict.fromkeys(name for row in rows for name in row["peers"]))
     notes = []  # distinct notes, numbered in order of appearance
 
@@ -169,7 +191,12 @@ def format_report(rows):
             f"speed-up{suffix(name)}",
             f"rel. inertia diff{suffix(name)}",
         ]
-    header += ["GF/s", "numpy matmul GF/s (1 / all threads)"]
+    header += [
+        f"{OURS} ms / marginal it",
+        "GF/s",
+        "numpy matmul GF/s (1 / all threads)",
+        "share of matmul",
+    ]
 
     table = []
     for row in rows:
@@ -195,23 +222,122 @@ def format_report(rows):
                     f"{_sig(peer['speedup'])}x",
                     _relative_diff(peer["rel_inertia_diff"]),
                 ]
+        marginal = ours.get("marginal_ms")
+        cells.append("—" if marginal is None else _sig(marginal))
         cells.append("—" if row["gflops"] is None else _sig(row["gflops"]))
         cells.append(
             "—"
             if row["matmul_gflops"] is None
             else " / ".join(_sig(g) for g in row["matmul_gflops"])
         )
+        share = row.get("matmul_share")
+        cells.append("—" if share is None else _percent(share))
         table.append(cells)
 
-    widths = [max(len(line[i]) for line in [header, *table]) for i in range(len(header))]
-
-    def line(cells):
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
-
-    lines = [_header(rows), "", line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    lines += [line(cells) for cells in table]
+    lines = [_header(rows), "", *_markdown_table(header, table)]
     if notes:
         lines += ["", *(f"[{i}] {text}" for i, text in enumerate(notes, 1))]
+    if latency:
+        lines += ["", format_latency(latency).rstrip("\n")]
+    return "\n".join(lines) + "\n"
+
+
+def _calls(count):
+    return f"{count} call" + ("" if count == 1 else "s")
+
+
+def _load(cpus):
+    return "—" if cpus is None else _sig(cpus, 2)
+
+
+def _percent(share):
+    return f"{share * 100:.0f}%"
+
+
+def _ratio(value):
+    return "—" if value is None else f"{_sig(value)}x"
+
+
+def format_latency(rows):
+    """Render :func:`run_latency`'s rows as Markdown: how they were timed, then the table.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows of :func:`run_latency`.
+
+    Returns
+    -------
+    report : str
+        A Markdown heading, the definitions and the table (a line per
+        implementation of each row), ending with a newline.
+    """
+    if not rows:
+        return ""
+    first = rows[0]
+    repeats = first["repeats"]
+    header = [
+        "call",
+        "shape",
+        "dtype",
+        "implementation",
+        *(f"{c} ms" for c in CONDITIONS),
+        "cold / warm 1 thread",
+        "busy / warm 1 thread",
+        f"speed-up vs {PEER} (warm / cold / busy)",
+        "other CPUs",
+        "busy helper CPU",
+    ]
+    table = []
+    for row in rows:
+        for line, (name, ms) in enumerate(row["median_ms"].items()):
+            ratios = row["ratios"].get(name)
+            if ratios is None:  # the peer's line: its times only
+                cells = ["—"] * 3
+            else:
+                speedup = ratios["speed-up"]
+                cells = [
+                    _ratio(ratios["cold / warm 1 thread"]),
+                    _ratio(ratios["busy / warm 1 thread"]),
+                    "—" if speedup is None else " / ".join(_ratio(speedup[c]) for c in CONDITIONS),
+                ]
+            table.append(
+                [
+                    row["call"],
+                    row["shape"],
+                    row["dtype"],
+                    name,
+                    *(_sig(ms[c]) for c in CONDITIONS),
+                    *cells,
+                    # The row's conditions, shown once, on its first line.
+                    *(("", "") if line else (_load(row["other_cpus"]), _load(row["spinner_cpu"]))),
+                ]
+            )
+    threads = "/".join(map(str, sorted({row["threads"] for row in rows})))
+    lines = [
+        "## Cold and busy calls",
+        "",
+        "Each call timed in three conditions, in this order, in one process:",
+        "",
+        f"- warm: an untimed call, then {_calls(repeats['warm'])} back to back;",
+        f"- cold: {_calls(repeats['cold'])}, each after {first['idle_s']:g} s of sleep (the "
+        "implementations in turn);",
+        f"- busy: as warm, while a child process spins a pure-Python loop on one core "
+        f"(started {first['busy_warmup_s']:g} s before, stopped after the row).",
+        "",
+        f"iwkmeans on the run's threads and on one, and {PEER} where it has the task, all "
+        f"under OpenMP and BLAS limits of {threads}; every call of a row on the same data "
+        f"with random_state={SEED}. Times: medians in ms. cold (busy) / warm 1 thread = the "
+        f"line's cold (busy) median over the warm median of {REFERENCE} (issue 16: at most "
+        f"1.5x); speed-up = {PEER}'s median / the line's, per condition (issue 16: cold at "
+        "least 5x). Other CPUs = other processes' average CPU use during the row's warm and "
+        "cold calls (/proc/stat, hypervisor steal included; above "
+        f"{BUSY_CPUS_THRESHOLD:g} the timings are unreliable); busy helper CPU = the CPU the "
+        "spinning process got while it ran (1.0: one core throughout); both on a row's "
+        "first line.",
+        "",
+        *_markdown_table(header, table),
+    ]
     return "\n".join(lines) + "\n"
 
 

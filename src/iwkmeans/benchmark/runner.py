@@ -9,12 +9,12 @@ from threadpoolctl import ThreadpoolController
 # do) reaches every reader.
 from . import peers
 from .cases import (
-    CLUSTER_STD,
     DTYPES,
     FIT_DTYPES,
     FIT_SHAPES,
     FIXED_SHAPE,
     LLOYD_SHAPES,
+    MARGINAL_SHORT_ITER,
     MINIBATCH_SHAPE,
     MINIBATCH_SIZE,
     QUALITY_SEEDS,
@@ -28,7 +28,6 @@ from .cases import (
     SEEDING_SHAPE,
     SELECTION_BETA,
     SELECTION_CASES,
-    SELECTION_CLASSES,
     SPARSE_SHAPE,
     TIMED_SEEDS_NOTE,
     _blobs,
@@ -37,12 +36,30 @@ from .cases import (
     _lloyd_case,
     _lloyd_fixed_case,
     _seeding_summary,
+    _selection_case,
+    _selection_classifier,
     _sparse_case,
     _sparse_pool,
 )
+from .latency import run_latency
 from .memory import MEMORY_MAX_SAMPLES, MEMORY_TASKS, _peak_extra_mib
 from .peers import OURS, _iwkmeans_tasks, _load_peers
 from .timing import BUSY_CPUS_THRESHOLD, _matmul_gflops, _OtherLoad, _time_interleaved
+
+# iwkmeans finds each sample's nearest fixed center once per fit and scans
+# only the free centers in an iteration: counting the fixed centers in every
+# iteration (what a plain Lloyd computes) makes the row's GF/s an effective
+# rate, which can exceed the hardware's; a marginal iteration (free centers
+# only) would measure the plain Lloyd row's work again.
+FIXED_GFLOPS_NOTE = (
+    "GF/s counts the fixed centers' distances in every iteration, as a plain Lloyd "
+    "computes them; iwkmeans computes them once per fit, so it is an effective rate, "
+    "not a hardware one (no marginal iteration, no share of matmul)"
+)
+
+# The key of iwkmeans' shorter fit among a row's interleaved calls (see
+# MARGINAL_SHORT_ITER): not an implementation name, so no peer can clash.
+_SHORT_FIT = ("iwkmeans", MARGINAL_SHORT_ITER)
 
 
 class _Runner:
@@ -83,6 +100,7 @@ class _Runner:
         notes=(),
         quality_seeds=None,
         timed_seeds=None,
+        marginal=False,
     ):
         """Time ``task(*build(n))`` on every implementation and return the report row.
 
@@ -94,6 +112,12 @@ class _Runner:
         ``timed_seeds``: for such tasks whose work also depends on the draws
         (a fit's iteration count), each timed call runs this many seeds and
         the report gives the time, inertia and iterations per seed, averaged.
+        ``marginal``: for Lloyd tasks (the last argument of ``build`` is
+        ``max_iter``), iwkmeans also runs, interleaved with the rest, a fit
+        of MARGINAL_SHORT_ITER iterations, and the row gets its time per
+        marginal iteration (the difference of the two fits' medians over the
+        difference of their iteration counts); GF/s comes from that time,
+        and its share of the matmul GF/s on the row's threads.
         """
         self.log(f"{case}: {shape} {np.dtype(dtype).name}")
         args = build(n, X64=X64)
@@ -112,6 +136,9 @@ class _Runner:
                 entries[name] = entry
                 if getattr(entry, "note", None):
                     notes = (*notes, entry.note)
+        if marginal and OURS in entries:
+            short_args = (*args[:-1], MARGINAL_SHORT_ITER)
+            calls[_SHORT_FIT] = partial(entries[OURS], *short_args, self.n_threads)
         with _OtherLoad() as other_load:
             # Both the OpenMP and the BLAS budgets: scikit-learn's Lloyd runs
             # on OpenMP, its k-means++ on multi-threaded BLAS.
@@ -140,6 +167,8 @@ class _Runner:
         del args
 
         notes = list(notes)
+        short = measured.pop(_SHORT_FIT, None)
+        calls.pop(_SHORT_FIT, None)
         # After the timings, so that the children count in no case's load.
         peaks, memory_method = self._peak_memory(
             task, build, n, dtype, warmup_samples, calls, notes
@@ -165,6 +194,11 @@ class _Runner:
             if getattr(result, "bench_note", None):
                 notes.append(f"{name}: {result.bench_note}")
         ours = results[OURS]
+        ours["marginal_ms"] = None
+        if short is not None:
+            ours["marginal_ms"] = _marginal_ms(
+                measured[OURS][0], ours["n_iter"], short[0], summarize(short[1])[1], notes
+            )
         by_peer = {}
         if other_load.cpus is not None and other_load.cpus > BUSY_CPUS_THRESHOLD:
             notes.append(
@@ -188,6 +222,7 @@ class _Runner:
                 )
 
         row = {
+            "table": "comparison",
             "case": case,
             "shape": shape,
             "dtype": np.dtype(dtype).name,
@@ -198,12 +233,20 @@ class _Runner:
             "peers": by_peer,
             "gflops": None,
             "matmul_gflops": matmul_gflops,
+            "matmul_share": None,
             "other_cpus": other_load.cpus,
             "memory_method": memory_method,
             "notes": notes,
         }
         if flops_per_iteration is not None:
-            row["gflops"] = flops_per_iteration / (ours["ms"] * 1e-3) / 1e9
+            # Per marginal iteration where measured: the rate of the
+            # iteration's own work, fixed costs of the fit excluded.
+            ms = ours["ms"] if ours["marginal_ms"] is None else ours["marginal_ms"]
+            if ms > 0:
+                row["gflops"] = flops_per_iteration / (ms * 1e-3) / 1e9
+        if marginal and row["gflops"] is not None and matmul_gflops is not None:
+            # Against numpy's matmul on the row's thread count.
+            row["matmul_share"] = row["gflops"] / matmul_gflops[1]
         return row
 
     def _peak_memory(self, task, build, n, dtype, warmup_samples, names, notes):
@@ -249,6 +292,7 @@ class _Runner:
                 per_iteration=True,
                 flops_per_iteration=2.0 * n * k * d,
                 matmul_shape=(d, k),
+                marginal=True,
             )
 
     def lloyd_sparse(self, n, d, k, density, max_iter):
@@ -285,6 +329,7 @@ class _Runner:
                 per_iteration=True,
                 flops_per_iteration=2.0 * n * (n_fixed + k) * d,
                 matmul_shape=(d, n_fixed + k),
+                notes=[FIXED_GFLOPS_NOTE],
             )
 
     def fit(self, n, d, k):
@@ -349,7 +394,30 @@ def _over_seeds(task, args, n_seeds, n_threads):
     return [task(*args, SEED + s, n_threads) for s in range(n_seeds)]
 
 
-def run(quick=False, n_threads=None, repeats=None, log=None, memory=True):
+def _marginal_ms(long_seconds, long_iter, short_seconds, short_iter, notes):
+    """Milliseconds per marginal iteration: (long - short) / (iterations long - short).
+
+    None, with a note, when it cannot be told: the longer fit stopped by the
+    shorter one's iteration count (it converged), or noise left no positive
+    difference.
+    """
+    if long_iter <= short_iter:
+        notes.append(
+            f"no marginal iteration: the fit converged after {long_iter} iterations; "
+            "GF/s from the fit time / n_iter"
+        )
+        return None
+    ms = (long_seconds - short_seconds) * 1e3 / (long_iter - short_iter)
+    if ms <= 0:
+        notes.append(
+            f"no marginal iteration: the {long_iter}-iteration fit timed no slower than "
+            f"the {short_iter}-iteration one (noise); GF/s from the fit time / n_iter"
+        )
+        return None
+    return ms
+
+
+def run(quick=False, n_threads=None, repeats=None, log=None, memory=True, latency=True):
     """Measure every case; return one dict per report row.
 
     Parameters
@@ -357,7 +425,8 @@ def run(quick=False, n_threads=None, repeats=None, log=None, memory=True):
     quick : bool, default=False
         Smaller workload (no 1M-sample case, at most 3 Lloyd iterations, a
         smaller k-means++ case, 3 repeats, peak memory of the float64 rows
-        only) for a run of about two minutes.
+        only, one selection case and one cold call per implementation in the
+        cold-and-busy rows) for a run of two to three minutes.
     n_threads : int, default=None
         Threads for every implementation; None: the iwkmeans default
         (``OMP_NUM_THREADS`` or the physical cores).
@@ -369,20 +438,34 @@ def run(quick=False, n_threads=None, repeats=None, log=None, memory=True):
         Also measure each implementation's peak extra memory on the Lloyd
         and full-fit cases of at most MEMORY_MAX_SAMPLES samples (a fresh
         process per implementation and case: about 2 s each).
+    latency : bool, default=True
+        Also time the calls users wait for warm, cold and busy
+        (:func:`run_latency`, with the same ``quick``, ``n_threads`` and
+        ``repeats``): its rows come last.
 
     Returns
     -------
     rows : list of dict
-        Keys: ``case``, ``shape``, ``dtype``, ``threads``, ``repeats``,
+        The comparison's rows, then :func:`run_latency`'s (``table ==
+        "latency"``, keys documented there). A comparison row's keys:
+        ``table`` (``"comparison"``), ``case``, ``shape``, ``dtype``,
+        ``threads``, ``repeats``,
         ``per_iteration`` (times are per Lloyd iteration), ``"iwkmeans"``
-        (``{"ms", "n_iter", "inertia", "peak_mib"}``, ``peak_mib`` None where
-        not measured), ``peers`` (name -> the same keys plus ``speedup`` =
-        peer time / iwkmeans time and ``rel_inertia_diff`` = (ours - peer) /
-        peer, or ``{"skipped": reason}``), ``gflops`` (iwkmeans, Lloyd rows),
-        ``matmul_gflops`` ((one thread, all threads) numpy matmul reference,
-        Lloyd rows), ``other_cpus`` (average CPUs other processes used during
-        the case, None if it could not be told), ``memory_method`` ("VmHWM",
-        "ru_maxrss" or None: see :func:`_peak_extra_mib`) and ``notes``.
+        (``{"ms", "n_iter", "inertia", "peak_mib", "marginal_ms"}``,
+        ``peak_mib`` None where not measured, ``marginal_ms`` the time per
+        marginal iteration on the dense Lloyd rows, else None), ``peers``
+        (name -> ``{"ms", "n_iter", "inertia", "peak_mib"}`` plus
+        ``speedup`` = peer time / iwkmeans time and ``rel_inertia_diff`` =
+        (ours - peer) / peer, or ``{"skipped": reason}``), ``gflops``
+        (iwkmeans; per marginal iteration on the dense Lloyd rows, per fit
+        time / n_iter with the fixed centers counted in every iteration on
+        the fixed-center rows), ``matmul_gflops`` ((one thread, the row's
+        threads) numpy matmul reference, the same rows), ``matmul_share``
+        (``gflops`` over the matmul GF/s on the row's threads, dense Lloyd
+        rows, else None), ``other_cpus`` (average CPUs
+        other processes used during the case, None if it could not be told),
+        ``memory_method`` ("VmHWM", "ru_maxrss" or None: see
+        :func:`_peak_extra_mib`) and ``notes``.
     """
     from .._core import effective_n_threads
 
@@ -422,6 +505,10 @@ def run(quick=False, n_threads=None, repeats=None, log=None, memory=True):
     if quick:
         n = QUICK_SEEDING_SAMPLES
     rows.extend(runner.kmeans_plusplus(n, d, k))
+    if latency:
+        rows.extend(
+            run_latency(quick=quick, n_threads=runner.n_threads, repeats=repeats, log=runner.log)
+        )
     return rows
 
 
@@ -451,9 +538,6 @@ def run_selection(n_threads=None, repeats=5, log=None):
         ``target_ms`` (the selection latency aimed at) and the median times in
         milliseconds ``select``, ``predict_proba`` and ``select_samples``.
     """
-    from sklearn.datasets import make_blobs
-    from sklearn.linear_model import LogisticRegression
-
     from .._core import effective_n_threads
     from ..active._samplers import IWKMeansSampler
     from ..active._selection import select_wkmeans
@@ -465,21 +549,14 @@ def run_selection(n_threads=None, repeats=5, log=None):
     rows = []
     for n_pool, d, batch, n_labeled, target in SELECTION_CASES:
         log(f"IWKMeans selection: pool {n_pool} x {d}, batch {batch}")
-        X, y = make_blobs(
-            n_samples=n_pool + n_labeled,
-            n_features=d,
-            centers=SELECTION_CLASSES,
-            cluster_std=CLUSTER_STD,
-            random_state=SEED,
-        )
-        X_labeled, pool = X[:n_labeled], X[n_labeled:]
+        X_labeled, y_labeled, pool = _selection_case(n_pool, d, n_labeled)
         sampler = IWKMeansSampler(
-            LogisticRegression(max_iter=1000),
+            _selection_classifier(),
             batch,
             beta=SELECTION_BETA,
             random_state=SEED,
             n_threads=n_threads,
-        ).fit(X_labeled, y[:n_labeled])
+        ).fit(X_labeled, y_labeled)
         scores = margin_score(sampler.classifier_.predict_proba(pool))
         calls = {
             "select": partial(
