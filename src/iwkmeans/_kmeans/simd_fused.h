@@ -1,17 +1,17 @@
-/* Lloyd's nearest-center search fused into the product tile, for CPUs with
-   AVX2 and FMA but not AVX-512, for one real type T and its index type I
-   (simd.h includes this file once per type; see there for T, I, S and
-   IWK_NAME).
+/* The fused tile, for CPUs with AVX2 and FMA but not AVX-512: Lloyd's
+   nearest-center search and k-means++'s candidate scores computed in the
+   product tile, for one real type T and its index type I (simd.h includes
+   this file once per type; see there for T, I, S and IWK_NAME).
 
    The GEMM path computes a chunk's dot products into a block of chunk x
    centers values, then reads the block back for the argmin: one store and
    one load per distance, and OpenBLAS packs the chunk of rows first. Here a
    register tile of 6 rows times one panel of 2 vectors of centers (or 12
-   rows times one vector) accumulates its dot products over the features, turns them into
-   ||c||^2 - 2 <y, c> and keeps, lane by lane, the closest center so far:
-   no block of distances exists, and the rows are read where they are (each
-   feature broadcast from its row), so nothing is packed but the centers,
-   once per pass (iwk_fused_pack_*).
+   rows times one vector) accumulates its dot products over the features,
+   turns them into ||c||^2 - 2 <y, c> and keeps, lane by lane, the closest
+   center so far: no block of distances exists, and the rows are read where
+   they are (each feature broadcast from its row), so nothing is packed but
+   the centers, once per pass (iwk_fused_pack_*).
 
    The values are those of the GEMM path up to the order of the additions
    in the dot products (here feature by feature, one fused multiply-add
