@@ -185,6 +185,21 @@ def _selection_classifier():
     return LogisticRegression(max_iter=1000)
 
 
+def _select(pool, scores, batch, X_labeled, n_threads):
+    """The benchmark's selection call: select_wkmeans with SELECTION_BETA and SEED."""
+    from ..active._selection import select_wkmeans
+
+    return select_wkmeans(
+        pool,
+        scores,
+        batch,
+        beta=SELECTION_BETA,
+        X_labeled=X_labeled,
+        random_state=SEED,
+        n_threads=n_threads,
+    )
+
+
 def _selection_case(n_pool, d, n_labeled, dtype=np.float64):
     """(X_labeled, y_labeled, pool) of a selection case: blobs of SELECTION_CLASSES classes."""
     from sklearn.datasets import make_blobs

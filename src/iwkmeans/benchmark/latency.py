@@ -33,10 +33,10 @@ from .cases import (
     FIT_SHAPES,
     LATENCY_DTYPES,
     LATENCY_SEEDING_SHAPE,
-    SEED,
     SELECTION_BETA,
     SELECTION_CASES,
     _fit_case,
+    _select,
     _selection_case,
     _selection_classifier,
 )
@@ -211,20 +211,6 @@ def _seeding_row(n, d, k, dtype, n_threads):
         f"{n} x {d} x {k}",
         np.dtype(dtype).name,
         _implementations(ours, theirs, args, n_threads),
-    )
-
-
-def _select(pool, scores, batch, X_labeled, n_threads):
-    from ..active._selection import select_wkmeans
-
-    return select_wkmeans(
-        pool,
-        scores,
-        batch,
-        beta=SELECTION_BETA,
-        X_labeled=X_labeled,
-        random_state=SEED,
-        n_threads=n_threads,
     )
 
 

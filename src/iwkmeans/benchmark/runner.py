@@ -36,6 +36,7 @@ from .cases import (
     _lloyd_case,
     _lloyd_fixed_case,
     _seeding_summary,
+    _select,
     _selection_case,
     _selection_classifier,
     _sparse_case,
@@ -540,7 +541,6 @@ def run_selection(n_threads=None, repeats=5, log=None):
     """
     from .._core import effective_n_threads
     from ..active._samplers import IWKMeansSampler
-    from ..active._selection import select_wkmeans
     from ..active._uncertainty import margin_score
 
     n_threads = effective_n_threads(n_threads)
@@ -559,16 +559,7 @@ def run_selection(n_threads=None, repeats=5, log=None):
         ).fit(X_labeled, y_labeled)
         scores = margin_score(sampler.classifier_.predict_proba(pool))
         calls = {
-            "select": partial(
-                select_wkmeans,
-                pool,
-                scores,
-                batch,
-                beta=SELECTION_BETA,
-                X_labeled=X_labeled,
-                random_state=SEED,
-                n_threads=n_threads,
-            ),
+            "select": partial(_select, pool, scores, batch, X_labeled, n_threads),
             "predict_proba": partial(sampler.classifier_.predict_proba, pool),
             "select_samples": partial(sampler.select_samples, pool),
         }
