@@ -37,6 +37,36 @@
     }
 _Static_assert(IWK_FUSED_ACC == 12, "one case per row count below it");
 
+/* The tile's products, the one loop of both kernels: acc[r][h] = the dot
+   products of row r with the centers of vector h, for mr rows and nv
+   vectors of centers, feature by feature, one fused multiply-add each. IN:
+   x (mr rows, n_features apart), centers (feature-major: n_features rows
+   of stride values, the nv vectors first). OUT: acc. */
+IWK_AVX2_INLINE void IWK_NAME(iwk_fused_dots)(
+    const T *restrict x, int n_features, const T *restrict centers,
+    int stride, IWK_Y acc[IWK_FUSED_ACC][2], const int mr, const int nv)
+{
+    enum { W = (int)(sizeof(IWK_Y) / sizeof(T)) };
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; ++r)
+#pragma GCC unroll 2
+        for (int h = 0; h < nv; ++h)
+            acc[r][h] = IWK_YMM(setzero)();
+    for (int f = 0; f < n_features; ++f) {
+        IWK_Y c[2];
+#pragma GCC unroll 2
+        for (int h = 0; h < nv; ++h)
+            c[h] = IWK_YMM(loadu)(centers + f * stride + h * W);
+#pragma GCC unroll 12
+        for (int r = 0; r < mr; ++r) {
+            const IWK_Y xf = IWK_YMM(set1)(x[(int64_t)r * n_features + f]);
+#pragma GCC unroll 2
+            for (int h = 0; h < nv; ++h)
+                acc[r][h] = IWK_YMM(fmadd)(xf, c[h], acc[r][h]);
+        }
+    }
+}
+
 /* One panel of centers (nv vectors of them, from index base) against a
    tile of mr rows, into the tile's running minimum. A lane l of the
    running minimum follows the centers p * width + l and p * width + W + l
@@ -50,26 +80,8 @@ IWK_AVX2_INLINE void IWK_NAME(iwk_fused_panel)(
     __m256i *restrict label, const int mr, const int nv)
 {
     enum { W = (int)(sizeof(IWK_Y) / sizeof(T)) };
-    const int stride = nv * W;
     IWK_Y acc[IWK_FUSED_ACC][2];
-#pragma GCC unroll 12
-    for (int r = 0; r < mr; ++r)
-#pragma GCC unroll 2
-        for (int h = 0; h < nv; ++h)
-            acc[r][h] = IWK_YMM(setzero)();
-    for (int f = 0; f < n_features; ++f) {
-        IWK_Y c[2];
-#pragma GCC unroll 2
-        for (int h = 0; h < nv; ++h)
-            c[h] = IWK_YMM(loadu)(panel + f * stride + h * W);
-#pragma GCC unroll 12
-        for (int r = 0; r < mr; ++r) {
-            const IWK_Y xf = IWK_YMM(set1)(x[(int64_t)r * n_features + f]);
-#pragma GCC unroll 2
-            for (int h = 0; h < nv; ++h)
-                acc[r][h] = IWK_YMM(fmadd)(xf, c[h], acc[r][h]);
-        }
-    }
+    IWK_NAME(iwk_fused_dots)(x, n_features, panel, nv * W, acc, mr, nv);
     /* Per row, the panel's halves first: lane l of the second holds a
        higher index than lane l of the first, so it wins only where
        strictly closer; then the running minimum, whose earlier panels hold
@@ -229,24 +241,7 @@ IWK_AVX2_INLINE void IWK_NAME(iwk_score_fused_tile)(
     enum { W = (int)(sizeof(IWK_Y) / sizeof(T)) };
     const T *x = X + (int64_t)row * n_features;
     IWK_Y acc[IWK_FUSED_ACC][2];
-#pragma GCC unroll 12
-    for (int r = 0; r < mr; ++r)
-#pragma GCC unroll 2
-        for (int h = 0; h < nv; ++h)
-            acc[r][h] = IWK_YMM(setzero)();
-    for (int f = 0; f < n_features; ++f) {
-        IWK_Y c[2];
-#pragma GCC unroll 2
-        for (int h = 0; h < nv; ++h)
-            c[h] = IWK_YMM(loadu)(centers_t + f * width + h * W);
-#pragma GCC unroll 12
-        for (int r = 0; r < mr; ++r) {
-            const IWK_Y xf = IWK_YMM(set1)(x[(int64_t)r * n_features + f]);
-#pragma GCC unroll 2
-            for (int h = 0; h < nv; ++h)
-                acc[r][h] = IWK_YMM(fmadd)(xf, c[h], acc[r][h]);
-        }
-    }
+    IWK_NAME(iwk_fused_dots)(x, n_features, centers_t, width, acc, mr, nv);
     /* In row order: the sums add the rows in the order of the scalar path. */
 #pragma GCC unroll 12
     for (int r = 0; r < mr; ++r)
