@@ -12,6 +12,7 @@ from sklearn.datasets import make_blobs
 from iwkmeans import (
     BadgeSampler,
     ClusteredSampler,
+    ClusterMarginSampler,
     CommitteeSampler,
     ConfidenceSampler,
     EntropySampler,
@@ -21,6 +22,7 @@ from iwkmeans import (
     MarginSampler,
     RandomSampler,
     SubmodularSampler,
+    TypiClustSampler,
     WKMeansSampler,
 )
 from iwkmeans._core._kernels import _common
@@ -110,6 +112,8 @@ SAMPLERS = [
     SubmodularSampler,
     BadgeSampler,
     CommitteeSampler,
+    TypiClustSampler,
+    ClusterMarginSampler,
 ]
 
 

@@ -14,6 +14,7 @@ from iwkmeans import (
     KCenterGreedySampler,
     KMeansSampler,
     RandomSampler,
+    TypiClustSampler,
     select_kcenter_greedy,
 )
 from iwkmeans.active._samplers import _Sampler
@@ -21,7 +22,7 @@ from iwkmeans.active._selection import cluster_and_pick
 
 from _helpers import SAMPLERS, make_pool
 
-LABEL_FREE = (RandomSampler, KCenterGreedySampler, KMeansSampler)
+LABEL_FREE = (RandomSampler, KCenterGreedySampler, KMeansSampler, TypiClustSampler)
 MODEL_BASED = [cls for cls in SAMPLERS if cls not in LABEL_FREE]
 
 

@@ -15,7 +15,7 @@ def test_demo_prints_the_table_and_writes_the_plot(tmp_path, capsys):
     out = capsys.readouterr().out
     for method in ("Random", "WKMeans", "IWKMeans"):
         assert re.search(rf"^\| {method} \| 1 \| \d+\.\d\d \|", out, re.MULTILINE)
-    for method in ("Clustered", "Submodular", "BADGE"):
+    for method in ("Clustered", "Submodular", "BADGE", "TypiClust", "Cluster-Margin"):
         assert f"| {method} |" not in out  # only with --extra-samplers
     assert f"Learning curves: {path}" in out
     assert path.read_bytes()[:8] == PNG_SIGNATURE
@@ -32,7 +32,8 @@ def test_demo_runs_the_extra_samplers_on_request(tmp_path, capsys):
         == 0
     )
     out = capsys.readouterr().out
-    for method in ("Random", "WKMeans", "IWKMeans", "Clustered", "Submodular", "BADGE"):
+    extras = ("Clustered", "Submodular", "BADGE", "TypiClust", "Cluster-Margin")
+    for method in ("Random", "WKMeans", "IWKMeans", *extras):
         assert re.search(rf"^\| {method} \| 1 \| \d+\.\d\d \|", out, re.MULTILINE)
     assert path.read_bytes()[:8] == PNG_SIGNATURE
 

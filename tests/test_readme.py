@@ -7,7 +7,12 @@ import pytest
 from _helpers import run_readme_section
 
 # Sections whose code is complete (the others show fragments of a loop).
-RUNNABLE = ["### Cold start", "### One call: `query`", "### Query by committee"]
+RUNNABLE = [
+    "### Cold start",
+    "### One call: `query`",
+    "### Query by committee",
+    "### TypiClust and Cluster-Margin on the package's K-Means",
+]
 
 
 @pytest.mark.parametrize("heading", RUNNABLE)

@@ -24,7 +24,9 @@ Public names:
   :class:`KCenterGreedySampler`, :class:`KMeansSampler`,
   :class:`WKMeansSampler`, :class:`IWKMeansSampler`,
   :class:`ClusteredSampler`, :class:`SubmodularSampler`,
-  :class:`BadgeSampler`.
+  :class:`BadgeSampler`, :class:`CommitteeSampler`, :class:`TypiClustSampler`
+  (TypiClust with the labeled samples as fixed centroids) and
+  :class:`ClusterMarginSampler` (Cluster-Margin on hierarchical K-Means).
 - :class:`LabelingMonitor` -- watches a live labeling loop without a labeled
   test set (contradictions, agreement, exploration, uncertainty) and advises
   on it (:mod:`iwkmeans.experiments.monitor`).
@@ -46,6 +48,7 @@ from .active._committee import committee_proba, committee_votes
 from .active._samplers import (
     BadgeSampler,
     ClusteredSampler,
+    ClusterMarginSampler,
     CommitteeSampler,
     ConfidenceSampler,
     EntropySampler,
@@ -55,6 +58,7 @@ from .active._samplers import (
     MarginSampler,
     RandomSampler,
     SubmodularSampler,
+    TypiClustSampler,
     WKMeansSampler,
 )
 from .active._selection import select_kcenter_greedy, select_wkmeans
@@ -101,6 +105,8 @@ __all__ = [
     "SubmodularSampler",
     "BadgeSampler",
     "CommitteeSampler",
+    "TypiClustSampler",
+    "ClusterMarginSampler",
     "LabelingMonitor",
     "__version__",
 ]

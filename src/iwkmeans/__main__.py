@@ -230,7 +230,8 @@ def _parser():
     demo.add_argument(
         "--extra-samplers",
         action="store_true",
-        help="also run Clustered, Submodular (Zhdanov 2019) and BADGE",
+        help="also run Clustered, Submodular (Zhdanov 2019), BADGE, TypiClust "
+        "(labeled samples as fixed centroids) and Cluster-Margin (hierarchical K-Means)",
     )
     return parser
 

@@ -14,6 +14,7 @@ from ._committee import committee_proba, committee_votes
 from ._samplers import (
     BadgeSampler,
     ClusteredSampler,
+    ClusterMarginSampler,
     CommitteeSampler,
     ConfidenceSampler,
     EntropySampler,
@@ -23,6 +24,7 @@ from ._samplers import (
     MarginSampler,
     RandomSampler,
     SubmodularSampler,
+    TypiClustSampler,
     WKMeansSampler,
 )
 from ._selection import select_kcenter_greedy, select_wkmeans
@@ -60,4 +62,6 @@ __all__ = [
     "SubmodularSampler",
     "BadgeSampler",
     "CommitteeSampler",
+    "TypiClustSampler",
+    "ClusterMarginSampler",
 ]

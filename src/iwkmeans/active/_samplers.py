@@ -13,13 +13,15 @@ two classes are labeled; until then the samplers that select with the model
 make the representative pick of :func:`~iwkmeans.active._selection.representative_picks`
 (K-Means on the pool, the sample nearest each center), IWKMeans with its
 labeled samples as fixed centroids. The label-free samplers (random,
-k-center, k-means) select as always.
+k-center, k-means, TypiClust) select as always.
 
 A sampler never clusters by itself: it calls the selection functions of
 :mod:`iwkmeans.active._selection`.
 """
 
+import math
 import warnings
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
@@ -34,8 +36,10 @@ from .._validation import (
     check_fixed_centers,
     check_int,
     check_n_threads,
+    check_real,
 )
 from ._badge import LinearGradientEmbedding, implicit_kmeans_plusplus
+from ._cluster_margin import hierarchical_labels, round_robin_picks
 from ._committee import (
     bootstrap_committee,
     committee_members,
@@ -50,6 +54,7 @@ from ._selection import (
     wkmeans_picks,
 )
 from ._submodular import submodular_picks
+from ._typiclust import typiclust_picks
 from ._uncertainty import (
     confidence_score,
     entropy_score,
@@ -91,7 +96,7 @@ class _Sampler(BaseEstimator):
             for none (a cold start).
         y_labeled : array-like of shape (n_labeled,), default=None
             Their labels (not NaN, not None). The label-free samplers
-            (random, k-center, k-means) do not need them; the others do
+            (random, k-center, k-means, TypiClust) do not need them; the others do
             whenever ``X_labeled`` has rows.
 
         Returns
@@ -105,16 +110,16 @@ class _Sampler(BaseEstimator):
         two classes are labeled (a classifier cannot be trained on one);
         until then ``cold_start_`` is True and ``classifier_`` is not set.
         The label-free samplers (:class:`RandomSampler`,
-        :class:`KCenterGreedySampler`, :class:`KMeansSampler`) select as
-        always. The samplers that select with the model fall back to the
-        representative pick: K-Means on the pool with ``batch_size``
-        clusters (unit weights, k-means++ seeding, the package's Lloyd
-        iterations) and, for each cluster, the pool sample nearest its
-        center; that is :class:`KMeansSampler`'s selection, deterministic for
-        a given ``random_state``. :class:`IWKMeansSampler` keeps its labeled
-        samples (all of one class, say) as fixed centroids of that
-        clustering, as it does with a model, so that its picks avoid what is
-        labeled already.
+        :class:`KCenterGreedySampler`, :class:`KMeansSampler`,
+        :class:`TypiClustSampler`) select as always. The samplers that
+        select with the model fall back to the representative pick: K-Means
+        on the pool with ``batch_size`` clusters (unit weights, k-means++
+        seeding, the package's Lloyd iterations) and, for each cluster, the
+        pool sample nearest its center; that is :class:`KMeansSampler`'s
+        selection, deterministic for a given ``random_state``.
+        :class:`IWKMeansSampler` keeps its labeled samples (all of one class,
+        say) as fixed centroids of that clustering, as it does with a model,
+        so that its picks avoid what is labeled already.
         """
         if self.needs_proba and not hasattr(self.classifier, "predict_proba"):
             raise TypeError(
@@ -1188,3 +1193,340 @@ class CommitteeSampler(_UncertaintySampler):
         source = self.classifier_ if is_committee_ensemble(self.classifier_) else self.committee_
         members, classes = committee_members(source, self.classifier_.classes_)
         return self._measures[self.measure](member_probas(members, X, classes.size))
+
+
+class TypiClustSampler(_Sampler):
+    """TypiClust (Hacohen et al. 2022) with the labeled samples as fixed
+    centroids: the most typical sample of each cluster that holds no label.
+
+    The paper clusters labeled and unlabeled samples into ``|L| + B``
+    clusters (K-Means; ``B`` = ``batch_size``) and takes the most typical
+    sample of each of the ``B`` largest clusters without a labeled sample.
+    Here the pool is clustered by the package's K-Means with the ``|L|``
+    labeled samples as fixed centroids and ``B`` free centroids (unit
+    weights, k-means++ seeding): each labeled sample holds a cluster of its
+    own, so the free clusters are the clusters without labels, and the
+    clustering never moves what is known. The typicality of a sample is
+
+        typicality(x) = 1 / (mean Euclidean distance from x to its K nearest
+        neighbours among the other members of its cluster),
+
+    with ``K = min(n_neighbors, cluster size - 1)`` (K = 20 in the paper);
+    it is highest in the densest part of a cluster.
+
+    The batch: each cluster counts its labeled samples (1 for a labeled
+    sample's cluster, 0 for a free one) plus the samples picked from it so
+    far; each pick goes to the cluster of lowest count, the one with the
+    most pool members first, and is its most typical member not yet picked.
+    So when every free cluster has at least ``min_cluster_size`` members,
+    the batch is the most typical member of each free cluster, largest
+    first. A free cluster left empty by K-Means, or smaller than
+    ``min_cluster_size`` (an outlier's cluster; the paper's implementation
+    discards its smallest clusters too), gives its turn to the largest
+    clusters of the next count: a second sample from a free cluster, or a
+    sample from a labeled sample's cluster.
+
+    Label-free: it uses the labeled samples' features, not their labels,
+    and no model. :meth:`fit` needs no labels, the classifier may be None,
+    and it selects the same way with or without a model, in a cold start
+    too (no labeled sample: ``B`` free clusters).
+
+    Parameters
+    ----------
+    classifier : classifier or None
+        A scikit-learn classifier; :meth:`fit` fits a clone of it on the
+        labeled set once two classes are labeled. Not used by the selection.
+    batch_size : int
+        Number of samples :meth:`select_samples` returns, at most the pool's
+        size.
+    n_neighbors : int, default=20
+        K of the typicality, >= 1 (the paper's 20); a cluster of m members
+        uses ``min(n_neighbors, m - 1)``.
+    min_cluster_size : int, default=5
+        Clusters of fewer pool members are used only once the larger ones
+        have no member left to give, >= 1 (1: every cluster is used).
+    max_cluster_samples : int, default=1000
+        Cap on the cost of the typicality, >= 2: a cluster of more members
+        ranks a uniform draw of this many of them (scikit-learn's
+        :class:`~sklearn.neighbors.NearestNeighbors` on the draw: at most
+        ``max_cluster_samples**2`` distances per cluster), and the next draw
+        only if all of those are picked. The pick is then the most typical
+        member of the draw; the draw is deterministic for a given
+        ``random_state``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the k-means++ initialisation and of the draws of large
+        clusters.
+    n_threads : int, default=None
+        OpenMP threads of the K-Means; the selection does not depend on it.
+
+    Attributes
+    ----------
+    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features) or None
+        The labeled samples given to :meth:`fit`, validated (float32 or
+        float64, dense or CSR); None if it was given none.
+    classifier_ : classifier
+        The clone of ``classifier`` fitted on the labeled set; not set when
+        ``classifier`` is None or fewer than two classes are labeled.
+    cold_start_ : bool
+        Whether fewer than two classes are labeled (then no classifier is
+        fitted). The selection does not depend on it.
+
+    See Also
+    --------
+    IWKMeansSampler : Labeled samples as fixed centroids of a K-Means
+        weighted by uncertainty.
+
+    Notes
+    -----
+    Cost: Lloyd iterations of O(n_pool x (n_labeled + batch_size) x
+    n_features) each, then one kNN search per cluster used, on at most
+    ``max_cluster_samples`` members. Only pool members enter the
+    typicality (the labeled sample of a cluster does not).
+
+    References
+    ----------
+    .. [1] G. Hacohen, A. Dekel and D. Weinshall, "Active learning on a
+       budget: opposite strategies suit high and low budgets", ICML 2022.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from iwkmeans import TypiClustSampler
+    >>> rng = np.random.default_rng(0)
+    >>> X_pool = np.r_[rng.normal(size=(50, 2)), rng.normal(size=(50, 2)) + 10]
+    >>> X_labeled = np.array([[0.0, 0.0]])  # the first blob is covered
+    >>> sampler = TypiClustSampler(None, batch_size=1, random_state=0)
+    >>> picks = sampler.fit(X_labeled).select_samples(X_pool)
+    >>> bool(picks[0] >= 50)  # the typical sample of the uncovered blob
+    True
+    """
+
+    uses_labeled = True
+
+    def __init__(
+        self,
+        classifier,
+        batch_size,
+        *,
+        n_neighbors=20,
+        min_cluster_size=5,
+        max_cluster_samples=1000,
+        random_state=None,
+        n_threads=None,
+    ):
+        super().__init__(classifier, batch_size, random_state=random_state)
+        self.n_neighbors = n_neighbors
+        self.min_cluster_size = min_cluster_size
+        self.max_cluster_samples = max_cluster_samples
+        self.n_threads = n_threads
+
+    def select_samples(self, X_pool):
+        """The most typical sample of each cluster without a labeled sample.
+
+        Parameters
+        ----------
+        X_pool : {array-like, sparse matrix} of shape (n_pool, n_features)
+            Unlabeled samples, dense or CSR, with as many features as the
+            labeled set.
+
+        Returns
+        -------
+        indices : ndarray of shape (batch_size,)
+            Distinct row indices into ``X_pool``, in the order picked
+            (largest free cluster first).
+        """
+        return super().select_samples(X_pool)
+
+    def _check_params(self):
+        super()._check_params()
+        check_int(self.n_neighbors, "n_neighbors", min_val=1)
+        check_int(self.min_cluster_size, "min_cluster_size", min_val=1)
+        check_int(self.max_cluster_samples, "max_cluster_samples", min_val=2)
+
+    def _pick(self, X, batch_size):
+        return typiclust_picks(
+            X,
+            batch_size,
+            self._fixed_centers(X),
+            self.n_neighbors,
+            self.min_cluster_size,
+            self.max_cluster_samples,
+            self.random_state,
+            self.n_threads,
+        )
+
+
+class ClusterMarginSampler(_UncertaintySampler):
+    """Cluster-Margin (Citovsky et al. 2021) with hierarchical K-Means in
+    place of agglomerative clustering.
+
+    1. The pool is clustered by :class:`~iwkmeans.HierarchicalKMeans`
+       (levels of K-Means, each with the earlier levels' centers fixed;
+       unit weights) with ``n_clusters`` clusters, where the paper runs
+       hierarchical agglomerative clustering with average linkage, whose
+       O(n_pool^2) distances rule out large pools. A sample's cluster is its
+       nearest center of all levels.
+    2. The ``k_m = ceil(margin_factor * batch_size)`` samples of smallest
+       margin ``p_(1) - p_(2)`` (the difference of the two largest
+       predicted probabilities; ties to the lowest index) are the
+       candidates.
+    3. The candidates are grouped by cluster and the groups sorted by their
+       number of candidates, smallest first (ties: the lowest cluster
+       index). Round-robin: each group in that order gives one candidate,
+       drawn uniformly at random, then each group with candidates left
+       gives a second, and so on until ``batch_size`` picks. No cluster
+       gives two samples before every group has given one, and rare
+       regions of uncertainty come first.
+
+    Parameters
+    ----------
+    classifier : classifier
+        A scikit-learn classifier with ``predict_proba``; :meth:`fit` fits a
+        clone of it on the labeled set, whose probabilities on the pool give
+        the margins.
+    batch_size : int
+        Number of samples :meth:`select_samples` returns, at most the pool's
+        size.
+    margin_factor : float, default=10
+        ``k_m / batch_size``, >= 1: the ``ceil(margin_factor * batch_size)``
+        samples of smallest margin are the candidates. The paper leaves
+        ``k_m >= k_t`` (``k_t`` = ``batch_size``) a parameter; 10 is the
+        default ``beta`` of :class:`WKMeansSampler`, whose preselection is
+        the same set of samples, so the two choose from the same
+        candidates.
+    n_clusters : int, sequence of int or None, default=None
+        The clusters of the pool: an int for one level of K-Means, a
+        sequence for the new clusters of each level of
+        :class:`~iwkmeans.HierarchicalKMeans` (coarse first); levels beyond
+        the pool's size in total are cut. None: one level of
+        ``min(n_pool, 10 * batch_size)`` clusters, about one cluster per
+        candidate, so that the candidates fall in more clusters than the
+        batch needs where the uncertainty is spread out.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the k-means++ initialisation (with a model and in the
+        cold-start pick) and of the draws within a cluster.
+    n_threads : int, default=None
+        OpenMP threads of the K-Means; the selection does not depend on it.
+
+    Attributes
+    ----------
+    X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features) or None
+        The labeled samples given to :meth:`fit`, validated (float32 or
+        float64, dense or CSR); None if it was given none.
+    classifier_ : classifier
+        The clone of ``classifier`` fitted on the labeled set; not set when
+        fewer than two classes are labeled.
+    cold_start_ : bool
+        Whether fewer than two classes are labeled: then no classifier is
+        fitted and the selection is the representative pick (see
+        :meth:`fit`).
+
+    See Also
+    --------
+    iwkmeans.HierarchicalKMeans : The clustering.
+    MarginSampler : The candidates alone, without the clusters.
+
+    Notes
+    -----
+    While fewer than two classes are labeled (no model), it makes the
+    representative pick of :meth:`fit`'s cold start.
+
+    The paper clusters the pool once, before the first round; a sampler
+    only sees the pool it is given, so this one clusters every pool it
+    selects from (the same pool and ``random_state`` give the same
+    clusters). Cost per call: Lloyd iterations of O(n_pool x n_clusters x
+    n_features) each and O(n_pool) memory besides the pool, against the
+    O(n_pool^2) distances of agglomerative clustering; a pool of a million
+    rows is in reach, and ``n_clusters`` sets the price.
+
+    References
+    ----------
+    .. [1] G. Citovsky, G. DeSalvo, C. Gentile, L. Karydas, A. Rajagopalan,
+       A. Rostamizadeh and S. Kumar, "Batch active learning at scale",
+       NeurIPS 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from iwkmeans import ClusterMarginSampler, MarginSampler
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 2))
+    >>> y = np.full(300, np.nan)
+    >>> y[:20] = X[:20, 0] > 0  # 20 labeled rows, two classes
+    >>> sampler = ClusterMarginSampler(LogisticRegression(), batch_size=5, random_state=0)
+    >>> picks = sampler.query(X, y)  # 5 clusters of the 50 smallest margins
+    >>> smallest = MarginSampler(LogisticRegression(), batch_size=50).query(X, y)
+    >>> len(picks), bool(np.all(picks >= 20)), set(picks.tolist()) <= set(smallest.tolist())
+    (5, True, True)
+    """
+
+    score = staticmethod(margin_score)
+
+    def __init__(
+        self,
+        classifier,
+        batch_size,
+        *,
+        margin_factor=10,
+        n_clusters=None,
+        random_state=None,
+        n_threads=None,
+    ):
+        super().__init__(classifier, batch_size, random_state=random_state)
+        self.margin_factor = margin_factor
+        self.n_clusters = n_clusters
+        self.n_threads = n_threads
+
+    def select_samples(self, X_pool):
+        """Round-robin picks over the clusters of the smallest-margin samples.
+
+        Parameters
+        ----------
+        X_pool : {array-like, sparse matrix} of shape (n_pool, n_features)
+            Unlabeled samples, dense or CSR, with as many features as the
+            labeled set.
+
+        Returns
+        -------
+        indices : ndarray of shape (batch_size,)
+            Distinct row indices into ``X_pool``, in the order picked (in a
+            cold start, one per cluster of the representative pick).
+        """
+        return super().select_samples(X_pool)
+
+    def _check_params(self):
+        super()._check_params()
+        check_real(self.margin_factor, "margin_factor", min_val=1)
+        self._levels()
+
+    def _levels(self, n_pool=None, batch_size=None):
+        """The new clusters of each level, cut to ``n_pool`` in total."""
+        if self.n_clusters is None:
+            if n_pool is None:
+                return ()
+            return (min(n_pool, 10 * batch_size),)
+        if isinstance(self.n_clusters, Integral) or not np.iterable(self.n_clusters):
+            levels = (self.n_clusters,)  # check_int names what else it is
+        else:
+            levels = tuple(self.n_clusters)
+            if not levels:
+                raise ValueError("n_clusters must name at least one level; got ().")
+        for n_new in levels:
+            check_int(n_new, "n_clusters", min_val=1)
+        if n_pool is None:
+            return levels
+        cut, room = [], n_pool
+        for n_new in levels:
+            if room == 0:
+                break
+            cut.append(min(n_new, room))
+            room -= cut[-1]
+        return tuple(cut)
+
+    def _pick(self, X, batch_size):
+        scores = self._scores(X)
+        levels = self._levels(X.shape[0], batch_size)
+        labels = hierarchical_labels(X, levels, self.random_state, self.n_threads)
+        n_candidates = math.ceil(self.margin_factor * batch_size)
+        return round_robin_picks(labels, scores, batch_size, n_candidates, self.random_state)

@@ -19,9 +19,11 @@ from .._validation import check_data, check_int
 from ..active._samplers import (
     BadgeSampler,
     ClusteredSampler,
+    ClusterMarginSampler,
     IWKMeansSampler,
     RandomSampler,
     SubmodularSampler,
+    TypiClustSampler,
     WKMeansSampler,
 )
 from . import metrics
@@ -515,10 +517,13 @@ def run_demo(
     noisy blobs; a 50/50 split, 20 initial labels, 10 batches of
     ``batch_size``, a random forest of 30 trees (depth 10), ``beta`` = the
     number of classes as in the paper; seeds 0 to ``n_seeds - 1``. With
-    ``extra_samplers``, Zhdanov's Clustered and Submodular (same ``beta``)
-    and BADGE run too; BADGE's gradient embedding treats the features as the
-    input of a linear last layer, which a random forest does not have, so
-    there it is the approximation described in :class:`BadgeSampler`.
+    ``extra_samplers``, Zhdanov's Clustered and Submodular (same ``beta``),
+    BADGE, TypiClust (labeled samples as fixed centroids, defaults of
+    :class:`TypiClustSampler`) and Cluster-Margin (hierarchical K-Means,
+    defaults of :class:`ClusterMarginSampler`: ``k_m = 10 * batch_size``)
+    run too; BADGE's gradient embedding treats the features as the input of
+    a linear last layer, which a random forest does not have, so there it
+    is the approximation described in :class:`BadgeSampler`.
     Writes the learning curves to ``output`` and returns ``(summary,
     output)`` (see :func:`summarize`).
 
@@ -533,7 +538,7 @@ def run_demo(
     progress : bool or None, default=None
         Progress bar on stderr, as in :func:`compare_samplers`.
     extra_samplers : bool, default=False
-        Run Clustered, Submodular and BADGE too.
+        Run Clustered, Submodular, BADGE, TypiClust and Cluster-Margin too.
 
     Returns
     -------
@@ -557,6 +562,8 @@ def run_demo(
                 "Clustered": lambda c, b, r: ClusteredSampler(c, b, beta=n_classes, random_state=r),
                 "Submodular": lambda c, b, r: SubmodularSampler(c, b, beta=n_classes),
                 "BADGE": lambda c, b, r: BadgeSampler(c, b, random_state=r),
+                "TypiClust": lambda c, b, r: TypiClustSampler(c, b, random_state=r),
+                "Cluster-Margin": lambda c, b, r: ClusterMarginSampler(c, b, random_state=r),
             }
         )
     rows = compare_samplers(
