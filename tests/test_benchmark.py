@@ -45,6 +45,23 @@ def test_comparison_row_checks_the_answers(monkeypatch):
     assert "peak MiB" not in report  # memory not measured
 
 
+def test_slow_rows_time_fewer_calls_and_say_so(monkeypatch):
+    # Rows at SLOW_ROW_SAMPLES and beyond take SLOW_ROW_REPEATS timed calls
+    # (lowered here so that a small case counts as slow), with a note.
+    from iwkmeans.benchmark import runner as runner_module
+
+    monkeypatch.setattr(runner_module, "SLOW_ROW_SAMPLES", 2000)
+    monkeypatch.setattr(runner_module, "SLOW_ROW_REPEATS", 2)
+    _normal_blobs(monkeypatch)
+    slow = _Runner(n_threads=1, repeats=3, log=lambda line: None)
+    row = next(slow.lloyd(2000, 4, 3, max_iter=2))
+    assert row["repeats"] == 2
+    assert "median of 2 timings: one call takes seconds" in row["notes"]
+    row = next(slow.lloyd(1999, 4, 3, max_iter=2))
+    assert row["repeats"] == 3
+    assert not any("median of" in note for note in row["notes"])
+
+
 def test_peer_that_fails_to_import_is_skipped(monkeypatch):
     def missing():
         raise ImportError("No module named 'nonexistent_kmeans'")

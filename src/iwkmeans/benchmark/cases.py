@@ -46,6 +46,12 @@ QUICK_MAX_SAMPLES = 100_000
 # drop out and the rate is that of the iteration's own work. One iteration:
 # the largest difference, so the least noise in it.
 MARGINAL_SHORT_ITER = 1
+# Timed calls of the rows where one call of a peer takes seconds (the
+# million-row Lloyd, the sparse Lloyd: scikit-learn's sparse iteration took
+# 1.6-4.8 s on the 2-core AMD EPYC): at most this many, each after an
+# untimed call. These four rows took 455 of a full run's 860 s there with 5.
+SLOW_ROW_REPEATS = 3
+SLOW_ROW_SAMPLES = 1_000_000
 # (n, d, n_fixed, k, max_iter)
 FIXED_SHAPE = (100_000, 64, 1000, 100, 10)
 # (n, d, k): full fits at active-learning sizes, in FIT_DTYPES (float32 for

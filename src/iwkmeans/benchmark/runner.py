@@ -28,6 +28,8 @@ from .cases import (
     SEEDING_SHAPE,
     SELECTION_BETA,
     SELECTION_CASES,
+    SLOW_ROW_REPEATS,
+    SLOW_ROW_SAMPLES,
     SPARSE_SHAPE,
     TIMED_SEEDS_NOTE,
     _blobs,
@@ -98,6 +100,7 @@ class _Runner:
         warmup_samples=None,
         flops_per_iteration=None,
         matmul_shape=None,
+        repeats=None,
         notes=(),
         quality_seeds=None,
         timed_seeds=None,
@@ -113,6 +116,8 @@ class _Runner:
         ``timed_seeds``: for such tasks whose work also depends on the draws
         (a fit's iteration count), each timed call runs this many seeds and
         the report gives the time, inertia and iterations per seed, averaged.
+        ``repeats``: timed calls per implementation, ``self.repeats`` if
+        None; a row with fewer says so in a note.
         ``marginal``: for Lloyd tasks (the last argument of ``build`` is
         ``max_iter``), iwkmeans also runs, interleaved with the rest, a fit
         of MARGINAL_SHORT_ITER iterations, and the row gets its time per
@@ -121,6 +126,10 @@ class _Runner:
         and its share of the matmul GF/s on the row's threads.
         """
         self.log(f"{case}: {shape} {np.dtype(dtype).name}")
+        if repeats is None or repeats >= self.repeats:
+            repeats = self.repeats
+        else:
+            notes = (*notes, f"median of {repeats} timings: one call takes seconds")
         args = build(n, X64=X64)
         calls, entries, skipped = {}, {}, {}
         for name, tasks in self.implementations.items():
@@ -144,7 +153,7 @@ class _Runner:
             # Both the OpenMP and the BLAS budgets: scikit-learn's Lloyd runs
             # on OpenMP, its k-means++ on multi-threaded BLAS.
             with self.controller.limit(limits=self.n_threads):
-                measured = _time_interleaved(calls, self.repeats)
+                measured = _time_interleaved(calls, repeats)
             matmul_gflops = None
             if matmul_shape is not None:
                 matmul_gflops = tuple(
@@ -228,7 +237,7 @@ class _Runner:
             "shape": shape,
             "dtype": np.dtype(dtype).name,
             "threads": self.n_threads,
-            "repeats": self.repeats,
+            "repeats": repeats,
             "per_iteration": per_iteration,
             OURS: ours,
             "peers": by_peer,
@@ -294,6 +303,7 @@ class _Runner:
                 flops_per_iteration=2.0 * n * k * d,
                 matmul_shape=(d, k),
                 marginal=True,
+                repeats=SLOW_ROW_REPEATS if n >= SLOW_ROW_SAMPLES else None,
             )
 
     def lloyd_sparse(self, n, d, k, density, max_iter):
@@ -309,6 +319,7 @@ class _Runner:
                 shape=f"{n} x {d} x {k} ({X64.nnz / n:.0f} values per row)",
                 dtype=dtype,
                 per_iteration=True,
+                repeats=SLOW_ROW_REPEATS,
             )
 
     def lloyd_fixed(self, n, d, n_fixed, k, max_iter):
