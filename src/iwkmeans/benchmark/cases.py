@@ -48,8 +48,9 @@ QUICK_MAX_SAMPLES = 100_000
 MARGINAL_SHORT_ITER = 1
 # Timed calls of the rows where one call of a peer takes seconds (the
 # million-row Lloyd, the sparse Lloyd: scikit-learn's sparse iteration took
-# 1.6-4.8 s on the 2-core AMD EPYC): at most this many, each after an
-# untimed call. These four rows took 455 of a full run's 860 s there with 5.
+# 1.6-4.8 s on the 2-core AMD EPYC; k-means++ on 100000 rows, a tenth of
+# SLOW_ROW_SAMPLES: 1.3-2.3 s): at most this many, each after an untimed
+# call. The Lloyd ones took 455 of a full run's 860 s there with 5.
 SLOW_ROW_REPEATS = 3
 SLOW_ROW_SAMPLES = 1_000_000
 # (n, d, n_fixed, k, max_iter)

@@ -398,6 +398,7 @@ class _Runner:
                 per_iteration=False,
                 notes=[SEEDED_NOTE],
                 quality_seeds=QUALITY_SEEDS,
+                repeats=SLOW_ROW_REPEATS if n >= SLOW_ROW_SAMPLES // 10 else None,
             )
 
 
