@@ -12,9 +12,8 @@ clusters, smallest first.
 
 import numpy as np
 
-from .._core import effective_n_threads, lloyd_fit
 from .._validation import check_random_state_in_call
-from ._selection import top_scores
+from ._selection import cluster, top_scores
 
 
 def hierarchical_labels(X, levels, random_state, n_threads):
@@ -30,18 +29,7 @@ def hierarchical_labels(X, levels, random_state, n_threads):
     weights = np.ones(X.shape[0], dtype=X.dtype)
     centers = np.empty((0, X.shape[1]), dtype=X.dtype)
     for n_new in levels:
-        centers, labels, _, _ = lloyd_fit(
-            X,
-            weights,
-            centers,
-            n_new,
-            init="k-means++",
-            n_init=1,
-            max_iter=300,
-            tol=1e-4,
-            random_state=rng,
-            n_threads=effective_n_threads(n_threads),
-        )
+        centers, labels = cluster(X, weights, centers, n_new, rng, n_threads)
     return labels
 
 

@@ -67,6 +67,26 @@ def nearest_to_centers(X, centers, labels, members, n_threads=None):
     return picks
 
 
+def cluster(X, weights, fixed_centers, n_clusters, random_state, n_threads):
+    """The samplers' K-Means: ``n_clusters`` free centers seeded by k-means++
+    around ``fixed_centers`` on validated X with ``weights`` (of X's dtype),
+    scikit-learn's defaults otherwise (one init, 300 iterations, tol 1e-4).
+    Returns the centers (fixed ones first) and each row's label."""
+    centers, labels, _, _ = lloyd_fit(
+        X,
+        weights,
+        fixed_centers,
+        n_clusters,
+        init="k-means++",
+        n_init=1,
+        max_iter=300,
+        tol=1e-4,
+        random_state=check_random_state_in_call(random_state),
+        n_threads=effective_n_threads(n_threads),
+    )
+    return centers, labels
+
+
 def cluster_and_pick(X, weights, batch_size, fixed_centers, random_state, n_threads):
     """Weighted K-Means with ``batch_size`` free clusters around the fixed
     centers, then the row of X nearest to each free center (local indices)."""
@@ -77,18 +97,7 @@ def cluster_and_pick(X, weights, batch_size, fixed_centers, random_state, n_thre
         if weights is None
         else np.asarray(weights, dtype=X.dtype)
     )
-    centers, labels, _, _ = lloyd_fit(
-        X,
-        weights,
-        fixed_centers,
-        batch_size,
-        init="k-means++",
-        n_init=1,
-        max_iter=300,
-        tol=1e-4,
-        random_state=check_random_state_in_call(random_state),
-        n_threads=effective_n_threads(n_threads),
-    )
+    centers, labels = cluster(X, weights, fixed_centers, batch_size, random_state, n_threads)
     n_fixed = fixed_centers.shape[0]
     members = np.flatnonzero(labels >= n_fixed)
     return nearest_to_centers(X, centers[n_fixed:], labels - np.int32(n_fixed), members, n_threads)

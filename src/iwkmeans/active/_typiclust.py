@@ -15,8 +15,8 @@ import heapq
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-from .._core import effective_n_threads, lloyd_fit
 from .._validation import check_random_state_in_call
+from ._selection import cluster as kmeans_clusters
 
 
 def typicality(X, n_neighbors):
@@ -93,17 +93,8 @@ def typiclust_picks(
     """
     rng = check_random_state_in_call(random_state)
     n_fixed = fixed_centers.shape[0]
-    _, labels, _, _ = lloyd_fit(
-        X,
-        np.ones(X.shape[0], dtype=X.dtype),
-        fixed_centers,
-        batch_size,
-        init="k-means++",
-        n_init=1,
-        max_iter=300,
-        tol=1e-4,
-        random_state=rng,
-        n_threads=effective_n_threads(n_threads),
+    _, labels = kmeans_clusters(
+        X, np.ones(X.shape[0], dtype=X.dtype), fixed_centers, batch_size, rng, n_threads
     )
     n_clusters = n_fixed + batch_size
     order = np.argsort(labels, kind="stable")
