@@ -202,16 +202,23 @@ cdef inline floating framed_value(floating x, Rows X, int f) noexcept nogil:
     return x * <floating> X.scale - shift[f]
 
 
+cdef inline bint fused_reads(Rows X, bint is_double, bint packed) noexcept nogil:
+    """Whether the fused kernels (simd.h's *_small_* and simd_fused.h's
+    tile) can read these rows: dense rows without a packed copy (which the
+    *_packed_* kernels read instead), framed a whole chunk at a time (see
+    frame_rows) or read as stored."""
+    if X.indptr != NULL or packed:
+        return False
+    return X.fold or frame_rows(X, 8 if is_double else 4) >= CHUNK_SIZE
+
+
 cdef inline int fused_lanes(Rows X, int n_centers, bint is_double,
                             bint packed) noexcept nogil:
     """Lanes of the fused *_small_* kernels of simd.h where they serve these
-    rows and this many centers (dense rows without a packed copy, which the
-    *_packed_* kernels read instead, whose chunk is framed whole (see
-    frame_rows), at most one vector of centers, a CPU with AVX-512), else 0."""
+    rows (fused_reads) and this many centers (at most one vector, a CPU
+    with AVX-512), else 0."""
     cdef int lanes = iwk_small_lanes(is_double)
-    if X.indptr != NULL or packed or n_centers > lanes:
-        return 0
-    if not X.fold and frame_rows(X, 8 if is_double else 4) < CHUNK_SIZE:
+    if n_centers > lanes or not fused_reads(X, is_double, packed):
         return 0
     return lanes
 
@@ -225,13 +232,10 @@ cdef enum:
 
 cdef inline int fused_panel(Rows X, bint is_double, bint packed) noexcept nogil:
     """Centers per panel of the fused tile of simd_fused.h (16 float, 8
-    double) where it serves these rows: dense rows of at most
-    FUSED_MAX_FEATURES without a packed copy, framed a whole chunk at a time
-    (see frame_rows) or read as stored, on a CPU with AVX2 and FMA but not
-    AVX-512 (fused_width); else 0."""
-    if X.indptr != NULL or packed or X.n_features > FUSED_MAX_FEATURES:
-        return 0
-    if not X.fold and frame_rows(X, 8 if is_double else 4) < CHUNK_SIZE:
+    double) where it serves these rows (fused_reads, at most
+    FUSED_MAX_FEATURES features), on a CPU with AVX2 and FMA but not AVX-512
+    (fused_width); else 0."""
+    if X.n_features > FUSED_MAX_FEATURES or not fused_reads(X, is_double, packed):
         return 0
     return fused_width(is_double)
 
