@@ -1,6 +1,7 @@
 """The fused tile (AVX2 and FMA CPUs: Lloyd's nearest center, k-means++'s
-candidate scores) and the GEMM paths it replaces there: the same labels,
-the lowest index on ties, the same seeding.
+candidate scores), k-means++'s packed kernel for the same CPUs, and the GEMM
+paths they replace there: the same labels, the lowest index on ties, the
+same seeding.
 
 On integer data every dot product and norm is exact in either precision,
 so each row's distances to the centers are exact integers: the kernels must
@@ -84,14 +85,20 @@ def test_fits_agree_between_kernels(dtype, shape):
     np.testing.assert_allclose(fits[True, 1].inertia_, fits[False, 1].inertia_, rtol=1e-4)
 
 
+# A pool of 997 rows is scored from a packed copy (iwk_score_packed_avx2:
+# blocks of one vector of rows, groups of 6 candidates); one over the
+# copy's 4 MiB budget by the fused tile (one or two vectors of candidates,
+# GEMM past them).
+@pytest.mark.parametrize("n_samples", [997, 60_000])
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n_local_trials", [1, 3, 4, 5, 8, 9, 16, 17])
-def test_seeding_same_on_both_kernels(dtype, n_local_trials):
+@pytest.mark.parametrize("n_local_trials", [1, 3, 4, 5, 6, 7, 8, 9, 13, 16, 17])
+def test_seeding_same_on_both_kernels(dtype, n_local_trials, n_samples):
     # Integer data: every candidate's potential is an exact sum, so both
     # kernels score the candidates alike and pick the same ones; the
     # trials walk through one and two vectors of candidates and past a
-    # panel (17: GEMM on either setting). Weights are integers too.
-    X, _ = integer_problem(3, 997, 19, 1, dtype)
+    # panel (17: GEMM on either setting), and through one, two and three
+    # groups of the packed kernel. Weights are integers too.
+    X, _ = integer_problem(3, n_samples, 19, 1, dtype)
     weights = np.random.default_rng(4).integers(1, 4, size=len(X)).astype(dtype)
     seedings = []
     for fused in (True, False):

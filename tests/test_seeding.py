@@ -39,11 +39,12 @@ def reference_greedy(X, w, fixed, n_clusters, random_state, n_trials):
     return np.array(picks)
 
 
-# Where the CPU has AVX-512, the 700-sample pool is scored from a packed copy
-# (20 candidates take three groups of the register tile). The 70000 x 16
-# pool is over the copy's budget (4 MiB in either dtype): 4 candidates fit
-# in one vector and take the fused kernel, 20 do not and take GEMM. Other
-# CPUs take GEMM throughout.
+# Where the CPU has AVX-512, or AVX2 with FMA, the 700-sample pool is scored
+# from a packed copy (20 candidates take three groups of the register tile,
+# four on AVX2). The 70000 x 16 pool is over the copy's budget (4 MiB in
+# either dtype): 4 candidates fit in one vector and take the fused kernel
+# (AVX-512's small one, AVX2's tile), 20 take GEMM. Other CPUs take GEMM
+# throughout.
 @pytest.mark.parametrize("n_trials", [4, 20])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_fixed", [0, 4])

@@ -130,6 +130,16 @@ cdef extern from "simd.h":
         const double* cand_norms, int n_cand, const double* x_norms,
         const double* closest, const double* weights, double* partial,
         int32_t* improved, double* values) noexcept nogil
+    int iwk_score_packed_avx2_float(
+        const float* packed, int n_rows, int n_features, const float* candidates,
+        const float* cand_norms, int n_cand, const float* x_norms,
+        const float* closest, const float* weights, double* partial,
+        int32_t* improved, float* values) noexcept nogil
+    int iwk_score_packed_avx2_double(
+        const double* packed, int n_rows, int n_features, const double* candidates,
+        const double* cand_norms, int n_cand, const double* x_norms,
+        const double* closest, const double* weights, double* partial,
+        int32_t* improved, double* values) noexcept nogil
 
 
 # The index of each row's nearest center, as the argmin kernels write it.
@@ -405,10 +415,21 @@ cdef inline int iwk_score_packed(const floating* packed, int n_rows, int n_featu
                                  const floating* x_norms, const floating* closest,
                                  const floating* weights, double* partial,
                                  int32_t* improved, floating* values) noexcept nogil:
-    """k-means++ candidates scored over packed rows (AVX-512); returns the
-    number of improved blocks. IN: packed, candidates (n_cand, n_features),
-    cand_norms (n_cand,), x_norms, closest, weights (n_rows,). OUT: partial
-    (n_cand,), improved, values."""
+    """k-means++ candidates scored over packed rows, by the AVX-512 kernel
+    where the CPU has it, else by AVX2's (packed_lanes chose the blocks'
+    width for the same CPU); returns the number of improved blocks. IN:
+    packed, candidates (n_cand, n_features), cand_norms (n_cand,), x_norms,
+    closest, weights (n_rows,). OUT: partial (n_cand,), improved, values."""
+    if iwk_small_lanes(sizeof(floating) == sizeof(double)) == 0:
+        if floating is float:
+            return iwk_score_packed_avx2_float(packed, n_rows, n_features, candidates,
+                                               cand_norms, n_cand, x_norms, closest,
+                                               weights, partial, improved, values)
+        else:
+            return iwk_score_packed_avx2_double(packed, n_rows, n_features,
+                                                candidates, cand_norms, n_cand,
+                                                x_norms, closest, weights, partial,
+                                                improved, values)
     if floating is float:
         return iwk_score_packed_float(packed, n_rows, n_features, candidates,
                                       cand_norms, n_cand, x_norms, closest, weights,

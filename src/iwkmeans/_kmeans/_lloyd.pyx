@@ -802,7 +802,7 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
         int* fixed_label = NULL
         floating* packed = NULL
         # Small dense inputs are read, every iteration, from a packed copy.
-        int lanes = packed_lanes(X, floating is double)
+        int lanes = packed_lanes(X, floating is double, False)
         # An iteration's pass: the labels, and the free centers' statistics.
         Pass step
 

@@ -247,12 +247,18 @@ cdef enum:
     PACKED_BUDGET = 4 * 1024 * 1024
 
 
-cdef inline int packed_lanes(Rows X, bint is_double) noexcept nogil:
+cdef inline int packed_lanes(Rows X, bint is_double, bint seeding) noexcept nogil:
     """Rows per block of the packed copy of X (see packed_rows), 0 if there
-    is none: sparse rows, no AVX-512, or a copy over PACKED_BUDGET."""
+    is none: sparse rows, no packed kernel for the CPU, or a copy over
+    PACKED_BUDGET. AVX-512 CPUs have packed kernels for Lloyd and k-means++
+    (one vector of rows: 16 float, 8 double); AVX2 ones with FMA
+    (fused_width) for k-means++ only (8, 4), Lloyd's fused tile reading the
+    rows where they are."""
     cdef:
         int lanes = iwk_small_lanes(is_double)
         Py_ssize_t n_padded
+    if lanes == 0 and seeding:
+        lanes = fused_width(is_double) // 2
     if X.indptr != NULL or lanes == 0:
         return 0
     n_padded = (X.n_samples + lanes - 1) // lanes * lanes

@@ -432,7 +432,7 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
         int c, t, best, first = 0
         Py_ssize_t i, chunk, pick
         double total
-        int lanes = packed_lanes(X, floating is double)
+        int lanes = packed_lanes(X, floating is double, True)
         floating* packed = NULL
         floating* x_norms = NULL
         floating* closest = NULL

@@ -18,7 +18,8 @@
                      iwk_row_min_*, which picks the AVX-512 or the portable
                      argmin at run time;
      simd_fused.h    Lloyd's nearest-center search fused into the product
-                     tile, for AVX2 with FMA (the CPUs without AVX-512).
+                     tile, and k-means++'s scores over a packed copy of the
+                     rows, for AVX2 with FMA (the CPUs without AVX-512).
 
    IWK_NAME(iwk_frame) is the instance's name: iwk_frame_float, then
    iwk_frame_double, the names the .pyx files declare. The function bodies
@@ -158,6 +159,14 @@ IWK_AVX512_INLINE void iwk_add_lanes_float(__m512d *sums, __m512 w,
    idle). */
 #define IWK_FUSED_ACC 12
 
+/* The register tile of k-means++'s packed kernel for AVX2
+   (iwk_score_packed_avx2_*, simd_fused.h): IWK_PACKED_TILE vectors of rows
+   times up to IWK_PACKED_AVX2_GROUP candidates, 12 accumulators as above;
+   with the two row vectors and the broadcast candidate value, 15 of the 16
+   registers. Six candidates are k-means++'s 2 + log(k) for k of 55 to
+   148. */
+#define IWK_PACKED_AVX2_GROUP 6
+
 /* The pieces of the fused kernel that differ between the types by more
    than names. */
 
@@ -204,6 +213,47 @@ IWK_AVX2_INLINE void iwk_add_weighted_avx2_double(__m256d *sums, double w,
                                                   __m256d value)
 {
     sums[0] = _mm256_add_pd(sums[0], _mm256_mul_pd(_mm256_set1_pd(w), value));
+}
+
+/* sums += w * value per lane, in double: float's low then high 4 lanes
+   into two vectors of sums, double's 4 into one. INOUT: sums (2 vectors for
+   float, 1 for double). */
+IWK_AVX2_INLINE void iwk_add_lanes_avx2_float(__m256d *sums, __m256 w,
+                                              __m256 value)
+{
+    sums[0] = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(w)),
+                              _mm256_cvtps_pd(_mm256_castps256_ps128(value)),
+                              sums[0]);
+    sums[1] = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(w, 1)),
+                              _mm256_cvtps_pd(_mm256_extractf128_ps(value, 1)),
+                              sums[1]);
+}
+
+IWK_AVX2_INLINE void iwk_add_lanes_avx2_double(__m256d *sums, __m256d w,
+                                               __m256d value)
+{
+    sums[0] = _mm256_fmadd_pd(w, value, sums[0]);
+}
+
+/* The first min(left, 8) lanes of float's vectors, as a mask of int32
+   lanes (maskload's). */
+IWK_AVX2_INLINE __m256i iwk_first_lanes_avx2_float(int left)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(left), iwk_lane_index_float(0));
+}
+
+/* The first min(left, 4) lanes of double's vectors, as int64 lanes. */
+IWK_AVX2_INLINE __m256i iwk_first_lanes_avx2_double(int left)
+{
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(left), iwk_lane_index_double(0));
+}
+
+/* The sum of the lanes of v (4 doubles): (v0 + v2) + (v1 + v3). */
+IWK_AVX2_INLINE double iwk_sum_lanes_avx2(__m256d v)
+{
+    const __m128d half = _mm_add_pd(_mm256_castpd256_pd128(v),
+                                    _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(half, _mm_unpackhi_pd(half, half)));
 }
 
 /* The nearest of the candidates in the lanes of (low, label) and

@@ -16,7 +16,11 @@
    The values are those of the GEMM path up to the order of the additions
    in the dot products (here feature by feature, one fused multiply-add
    each): norm - 2 dot is rounded once, as GEMM's -2 dot (exact) + norm is.
-   Ties go to the lowest index, as everywhere. */
+   Ties go to the lowest index, as everywhere.
+
+   Where k-means++ has a packed copy of the rows (packed_rows, _rows.pxd),
+   its scores come from iwk_score_packed_avx2_* below instead of the tile:
+   rows in the lanes, which its few candidates cannot fill. */
 
 #ifdef IWK_AVX2
 
@@ -314,6 +318,143 @@ __attribute__((target("avx2,fma"))) IWK_STATIC int IWK_NAME(iwk_score_fused)(
     return n_improved;
 }
 
+/* k-means++'s candidates over rows packed feature-major in blocks of one
+   vector of rows (8 float, 4 double; packed_rows in _rows.pxd): the
+   iwk_score_packed_* kernel of simd_avx512.h with AVX2's vectors, same
+   inputs, outputs and block layout. The tile above puts the candidates in
+   the lanes: with k-means++'s usual 5-7 candidates float leaves a quarter
+   or more of its 8 lanes idle, and each multiply-add waits for one
+   broadcast row value, which this CPU issues at about one a cycle against
+   two multiply-adds. Here the rows fill the lanes and each broadcast
+   candidate value serves IWK_PACKED_TILE vectors of rows: every lane
+   works, and one broadcast feeds two multiply-adds.
+
+   Results as the AVX-512 kernel's: partial[j] adds per lane, then the
+   lanes, and a block of rows is kept whole. */
+
+/* One tile: nb row vectors from row, the nc candidates from j0. IN, INOUT,
+   OUT: as iwk_score_packed_tile_* (simd_avx512.h), sums (2 vectors per
+   candidate for float, 1 for double). */
+IWK_AVX2_INLINE void IWK_NAME(iwk_score_packed_avx2_tile)(
+    const T *restrict packed, int row, int n_rows, int n_features,
+    const T *restrict candidates, const T *restrict cand_norms, int n_cand,
+    int j0, const T *restrict x_norms, const T *restrict closest,
+    const T *restrict weights, __m256d *restrict sums,
+    int32_t *restrict flags, int keep_all, T *restrict values,
+    const int nb, const int nc)
+{
+    enum { W = (int)(sizeof(IWK_Y) / sizeof(T)), H = W / 4 };
+    IWK_Y acc[IWK_PACKED_TILE][IWK_PACKED_AVX2_GROUP];
+#pragma GCC unroll 2
+    for (int r = 0; r < nb; ++r) {
+#pragma GCC unroll 6
+        for (int j = 0; j < nc; ++j)
+            acc[r][j] = IWK_YMM(setzero)();
+    }
+    for (int f = 0; f < n_features; ++f) {
+        IWK_Y xf[IWK_PACKED_TILE];
+#pragma GCC unroll 2
+        for (int r = 0; r < nb; ++r)
+            xf[r] = IWK_YMM(loadu)(packed + (int64_t)row * n_features
+                                   + ((int64_t)r * n_features + f) * W);
+#pragma GCC unroll 6
+        for (int j = 0; j < nc; ++j) {
+            const IWK_Y cf = IWK_YMM(set1)(candidates[(int64_t)j * n_features + f]);
+#pragma GCC unroll 2
+            for (int r = 0; r < nb; ++r)
+                acc[r][j] = IWK_YMM(fmadd)(xf[r], cf, acc[r][j]);
+        }
+    }
+#pragma GCC unroll 2
+    for (int r = 0; r < nb; ++r) {
+        const int first = row + r * W;
+        const __m256i valid = IWK_NAME(iwk_first_lanes_avx2)(n_rows - first);
+        const IWK_Y xn = IWK_YMM(maskload)(x_norms + first, valid);
+        const IWK_Y nearest = IWK_YMM(maskload)(closest + first, valid);
+        const IWK_Y w = IWK_YMM(maskload)(weights + first, valid);
+        /* Lanes past the last row load 0 everywhere, so their value is 0
+           and never closer than their 0. */
+        IWK_Y value[IWK_PACKED_AVX2_GROUP];
+        int closer = 0;
+#pragma GCC unroll 6
+        for (int j = 0; j < nc; ++j) {
+            IWK_Y v = IWK_YMM(add)(
+                IWK_YMM(fmadd)(acc[r][j], IWK_YMM(set1)((T)-2), xn),
+                IWK_YMM(set1)(cand_norms[j]));
+            v = IWK_YMM(max)(v, IWK_YMM(setzero)());
+            closer |= IWK_YMM(movemask)(IWK_YMM(cmp)(v, nearest, _CMP_LT_OQ));
+            value[j] = IWK_YMM(min)(v, nearest);
+            IWK_NAME(iwk_add_lanes_avx2)(sums + H * j, w, value[j]);
+        }
+        flags[r] |= closer != 0;
+        /* With several groups, whether the block is kept is known only
+           after the last one. */
+        if (closer || keep_all) {
+#pragma GCC unroll 6
+            for (int j = 0; j < nc; ++j)
+                IWK_YMM(storeu)(values + (int64_t)first * n_cand
+                                + (int64_t)(j0 + j) * W, value[j]);
+        }
+    }
+}
+
+/* The tile with nb and nc as constants, one case per shape (see the
+   comment above the packed kernels in simd_avx512.h). */
+#define IWK_PACKED_AVX2_CASE(nb, nc) \
+    case ((nb) - 1) * IWK_PACKED_AVX2_GROUP + (nc) - 1: \
+        IWK_NAME(iwk_score_packed_avx2_tile)(packed, b * W, n_rows, \
+            n_features, candidates + (int64_t)j0 * n_features, \
+            cand_norms + j0, n_cand, j0, x_norms, closest, weights, sums, \
+            improved + b, keep_all, values, nb, nc); \
+        break;
+_Static_assert(IWK_PACKED_TILE == 2 && IWK_PACKED_AVX2_GROUP == 6,
+               "one case per tile shape in iwk_score_packed_avx2_*");
+
+/* IN, OUT: as iwk_score_packed_* (simd_avx512.h), blocks of W rows. */
+__attribute__((target("avx2,fma"))) IWK_STATIC int IWK_NAME(iwk_score_packed_avx2)(
+    const T *restrict packed, int n_rows, int n_features,
+    const T *restrict candidates, const T *restrict cand_norms, int n_cand,
+    const T *restrict x_norms, const T *restrict closest,
+    const T *restrict weights, double *restrict partial,
+    int32_t *restrict improved, T *restrict values)
+{
+    enum { W = (int)(sizeof(IWK_Y) / sizeof(T)), H = W / 4 };
+    const int n_blocks = (n_rows + W - 1) / W;
+    const int keep_all = n_cand > IWK_PACKED_AVX2_GROUP;
+    int n_improved = 0;
+    /* improved[b] first flags block b, then lists the kept blocks. */
+    for (int b = 0; b < n_blocks; ++b)
+        improved[b] = 0;
+    for (int j0 = 0; j0 < n_cand; j0 += IWK_PACKED_AVX2_GROUP) {
+        const int nc = n_cand - j0 < IWK_PACKED_AVX2_GROUP
+            ? n_cand - j0 : IWK_PACKED_AVX2_GROUP;
+        __m256d sums[H * IWK_PACKED_AVX2_GROUP];
+        for (int j = 0; j < H * IWK_PACKED_AVX2_GROUP; ++j)
+            sums[j] = _mm256_setzero_pd();
+        for (int b = 0; b < n_blocks; b += IWK_PACKED_TILE) {
+            const int nb = n_blocks - b < IWK_PACKED_TILE
+                ? n_blocks - b : IWK_PACKED_TILE;
+            switch ((nb - 1) * IWK_PACKED_AVX2_GROUP + nc - 1) {
+            IWK_PACKED_AVX2_CASE(1, 1) IWK_PACKED_AVX2_CASE(1, 2)
+            IWK_PACKED_AVX2_CASE(1, 3) IWK_PACKED_AVX2_CASE(1, 4)
+            IWK_PACKED_AVX2_CASE(1, 5) IWK_PACKED_AVX2_CASE(1, 6)
+            IWK_PACKED_AVX2_CASE(2, 1) IWK_PACKED_AVX2_CASE(2, 2)
+            IWK_PACKED_AVX2_CASE(2, 3) IWK_PACKED_AVX2_CASE(2, 4)
+            IWK_PACKED_AVX2_CASE(2, 5) IWK_PACKED_AVX2_CASE(2, 6)
+            }
+        }
+        for (int j = 0; j < nc; ++j)
+            partial[j0 + j] = H == 2
+                ? iwk_sum_lanes_avx2(_mm256_add_pd(sums[H * j], sums[H * j + H - 1]))
+                : iwk_sum_lanes_avx2(sums[H * j]);
+    }
+    for (int b = 0; b < n_blocks; ++b)
+        if (improved[b])
+            improved[n_improved++] = b * W;
+    return n_improved;
+}
+#undef IWK_PACKED_AVX2_CASE
+
 #undef IWK_YMM_
 #undef IWK_YMM_EXPAND
 #undef IWK_YMM
@@ -338,6 +479,17 @@ IWK_STATIC int IWK_NAME(iwk_score_fused)(
 {
     (void)X; (void)n_rows; (void)n_features; (void)centers_t; (void)width;
     (void)norms; (void)n_centers; (void)x_norms; (void)closest;
+    (void)weights; (void)partial; (void)improved; (void)values;
+    return 0;
+}
+
+IWK_STATIC int IWK_NAME(iwk_score_packed_avx2)(
+    const T *packed, int n_rows, int n_features, const T *candidates,
+    const T *cand_norms, int n_cand, const T *x_norms, const T *closest,
+    const T *weights, double *partial, int32_t *improved, T *values)
+{
+    (void)packed; (void)n_rows; (void)n_features; (void)candidates;
+    (void)cand_norms; (void)n_cand; (void)x_norms; (void)closest;
     (void)weights; (void)partial; (void)improved; (void)values;
     return 0;
 }
