@@ -48,6 +48,8 @@ from ._committee import (
 )
 from ._labels import check_labeled_set, split_query
 from ._selection import (
+    check_clustering,
+    check_fixed,
     representative_picks,
     select_kcenter_greedy,
     top_scores,
@@ -80,6 +82,9 @@ class _Sampler(BaseEstimator):
     # committee of clones) rather than one: the adapters, which hand it the
     # other library's trained model, cannot serve it.
     trains_own_models = False
+    # Whether fit keeps the labels as y_labeled_ (IWKMeans with
+    # fixed="correct" compares them with the model's predictions).
+    keeps_labels = False
 
     def __init__(self, classifier, batch_size, *, random_state=None):
         self.classifier = classifier
@@ -130,6 +135,8 @@ class _Sampler(BaseEstimator):
             X_labeled, y_labeled, sampler=type(self).__name__, needs_labels=self.needs_proba
         )
         self.X_labeled_ = X
+        if self.keeps_labels:
+            self.y_labeled_ = y
         self.cold_start_ = n_classes < 2
         if self.classifier is not None and not self.cold_start_:
             self.classifier_ = clone(self.classifier).fit(X, y)
@@ -274,8 +281,15 @@ class _Sampler(BaseEstimator):
                 self._fixed_centers(X),
                 self.random_state,
                 getattr(self, "n_threads", None),
+                **self._clustering(X),
             )
         return self._pick(X, batch_size)
+
+    def _clustering(self, X):
+        """The options of the K-Means of the selection on the validated pool
+        X (see :func:`~iwkmeans.active._selection.cluster`): WKMeans and
+        IWKMeans have some; the others use the defaults."""
+        return {}
 
     def _fixed_centers(self, X):
         """The labeled samples as dense centers in X's dtype if the sampler
@@ -646,9 +660,18 @@ class WKMeansSampler(_UncertaintySampler):
     beta : float, default=10
         Preselection factor, >= 1: the ``ceil(beta * batch_size)``
         samples of highest margin score are preselected.
+    algorithm : {"lloyd", "minibatch"}, default="lloyd"
+        The weighted K-Means: Lloyd's loop (the method as described by
+        Zhdanov 2019) or mini-batch K-Means
+        (:class:`~iwkmeans.IncrementalMiniBatchKMeans`, dense pools only)
+        for large preselections; the published IWKMeans runs used a
+        mini-batch K-Means. Also the clustering of the cold-start pick.
+    minibatch_size : int, default=1024
+        Samples per mini-batch with ``algorithm="minibatch"``; ignored
+        otherwise.
     random_state : int, RandomState instance or None, default=None
         Seed of the k-means++ initialisation (with a model and in the
-        cold-start pick).
+        cold-start pick), and of the mini-batches.
     n_threads : int, default=None
         OpenMP threads; the selection does not depend on it.
 
@@ -674,9 +697,21 @@ class WKMeansSampler(_UncertaintySampler):
     score = staticmethod(margin_score)
     weighted = True
 
-    def __init__(self, classifier, batch_size, *, beta=10, random_state=None, n_threads=None):
+    def __init__(
+        self,
+        classifier,
+        batch_size,
+        *,
+        beta=10,
+        algorithm="lloyd",
+        minibatch_size=1024,
+        random_state=None,
+        n_threads=None,
+    ):
         super().__init__(classifier, batch_size, random_state=random_state)
         self.beta = beta
+        self.algorithm = algorithm
+        self.minibatch_size = minibatch_size
         self.n_threads = n_threads
 
     def select_samples(self, X_pool):
@@ -698,6 +733,12 @@ class WKMeansSampler(_UncertaintySampler):
     def _check_params(self):
         super()._check_params()
         check_beta(self.beta)
+        check_clustering(self.algorithm, self.minibatch_size, getattr(self, "reset_every", None))
+
+    def _clustering(self, X):
+        return check_clustering(
+            self.algorithm, self.minibatch_size, getattr(self, "reset_every", None), X
+        )
 
     def _pick(self, X, batch_size):
         return wkmeans_picks(
@@ -709,6 +750,7 @@ class WKMeansSampler(_UncertaintySampler):
             self.random_state,
             self.n_threads,
             weighted=self.weighted,
+            **self._clustering(X),
         )
 
 
@@ -729,9 +771,34 @@ class IWKMeansSampler(WKMeansSampler):
     beta : float, default=10
         Preselection factor, >= 1: the ``ceil(beta * batch_size)``
         samples of highest margin score are preselected.
+    fixed : {"all", "correct"}, default="all"
+        Which labeled samples are fixed centroids. "all": every one
+        (IWKMeans). "correct": only those the fitted classifier predicts
+        correctly (``classifier_.predict(X_labeled_) == y_labeled_``); a
+        misclassified labeled sample repels nothing, so the picks may
+        return to its region. In a cold start (no model) every labeled
+        sample is fixed.
+    reset_every : int, default=None
+        None: the fixed centroids never move (IWKMeans). An int >= 1: they
+        move with Lloyd's iterations like the free centroids of Zhdanov's
+        (2019) K-Means (those that hold a preselected sample), but are put
+        back on their labeled positions every ``reset_every`` iterations
+        (sooner once the iterations have converged) and at the end; the
+        rounds stop when one more round no longer moves the free centroids,
+        or after 300 iterations (:func:`~iwkmeans.select_wkmeans`). 1 gives
+        the picks of None (up to rounding). Needs ``algorithm="lloyd"``.
+    algorithm : {"lloyd", "minibatch"}, default="lloyd"
+        The weighted K-Means: Lloyd's loop (the method as described by
+        Zhdanov 2019) or mini-batch K-Means
+        (:class:`~iwkmeans.IncrementalMiniBatchKMeans`, dense pools only)
+        for large preselections; the published IWKMeans runs used a
+        mini-batch K-Means. Also the clustering of the cold-start pick.
+    minibatch_size : int, default=1024
+        Samples per mini-batch with ``algorithm="minibatch"``; ignored
+        otherwise.
     random_state : int, RandomState instance or None, default=None
         Seed of the k-means++ initialisation (with a model and in the
-        cold-start pick).
+        cold-start pick), and of the mini-batches.
     n_threads : int, default=None
         OpenMP threads; the selection does not depend on it.
 
@@ -740,6 +807,8 @@ class IWKMeansSampler(WKMeansSampler):
     X_labeled_ : {ndarray, sparse matrix} of shape (n_labeled, n_features) or None
         The labeled samples given to :meth:`fit`, validated (float32 or
         float64, dense or CSR); None if it was given none.
+    y_labeled_ : ndarray of shape (n_labeled,) or None
+        Their labels, validated; None if it was given none.
     classifier_ : classifier
         The clone of ``classifier`` fitted on the labeled set; not set when
         fewer than two classes are labeled.
@@ -754,10 +823,53 @@ class IWKMeansSampler(WKMeansSampler):
     representative pick of :meth:`fit`'s cold start with the labeled
     samples, if any, as fixed centroids: IWKMeans with every sample equally
     uncertain and none preselected away. The picks then still avoid the
-    regions already labeled.
+    regions already labeled. ``reset_every`` and ``algorithm`` apply to
+    that clustering too.
+
+    The options are variants of IWKMeans compared on Noisy-LD in
+    ``examples/RESULTS.md``; the defaults are the method as published.
     """
 
     uses_labeled = True
+    keeps_labels = True
+
+    def __init__(
+        self,
+        classifier,
+        batch_size,
+        *,
+        beta=10,
+        fixed="all",
+        reset_every=None,
+        algorithm="lloyd",
+        minibatch_size=1024,
+        random_state=None,
+        n_threads=None,
+    ):
+        super().__init__(
+            classifier,
+            batch_size,
+            beta=beta,
+            algorithm=algorithm,
+            minibatch_size=minibatch_size,
+            random_state=random_state,
+            n_threads=n_threads,
+        )
+        self.fixed = fixed
+        self.reset_every = reset_every
+
+    def _check_params(self):
+        super()._check_params()
+        check_fixed(self.fixed)
+
+    def _fixed_centers(self, X):
+        """The labeled samples that are fixed centroids: all of them, or
+        with ``fixed="correct"`` and a model, those it predicts correctly."""
+        centers = super()._fixed_centers(X)
+        if self.fixed == "correct" and not self.cold_start_ and centers.shape[0]:
+            correct = self.classifier_.predict(self.X_labeled_) == self.y_labeled_
+            centers = centers[correct]
+        return centers
 
 
 class ClusteredSampler(WKMeansSampler):
@@ -777,9 +889,18 @@ class ClusteredSampler(WKMeansSampler):
     beta : float, default=10
         Preselection factor, >= 1: the ``ceil(beta * batch_size)``
         samples of highest margin score are preselected.
+    algorithm : {"lloyd", "minibatch"}, default="lloyd"
+        The weighted K-Means: Lloyd's loop (the method as described by
+        Zhdanov 2019) or mini-batch K-Means
+        (:class:`~iwkmeans.IncrementalMiniBatchKMeans`, dense pools only)
+        for large preselections; the published IWKMeans runs used a
+        mini-batch K-Means. Also the clustering of the cold-start pick.
+    minibatch_size : int, default=1024
+        Samples per mini-batch with ``algorithm="minibatch"``; ignored
+        otherwise.
     random_state : int, RandomState instance or None, default=None
         Seed of the k-means++ initialisation (with a model and in the
-        cold-start pick).
+        cold-start pick), and of the mini-batches.
     n_threads : int, default=None
         OpenMP threads; the selection does not depend on it.
 
@@ -1123,6 +1244,8 @@ class CommitteeSampler(_UncertaintySampler):
             X_labeled, y_labeled, sampler=type(self).__name__, needs_labels=True
         )
         self.X_labeled_ = X
+        if self.keeps_labels:
+            self.y_labeled_ = y
         self.cold_start_ = n_classes < 2
         # A refit on fewer classes must not leave the previous committee behind.
         vars(self).pop("classifier_", None)
