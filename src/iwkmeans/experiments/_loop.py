@@ -7,12 +7,18 @@ of it as the unlabeled pool. At each step the sampler fits its classifier on
 the labeled set, the metrics of :mod:`iwkmeans.experiments.metrics` are recorded, and the
 batch the sampler selects moves from the pool to the labeled set (the
 "oracle" is the known label). The loop only keeps the books: selection is
-the sampler's job.
+the sampler's job. The test set is judged by any scikit-learn scorers
+(``scoring``), and every report (:func:`summarize`, :func:`format_summary`,
+:func:`plot_learning_curves`, :func:`plot_metric`) takes the scorer to show.
+Samples may be a CSR matrix (TF-IDF text): the pool is never densified.
 """
+
+from collections.abc import Mapping
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import check_scoring, get_scorer
 from sklearn.model_selection import train_test_split
 
 from .._validation import check_data, check_int
@@ -27,11 +33,12 @@ from ..active._samplers import (
     WKMeansSampler,
 )
 from . import metrics
-from .cache import RunStore, run_key, run_settings, seeded_model
+from .cache import RunStore, describe, run_key, run_settings, seeded_model
 from .datasets import make_noisy_blobs
 
-# Per-step entries of a run's result, in table order. "noisy_ratio" is there
-# only when the noise flags are known.
+# Per-step entries of a run's result, in table order, with the default
+# scoring; the scorers' entries take the place of "accuracy". "noisy_ratio"
+# is there only when the noise flags are known.
 STEP_KEYS = (
     "n_labeled",
     "accuracy",
@@ -42,8 +49,91 @@ STEP_KEYS = (
     "easiness",
     "noisy_ratio",
 )
+# The metrics recorded besides the scores, in table order.
+METRIC_KEYS = STEP_KEYS[2:]
 # The entries that describe the batch selected at a step: none at the last step.
 BATCH_KEYS = ("agreement", "easiness", "noisy_ratio")
+# Names a scorer cannot take: the other columns of a result or a table row.
+_RESERVED = frozenset(
+    ("n_labeled", *METRIC_KEYS, "initial", "selected", "test", "method", "run", "seed", "step")
+)
+# The default scoring: test accuracy, computed from the step's predictions.
+_ACCURACY = "accuracy"
+
+
+def _check_scoring(scoring):
+    """The scorers of ``scoring`` as a dict name -> scorer, in order.
+
+    The built-in "accuracy" given by name stays the string ``"accuracy"``:
+    the loop computes it from the predictions it already has (scikit-learn's
+    accuracy scorer gives the same value, predicting the test set again).
+    """
+    if scoring is None:
+        return {_ACCURACY: _ACCURACY}
+    if isinstance(scoring, str) or callable(scoring):
+        named = {scoring: scoring} if isinstance(scoring, str) else {"score": scoring}
+    elif isinstance(scoring, Mapping):
+        named = dict(scoring)
+    elif isinstance(scoring, (list, tuple)):
+        if not all(isinstance(name, str) for name in scoring):
+            raise TypeError(
+                "scoring as a list must hold scorer names (str); give a dict "
+                "name -> scorer for callables."
+            )
+        if len(set(scoring)) != len(scoring):
+            raise ValueError(f"scoring must not name a scorer twice; got {list(scoring)!r}.")
+        named = {name: name for name in scoring}
+    else:
+        raise TypeError(
+            "scoring must be None, a scorer name, a callable scorer(estimator, X, y), "
+            f"or a list or dict of them; got {type(scoring).__name__}."
+        )
+    if not named:
+        raise ValueError("scoring must hold at least one scorer.")
+    scorers = {}
+    for name, scorer in named.items():
+        if not isinstance(name, str) or name in _RESERVED:
+            raise ValueError(
+                f"scoring names its scorers; {name!r} cannot be one (not a str, or "
+                f"taken by another column: {sorted(_RESERVED)})."
+            )
+        if isinstance(scorer, str):
+            if scorer != _ACCURACY:
+                try:
+                    get_scorer(scorer)
+                except ValueError as error:
+                    raise ValueError(f"scoring: {error}") from None
+        elif not callable(scorer):
+            raise TypeError(
+                f"scoring[{name!r}] must be a scorer name or a callable "
+                f"scorer(estimator, X, y); got {type(scorer).__name__}."
+            )
+        scorers[name] = scorer
+    return scorers
+
+
+def _scoring_function(scorers):
+    """``score(model, X_test, y_test, predictions)`` -> dict name -> score.
+
+    The scorers other than the built-in accuracy are evaluated together by
+    scikit-learn's multimetric scorer, which predicts once for all those
+    that need the same response (predict, predict_proba, ...).
+    """
+    others = {
+        name: scorer
+        for name, scorer in scorers.items()
+        if not (isinstance(scorer, str) and scorer == _ACCURACY)
+    }
+    together = check_scoring(scoring=others) if others else None
+
+    def score(model, X_test, y_test, predictions):
+        values = {} if together is None else together(model, X_test, y_test)
+        values = {name: float(value) for name, value in values.items()}
+        for name in scorers.keys() - others.keys():
+            values[name] = np.mean(predictions == y_test)
+        return values
+
+    return score
 
 
 def _split(y, test_size, initial_size, seed, swap_split):
@@ -90,6 +180,7 @@ def run_experiment(
     swap_split=False,
     cache=None,
     run_name=None,
+    scoring=None,
 ):
     """One active-learning run: ``n_batches`` batches, ``n_batches + 1`` steps.
 
@@ -105,8 +196,9 @@ def run_experiment(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        The samples.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The samples; a CSR matrix (e.g. TF-IDF text) is never densified
+        (the sampler and classifier must accept it).
     y : array-like of shape (n_samples,)
         Their labels: the oracle's answers, and the test set's truth.
     sampler_factory : callable
@@ -144,11 +236,22 @@ def run_experiment(
         back, and a longer ``n_batches`` extends it. The result is the one an
         uninterrupted run gives. A stored run made with other settings
         (sampler and its parameters, classifier, seed, sizes, split, data)
-        raises a ValueError. Resuming assumes what the package's samplers do:
-        a selection depends only on the labeled set, the pool and the random
-        state the sampler was given.
+        raises a ValueError; so does one scored by other scorers (the stored
+        steps have no values for them). Resuming assumes what the package's
+        samplers do: a selection depends only on the labeled set, the pool
+        and the random state the sampler was given.
     run_name : str, default=None
         Name of the run in the cache; None uses the sampler's class name.
+    scoring : str, callable, list or dict, default=None
+        How the test set judges each step's model, as in scikit-learn's
+        model selection: a scorer name (``"accuracy"``,
+        ``"balanced_accuracy"``, ``"f1_macro"``, see
+        :func:`sklearn.metrics.get_scorer_names`), a callable
+        ``scorer(estimator, X, y)`` (e.g. from
+        :func:`sklearn.metrics.make_scorer`), a list of names, or a dict
+        name -> name or callable. Each scorer's name is an entry of the
+        result (a single callable's is ``"score"``). None is
+        ``"accuracy"``.
 
     Returns
     -------
@@ -157,7 +260,8 @@ def run_experiment(
         not apply (no previous model at step 0, no batch at the last step):
 
         - ``n_labeled`` -- size of the labeled set;
-        - ``accuracy`` -- test accuracy;
+        - ``accuracy`` -- test accuracy (with the default ``scoring``; one
+          entry per scorer otherwise, named as in ``scoring``);
         - ``contradiction`` -- :func:`~iwkmeans.experiments.metrics.contradiction_ratio`
           of this step's and the previous step's test predictions;
         - ``exploration`` -- :func:`~iwkmeans.experiments.metrics.exploration` of the
@@ -176,7 +280,7 @@ def run_experiment(
         (initial_size,), ``selected`` (n_batches, batch_size) with the batch
         of each step, and ``test``.
     """
-    X = check_data(X, name="X")
+    X = check_data(X, name="X", accept_sparse=True)
     y = np.asarray(y)
     if y.shape != (X.shape[0],):
         raise ValueError(
@@ -189,6 +293,7 @@ def run_experiment(
                 f"noisy must be a boolean mask of shape {y.shape}; got dtype "
                 f"{noisy.dtype} and shape {noisy.shape}."
             )
+    scorers = _check_scoring(scoring)
     check_int(random_state, "random_state", min_val=0)
     check_int(batch_size, "batch_size", min_val=1)
     check_int(n_batches, "n_batches", min_val=1)
@@ -214,29 +319,30 @@ def run_experiment(
     if cache is not None:
         name = type(sampler).__name__ if run_name is None else run_name
         store = RunStore(cache, run_key(name, random_state, swap_split))
-        store.open(
-            run_settings(
-                name,
-                sampler,
-                model,
-                X,
-                y,
-                noisy,
-                random_state,
-                initial_size,
-                batch_size,
-                test_size,
-                swap_split,
-            ),
-            initial,
-            test,
+        settings = run_settings(
+            name,
+            sampler,
+            model,
+            X,
+            y,
+            noisy,
+            random_state,
+            initial_size,
+            batch_size,
+            test_size,
+            swap_split,
         )
+        if scorers != {_ACCURACY: _ACCURACY}:
+            # Only then: runs cached with the default scoring stay valid.
+            settings["scoring"] = {name: describe(scorer) for name, scorer in scorers.items()}
+        store.open(settings, initial, test)
         n_stored = min(store.n_stored(), n_batches + 1)
         if 0 < n_stored <= n_batches and not store.has_batch(n_stored - 1):
             n_stored -= 1  # a shorter run's last step: redo it, selecting this time
     reference = clone(model).fit(X[test], y[test])
 
-    keys = STEP_KEYS if noisy is not None else STEP_KEYS[:-1]
+    score = _scoring_function(scorers)
+    keys = ("n_labeled", *scorers, *METRIC_KEYS[: None if noisy is not None else -1])
     result = {key: np.full(n_batches + 1, np.nan) for key in keys}
     result["n_labeled"] = np.zeros(n_batches + 1, dtype=np.intp)
     selected = np.empty((n_batches, batch_size), dtype=np.intp)
@@ -258,7 +364,18 @@ def run_experiment(
                 )
         else:
             values, batch, previous = _step(
-                sampler, batch_size, X, y, labeled, pool, test, previous, reference, noisy, last
+                sampler,
+                batch_size,
+                X,
+                y,
+                labeled,
+                pool,
+                test,
+                previous,
+                reference,
+                noisy,
+                last,
+                score,
             )
             if store is not None:
                 store.save(step, values, batch, previous, rng)
@@ -276,7 +393,7 @@ def run_experiment(
     return result
 
 
-def _step(sampler, batch_size, X, y, labeled, pool, test, previous, reference, noisy, last):
+def _step(sampler, batch_size, X, y, labeled, pool, test, previous, reference, noisy, last, score):
     """One step of a run: fit, record, select.
 
     Returns the step's values (metric name -> float, as in
@@ -284,12 +401,13 @@ def _step(sampler, batch_size, X, y, labeled, pool, test, previous, reference, n
     selected), the selected rows of X (None at the last step) and the test
     predictions.
     """
-    sampler.fit(X[labeled], y[labeled])
-    predictions = sampler.classifier_.predict(X[test])
+    X_labeled, X_test = X[labeled], X[test]
+    sampler.fit(X_labeled, y[labeled])
+    predictions = sampler.classifier_.predict(X_test)
     values = {
         "n_labeled": labeled.size,
-        "accuracy": np.mean(predictions == y[test]),
-        "exploration": metrics.exploration(X[test], X[labeled]),
+        **score(sampler.classifier_, X_test, y[test], predictions),
+        "exploration": metrics.exploration(X_test, X_labeled),
     }
     if previous is not None:
         values["contradiction"] = metrics.contradiction_ratio(previous, predictions)
@@ -297,10 +415,11 @@ def _step(sampler, batch_size, X, y, labeled, pool, test, previous, reference, n
         return values, None, predictions
     picks = _check_picks(sampler.select_samples(X[pool]), batch_size, pool.size)
     batch = pool[picks]
+    X_batch = X[batch]
     values["agreement"] = metrics.classifier_agreement(
-        sampler.classifier_, X[labeled], y[labeled], X[batch]
+        sampler.classifier_, X_labeled, y[labeled], X_batch
     )
-    values["easiness"] = metrics.reverse_batch_accuracy(reference, X[batch], y[batch])
+    values["easiness"] = metrics.reverse_batch_accuracy(reference, X_batch, y[batch])
     if noisy is not None:
         values["noisy_ratio"] = metrics.noisy_sample_ratio(batch, noisy)
     return values, batch, predictions
@@ -331,14 +450,16 @@ def compare_samplers(
         where it stopped, and one that finished is read back.
     **run_options
         Passed to :func:`run_experiment` (``initial_size``, ``batch_size``,
-        ``n_batches``, ``classifier``, ``test_size``, ``noisy``).
+        ``n_batches``, ``classifier``, ``test_size``, ``noisy``,
+        ``scoring``).
 
     Returns
     -------
     rows : list of dict
         Tidy table: ``method``, ``run``, ``seed``, ``step`` and the per-step
-        entries of :func:`run_experiment` (``n_labeled``, ``accuracy``, ...),
-        ordered by run, then method, then step.
+        entries of :func:`run_experiment` (``n_labeled``, one entry per
+        scorer such as ``accuracy``, ``contradiction``, ...), ordered by run,
+        then method, then step.
     """
     if not samplers:
         raise ValueError("samplers must name at least one sampler factory.")
@@ -366,14 +487,32 @@ def compare_samplers(
                     run_name=method,
                     **run_options,
                 )
+                per_step = [key for key in result if key not in ("initial", "selected", "test")]
                 for step in range(result["n_labeled"].size):
                     row = {"method": method, "run": f"{seed}{half}", "seed": seed, "step": step}
-                    row.update(
-                        (key, result[key][step].item()) for key in STEP_KEYS if key in result
-                    )
+                    row.update((key, result[key][step].item()) for key in per_step)
                     rows.append(row)
                 bar.update()
     return rows
+
+
+# Columns of a compare_samplers table that are not scores.
+_NOT_SCORES = frozenset(("method", "run", "seed", "step", "n_labeled", *METRIC_KEYS))
+
+
+def _scorer(rows, scorer):
+    """The score column to report: ``scorer``, checked against the table,
+    or by default "accuracy" if the table has it, else its first score."""
+    if not rows:
+        raise ValueError("rows must hold at least one row (see compare_samplers).")
+    names = [key for key in rows[0] if key not in _NOT_SCORES]
+    if not names:
+        raise ValueError("rows hold no score column (see compare_samplers).")
+    if scorer is None:
+        return _ACCURACY if _ACCURACY in names else names[0]
+    if scorer not in names:
+        raise ValueError(f"scorer must be one of the rows' scores {names}; got {scorer!r}.")
+    return scorer
 
 
 def _curves(rows, key):
@@ -389,69 +528,115 @@ def _curves(rows, key):
         first = next(iter(runs.values()))
         curves[method] = (
             np.array([row["n_labeled"] for row in first]),
-            np.array([[row[key] for row in run] for run in runs.values()]),
+            np.array([[row[key] for row in run] for run in runs.values()], dtype=np.float64),
         )
     return curves
 
 
-def summarize(rows):
-    """AUC of each method over its runs, and its noisy-sample ratio.
+def _spread(prefix, values):
+    """Mean, std (ddof=0) and 10th and 90th percentiles of per-run values."""
+    return {
+        f"{prefix}_mean": values.mean(),
+        f"{prefix}_std": values.std(),
+        f"{prefix}_p10": np.percentile(values, 10),
+        f"{prefix}_p90": np.percentile(values, 90),
+    }
+
+
+def _run_means(values):
+    """Mean of each run (row) over the steps where the metric is recorded
+    (not NaN); NaN for a run where it never is."""
+    recorded = ~np.isnan(values)
+    counts = recorded.sum(axis=1)
+    totals = np.where(recorded, values, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)
+
+
+def summarize(rows, *, scorer=None):
+    """AUC of each method over its runs, and the spread of every other metric.
 
     Returns one dict per method (in table order): ``method``, ``n_runs``,
-    ``auc_mean``, ``auc_std`` (over runs, ddof=0), ``auc_p10``, ``auc_p90``
-    (10th and 90th percentiles over runs), all as ``100 *``
-    :func:`~iwkmeans.experiments.metrics.learning_curve_auc`, and, when the rows have
-    it, ``noisy_ratio``: the share of noisy samples among all the samples
-    the method selected (every batch has the same size, so it is the mean of
-    the per-batch ratios).
+    ``scorer`` (the score whose learning curve is measured), ``auc_mean``,
+    ``auc_std`` (over runs, ddof=0), ``auc_p10``, ``auc_p90`` (10th and 90th
+    percentiles over runs), all as ``100 *``
+    :func:`~iwkmeans.experiments.metrics.learning_curve_auc` of that score.
+
+    For every metric the rows record (``contradiction``, ``exploration``,
+    ``exploration_decrease``, ``agreement``, ``easiness`` and, when the
+    noise is known, ``noisy_ratio``): ``<metric>_mean``, ``<metric>_std``,
+    ``<metric>_p10`` and ``<metric>_p90``, the same statistics over runs of
+    each run's mean over the steps where the metric is defined (its batches
+    for the batch metrics). And, when the rows have it, ``noisy_ratio``: the
+    share of noisy samples among all the samples the method selected (every
+    batch has the same size, so it is the mean of the per-batch ratios).
 
     Parameters
     ----------
     rows : list of dict
         A table of :func:`compare_samplers`.
+    scorer : str, default=None
+        The score column whose learning curve gives the AUC (a name of the
+        run's ``scoring``); None takes ``"accuracy"`` if the rows have it,
+        else their first score.
 
     Returns
     -------
     summary : list of dict
         One entry per method, with the keys above.
     """
-    accuracies = _curves(rows, "accuracy")
-    noisy = _curves(rows, "noisy_ratio") if "noisy_ratio" in rows[0] else {}
+    scorer = _scorer(rows, scorer)
+    recorded = [key for key in METRIC_KEYS if key in rows[0]]
+    curves = {key: _curves(rows, key) for key in recorded}
     summary = []
-    for method, (_, accuracy) in accuracies.items():
-        auc = 100 * metrics.learning_curve_auc(accuracy)
-        entry = {
-            "method": method,
-            "n_runs": auc.size,
-            "auc_mean": auc.mean(),
-            "auc_std": auc.std(),
-            "auc_p10": np.percentile(auc, 10),
-            "auc_p90": np.percentile(auc, 90),
-        }
-        if noisy:
-            entry["noisy_ratio"] = np.nanmean(noisy[method][1])
+    for method, (_, scores) in _curves(rows, scorer).items():
+        auc = 100 * metrics.learning_curve_auc(scores, bounded=False)
+        entry = {"method": method, "n_runs": auc.size, "scorer": scorer, **_spread("auc", auc)}
+        if "noisy_ratio" in curves:
+            entry["noisy_ratio"] = np.nanmean(curves["noisy_ratio"][method][1])
+        for key in recorded:
+            entry.update(_spread(key, _run_means(curves[key][method][1])))
         summary.append(entry)
     return summary
 
 
-def format_summary(summary):
+def format_summary(summary, *, columns=()):
     """The output of :func:`summarize` as a Markdown table.
 
     Parameters
     ----------
     summary : list of dict
         The output of :func:`summarize`.
+    columns : sequence of str, default=()
+        Metrics of the summary to add as columns, each shown as its mean
+        and std over runs (e.g. ``("agreement", "easiness")``).
 
     Returns
     -------
     table : str
-        One row per method (AUC, its std and 10th-90th percentiles, and
-        the noisy ratio if the summary has it), ending with a newline.
+        One row per method (AUC, its std and 10th-90th percentiles, the
+        noisy ratio if the summary has it, then ``columns``), ending with a
+        newline. The AUC column names its scorer unless it is accuracy.
     """
+    if isinstance(columns, str):
+        columns = (columns,)
+    available = [key[: -len("_mean")] for key in summary[0] if key.endswith("_mean")]
+    for column in columns:
+        if column == "auc" or column not in available:
+            raise ValueError(
+                f"columns must name metrics of the summary, among "
+                f"{[key for key in available if key != 'auc']}; got {column!r}."
+            )
+    scorer = summary[0].get("scorer", _ACCURACY)
+    auc = "AUC" if scorer == _ACCURACY else f"AUC ({scorer})"
     has_noise = "noisy_ratio" in summary[0]
     lines = [
-        "| method | runs | AUC | std | 10th-90th pct |" + (" noisy ratio |" if has_noise else ""),
-        "| --- | ---: | ---: | ---: | ---: |" + (" ---: |" if has_noise else ""),
+        f"| method | runs | {auc} | std | 10th-90th pct |"
+        + (" noisy ratio |" if has_noise else "")
+        + "".join(f" {column} |" for column in columns),
+        "| --- | ---: | ---: | ---: | ---: |"
+        + (" ---: |" if has_noise else "")
+        + " ---: |" * len(columns),
     ]
     for s in summary:
         line = (
@@ -460,23 +645,96 @@ def format_summary(summary):
         )
         if has_noise:
             line += f" {s['noisy_ratio']:.2f} |"
+        for column in columns:
+            line += f" {s[f'{column}_mean']:.3f} ± {s[f'{column}_std']:.3f} |"
         lines.append(line)
     return "\n".join(lines) + "\n"
 
 
-def plot_learning_curves(rows, path, *, title=None):
+def _draw(ax, curves, factor, labels, legend="best"):
+    """One line per method: the mean over runs of ``factor * values`` at each
+    number of labels where some run recorded it, in a band from the 10th to
+    the 90th percentile over runs."""
+    for method, (n_labeled, values) in curves.items():
+        values = factor * values
+        kept = ~np.all(np.isnan(values), axis=0)
+        n_labeled, values = n_labeled[kept], values[:, kept]
+        low, high = np.nanpercentile(values, [10, 90], axis=0)
+        (line,) = ax.plot(n_labeled, np.nanmean(values, axis=0), label=labels[method])
+        ax.fill_between(n_labeled, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xlabel("labeled samples")
+    ax.grid(alpha=0.3)
+    ax.legend(loc=legend, fontsize="small")
+
+
+def plot_learning_curves(rows, path, *, title=None, scorer=None):
     """Write the learning curves of a :func:`compare_samplers` table to a PNG.
 
-    One line per method: the mean test accuracy over its runs at each number
-    of labels, with a band from the 10th to the 90th percentile over runs;
-    the legend gives each method's mean AUC. Uses matplotlib's Agg renderer
-    through a bare ``Figure`` (no pyplot), so it works without a display and
-    leaves the user's matplotlib backend alone. Returns ``path``.
+    One line per method: the mean test score (times 100) over its runs at
+    each number of labels, with a band from the 10th to the 90th percentile
+    over runs; the legend gives each method's mean AUC. Several scorers make
+    one panel each, side by side. Uses matplotlib's Agg renderer through a
+    bare ``Figure`` (no pyplot), so it works without a display and leaves
+    the user's matplotlib backend alone. Returns ``path``.
 
     Parameters
     ----------
     rows : list of dict
         A table of :func:`compare_samplers`.
+    path : str or os.PathLike
+        Where to write the PNG.
+    title : str, default=None
+        Title of the plot; None for none.
+    scorer : str or list of str, default=None
+        The score column(s) to plot (names of the run's ``scoring``); None
+        is the one :func:`summarize` takes by default.
+
+    Returns
+    -------
+    path : str or os.PathLike
+        The ``path`` given.
+    """
+    from matplotlib.figure import Figure
+
+    names = [scorer] if scorer is None or isinstance(scorer, str) else list(scorer)
+    if not names:
+        raise ValueError("scorer must name at least one score column.")
+    names = [_scorer(rows, name) for name in names]
+    fig = Figure(figsize=(7 if len(names) == 1 else 5 * len(names), 4.5), layout="constrained")
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    for ax, name in zip(axes, names):
+        curves = _curves(rows, name)
+        aucs = {
+            m: 100 * metrics.learning_curve_auc(v, bounded=False) for m, (_, v) in curves.items()
+        }
+        labels = {method: f"{method} (AUC {auc.mean():.1f})" for method, auc in aucs.items()}
+        _draw(ax, curves, 100, labels, "upper left")
+        ax.set_ylabel(f"test {name} (%)")
+    if title:
+        fig.suptitle(title)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def plot_metric(rows, metric, path, *, title=None):
+    """Write one recorded metric of a :func:`compare_samplers` table over
+    the learning curve to a PNG.
+
+    One line per method: the mean over its runs of ``metric`` at each number
+    of labels where it is recorded (a batch metric is not at the last step,
+    the contradiction ratio not at the first), with a band from the 10th to
+    the 90th percentile over runs; the legend gives each method's mean over
+    runs (see :func:`summarize`). Values are plotted in the metric's units.
+    Drawn as :func:`plot_learning_curves` draws (Agg, no pyplot).
+
+    Parameters
+    ----------
+    rows : list of dict
+        A table of :func:`compare_samplers`.
+    metric : str
+        A column of the rows: ``"contradiction"``, ``"exploration"``,
+        ``"exploration_decrease"``, ``"agreement"``, ``"easiness"``,
+        ``"noisy_ratio"`` (with noise flags) or a score.
     path : str or os.PathLike
         Where to write the PNG.
     title : str, default=None
@@ -489,18 +747,22 @@ def plot_learning_curves(rows, path, *, title=None):
     """
     from matplotlib.figure import Figure
 
+    if not rows:
+        raise ValueError("rows must hold at least one row (see compare_samplers).")
+    available = [
+        key for key in rows[0] if key not in ("method", "run", "seed", "step", "n_labeled")
+    ]
+    if metric not in available:
+        raise ValueError(f"metric must be one of the rows' columns {available}; got {metric!r}.")
+    curves = _curves(rows, metric)
+    labels = {
+        method: f"{method} (mean {np.mean(_run_means(values)):.3f})"
+        for method, (_, values) in curves.items()
+    }
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    for method, (n_labeled, accuracy) in _curves(rows, "accuracy").items():
-        auc = 100 * metrics.learning_curve_auc(accuracy).mean()
-        accuracy = 100 * accuracy
-        low, high = np.percentile(accuracy, [10, 90], axis=0)
-        (line,) = ax.plot(n_labeled, accuracy.mean(axis=0), label=f"{method} (AUC {auc:.1f})")
-        ax.fill_between(n_labeled, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
-    ax.set_xlabel("labeled samples")
-    ax.set_ylabel("test accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize="small")
+    _draw(ax, curves, 1, labels)
+    ax.set_ylabel(metric)
     if title:
         ax.set_title(title)
     fig.savefig(path, dpi=100)

@@ -14,14 +14,18 @@ the test set (its labels are used only by the accuracy-based metrics).
   classifier trained on independent labeled data.
 
 Each function takes plain arrays (and fitted classifiers where it needs
-predictions) and never modifies them. Distances to the labeled set are
-computed in blocks of rows: no (n_test, n_labeled) matrix is formed.
+predictions) and never modifies them. Samples may be dense or sparse (CSR,
+e.g. TF-IDF text): a sparse matrix is never densified. Distances to the
+labeled set are computed in blocks of rows: no (n_test, n_labeled) matrix is
+formed.
 """
 
 import numpy as np
+from scipy import sparse
+from sklearn.metrics import pairwise_distances_argmin_min
 from sklearn.utils.validation import check_is_fitted
 
-from .._core import ScaledRows
+from .._core import ScaledRows, scale_for
 from .._validation import check_data, reject_masked
 
 # check_is_fitted fills in %(name)s, the class of the estimator.
@@ -46,7 +50,7 @@ def _same_length(a, a_name, b, b_name):
 
 
 def _features(X, name, n_features=None, reference_name=None):
-    X = check_data(X, name=name)
+    X = check_data(X, name=name, accept_sparse=True)
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{name} has {X.shape[1]} features but {reference_name} has {n_features}.")
     return X
@@ -55,16 +59,38 @@ def _features(X, name, n_features=None, reference_name=None):
 def _nearest_labeled(X, X_labeled):
     """Index of the nearest labeled sample of each row of X (ties: lowest
     index), and the Euclidean distance to it times ``scale``, a power of
-    two; returns (nearest, scaled distances, scale). Computed in chunks by
-    the compiled core in a frame (see :class:`~iwkmeans._core.ScaledRows`)
-    so that neither an offset of the data nor huge values (whose squares
-    overflow) spoil the nearest sample or the distance."""
+    two; returns (nearest, scaled distances, scale). Dense rows are measured
+    in chunks by the compiled core in a frame (see
+    :class:`~iwkmeans._core.ScaledRows`) so that neither an offset of the
+    data nor huge values (whose squares overflow) spoil the nearest sample
+    or the distance."""
+    if sparse.issparse(X) or sparse.issparse(X_labeled):
+        return _nearest_labeled_sparse(X, X_labeled)
     frame = ScaledRows(X, X_labeled)
     nearest, sq_distances = frame.nearest(frame.transform(X_labeled))
     return nearest, np.sqrt(sq_distances), frame.scale
 
 
-def learning_curve_auc(accuracies):
+def _nearest_labeled_sparse(X, X_labeled):
+    """:func:`_nearest_labeled` when either side is sparse: both stay sparse
+    (the labeled set of a text pool, densified, could hold more values than
+    the whole pool) and scikit-learn measures them chunk by chunk within its
+    working memory. Its distances come from ||x||^2 - 2 x.l + ||l||^2, fine
+    for TF-IDF rows (no offset to cancel); the values are first scaled by a
+    power of two that brings them to at most 1, so that no square
+    overflows, and the distances scaled back exactly."""
+    X, X_labeled = (sparse.csr_matrix(A) for A in (X, X_labeled))
+    top = max(float(np.abs(A.data).max(initial=0.0)) for A in (X, X_labeled))
+    scale = scale_for(0.5 * top)
+    X, X_labeled = (
+        sparse.csr_matrix((A.data * A.dtype.type(scale), A.indices, A.indptr), shape=A.shape)
+        for A in (X, X_labeled)
+    )
+    nearest, distances = pairwise_distances_argmin_min(X, X_labeled)
+    return nearest, distances, scale
+
+
+def learning_curve_auc(accuracies, *, bounded=True):
     """Area under a learning curve: the mean accuracy over its points.
 
     With ``a_1, ..., a_P`` the test accuracies at the ``P`` points of one run
@@ -72,12 +98,17 @@ def learning_curve_auc(accuracies):
 
         AUC = (1 / P) * sum_t a_t
 
-    The paper reports ``100 * AUC``.
+    The paper reports ``100 * AUC``. Any other score (F1, balanced accuracy,
+    a negated loss) makes a learning curve too.
 
     Parameters
     ----------
     accuracies : array-like of shape (n_points,) or (n_runs, n_points)
-        Accuracies in [0, 1]; one row per run for several runs.
+        Accuracies in [0, 1], or other scores; one row per run for several
+        runs.
+    bounded : bool, default=True
+        Require the values to lie in [0, 1] (accuracies, F1, ...); False
+        admits any finite score (e.g. ``neg_log_loss``).
 
     Returns
     -------
@@ -91,8 +122,10 @@ def learning_curve_auc(accuracies):
             "accuracies must have shape (n_points,) or (n_runs, n_points) with at "
             f"least one point; got shape {values.shape}."
         )
-    if not np.all((values >= 0) & (values <= 1)):  # False for NaN too
+    if bounded and not np.all((values >= 0) & (values <= 1)):  # False for NaN too
         raise ValueError("accuracies must be finite and lie in [0, 1].")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("accuracies must be finite.")
     auc = values.mean(axis=-1)
     return float(auc) if values.ndim == 1 else auc
 
@@ -174,9 +207,9 @@ def exploration(X_test, X_labeled):
 
     Parameters
     ----------
-    X_test : array-like of shape (n_test, n_features)
+    X_test : {array-like, sparse matrix} of shape (n_test, n_features)
         The samples to cover (e.g. the test set).
-    X_labeled : array-like of shape (n_labeled, n_features)
+    X_labeled : {array-like, sparse matrix} of shape (n_labeled, n_features)
         The labeled samples.
 
     Returns
@@ -207,11 +240,11 @@ def classifier_agreement(classifier, X_labeled, y_labeled, X_batch):
     ----------
     classifier : fitted classifier with ``predict``
         The model ``f``.
-    X_labeled : array-like of shape (n_labeled, n_features)
+    X_labeled : {array-like, sparse matrix} of shape (n_labeled, n_features)
         The labeled samples, for the 1-NN classifier.
     y_labeled : array-like of shape (n_labeled,)
         Their labels.
-    X_batch : array-like of shape (n_batch, n_features)
+    X_batch : {array-like, sparse matrix} of shape (n_batch, n_features)
         The batch ``B`` on which the two classifiers are compared.
 
     Returns
@@ -243,7 +276,7 @@ def reverse_batch_accuracy(reference, X_batch, y_batch):
     ----------
     reference : fitted classifier with ``predict``
         The reference classifier ``g``.
-    X_batch : array-like of shape (n_batch, n_features)
+    X_batch : {array-like, sparse matrix} of shape (n_batch, n_features)
         The batch ``B``.
     y_batch : array-like of shape (n_batch,)
         Its true labels.
