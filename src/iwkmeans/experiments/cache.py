@@ -70,6 +70,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import clone
 
 from .._validation import check_data
@@ -189,9 +190,10 @@ def fingerprint(array):
 
     Parameters
     ----------
-    array : array-like or None
+    array : array-like, sparse matrix or None
         The array; an object array is hashed through the ``repr`` of its
-        values.
+        values, a sparse matrix through its format and its arrays (without
+        a dense copy).
 
     Returns
     -------
@@ -200,6 +202,11 @@ def fingerprint(array):
     """
     if array is None:
         return None
+    if sparse.issparse(array):
+        digest = hashlib.sha256(f"{array.format}{array.dtype.str}{array.shape}".encode())
+        for part in (array.indptr, array.indices, array.data):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        return digest.hexdigest()
     array = np.asarray(array)
     digest = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
     if array.dtype.kind == "O":  # tobytes would hash pointers
@@ -984,9 +991,9 @@ def replay(cache, run, X, y, *, classifier=None):
     """Replay the stored steps of a run without calling its sampler.
 
     Each step's labeled set is rebuilt from the stored selections, and with
-    ``classifier`` the step's model is refitted (seeded as the run seeded
-    it, hence the same model), so that any metric can be computed
-    afterwards, e.g. the noisy-sample ratio of each batch::
+    ``classifier`` a model is fitted on it (seeded as the run seeded its
+    own), so that any metric can be computed afterwards, e.g. the
+    noisy-sample ratio of each batch::
 
         [noisy_sample_ratio(s.batch, noisy) for s in replay(cache, run, X, y)
          if s.batch is not None]
@@ -1001,8 +1008,12 @@ def replay(cache, run, X, y, *, classifier=None):
     X, y : arrays
         The data of the run; checked against the run's fingerprint.
     classifier : scikit-learn classifier, default=None
-        The run's classifier (as given to ``run_experiment``); checked
-        against the stored settings. None: ``model`` is None at every step.
+        The model fitted at each step, cloned, with the run's seed where its
+        ``random_state`` is None. The run's classifier (as given to
+        ``run_experiment``) gives the run's own models; another one trains
+        on the labeled sets the run's models chose (the reuse check of
+        :func:`~iwkmeans.experiments.bias.labeled_set_bias`). None:
+        ``model`` is None at every step.
 
     Returns
     -------
@@ -1022,21 +1033,14 @@ def replay(cache, run, X, y, *, classifier=None):
     settings = store.stored_settings()
     if settings is None:
         raise ValueError(f"run {run!r} is not stored in the cache {store.folder}.")
-    X = check_data(X, name="X")
+    X = check_data(X, name="X", accept_sparse=True)
     y = np.asarray(y)
     for name, array in (("X", X), ("y", y)):
         if fingerprint(array) != settings["data"][name]:
             raise ValueError(
                 f"{name} is not the data run {run!r} was made with (its fingerprint differs)."
             )
-    model = None
-    if classifier is not None:
-        model = seeded_model(classifier, settings["random_state"])
-        if describe(model) != settings["classifier"]:
-            raise ValueError(
-                f"classifier must be the run's classifier, "
-                f"{settings['classifier']}; got {describe(model)}."
-            )
+    model = None if classifier is None else seeded_model(classifier, settings["random_state"])
     with _connect(store.folder) as connection:
         legacy = store._is_legacy(connection)
     if legacy:
