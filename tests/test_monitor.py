@@ -12,8 +12,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
-from iwkmeans import LabelingMonitor, entropy_score
+from iwkmeans import LabelingMonitor, entropy_score, margin_score
 from iwkmeans.experiments.monitor import AGREEMENT_MARGIN, LOW_CONTRADICTION, WINDOW, advise
+from iwkmeans.experiments.stopping import KappaAverage, default_criteria, first_stop
 
 from _helpers import PNG_SIGNATURE
 from reference import nearest
@@ -281,3 +282,179 @@ def test_update_validation():
     assert monitor.report().history == []  # a failed update records nothing
     with pytest.raises(ValueError, match="history entries must have the keys"):
         advise([{"contradiction": 0.1}])
+
+
+# The tutorial's step 2: keep exploring while random / K-Means batches would explore more.
+def explore_history(explored, random=None, kmeans=None):
+    entries = history([0.1] * len(explored))
+    for i, entry in enumerate(entries):
+        entry["explored"] = explored[i]
+        entry["random_explored"] = NAN if random is None else random[i]
+        entry["kmeans_explored"] = NAN if kmeans is None else kmeans[i]
+    return entries
+
+
+@pytest.mark.parametrize(
+    "entries, expected",
+    [
+        (explore_history([0.1] * 4, random=[0.2] * 4), True),
+        (explore_history([0.1] * 4, kmeans=[0.2] * 4), True),
+        (explore_history([0.1] * 4, random=[0.1] * 4, kmeans=[0.05] * 4), False),  # not more
+        (explore_history([0.1] * 3, random=[0.2] * 3), False),  # too short to judge
+        (explore_history([0.1] * 4), False),  # no pool, no baseline
+        # Means over the last 4 with both values: (0.1+0.3+0.1+0.3)/4 = 0.2 vs 0.25.
+        (explore_history([9, 0.1, 0.3, 0.1, 0.3], random=[0] + [0.25] * 4), True),
+        (explore_history([0.1, 0.3, 0.1, 0.3, NAN], random=[0.2, 0.2, 0.2, 0.2, 9]), False),
+    ],
+)
+def test_explore_advice_on_constructed_histories(entries, expected):
+    assert ("explore" in advise(entries)) == expected
+
+
+def test_explore_advice_message():
+    message = advise(explore_history([0.1] * 4, random=[0.2] * 4, kmeans=[0.3] * 4))["explore"]
+    assert message.startswith(
+        "The sampler's batches explored less of the hold-out than a random batch "
+        "(0.2 vs 0.1) or a K-Means batch (0.3 vs 0.1) would have"
+    )
+    assert advise(history([0.1] * 4), stopping={"kappa": 3, "change": None}) == {
+        "easier": advise(history([0.1] * 4))["easier"],
+        "criteria": "Stopping criteria say stop: kappa (at batch 3).",
+    }
+
+
+def blobs_run(convert, criteria=None, X_pool=True, n_steps=4):
+    """A short labeling loop on blobs, fed to a monitor after ``convert`` (e.g.
+    to CSR); returns the monitor and, per step, what it was fed."""
+    rng = np.random.default_rng(1)
+    centers = np.array([[0, 0, 0], [4, 0, 0], [0, 4, 0]], dtype=float)
+    y_all = rng.integers(0, 3, size=330)
+    X_all = centers[y_all] + rng.normal(size=(330, 3))
+    X_holdout, X, y = X_all[:80], X_all[80:], y_all[80:]
+    monitor = LabelingMonitor(convert(X_holdout), criteria=criteria, random_state=0)
+    labeled, pool, fed = np.arange(9), np.arange(9, 250), []
+    for step in range(n_steps):
+        model = LogisticRegression().fit(X[labeled], y[labeled])
+        picked = pool[np.argsort(margin_score(model.predict_proba(X[pool])))[-5:]]
+        monitor.update(
+            model,
+            convert(X[labeled]),
+            y[labeled],
+            convert(X[picked]),
+            X_pool=convert(X[pool]) if X_pool else None,
+        )
+        fed.append((model, X[labeled], X[picked], X_holdout))
+        labeled, pool = np.r_[labeled, picked], np.setdiff1d(pool, picked)
+    return monitor, fed
+
+
+def test_explored_matches_brute_force():
+    monitor, fed = blobs_run(np.asarray, X_pool=False)
+    for entry, (_, X_labeled, X_batch, X_holdout) in zip(monitor.report().history, fed):
+        before = np.mean(np.sqrt(nearest(X_holdout, X_labeled)[1]))
+        after = np.mean(np.sqrt(nearest(X_holdout, np.vstack([X_labeled, X_batch]))[1]))
+        assert entry["explored"] == pytest.approx(before - after, rel=1e-9, abs=1e-12)
+        assert np.isnan(entry["random_explored"]) and np.isnan(entry["kmeans_explored"])
+
+
+def test_baselines_from_a_pool_of_the_batch_alone_explore_as_much():
+    # A pool of |B| rows: the random and K-Means batches are the batch itself.
+    X_labeled, y_labeled = np.array([[0.0], [1.0]]), np.array([0, 1])
+    batch = HOLDOUT[[10, 50, 120, 190]]
+    monitor = LabelingMonitor(HOLDOUT, random_state=0)
+    monitor.update(Threshold().fit(), X_labeled, y_labeled, batch, X_pool=batch[::-1])
+    entry = monitor.report().history[0]
+    # By hand: the hold-out is uniform on (0, 1), so its mean distance to a
+    # set of points is sum(gap^2) / 4 over the gaps between them: 1/4 for
+    # {0, 1}; with the batch (0.0525, 0.2525, 0.6025, 0.9525) the gaps are
+    # 0.0525, 0.2, 0.35, 0.35, 0.0475, whose squares sum to 0.29: 0.0725.
+    assert entry["exploration"] == pytest.approx(0.25)
+    assert entry["explored"] == pytest.approx(0.25 - 0.0725, abs=1e-12)
+    assert entry["random_explored"] == pytest.approx(entry["explored"], abs=1e-12)
+    assert entry["kmeans_explored"] == pytest.approx(entry["explored"], abs=1e-12)
+    only_random = LabelingMonitor(HOLDOUT, baselines=("random",))
+    only_random.update(Threshold().fit(), X_labeled, y_labeled, batch, X_pool=HOLDOUT)
+    assert np.isnan(only_random.report().history[0]["kmeans_explored"])
+
+
+def test_sparse_input_gives_the_dense_results():
+    from scipy import sparse
+
+    dense, _ = blobs_run(np.asarray, criteria=default_criteria())
+    csr, _ = blobs_run(sparse.csr_matrix, criteria=default_criteria())
+    assert sparse.issparse(csr.X_holdout)  # kept sparse, never densified
+    a, b = dense.report(), csr.report()
+    assert a.advice == b.advice and a.stopping == b.stopping
+    for x, y in zip(a.history, b.history):
+        assert x.keys() == y.keys()
+        for key in x:
+            assert x[key] == pytest.approx(y[key], rel=1e-9, abs=1e-12, nan_ok=True), key
+
+
+def test_criteria_in_the_monitor_are_the_criteria_on_the_recorded_run():
+    criteria = default_criteria()
+    monitor, fed = blobs_run(np.asarray, criteria=criteria, n_steps=6)
+    report = monitor.report()
+    recorded = {
+        "predictions": [model.predict(H) for model, _, _, H in fed],
+        "proba": [model.predict_proba(H) for model, _, _, H in fed],
+        "scores": [margin_score(model.predict_proba(B)) for model, _, B, _ in fed],
+    }
+    assert report.stopping == {
+        name: first_stop(c, **{c.needs: recorded[c.needs]}) for name, c in criteria.items()
+    }
+    assert any(batch is not None for batch in report.stopping.values())  # something to see
+    for name, criterion in monitor.criteria_.items():
+        assert [e[name] for e in report.history] == pytest.approx(criterion.signals_, nan_ok=True)
+    assert all(not hasattr(c, "signals_") for c in criteria.values())  # the user's: untouched
+    said = [f"{n} (at batch {b})" for n, b in report.stopping.items() if b is not None]
+    assert report.advice["criteria"] == f"Stopping criteria say stop: {', '.join(said)}."
+
+
+def test_criteria_without_probabilities():
+    class NoProba(Threshold):
+        predict_proba = property()  # hasattr is False
+
+    monitor = LabelingMonitor(HOLDOUT, criteria=default_criteria())
+    X_labeled, y_labeled = np.array([[0.0], [1.0]]), np.array([0, 1])
+    for _ in range(5):
+        monitor.update(NoProba().fit(), X_labeled, y_labeled, HOLDOUT[:4])
+    report = monitor.report()
+    assert report.stopping["classification_change"] == 1  # same predictions every time
+    for name in ("overall_uncertainty", "max_confidence", "uncertainty_variance"):
+        assert report.stopping[name] is None
+        assert all(np.isnan(e[name]) for e in report.history)
+
+
+def test_plot_with_criteria_and_baselines(tmp_path):
+    monitor, _ = blobs_run(np.asarray, criteria=default_criteria(), n_steps=3)
+    path = monitor.plot(tmp_path / "monitor.png")
+    assert image.imread(path).shape[:2] == (900, 900)  # a third row of panels
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(criteria=[KappaAverage()]), TypeError, "criteria must be a dict of names"),
+        (dict(criteria={"kappa": "KappaAverage"}), TypeError, "criteria['kappa'] must be a"),
+        (dict(criteria={"exploration": KappaAverage()}), ValueError, "criteria names must be"),
+        (dict(baselines="random"), ValueError, "baselines must be a tuple of names among"),
+        (dict(baselines=("random", "typiclust")), ValueError, "baselines must be a tuple"),
+        (dict(random_state="seed"), ValueError, "cannot be used to seed"),
+    ],
+)
+def test_monitor_criteria_and_baselines_parameters(kwargs, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        LabelingMonitor(HOLDOUT, **kwargs)
+
+
+def test_update_validation_of_the_pool():
+    X_labeled, y_labeled = np.array([[0.0], [1.0]]), np.array([0, 1])
+    monitor = LabelingMonitor(HOLDOUT, criteria=default_criteria())
+    model = Threshold().fit()
+    with pytest.raises(ValueError, match=re.escape("X_pool must have at least as many rows")):
+        monitor.update(model, X_labeled, y_labeled, HOLDOUT[:3], X_pool=HOLDOUT[:2])
+    with pytest.raises(ValueError, match="X_pool has 2 features but X_holdout has 1"):
+        monitor.update(model, X_labeled, y_labeled, HOLDOUT[:3], X_pool=np.zeros((5, 2)))
+    assert monitor.report().history == []
+    assert all(not hasattr(c, "signals_") for c in monitor.criteria_.values())
