@@ -256,3 +256,290 @@ def test_output_rules_are_in_the_help(capsys):
     with pytest.raises(SystemExit):
         main(["bench", "--help"])
     assert "reported before the benchmark runs" in " ".join(capsys.readouterr().out.split())
+
+
+# feasibility: the learning curve of a CSV or .npy file.
+
+
+@pytest.fixture
+def one_thread():
+    """BLAS on one thread: the command's many small fits otherwise spend
+    their time in BLAS threads waiting for each other on a busy machine."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
+def _sample():
+    """60 rows, 3 features, 3 classes named by text."""
+    import numpy as np
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(60, n_features=3, centers=3, cluster_std=3.0, random_state=0)
+    X = np.round(X, 3)  # written and read back exactly
+    return X, np.array(["ant", "bee", "cat"])[y]
+
+
+def _write_csv(path, X, y, *, header=True, label_at=-1):
+    """X and y as a CSV, the label in column ``label_at``, named 'kind'."""
+    position = label_at % (X.shape[1] + 1)
+    columns = [f"x{i}" for i in range(X.shape[1])]
+    columns.insert(position, "kind")
+    lines = [",".join(columns)] if header else []
+    for row, label in zip(X, y):
+        cells = [repr(float(v)) for v in row]
+        cells.insert(position, label)
+        lines.append(",".join(cells))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def _record_check(monkeypatch, after=lambda: None):
+    """Replace learning_curve_check by one that records its arguments and
+    returns a fixed result; returns the record."""
+    from iwkmeans.experiments import feasibility
+
+    calls = []
+
+    def check(X, y, classifier, **options):
+        calls.append((X, y, classifier, options))
+        after()
+        return feasibility.FeasibilityResult([12, 24], [[0.5, 0.75], [0.25, 0.5]])
+
+    monkeypatch.setattr(feasibility, "learning_curve_check", check)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "header, label_at, target",
+    [
+        (True, -1, None),  # the last column by default
+        (True, 1, "kind"),  # by its header name
+        (False, 0, "0"),  # by its position, no header
+        (False, -1, "-1"),
+        (False, -1, None),
+    ],
+)
+def test_feasibility_reads_a_csv(header, label_at, target, tmp_path, monkeypatch, capsys):
+    import numpy as np
+
+    from iwkmeans.experiments.feasibility import SIZES, FeasibilityResult
+
+    calls = _record_check(monkeypatch)
+    X, y = _sample()
+    data = _write_csv(tmp_path / "sample.csv", X, y, header=header, label_at=label_at)
+    argv = ["feasibility", data] + ([] if target is None else ["--target", target])
+    assert main(argv) == 0
+    ((X_read, y_read, model, options),) = calls
+    np.testing.assert_array_equal(X_read, X)
+    np.testing.assert_array_equal(y_read, y)
+    assert options == {
+        "sizes": SIZES,
+        "n_splits": 5,
+        "scoring": "accuracy",
+        "random_state": 0,
+    }
+    assert [type(step).__name__ for step in model] == ["StandardScaler", "LogisticRegression"]
+    out, err = capsys.readouterr()
+    label = "'kind'" if header else f"'{label_at % 4}'"
+    expected = FeasibilityResult([12, 24], [[0.5, 0.75], [0.25, 0.5]]).to_markdown()
+    assert out == (
+        f"{data}: 60 samples, 3 features, 3 classes (label column {label}); "
+        f"logistic, 5 folds, seed 0\n" + expected
+    )
+    assert err == ""
+
+
+def test_feasibility_csv_with_a_byte_order_mark(tmp_path, monkeypatch, capsys):
+    # Spreadsheets write one: it is not part of the first column's name.
+    import numpy as np
+
+    calls = _record_check(monkeypatch)
+    path = tmp_path / "bom.csv"
+    path.write_bytes("kind,x\na,1\nb,2\n".encode("utf-8-sig"))
+    assert main(["feasibility", str(path), "--target", "kind"]) == 0
+    np.testing.assert_array_equal(calls[0][1], ["a", "b"])
+    np.testing.assert_array_equal(calls[0][0], [[1.0], [2.0]])
+
+
+def test_feasibility_options_reach_the_check(tmp_path, monkeypatch, capsys):
+    calls = _record_check(monkeypatch)
+    X, y = _sample()
+    data = _write_csv(tmp_path / "sample.csv", X, y)
+    argv = ["feasibility", data, "--scoring", "f1_macro", "--seed", "7"]
+    for name, steps in [("knn", ["StandardScaler", "KNeighborsClassifier"]), ("forest", None)]:
+        assert main(argv + ["--classifier", name]) == 0
+        model, options = calls[-1][2:]
+        assert options["scoring"] == "f1_macro" and options["random_state"] == 7
+        if steps:
+            assert [type(step).__name__ for step in model] == steps
+        else:  # the forest is seeded too
+            assert type(model).__name__ == "RandomForestClassifier" and model.random_state == 7
+    assert "knn, 5 folds, seed 7" in capsys.readouterr().out
+
+
+def test_feasibility_on_npy_runs_the_check_and_writes_the_plot(tmp_path, capsys, one_thread):
+    # The real check, end to end, with the default model.
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from iwkmeans.experiments.feasibility import learning_curve_check
+
+    X, y = _sample()
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    argv = ["feasibility", str(tmp_path / "X.npy"), "--labels", str(tmp_path / "y.npy")]
+    assert main(argv + ["--output", str(tmp_path / "curve")]) == 0
+    out, err = capsys.readouterr()
+    first, rest = out.split("\n", 1)
+    assert first.endswith(f"(labels from {tmp_path / 'y.npy'}); logistic, 5 folds, seed 0")
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    expected = learning_curve_check(X, y, model, random_state=0).to_markdown()
+    assert rest == expected + f"Learning curve: {tmp_path / 'curve.png'}\n"  # .png appended
+    assert "| 48 |" in expected  # sizes 12, 24, 36, 48: 20% to 80% of 60
+    assert (tmp_path / "curve.png").read_bytes()[:8] == PNG_SIGNATURE
+    assert err == ""
+
+
+# (case id, files to write: name -> content, argv after "feasibility", what the
+#  one-line error must contain)
+FEASIBILITY_ERRORS = [
+    ("missing file", {}, ["none.csv"], "cannot read 'none.csv'"),
+    ("empty file", {"e.csv": ""}, ["e.csv"], "'e.csv' is empty"),
+    ("one column", {"c.csv": "a\n1\n2\n"}, ["c.csv"], "'c.csv' has one column"),
+    ("header only", {"h.csv": "x,kind\n"}, ["h.csv"], "'h.csv' has a header but no data"),
+    (
+        "text in a feature",
+        {"t.csv": "x,y,kind\n1,2,a\n3,oops,b\n"},
+        ["t.csv"],
+        "'t.csv', line 3, column 'y': 'oops' is not a number",
+    ),
+    (
+        "missing value",
+        {"m.csv": "x,y,kind\n1,2,a\n3,,b\n"},
+        ["m.csv"],
+        "'m.csv', line 3, column 'y': a missing value",
+    ),
+    (
+        "missing label",
+        {"n.csv": "x,y,kind\n1,2,a\n3,4, \n"},
+        ["n.csv"],
+        "'n.csv', line 3, column 'kind': a missing label",
+    ),
+    (
+        "ragged row",
+        {"r.csv": "x,y,kind\n1,2,a\n3,b\n"},
+        ["r.csv"],
+        "'r.csv', line 3: 2 cells where the first line has 3",
+    ),
+    (
+        "unknown target",
+        {"u.csv": "x,y,kind\n1,2,a\n"},
+        ["u.csv", "--target", "label"],
+        "--target 'label' is neither a column of the header of 'u.csv' (x, y, kind)",
+    ),
+    (
+        "target out of range",
+        {"o.csv": "1,2,a\n"},
+        ["o.csv", "--target", "3"],
+        "--target 3: 'o.csv' has 3 columns (positions 0 to 2, or -1 to -3)",
+    ),
+    ("npy without labels", {}, ["X.npy"], "'X.npy' is a .npy file: give its labels with --labels"),
+    ("target with npy", {}, ["X.npy", "--target", "0"], "--target is for CSV files"),
+    ("labels with csv", {"l.csv": "1,a\n"}, ["l.csv", "--labels", "y.npy"], "--labels is for .npy"),
+    ("unreadable npy", {"X.npy": "garbage"}, ["X.npy", "--labels", "y.npy"], "cannot read DATA"),
+    ("one class", {"k.csv": "1,a\n2,a\n3,a\n4,a\n5,a\n"}, ["k.csv"], "at least 2 classes"),
+    ("unknown scoring", {"s.csv": "1,a\n"}, ["s.csv", "--scoring", "nope"], "--scoring: unknown"),
+]
+
+
+@pytest.mark.parametrize(
+    "case, files, argv, message", FEASIBILITY_ERRORS, ids=[c[0] for c in FEASIBILITY_ERRORS]
+)
+def test_feasibility_bad_data_is_one_line(
+    case, files, argv, message, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    for name, content in files.items():
+        (tmp_path / name).write_text(content, encoding="utf-8")
+    assert main(["feasibility", *argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "Traceback" not in err
+    assert err.startswith("iwkmeans feasibility: error: ") and err.count("\n") == 1, err
+    assert message in err, err
+
+
+def test_feasibility_labels_of_the_wrong_length(tmp_path, capsys):
+    import numpy as np
+
+    np.save(tmp_path / "X.npy", np.zeros((10, 2)))
+    np.save(tmp_path / "y.npy", np.zeros(9))
+    assert main(["feasibility", str(tmp_path / "X.npy"), "--labels", str(tmp_path / "y.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "must hold one label per row of DATA, shape (10,); got shape (9,)" in err
+
+
+@pytest.mark.parametrize(
+    "case, setup, output, named",
+    BAD_OUTPUTS + PLOT_ONLY,
+    ids=[c[0] for c in BAD_OUTPUTS + PLOT_ONLY],
+)
+def test_feasibility_bad_output_fails_before_reading(
+    case, setup, output, named, tmp_path, monkeypatch, capsys
+):
+    output, named = _prepare(tmp_path, monkeypatch, setup, output, named)
+    files = sorted(p.name for p in tmp_path.iterdir())
+    # The data file does not exist: had it been read first, that would be the error.
+    assert main(["feasibility", str(tmp_path / "none.csv"), "--output", output]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    _assert_one_line_error(err, "feasibility", named)
+    assert "argument --output" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == files
+
+
+def test_feasibility_plot_needs_matplotlib_only_with_output(tmp_path, monkeypatch, capsys):
+    calls = _record_check(monkeypatch)
+    X, y = _sample()
+    data = _write_csv(tmp_path / "sample.csv", X, y)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    assert main(["feasibility", data, "--output", str(tmp_path / "c.png")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and calls == []
+    assert err.startswith("iwkmeans feasibility: error: matplotlib is not installed")
+    assert 'pip install "iwkmeans[demo]"' in err
+    assert main(["feasibility", data]) == 0  # the table needs no plot
+    assert "| labeled |" in capsys.readouterr().out
+
+
+def test_feasibility_output_removed_during_the_run_is_one_line(tmp_path, monkeypatch, capsys):
+    X, y = _sample()
+    data = _write_csv(tmp_path / "sample.csv", X, y)
+    directory = tmp_path / "out"
+    directory.mkdir()
+    _record_check(monkeypatch, after=directory.rmdir)
+    path = directory / "curve.png"
+    assert main(["feasibility", data, "--output", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert "| labeled |" in out and "Learning curve" not in out  # the table is kept
+    _assert_one_line_error(err, "feasibility", path)
+
+
+def test_feasibility_rules_are_in_the_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["feasibility", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for rule in (
+        "20%, 40%, 60% and 80%",
+        "'rising' if the mean gain from the 60% to the 80% subset is larger than its "
+        "standard deviation across folds",
+        "the label is the last column, or the one --target names",
+        "Its first line is a header (column names) when one of its cells outside the "
+        "label column is not a number",
+        "Exit status",
+    ):
+        assert rule in help_text

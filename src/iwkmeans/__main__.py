@@ -1,4 +1,4 @@
-"""Command line of iwkmeans: ``python -m iwkmeans bench|demo [options]``."""
+"""Command line of iwkmeans: ``python -m iwkmeans bench|demo|feasibility [options]``."""
 
 import argparse
 import importlib
@@ -6,6 +6,8 @@ import io
 import os
 import sys
 import time
+
+import numpy as np
 
 # ``demo --output``: the format a suffix-less name gets, and the formats that
 # need a Pillow codec this installation may lack.
@@ -46,7 +48,12 @@ def _extra_missing(prog, command):
     needs modules of an extra that are not installed."""
     if command not in _COMMAND_EXTRAS:
         return False
-    extra, modules = _COMMAND_EXTRAS[command]
+    return _modules_missing(prog, *_COMMAND_EXTRAS[command])
+
+
+def _modules_missing(prog, extra, modules):
+    """True, after one line on stderr naming the ``extra`` to install, if
+    any of ``modules`` is not installed."""
     missing = _missing_modules(modules)
     if not missing:
         return False
@@ -233,7 +240,254 @@ def _parser():
         help="also run Clustered, Submodular (Zhdanov 2019), BADGE, TypiClust "
         "(labeled samples as fixed centroids) and Cluster-Margin (hierarchical K-Means)",
     )
+    feasibility = commands.add_parser(
+        "feasibility",
+        help="will active learning help? the learning curve of random labeled subsets",
+        description="Train a classifier on random subsets of 20%, 40%, 60% and 80% of "
+        "a labeled sample, over 5 stratified folds, print the learning curve (mean, "
+        "std and 10th-90th percentiles of the score over folds) and its verdict: "
+        "'rising' if the mean gain from the 60% to the 80% subset is larger than its "
+        "standard deviation across folds (more labels still help: an active-learning "
+        "sampler has room to beat random labeling), 'flat' otherwise (random "
+        "labeling will do).",
+        epilog="DATA is a CSV file or a .npy file. A CSV is read as comma-separated "
+        "UTF-8 text: the label is the last column, or the one --target names; every "
+        "other column must hold numbers; labels may be any text. Its first line is a "
+        "header (column names) when one of its cells outside the label column is not "
+        "a number, or holds the --target name. A .npy file holds the 2-D array of "
+        "numbers X and needs --labels, a .npy file of one label per row. " + EXIT_STATUS,
+    )
+    feasibility.add_argument("data", metavar="DATA", help="the labeled sample: FILE.csv or X.npy")
+    feasibility.add_argument(
+        "--target",
+        metavar="COLUMN",
+        help="CSV only: the label column, by its header name or its 0-based "
+        "position (negative counts from the end; default: the last column)",
+    )
+    feasibility.add_argument(
+        "--labels", metavar="FILE", help=".npy DATA only (required there): the labels, a .npy file"
+    )
+    feasibility.add_argument(
+        "--classifier",
+        choices=sorted(_CLASSIFIERS),
+        default="logistic",
+        help="the model: logistic (standardized features, logistic regression; the "
+        "default), forest (a random forest of 100 trees, seeded with --seed) or knn (standardized "
+        "features, 5 nearest neighbours)",
+    )
+    feasibility.add_argument(
+        "--scoring",
+        default="accuracy",
+        metavar="NAME",
+        help="a scikit-learn scoring name, e.g. balanced_accuracy or f1_macro (default: accuracy)",
+    )
+    feasibility.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="S",
+        help="seed of the folds and of the subsets (default: 0)",
+    )
+    feasibility.add_argument(
+        "--output",
+        metavar="PNG",
+        help="also write the learning curve to PNG (needs matplotlib, the 'demo' "
+        "extra; the same rules as demo --output, checked before any work)",
+    )
     return parser
+
+
+def _logistic(seed):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+
+
+def _forest(seed):
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(n_estimators=100, random_state=seed)
+
+
+def _knn(seed):
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), KNeighborsClassifier())
+
+
+# ``feasibility``: 5 folds, so that the largest subset, 80% of the sample, is
+# a whole training part (4 of the 5 folds).
+_FOLDS = 5
+
+# ``feasibility --classifier``: the models on offer, built when chosen, from
+# the --seed (only the forest draws random numbers).
+_CLASSIFIERS = {"logistic": _logistic, "forest": _forest, "knn": _knn}
+
+
+class DataError(Exception):
+    """A data file that cannot be read; the message names the file and why."""
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_csv(path, target):
+    """X (float64) and y (str) from a CSV file, the label column chosen by
+    ``target`` (a header name, a position, or None for the last column)."""
+    import csv
+
+    try:
+        # utf-8-sig: the byte-order mark that spreadsheets write is not part
+        # of the first column's name.
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            lines = [(n, row) for n, row in enumerate(csv.reader(file), start=1) if row]
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"cannot read {path!r}: {error}") from error
+    if not lines:
+        raise DataError(f"{path!r} is empty")
+    first = lines[0][1]
+    header = target is not None and target in first
+    if header:
+        column = first.index(target)
+    else:
+        try:
+            column = -1 if target is None else int(target)
+        except ValueError:
+            raise DataError(
+                f"--target {target!r} is neither a column of the header of {path!r} "
+                f"({', '.join(first)}) nor a column position"
+            ) from None
+        if not -len(first) <= column < len(first):
+            raise DataError(
+                f"--target {target}: {path!r} has {len(first)} columns "
+                f"(positions 0 to {len(first) - 1}, or -1 to -{len(first)})"
+            )
+        column %= len(first)
+        header = any(not _is_number(c) for i, c in enumerate(first) if i != column)
+    names = first if header else [str(i) for i in range(len(first))]
+    if len(names) < 2:
+        raise DataError(f"{path!r} has one column; it needs features and a label")
+    rows, labels = [], []
+    for n, row in lines[1:] if header else lines:
+        if len(row) != len(names):
+            raise DataError(
+                f"{path!r}, line {n}: {len(row)} cells where the first line has {len(names)}"
+            )
+        values = []
+        for i, cell in enumerate(row):
+            if i == column:
+                continue
+            try:
+                values.append(float(cell))
+            except ValueError:
+                what = "a missing value" if not cell.strip() else f"{cell!r} is not a number"
+                raise DataError(f"{path!r}, line {n}, column {names[i]!r}: {what}") from None
+        label = row[column].strip()
+        if not label:
+            raise DataError(f"{path!r}, line {n}, column {names[column]!r}: a missing label")
+        rows.append(values)
+        labels.append(label)
+    if not rows:
+        raise DataError(f"{path!r} has a header but no data")
+    return np.array(rows, dtype=float), np.array(labels), names[column]
+
+
+def _read_npy(path, name):
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise DataError(f"cannot read {name} {path!r}: {_one_line(error)}") from error
+
+
+def _read_data(args):
+    """X, y and a description of the label, from ``args`` (DataError if not)."""
+    if args.data.lower().endswith(".npy"):
+        if args.target is not None:
+            raise DataError(
+                "--target is for CSV files; give the labels of a .npy file with --labels"
+            )
+        if args.labels is None:
+            raise DataError(f"{args.data!r} is a .npy file: give its labels with --labels FILE.npy")
+        X = _read_npy(args.data, "DATA")
+        y = _read_npy(args.labels, "--labels")
+        if X.ndim != 2:
+            raise DataError(f"{args.data!r} must hold a 2-D array; got shape {X.shape}")
+        if y.shape != (X.shape[0],):
+            raise DataError(
+                f"--labels {args.labels!r} must hold one label per row of DATA, shape "
+                f"({X.shape[0]},); got shape {y.shape}"
+            )
+        return X, y, f"labels from {args.labels}"
+    if args.labels is not None:
+        raise DataError("--labels is for .npy files; a CSV holds its labels (see --target)")
+    X, y, name = _read_csv(args.data, args.target)
+    return X, y, f"label column {name!r}"
+
+
+def _feasibility(prog, args):
+    plot_path = None
+    if args.output is not None:
+        if _modules_missing(prog, "demo", ("matplotlib",)):
+            return 2
+        plot_path = _output_or_exit(prog, args, plot=True)
+        if plot_path is None:
+            return 2
+
+    from sklearn.metrics import get_scorer_names
+
+    from .experiments.feasibility import SIZES, learning_curve_check
+
+    if args.scoring not in get_scorer_names():  # scikit-learn's own message lists all 60
+        print(
+            f"{prog}: error: argument --scoring: unknown scoring {args.scoring!r}; e.g. "
+            f"accuracy, balanced_accuracy, f1_macro (all: sklearn.metrics.get_scorer_names())",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        X, y, label = _read_data(args)
+        result = learning_curve_check(
+            X,
+            y,
+            _CLASSIFIERS[args.classifier](args.seed),
+            sizes=SIZES,
+            n_splits=_FOLDS,
+            scoring=args.scoring,
+            random_state=args.seed,
+        )
+    except (DataError, ValueError, TypeError) as error:
+        print(f"{prog}: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    n_classes = np.unique(y).size
+    print(
+        f"{args.data}: {X.shape[0]} samples, {X.shape[1]} features, {n_classes} classes "
+        f"({label}); {args.classifier}, {_FOLDS} folds, seed {args.seed}"
+    )
+    print(result.to_markdown(), end="", flush=True)
+    if plot_path is None:
+        return 0
+    import matplotlib
+
+    plot = io.BytesIO()
+    suffix = os.path.splitext(plot_path)[1][1:].lower()
+    with matplotlib.rc_context({"savefig.format": suffix}):
+        result.plot(plot, title=os.path.basename(args.data))
+    try:
+        _write(plot_path, plot.getvalue())
+    except OutputError as error:
+        print(f"{prog}: error: {_one_line(error)}", file=sys.stderr)
+        return 1
+    print(f"Learning curve: {os.path.abspath(plot_path)}")
+    return 0
 
 
 def _demo(prog, args):
@@ -286,6 +540,8 @@ def main(argv=None):
         return 2
     if args.command == "demo":
         return _demo(prog, args)
+    if args.command == "feasibility":
+        return _feasibility(prog, args)
     output = None
     if args.output is not None:
         output = _output_or_exit(prog, args, plot=False)
