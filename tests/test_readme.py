@@ -12,9 +12,16 @@ RUNNABLE = [
     "### One call: `query`",
     "### Query by committee",
     "### TypiClust and Cluster-Margin on the package's K-Means",
+    "### Stopping criteria",
+    "### Will active learning help? The feasibility check",
+    "### Is the labeled set biased? The reuse check",
+    "### IWKMeans variants",
+    "### Any metric: `scoring`",
+    "### Ranking methods: Friedman and Nemenyi",
 ]
 
 
 @pytest.mark.parametrize("heading", RUNNABLE)
-def test_section_runs(heading):
+def test_section_runs(heading, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the sections that draw write their pictures here
     run_readme_section(heading)
