@@ -34,7 +34,7 @@ CLUSTER_STD = 4.0
 LLOYD_SHAPES = (
     (100_000, 16, 8, 10),
     (100_000, 64, 100, 10),
-    (1_000_000, 32, 256, 5),
+    (1_000_000, 32, 256, 3),
     (20_000, 128, 1000, 10),
 )
 QUICK_MAX_ITER = 3
@@ -50,7 +50,11 @@ MARGINAL_SHORT_ITER = 1
 # million-row Lloyd, the sparse Lloyd: scikit-learn's sparse iteration took
 # 1.6-4.8 s on the 2-core AMD EPYC; k-means++ on 100000 rows, a tenth of
 # SLOW_ROW_SAMPLES: 1.3-2.3 s): at most this many, each after an untimed
-# call. The Lloyd ones took 455 of a full run's 860 s there with 5.
+# call. The Lloyd ones took 455 of a full run's 860 s there with 5. With 3,
+# the full run still took 734 s (23:40, quiet): 177 s for the 50000-row
+# sparse rows and 101 s for the million-row ones at max_iter=5, hence the
+# sparse pool of 20000 rows and max_iter=3 there (the per-iteration rate
+# comes from the marginal iterations either way).
 SLOW_ROW_REPEATS = 3
 SLOW_ROW_SAMPLES = 1_000_000
 # (n, d, n_fixed, k, max_iter)
@@ -67,7 +71,7 @@ SEEDING_SHAPE = (100_000, 64, 100)
 MINIBATCH_SHAPE = (200_000, 32, 100, 3)
 # A TF-IDF-like pool (n, vocabulary, k, share of stored values, iterations):
 # 100 stored values per row on average, rows scaled to unit norm.
-SPARSE_SHAPE = (50_000, 20_000, 100, 0.005, 3)
+SPARSE_SHAPE = (20_000, 20_000, 100, 0.005, 3)
 QUICK_SPARSE_SAMPLES = 10_000
 MINIBATCH_SIZE = 1024
 QUICK_MINIBATCH_SAMPLES = 50_000
