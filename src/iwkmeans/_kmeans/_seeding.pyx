@@ -184,6 +184,7 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
         int panel = fused_panel(X, floating is double, packed != NULL)
         bint small = lanes > 0
         bint tile = not small and 0 < n_candidates <= panel
+        bint gemm = packed == NULL and not small and not tile
         int width = lanes if small else (panel if tile else n_candidates)
         floating* norms = <floating*> malloc(width * sizeof(floating))
         floating* centers_t = NULL
@@ -206,11 +207,11 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
     dots = NULL  # each thread allocates its own below
     frame = NULL
     with parallel(num_threads=n_threads):
-        if packed == NULL and not small and not tile:
+        if gemm:
             dots = <floating*> malloc(CHUNK_SIZE * n_candidates * sizeof(floating))
         if packed == NULL:
             frame = frame_buffer(values, X)
-        if ((packed == NULL and not small and not tile and dots == NULL)
+        if ((gemm and dots == NULL)
                 or (packed == NULL and needs_frame_buffer(X) and frame == NULL)):
             failed[0] = True
         for chunk in prange(n_chunks_of(n_samples), schedule="dynamic"):
