@@ -3,7 +3,7 @@ greedy procedure."""
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iwkmeans import kmeans_plusplus
@@ -205,6 +205,7 @@ def test_seeding_leaves_each_samples_nearest_center(p):
     np.testing.assert_array_equal(labels, distances.argmin(axis=1))
 
 
+@settings(max_examples=20)
 @given(seedings)
 def test_kmeans_plusplus_fit_is_the_fit_from_its_picks(p):
     from iwkmeans import IncrementalKMeans
