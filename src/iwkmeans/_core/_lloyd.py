@@ -45,8 +45,7 @@ def lloyd_fit(
         for _ in range(n_init):
             labels = np.empty(X.shape[0], dtype=np.int32)
             # k-means++ leaves in labels the first assignment (its own
-            # distances rank the centers), so Lloyd's first iteration skips
-            # it; a random draw leaves labels alone.
+            # distances rank the centers), so Lloyd's first iteration skips it.
             labelled = isinstance(init, str) and init == "k-means++"
             if isinstance(init, str):
                 free_init = take_rows(
@@ -60,7 +59,7 @@ def lloyd_fit(
                         random_state,
                         n_threads,
                         frame,
-                        labels,
+                        labels if labelled else None,
                     ),
                 )
             else:
