@@ -468,8 +468,6 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
         double* potential = NULL
         int* label = NULL if nearest is None else &nearest[0]
 
-    if nearest is not None and nearest.shape[0] != n_samples:
-        raise ValueError(f"nearest must have {n_samples} entries; got {nearest.shape[0]}")
     improved.count = NULL
     improved.rows = NULL
     improved.span = lanes if lanes > 0 else 1
