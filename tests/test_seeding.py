@@ -3,7 +3,7 @@ greedy procedure."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from iwkmeans import kmeans_plusplus
@@ -169,59 +169,3 @@ def test_n_local_trials_changes_picks_but_not_validity():
     _, one = kmeans_plusplus(X, 10, random_state=0, n_local_trials=1)
     _, many = kmeans_plusplus(X, 10, random_state=0, n_local_trials=8)
     assert len(set(one)) == len(set(many)) == 10
-
-
-# The seeding's labels: Lloyd's first assignment -----------------------------
-#
-# A k-means++ fit starts Lloyd from the labels the seeding leaves (each
-# sample's nearest center by the seeding's own distances), not from an
-# assignment pass. On small integers every distance is exact in both
-# kernels, ties included, so the labels, and the whole fit, must be those
-# of an assignment pass.
-
-
-def integer_seeding(seed, n, d, n_fixed, k, dtype, duplicates):
-    """Small integers: exact distances, many exact ties."""
-    rng = np.random.default_rng(seed)
-    X = rng.integers(-4, 5, size=(n, d)).astype(dtype)
-    if duplicates:
-        X = X[rng.integers(0, min(n, 3 + k), size=n)]
-    w = rng.integers(0, 3, size=n).astype(dtype)
-    w[rng.choice(n, size=k, replace=False)] = 1
-    fixed = rng.integers(-4, 5, size=(n_fixed, d)).astype(dtype)
-    return X, w, fixed
-
-
-@given(seedings)
-def test_seeding_leaves_each_samples_nearest_center(p):
-    X, w, fixed = integer_seeding(**p)
-    labels = np.full(X.shape[0], -7, dtype=np.int32)
-    picks = greedy_kmeans_plusplus(
-        X, w, fixed, p["k"], np.random.RandomState(p["seed"]), 3, 1, nearest=labels
-    )
-    centers = np.concatenate([fixed, X[picks]]).astype(np.float64)
-    distances = ((X.astype(np.float64)[:, None, :] - centers[None]) ** 2).sum(axis=2)
-    # argmin: the lowest index of equal distances, as Lloyd's rule.
-    np.testing.assert_array_equal(labels, distances.argmin(axis=1))
-
-
-@settings(max_examples=20)
-@given(seedings)
-def test_kmeans_plusplus_fit_is_the_fit_from_its_picks(p):
-    from iwkmeans import IncrementalKMeans
-
-    X, w, fixed = integer_seeding(**p)
-    k, seed = p["k"], p["seed"]
-    init, _ = kmeans_plusplus(X, k, sample_weight=w, fixed_centers=fixed, random_state=seed)
-    with every_thread():
-        for n_threads in (1, 3):
-            seeded = IncrementalKMeans(k, random_state=seed, n_threads=n_threads).fit(
-                X, sample_weight=w, fixed_centers=fixed
-            )
-            given_init = IncrementalKMeans(k, init=init, n_threads=n_threads).fit(
-                X, sample_weight=w, fixed_centers=fixed
-            )
-            np.testing.assert_array_equal(seeded.labels_, given_init.labels_)
-            np.testing.assert_array_equal(seeded.cluster_centers_, given_init.cluster_centers_)
-            assert seeded.n_iter_ == given_init.n_iter_
-            assert seeded.inertia_ == given_init.inertia_

@@ -43,28 +43,17 @@ def lloyd_fit(
     best = None
     with single_threaded_blas():
         for _ in range(n_init):
-            labels = np.empty(X.shape[0], dtype=np.int32)
-            # k-means++ leaves in labels the first assignment (its own
-            # distances rank the centers), so Lloyd's first iteration skips it.
-            labelled = isinstance(init, str) and init == "k-means++"
             if isinstance(init, str):
                 free_init = take_rows(
                     X,
                     initial_picks(
-                        init,
-                        X,
-                        weights,
-                        fixed_centers,
-                        n_clusters,
-                        random_state,
-                        n_threads,
-                        frame,
-                        labels if labelled else None,
+                        init, X, weights, fixed_centers, n_clusters, random_state, n_threads, frame
                     ),
                 )
             else:
                 free_init = init
             centers = np.concatenate([framed_fixed, frame.to(free_init)])
+            labels = np.empty(X.shape[0], dtype=np.int32)
             if verbose:
                 print("Initialization complete")
             n_iter, inertia = _lloyd.lloyd(
@@ -79,7 +68,6 @@ def lloyd_fit(
                 n_threads,
                 bool(verbose),
                 weight_scale,
-                labelled,
             )
             if best is None or inertia < best[3]:
                 best = (centers, labels, n_iter, inertia)

@@ -17,16 +17,10 @@ def greedy_kmeans_plusplus(
     n_local_trials,
     n_threads,
     frame=None,
-    nearest=None,
 ):
     """Indices of the k-means++ picks for inputs that are already validated
     (fixed centers in user coordinates), computed in X's frame (see iwkmeans._core._frame;
-    ``frame`` if the caller has it already) with weights of at most 1.
-
-    ``nearest`` (int32, (n_samples,), or None) receives each sample's
-    nearest center among the fixed ones and the picks, numbered as
-    :func:`lloyd_fit` numbers centers (fixed first): the labels of Lloyd's
-    first assignment, which the seeding has already found."""
+    ``frame`` if the caller has it already) with weights of at most 1."""
     first_draw, trial_draws = kmeans_plusplus_draws(random_state, n_clusters, n_local_trials)
     frame = frame or frame_of(X, n_threads)
     weights, _ = normalised_weights(sample_weight)
@@ -40,7 +34,6 @@ def greedy_kmeans_plusplus(
             trial_draws,
             picks,
             n_threads,
-            nearest,
         )
     return picks
 
@@ -56,21 +49,11 @@ def kmeans_plusplus_draws(random_state, n_clusters, n_local_trials):
 
 
 def initial_picks(
-    init,
-    X,
-    sample_weight,
-    fixed_centers,
-    n_clusters,
-    random_state,
-    n_threads,
-    frame=None,
-    nearest=None,
+    init, X, sample_weight, fixed_centers, n_clusters, random_state, n_threads, frame=None
 ):
     """Rows of X (validated) where the free centers start, for ``init`` in
     {"k-means++", "random"}: greedy weighted k-means++ around the fixed
-    centers, or distinct rows drawn in proportion to their weight.
-    k-means++ also fills ``nearest`` if given (see greedy_kmeans_plusplus);
-    a random draw leaves it alone."""
+    centers, or distinct rows drawn in proportion to their weight."""
     if init == "random":
         return random_state.choice(
             X.shape[0],
@@ -87,5 +70,4 @@ def initial_picks(
         check_n_local_trials(None, n_clusters),
         n_threads,
         frame,
-        nearest,
     )

@@ -763,7 +763,7 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
           const int32_t[::1] indptr, const floating[::1] shift, double scale,
           int n_features, const floating[::1] sample_weight, floating[:, ::1] centers,
           int n_fixed, int max_iter, double tol, int[::1] labels, int n_threads,
-          bint verbose, double weight_scale=1.0, bint labelled=False):
+          bint verbose, double weight_scale=1.0):
     """Run weighted Lloyd iterations to convergence, all without the GIL.
 
     Stops when no label changes (strict convergence) or when the squared
@@ -778,15 +778,9 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
     this way. Returns (n_iter, inertia), the inertia in the frame. Raises
     MemoryError if memory runs out. verbose prints the inertia in the user's
     units, for weights that were divided by weight_scale.
-
-    labelled: labels holds on entry each sample's nearest center (as the
-    k-means++ seeding that chose the free centers found it), so the first
-    iteration takes the free centers' statistics from them (weighted_sums,
-    which computes no distance) instead of an assignment pass.
     IN: values, indices, indptr, shift, sample_weight (n_samples,).
     INOUT: centers (n_fixed + n_free, n_features, in the frame; rows below
-    n_fixed are read, never written), labels (n_samples,; OUT unless
-    labelled).
+    n_fixed are read, never written). OUT: labels (n_samples,).
     """
     cdef:
         Rows X = rows_of(values, indices, indptr, shift, scale, sample_weight.shape[0],
@@ -812,8 +806,7 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
         # An iteration's pass: the labels, and the free centers' statistics.
         Pass step
 
-    if not labelled:
-        labels[:] = -1
+    labels[:] = -1
     # The work of an iteration: the fixed centers are scanned once, before
     # the loop, and every iteration scans the free ones.
     n_threads = useful_threads(n_threads, X.n_samples, n_free * n_features)
@@ -845,15 +838,8 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
                     with gil:
                         raise MemoryError()
             for iteration in range(max_iter):
-                if labelled and iteration == 0:
-                    # Every label is new, and known: no distance to compute.
-                    changed = X.n_samples
-                    if weighted_sums(v, X, sample_weight, &labels[0], n_fixed, n_free,
-                                     sums, weights, n_threads) < 0:
-                        changed = -1
-                else:
-                    changed = assign_and_sum(v, X, packed, sample_weight, current,
-                                             step, fixed_nearest, n_threads)
+                changed = assign_and_sum(v, X, packed, sample_weight, current, step,
+                                         fixed_nearest, n_threads)
                 if changed < 0:
                     with gil:
                         raise MemoryError()

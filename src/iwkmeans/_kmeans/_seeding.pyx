@@ -37,19 +37,17 @@ cdef enum:
 
 cdef int update_closest(const floating* values, Rows X, const floating* x_norms,
                         floating* closest, const floating* centers, int n_centers,
-                        int* label, int first_label, int n_threads) noexcept nogil:
+                        int n_threads) noexcept nogil:
     """closest[i] = min(closest[i], min_j d(y_i, c_j)), squared distances in
-    the frame, and, if label is not NULL, label[i] = first_label + j where
-    center j made closest[i] smaller (the lowest such j of equal distances).
-    Returns -1 if memory ran out, else 0.
+    the frame. Returns -1 if memory ran out, else 0.
     IN: values, x_norms (n_samples,), centers (n_centers, n_features).
-    INOUT: closest, label (n_samples,).
+    INOUT: closest (n_samples,).
     """
     cdef:
         Py_ssize_t n_samples = X.n_samples
         int n_features = X.n_features
         Py_ssize_t chunk, start, i
-        int rows, j, nearest_j
+        int rows, j
         floating d, nearest
         floating* dots
         floating* frame
@@ -78,17 +76,12 @@ cdef int update_closest(const floating* values, Rows X, const floating* x_norms,
             for i in range(start, start + rows):
                 row = dots + (i - start) * n_centers
                 nearest = closest[i]
-                nearest_j = -1
                 for j in range(n_centers):
                     # The expansion can round a true 0 to a tiny negative.
                     d = x_norms[i] + row[j] + norms[j]
                     d = d if d > 0 else 0
-                    if d < nearest:
-                        nearest = d
-                        nearest_j = j
+                    nearest = d if d < nearest else nearest
                 closest[i] = nearest
-                if label != NULL and nearest_j >= 0:
-                    label[i] = first_label + nearest_j
         free(dots)
         free(frame)
     free(norms)
@@ -264,31 +257,21 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
 
 
 cdef void adopt(floating* closest, Improved improved, const floating* improved_values,
-                int n_candidates, int winner, Py_ssize_t n_samples, int* label,
-                int new_label, int n_threads) noexcept nogil:
-    """closest becomes what score_candidates found for candidate ``winner``,
-    and, if label is not NULL, label[i] = new_label where that is smaller
-    (an equal distance keeps the earlier center, of lower index).
-    IN: improved, improved_values. INOUT: closest, label (n_samples,)."""
+                int n_candidates, int winner, Py_ssize_t n_samples,
+                int n_threads) noexcept nogil:
+    """closest becomes what score_candidates found for candidate ``winner``.
+    IN: improved, improved_values. INOUT: closest (n_samples,)."""
     cdef:
-        Py_ssize_t chunk, start, first, i
+        Py_ssize_t chunk, start, first
         int m, lane
-        floating value
     for chunk in prange(n_chunks_of(n_samples), schedule="dynamic",
                         num_threads=n_threads):
         start = chunk * CHUNK_SIZE
         for m in range(improved.count[chunk]):
             first = start + improved.rows[start + m]
             for lane in range(min(<Py_ssize_t> improved.span, n_samples - first)):
-                i = first + lane
-                value = improved_values[first * n_candidates + winner * improved.span
-                                        + lane]
-                # value = min(closest[i], d): only a smaller one is the
-                # winner's (a select, not a branch: rows of one span go
-                # either way).
-                if label != NULL:
-                    label[i] = new_label if value < closest[i] else label[i]
-                closest[i] = value
+                closest[first + lane] = improved_values[
+                    first * n_candidates + winner * improved.span + lane]
 
 
 cdef inline double run_potential(const floating* w, const floating* closest,
@@ -424,19 +407,15 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
                     const floating[::1] sample_weight,
                     const floating[:, ::1] fixed_centers, double first_draw,
                     const double[:, ::1] trial_draws, Py_ssize_t[::1] picks,
-                    int n_threads, int[::1] nearest=None):
+                    int n_threads):
     """Pick picks.shape[0] samples as new centers.
 
     IN: the samples (values, indices, indptr: dense or CSR, with the frame
     shift and scale, as in _lloyd.lloyd), sample_weight, fixed_centers
     ((n_fixed, n_features), in the frame, may have no rows), trial_draws
     (in [0, 1), (n_picks, n_trials): the candidates of each pick). OUT:
-    picks (indices into X), and, unless None, nearest (n_samples,): each
-    sample's nearest center among the fixed ones and the picks, numbered as
-    Lloyd numbers them (fixed first, then the picks in order; equal
-    distances go to the lower number), as the seeding's own distances rank
-    them. first_draw, in [0, 1), is used only without fixed centers, where
-    the first pick is proportional to weight alone.
+    picks (indices into X). first_draw, in [0, 1), is used only without
+    fixed centers, where the first pick is proportional to weight alone.
     Between picks it lets Python handle signals (Ctrl-C raises
     KeyboardInterrupt within one pick); raises MemoryError if memory runs
     out. Every buffer is freed either way.
@@ -466,7 +445,6 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
         double* prefix = NULL
         double* partial = NULL
         double* potential = NULL
-        int* label = NULL if nearest is None else &nearest[0]
 
     improved.count = NULL
     improved.rows = NULL
@@ -505,7 +483,7 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
                 for i in range(n_samples):
                     closest[i] = INFINITY
                 if update_closest(v, X, x_norms, closest, &fixed_centers[0, 0],
-                                  n_fixed, label, 0, n_threads) < 0:
+                                  n_fixed, n_threads) < 0:
                     with gil:
                         raise MemoryError()
             else:
@@ -521,7 +499,7 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
                     closest[i] = INFINITY
                 dense_row(v, X, pick, candidates)
                 if update_closest(v, X, x_norms, closest, candidates, 1,
-                                  label, 0, n_threads) < 0:
+                                  n_threads) < 0:
                     with gil:
                         raise MemoryError()
                 closest[pick] = 0
@@ -554,11 +532,7 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
                 pick = candidate_index[best]
                 picks[c] = pick
                 adopt(closest, improved, improved_values, n_trials, best, n_samples,
-                      label, n_fixed + c, n_threads)
-                # The pick is its own nearest center unless an earlier one
-                # coincides with it.
-                if label != NULL and closest[pick] > 0:
-                    label[pick] = n_fixed + c
+                      n_threads)
                 closest[pick] = 0
                 # The winner's potentials per chunk are already known; only the
                 # chunk of the pick itself changed (its own distance is now 0).
