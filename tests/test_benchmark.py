@@ -10,13 +10,21 @@ import numpy as np
 import pytest
 
 from iwkmeans import benchmark
-from iwkmeans.benchmark import cases, memory, peers
+from iwkmeans.benchmark import cases, memory, peers, timing
 from iwkmeans.benchmark import runner as runner_module
 from iwkmeans.benchmark.runner import _Runner
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="needs /proc/self/status"
 )
+
+
+@pytest.fixture(autouse=True)
+def _no_settling_pause(monkeypatch):
+    # These tests check what the runner computes and reports, never a time:
+    # the pause before each timed call (0.2 s, against other processes'
+    # spinning threads) would only make them slow.
+    monkeypatch.setattr(timing, "SETTLE_SECONDS", 0)
 
 
 def _normal_blobs(monkeypatch):

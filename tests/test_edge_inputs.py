@@ -47,10 +47,12 @@ from _helpers import DTYPES
 # --------------------------------------------------------------------------
 
 # Run in a child process: before the structure check these crashed the
-# interpreter (SIGSEGV) or corrupted memory, which must show as one failed
-# test, not as a dead test run. The child builds the variant, passes it to
-# every entry point and prints, for each, the error it got (or "accepted")
-# and whether the matrix's arrays were changed.
+# interpreter (SIGSEGV) or corrupted memory, which must show as failed tests,
+# not as a dead test run. One child runs every variant (starting a process
+# that imports the package takes seconds here): for each, it names the
+# variant on stderr, builds it, passes it to every entry point and prints one
+# line of JSON: the error each call got (or "accepted") and whether the
+# matrix's arrays were changed.
 CHILD = textwrap.dedent("""
     import json, sys
     import numpy as np
@@ -62,70 +64,74 @@ CHILD = textwrap.dedent("""
                           select_wkmeans)
     from iwkmeans.experiments.metrics import exploration
 
-    variant = sys.argv[1]
-    n_samples, n_features = 30, 6
-    good = sparse.random(n_samples, n_features, density=0.5, format="csr",
-                         random_state=np.random.default_rng(0))
-    data, indices, indptr = good.data.copy(), good.indices.copy(), good.indptr.copy()
-    dense = good.toarray()
-    if variant == "column_too_large":
-        indices[7] = n_features + 3
-    elif variant == "column_negative":
-        indices[7] = -1
-    elif variant == "indptr_decreasing":
-        indptr[10] = indptr[12] + 2
-    M = sparse.csr_matrix((data, indices, indptr), shape=good.shape)
-    # The constructor refuses these, but a matrix's arrays can be replaced later.
-    if variant == "indptr_start":
-        M.indptr = indptr + 1
-    elif variant == "indptr_end":
-        M.data, M.indices = np.r_[data, 1.0], np.r_[indices, 0].astype(indices.dtype)
-    elif variant == "indptr_length":
-        M.indptr = indptr[:-1]
-    elif variant == "indices_length":
-        M.indices = indices[:-1]
-    elif variant == "csc_row":
-        M = good.tocsc()
-        M.indices[4] = n_samples
-    elif variant == "coo_column":
-        M = good.tocoo()
-        M.col[4] = n_features
-    arrays = {part: getattr(M, part).copy()
-              for part in ("data", "indices", "indptr", "row", "col") if hasattr(M, part)}
+    def outcomes(variant):
+        n_samples, n_features = 30, 6
+        good = sparse.random(n_samples, n_features, density=0.5, format="csr",
+                             random_state=np.random.default_rng(0))
+        data, indices, indptr = good.data.copy(), good.indices.copy(), good.indptr.copy()
+        dense = good.toarray()
+        if variant == "column_too_large":
+            indices[7] = n_features + 3
+        elif variant == "column_negative":
+            indices[7] = -1
+        elif variant == "indptr_decreasing":
+            indptr[10] = indptr[12] + 2
+        M = sparse.csr_matrix((data, indices, indptr), shape=good.shape)
+        # The constructor refuses these, but a matrix's arrays can be replaced later.
+        if variant == "indptr_start":
+            M.indptr = indptr + 1
+        elif variant == "indptr_end":
+            M.data, M.indices = np.r_[data, 1.0], np.r_[indices, 0].astype(indices.dtype)
+        elif variant == "indptr_length":
+            M.indptr = indptr[:-1]
+        elif variant == "indices_length":
+            M.indices = indices[:-1]
+        elif variant == "csc_row":
+            M = good.tocsc()
+            M.indices[4] = n_samples
+        elif variant == "coo_column":
+            M = good.tocoo()
+            M.col[4] = n_features
+        arrays = {part: getattr(M, part).copy()
+                  for part in ("data", "indices", "indptr", "row", "col") if hasattr(M, part)}
 
-    fitted = IncrementalKMeans(2, random_state=0).fit(dense)
-    y = np.arange(n_samples) % 2
-    calls = {
-        "fit": ("X", lambda: IncrementalKMeans(2, random_state=0).fit(M)),
-        "fixed_centers": ("fixed_centers",
-                          lambda: IncrementalKMeans(2).fit(dense, fixed_centers=M)),
-        "init": ("init", lambda: IncrementalKMeans(30, init=M).fit(dense)),
-        "predict": ("X", lambda: fitted.predict(M)),
-        "transform": ("X", lambda: fitted.transform(M)),
-        "score": ("X", lambda: fitted.score(M)),
-        "minibatch": ("X", lambda: IncrementalMiniBatchKMeans(2).fit(M)),
-        "hierarchical": ("X", lambda: HierarchicalKMeans(2).fit(M)),
-        "kmeans_plusplus": ("X", lambda: kmeans_plusplus(M, 2, random_state=0)),
-        "select_wkmeans": ("X_pool", lambda: select_wkmeans(M, np.ones(n_samples), 2)),
-        "X_labeled": ("X_labeled", lambda: select_wkmeans(dense, np.ones(n_samples), 2,
-                                                          X_labeled=M)),
-        "select_kcenter_greedy": ("X_pool", lambda: select_kcenter_greedy(M, 2)),
-        "select_submodular": ("X_pool",
-                              lambda: select_submodular(M, np.ones(n_samples), 2)),
-        "sampler_fit": ("X_labeled", lambda: KCenterGreedySampler(None, 2).fit(M, y)),
-        "exploration": ("X_test", lambda: exploration(M, dense)),
-    }
-    results = {}
-    for call, (name, run) in calls.items():
-        try:
-            run()
-            outcome = "accepted"
-        except Exception as error:
-            outcome = f"{type(error).__name__}: {error}"
-        unchanged = all(np.array_equal(getattr(M, part), before)
-                        for part, before in arrays.items())
-        results[call] = [name, outcome, unchanged]
-    print(json.dumps(results))
+        fitted = IncrementalKMeans(2, random_state=0).fit(dense)
+        y = np.arange(n_samples) % 2
+        calls = {
+            "fit": ("X", lambda: IncrementalKMeans(2, random_state=0).fit(M)),
+            "fixed_centers": ("fixed_centers",
+                              lambda: IncrementalKMeans(2).fit(dense, fixed_centers=M)),
+            "init": ("init", lambda: IncrementalKMeans(30, init=M).fit(dense)),
+            "predict": ("X", lambda: fitted.predict(M)),
+            "transform": ("X", lambda: fitted.transform(M)),
+            "score": ("X", lambda: fitted.score(M)),
+            "minibatch": ("X", lambda: IncrementalMiniBatchKMeans(2).fit(M)),
+            "hierarchical": ("X", lambda: HierarchicalKMeans(2).fit(M)),
+            "kmeans_plusplus": ("X", lambda: kmeans_plusplus(M, 2, random_state=0)),
+            "select_wkmeans": ("X_pool", lambda: select_wkmeans(M, np.ones(n_samples), 2)),
+            "X_labeled": ("X_labeled", lambda: select_wkmeans(dense, np.ones(n_samples), 2,
+                                                              X_labeled=M)),
+            "select_kcenter_greedy": ("X_pool", lambda: select_kcenter_greedy(M, 2)),
+            "select_submodular": ("X_pool",
+                                  lambda: select_submodular(M, np.ones(n_samples), 2)),
+            "sampler_fit": ("X_labeled", lambda: KCenterGreedySampler(None, 2).fit(M, y)),
+            "exploration": ("X_test", lambda: exploration(M, dense)),
+        }
+        results = {}
+        for call, (name, run) in calls.items():
+            try:
+                run()
+                outcome = "accepted"
+            except Exception as error:
+                outcome = f"{type(error).__name__}: {error}"
+            unchanged = all(np.array_equal(getattr(M, part), before)
+                            for part, before in arrays.items())
+            results[call] = [name, outcome, unchanged]
+        return results
+
+    for variant in sys.argv[1:]:
+        print(variant, file=sys.stderr, flush=True)
+        print(json.dumps({variant: outcomes(variant)}), flush=True)
 """)
 
 # The part of the message that names the bad index or position; {name} is
@@ -144,15 +150,28 @@ MALFORMED = {
 }
 
 
-@pytest.mark.parametrize("variant", sorted(MALFORMED))
-def test_malformed_sparse_input_is_a_value_error_at_every_entry_point(variant):
+@pytest.fixture(scope="module")
+def malformed_outcomes():
+    """{variant: the child's results} for every variant of MALFORMED, or the
+    child process itself if it died (its stderr ends with the variant)."""
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, variant], capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", CHILD, *sorted(MALFORMED)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
-    assert child.returncode == 0, (
-        f"the child process died (return code {child.returncode}):\n{child.stderr[-3000:]}"
+    if child.returncode != 0:
+        return child
+    return {k: v for line in child.stdout.splitlines() for k, v in json.loads(line).items()}
+
+
+@pytest.mark.parametrize("variant", sorted(MALFORMED))
+def test_malformed_sparse_input_is_a_value_error_at_every_entry_point(variant, malformed_outcomes):
+    assert isinstance(malformed_outcomes, dict), (
+        f"the child process died (return code {malformed_outcomes.returncode}) on the "
+        f"last variant it names:\n{malformed_outcomes.stderr[-3000:]}"
     )
-    results = json.loads(child.stdout.strip().splitlines()[-1])
+    results = malformed_outcomes[variant]
     wrong = {}
     for call, (name, outcome, unchanged) in results.items():
         expected = "ValueError: .*" + MALFORMED[variant].format(name=re.escape(name))
