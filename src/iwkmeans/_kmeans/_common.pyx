@@ -8,10 +8,6 @@ from libc.string cimport memset
 
 from ._dispatch cimport gemm, iwk_fused_width, iwk_half_extent
 
-cdef extern from "omp_compat.h":
-    int iwk_omp_max_threads() noexcept nogil
-    int iwk_openmp_enabled() noexcept nogil
-
 
 def omp_max_threads():
     """The OpenMP runtime's thread budget (honours OMP_NUM_THREADS and

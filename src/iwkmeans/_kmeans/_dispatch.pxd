@@ -163,13 +163,6 @@ cdef inline Argmin new_argmin(Py_ssize_t n) noexcept nogil:
     return best
 
 
-cdef inline Argmin no_argmin() noexcept nogil:
-    """An Argmin without a buffer (missing, and free_argmin does nothing)."""
-    cdef Argmin best
-    best.of_double = NULL
-    return best
-
-
 cdef inline bint missing(Argmin best) noexcept nogil:
     """Whether best has no buffer: new_argmin ran out of memory."""
     return best.of_double == NULL

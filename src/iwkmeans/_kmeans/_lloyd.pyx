@@ -17,19 +17,19 @@ bit-identical for any thread count:
 """
 from cython cimport floating
 from cpython.exc cimport PyErr_CheckSignals
-from cython.parallel cimport parallel, prange
+from cython.parallel cimport parallel, prange, threadid
 from libc.stdint cimport int32_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 from ._common cimport (
-    CHUNK_SIZE, n_chunks_of, row_sq_norms, sq_norms, threads_for_work,
+    CHUNK_SIZE, iwk_claim, n_chunks_of, row_sq_norms, sq_norms, threads_for_work,
     transposed_centers, useful_threads,
 )
 from ._dispatch cimport (
     Argmin, free_argmin, iwk_accumulate, iwk_column_min, iwk_fused_pack,
     iwk_fused_padded, iwk_labels, iwk_nearest_fused, iwk_nearest_packed,
-    iwk_nearest_small, iwk_row_min, missing, new_argmin, no_argmin, start_argmin,
+    iwk_nearest_small, iwk_row_min, missing, new_argmin, start_argmin,
 )
 from ._rows cimport (
     Rows, add_row, chunk_dots, fold_norms, frame_buffer, frame_rows, frame_shift,
@@ -463,18 +463,12 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
         const floating* scanned = centers + scan.first * n_features
         floating* norms = <floating*> malloc(scan.width * sizeof(floating))
         floating* transposed = NULL
-        Py_ssize_t block, chunk, start, changed = 0
-        int rows
+        Py_ssize_t next_block = 0, changed = 0, mine
+        Py_ssize_t* changed_by = NULL  # per thread of the region
+        int t
         # Set by any thread whose buffers cannot be allocated (an array:
         # a variable assigned in a parallel block would be thread-private).
         bint failed[1]
-        double* own
-        floating* dots
-        floating* frame
-        floating* nearest
-        Argmin best
-        int* target
-        const floating* framed
 
     failed[0] = plan_blocks(job, X.n_samples, n_features, &blocks) < 0
     if norms == NULL or prepare_centers(X, scan, scanned, norms, &transposed) < 0:
@@ -482,50 +476,25 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
     if transposed != NULL:
         scanned = transposed  # the centers as the chunk kernels read them
     if failed[0]:
-        blocks.n_blocks = 0  # no work; the allocations are freed below
-    dots = NULL  # each thread allocates its own buffers below
-    frame = NULL
-    nearest = NULL
-    best = no_argmin()
-    target = NULL
-    with parallel(num_threads=n_threads):
-        dots = NULL
-        frame = NULL
-        if scan.path == SAMPLE_MAJOR or scan.path == CENTER_MAJOR:
-            dots = <floating*> malloc(CHUNK_SIZE * scan.n_scanned * sizeof(floating))
-        if scan.path != PACKED:
-            frame = frame_buffer(values, X)
-        nearest = <floating*> malloc(CHUNK_SIZE * sizeof(floating))
-        best = new_argmin(CHUNK_SIZE)
-        target = <int*> malloc(CHUNK_SIZE * sizeof(int))
-        if (nearest == NULL or missing(best) or target == NULL
-                or ((scan.path == SAMPLE_MAJOR or scan.path == CENTER_MAJOR)
-                    and dots == NULL)
-                or (scan.path != PACKED and needs_frame_buffer(X) and frame == NULL)):
-            failed[0] = True
-        for block in prange(blocks.n_blocks, schedule="dynamic"):
-            if failed[0]:
-                continue  # memory ran out in some thread: the result is dropped
-            own = NULL
-            if blocks.partial != NULL:
-                own = blocks.partial + block * blocks.size
-                memset(own, 0, blocks.size * sizeof(double))
-            for chunk in range(block * blocks.per_block,
-                               min((block + 1) * blocks.per_block, blocks.n_chunks)):
-                start = chunk * CHUNK_SIZE
-                rows = <int> min(<Py_ssize_t> CHUNK_SIZE, X.n_samples - start)
-                framed = scan_chunk(values, X, packed, scan, scanned, norms, start,
-                                    rows, dots, frame, nearest, best)
-                changed += label_chunk(job, scan, start, rows, best, nearest,
-                                       fixed_nearest, target)
-                if own != NULL:
-                    sum_chunk(values, X, framed, &sample_weight[start], start, rows,
-                              target, own)
-        free(dots)
-        free(frame)
-        free(nearest)
-        free_argmin(best)
-        free(target)
+        pass
+    elif n_threads == 1:  # no parallel region: see iwk_claim (_common.pxd)
+        changed = assign_worker(values, X, packed, sample_weight, scan, scanned, norms,
+                                job, blocks, fixed_nearest, &next_block)
+        failed[0] = changed < 0
+    else:
+        changed_by = <Py_ssize_t*> calloc(n_threads, sizeof(Py_ssize_t))
+        failed[0] = changed_by == NULL
+        if changed_by != NULL:
+            with parallel(num_threads=n_threads):
+                mine = assign_worker(values, X, packed, sample_weight, scan, scanned,
+                                     norms, job, blocks, fixed_nearest, &next_block)
+                if mine < 0:
+                    failed[0] = True
+                else:
+                    changed_by[threadid()] = mine
+            for t in range(n_threads):
+                changed += changed_by[t]
+        free(changed_by)
     free(norms)
     free(transposed)
 
@@ -533,6 +502,62 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
         failed[0] = finish_update(values, X, sample_weight, job, blocks, n_threads) < 0
     free(blocks.partial)
     return -1 if failed[0] else changed
+
+
+cdef Py_ssize_t assign_worker(const floating* values, Rows X, const floating* packed,
+                              const floating[::1] sample_weight, Scan scan,
+                              const floating* scanned, const floating* norms, Pass job,
+                              Blocks blocks, floating* fixed_nearest,
+                              Py_ssize_t* next_block) noexcept nogil:
+    """One thread's share of assign_and_sum: the blocks it takes from
+    next_block (iwk_claim) until none is left, with its own scratch
+    buffers. Returns how many labels it changed, or -1 if its buffers could
+    not be allocated (it then does nothing). IN: as assign_and_sum, and
+    scanned, norms (the scanned centers as prepare_centers gives them).
+    OUT: the taken blocks' labels, targets and sums (see Pass, Blocks)."""
+    cdef:
+        Py_ssize_t block, chunk, start, changed = 0
+        int rows
+        double* own
+        const floating* framed
+        bint gemm = scan.path == SAMPLE_MAJOR or scan.path == CENTER_MAJOR
+        floating* dots = NULL
+        floating* frame = NULL
+        floating* nearest = <floating*> malloc(CHUNK_SIZE * sizeof(floating))
+        Argmin best = new_argmin(CHUNK_SIZE)
+        int* target = <int*> malloc(CHUNK_SIZE * sizeof(int))
+        bint ready
+    if gemm:
+        dots = <floating*> malloc(CHUNK_SIZE * scan.n_scanned * sizeof(floating))
+    if scan.path != PACKED:
+        frame = frame_buffer(values, X)
+    ready = not (nearest == NULL or missing(best) or target == NULL
+                 or (gemm and dots == NULL)
+                 or (scan.path != PACKED and needs_frame_buffer(X) and frame == NULL))
+    block = iwk_claim(next_block) if ready else blocks.n_blocks
+    while block < blocks.n_blocks:
+        own = NULL
+        if blocks.partial != NULL:
+            own = blocks.partial + block * blocks.size
+            memset(own, 0, blocks.size * sizeof(double))
+        for chunk in range(block * blocks.per_block,
+                           min((block + 1) * blocks.per_block, blocks.n_chunks)):
+            start = chunk * CHUNK_SIZE
+            rows = <int> min(<Py_ssize_t> CHUNK_SIZE, X.n_samples - start)
+            framed = scan_chunk(values, X, packed, scan, scanned, norms, start,
+                                rows, dots, frame, nearest, best)
+            changed += label_chunk(job, scan, start, rows, best, nearest,
+                                   fixed_nearest, target)
+            if own != NULL:
+                sum_chunk(values, X, framed, &sample_weight[start], start, rows,
+                          target, own)
+        block = iwk_claim(next_block)
+    free(dots)
+    free(frame)
+    free(nearest)
+    free_argmin(best)
+    free(target)
+    return changed if ready else -1
 
 
 cdef void unfold_sums(double scale, double* sums, int n_free,
@@ -553,16 +578,30 @@ cdef void add_blocks(const double* partial, Py_ssize_t n_blocks, int n_free,
     IN: partial (n_blocks, n_free, n_features + 1). OUT: sums (n_free,
     n_features), weights (n_free,).
     """
+    cdef Py_ssize_t next_center = 0
+    # These few adds (n_blocks <= N_BLOCKS) are rarely worth a second thread.
+    n_threads = threads_for_work(n_threads, n_blocks * n_free * (n_features + 1))
+    if n_threads == 1:  # no parallel region: see iwk_claim (_common.pxd)
+        add_blocks_worker(partial, n_blocks, n_free, n_features, sums, weights,
+                          &next_center)
+    else:
+        with parallel(num_threads=n_threads):
+            add_blocks_worker(partial, n_blocks, n_free, n_features, sums, weights,
+                              &next_center)
+
+
+cdef void add_blocks_worker(const double* partial, Py_ssize_t n_blocks, int n_free,
+                            int n_features, double* sums, double* weights,
+                            Py_ssize_t* next_center) noexcept nogil:
+    """One thread's share of add_blocks: the free centers it takes from
+    next_center (iwk_claim), each added over every block."""
     cdef:
         Py_ssize_t block_size = n_free * (n_features + 1)
-        Py_ssize_t block
+        Py_ssize_t block, j = iwk_claim(next_center)
         const double* own
         double* out
-        int j, f
-    # A parallel region costs a wake-up and a barrier: these few adds
-    # (n_blocks <= N_BLOCKS) mostly run without one.
-    n_threads = threads_for_work(n_threads, n_blocks * block_size)
-    for j in prange(n_free, schedule="dynamic", num_threads=n_threads):
+        int f
+    while j < n_free:
         out = sums + j * n_features
         own = partial + j * (n_features + 1)
         for f in range(n_features):
@@ -573,6 +612,7 @@ cdef void add_blocks(const double* partial, Py_ssize_t n_blocks, int n_free,
             for f in range(n_features):
                 out[f] += own[f]
             weights[j] += own[n_features]
+        j = iwk_claim(next_center)
 
 
 cdef int weighted_sums(const floating* values, Rows X,
@@ -733,30 +773,48 @@ cdef double weighted_inertia(const floating* values, Rows X,
     order; -1 if memory ran out. IN: values, sample_weight, centers
     (n_centers, n_features), labels (n_samples,)."""
     cdef:
-        Py_ssize_t n_samples = X.n_samples
-        int n_features = X.n_features
-        Py_ssize_t n_chunks = n_chunks_of(n_samples)
-        Py_ssize_t chunk, i, end
-        double acc, total = 0.0
+        Py_ssize_t n_chunks = n_chunks_of(X.n_samples)
+        Py_ssize_t chunk, next_chunk = 0
+        double total = 0.0
         double* partial = <double*> malloc(n_chunks * sizeof(double))
         double* norms = <double*> malloc(n_centers * sizeof(double))
     if partial == NULL or norms == NULL:
         free(partial)
         free(norms)
         return -1.0
-    sq_norms(centers, n_centers, n_features, norms)
-    for chunk in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
-        acc = 0.0
-        end = min((chunk + 1) * CHUNK_SIZE, n_samples)
-        for i in range(chunk * CHUNK_SIZE, end):
-            acc = acc + sample_weight[i] * row_sq_distance(
-                values, X, i, centers + labels[i] * n_features, norms[labels[i]])
-        partial[chunk] = acc
+    sq_norms(centers, n_centers, X.n_features, norms)
+    if n_threads == 1:  # no parallel region: see iwk_claim (_common.pxd)
+        inertia_worker(values, X, sample_weight, centers, norms, labels, partial,
+                       &next_chunk)
+    else:
+        with parallel(num_threads=n_threads):
+            inertia_worker(values, X, sample_weight, centers, norms, labels, partial,
+                           &next_chunk)
     for chunk in range(n_chunks):
         total += partial[chunk]
     free(partial)
     free(norms)
     return total
+
+
+cdef void inertia_worker(const floating* values, Rows X,
+                         const floating[::1] sample_weight, const floating* centers,
+                         const double* norms, const int[::1] labels, double* partial,
+                         Py_ssize_t* next_chunk) noexcept nogil:
+    """One thread's share of weighted_inertia: partial[chunk] for the chunks
+    it takes from next_chunk (iwk_claim)."""
+    cdef:
+        Py_ssize_t chunk = iwk_claim(next_chunk)
+        Py_ssize_t i, end
+        double acc
+    while chunk < n_chunks_of(X.n_samples):
+        acc = 0.0
+        end = min((chunk + 1) * CHUNK_SIZE, X.n_samples)
+        for i in range(chunk * CHUNK_SIZE, end):
+            acc = acc + sample_weight[i] * row_sq_distance(
+                values, X, i, centers + labels[i] * X.n_features, norms[labels[i]])
+        partial[chunk] = acc
+        chunk = iwk_claim(next_chunk)
 
 
 def lloyd(const floating[::1] values, const int32_t[::1] indices,

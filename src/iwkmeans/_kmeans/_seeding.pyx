@@ -19,7 +19,7 @@ from libc.stdint cimport int32_t
 from libc.stdlib cimport free, malloc
 
 from ._common cimport (
-    CHUNK_SIZE, n_chunks_of, row_sq_norms, transposed_centers, useful_threads,
+    CHUNK_SIZE, iwk_claim, n_chunks_of, row_sq_norms, transposed_centers, useful_threads,
 )
 from ._dispatch cimport iwk_score_fused, iwk_score_packed, iwk_score_small
 from ._rows cimport (
@@ -164,19 +164,11 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
     improved (its count and rows), improved_values.
     """
     cdef:
-        Py_ssize_t n_samples = X.n_samples
         int n_features = X.n_features
-        Py_ssize_t chunk, start
-        int rows
+        Py_ssize_t next_chunk = 0
         bint failed[1]  # an array: see update_closest
-        floating* dots
-        floating* frame
-        const floating* framed
         floating* folded = NULL
         const floating* dotted = candidates
-        floating* kept
-        int32_t* kept_rows
-        double* acc
         # Without a packed copy, dense rows and candidates that fit in one
         # vector take the fused kernel on AVX-512 CPUs (small), or in one
         # panel the fused tile on AVX2 ones (tile), the rest GEMM.
@@ -184,7 +176,6 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
         int panel = fused_panel(X, floating is double, packed != NULL)
         bint small = lanes > 0
         bint tile = not small and 0 < n_candidates <= panel
-        bint gemm = packed == NULL and not small and not tile
         int width = lanes if small else (panel if tile else n_candidates)
         floating* norms = <floating*> malloc(width * sizeof(floating))
         floating* centers_t = NULL
@@ -204,56 +195,99 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
             if folded != NULL:
                 fold_norms(X, candidates, n_candidates, n_features, norms)
         failed[0] = centers_t == NULL
-    dots = NULL  # each thread allocates its own below
-    frame = NULL
-    with parallel(num_threads=n_threads):
-        if gemm:
-            dots = <floating*> malloc(CHUNK_SIZE * n_candidates * sizeof(floating))
-        if packed == NULL:
-            frame = frame_buffer(values, X)
-        if ((gemm and dots == NULL)
-                or (packed == NULL and needs_frame_buffer(X) and frame == NULL)):
-            failed[0] = True
-        for chunk in prange(n_chunks_of(n_samples), schedule="dynamic"):
-            if failed[0]:
-                continue
-            start = chunk * CHUNK_SIZE
-            rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
-            acc = partial + chunk * n_candidates
-            kept = improved_values + start * n_candidates
-            kept_rows = improved.rows + start
-            if packed != NULL:
-                improved.count[chunk] = iwk_score_packed(
-                    packed + start * n_features, rows, n_features, candidates,
-                    norms, n_candidates, x_norms + start, closest + start,
-                    sample_weight + start, acc, kept_rows, kept)
-            elif small or tile:
-                # fused_lanes and fused_panel are only positive when a chunk
-                # is framed whole (or read as stored, X.fold).
-                framed = framed_rows(values, X, start, rows, frame)
-                if small:
-                    improved.count[chunk] = iwk_score_small(
-                        framed, rows, n_features, centers_t,
-                        norms, n_candidates, x_norms + start, closest + start,
-                        sample_weight + start, acc, kept_rows, kept)
-                else:
-                    improved.count[chunk] = iwk_score_fused(
-                        framed, rows, n_features, centers_t, width,
-                        norms, n_candidates, x_norms + start, closest + start,
-                        sample_weight + start, acc, kept_rows, kept)
-            else:
-                chunk_dots(values, X, start, rows, centers_t, n_candidates, False,
-                           dots, frame)
-                improved.count[chunk] = score_rows(dots, rows, n_candidates, norms,
-                                                   x_norms + start, closest + start,
-                                                   sample_weight + start, acc,
-                                                   kept_rows, kept)
-        free(dots)
-        free(frame)
+    if failed[0]:
+        pass
+    elif n_threads == 1:  # no parallel region: see iwk_claim (_common.pxd)
+        failed[0] = score_worker(values, X, packed, x_norms, sample_weight, closest,
+                                 candidates, centers_t, norms, n_candidates, width,
+                                 small, tile, partial, improved, improved_values,
+                                 &next_chunk) < 0
+    else:
+        with parallel(num_threads=n_threads):
+            if score_worker(values, X, packed, x_norms, sample_weight, closest,
+                            candidates, centers_t, norms, n_candidates, width,
+                            small, tile, partial, improved, improved_values,
+                            &next_chunk) < 0:
+                failed[0] = True
     free(norms)
     free(centers_t)
     free(folded)
     return -1 if failed[0] else 0
+
+
+cdef int score_worker(const floating* values, Rows X, const floating* packed,
+                      const floating* x_norms, const floating* sample_weight,
+                      const floating* closest, const floating* candidates,
+                      const floating* centers_t, const floating* norms,
+                      int n_candidates, int width, bint small, bint tile,
+                      double* partial, Improved improved, floating* improved_values,
+                      Py_ssize_t* next_chunk) noexcept nogil:
+    """One thread's share of score_candidates: the chunks it takes from
+    next_chunk (iwk_claim) until none is left, read from packed, through the
+    fused kernels (candidates transposed in centers_t, ``width`` wide, when
+    small or tile) or GEMM. Returns -1 if its buffers could not be
+    allocated (it then scores nothing), else 0. IN: as score_candidates,
+    and centers_t, norms (width,). OUT: the taken chunks' partial,
+    improved and improved_values."""
+    cdef:
+        Py_ssize_t n_samples = X.n_samples
+        Py_ssize_t n_chunks = n_chunks_of(n_samples)
+        int n_features = X.n_features
+        bint gemm = packed == NULL and not small and not tile
+        Py_ssize_t chunk, start
+        int rows
+        const floating* framed
+        floating* kept
+        int32_t* kept_rows
+        double* acc
+        floating* dots = NULL
+        floating* frame = NULL
+    if gemm:
+        dots = <floating*> malloc(CHUNK_SIZE * n_candidates * sizeof(floating))
+    if packed == NULL:
+        frame = frame_buffer(values, X)
+    if (gemm and dots == NULL) or (packed == NULL and needs_frame_buffer(X)
+                                   and frame == NULL):
+        free(dots)
+        free(frame)
+        return -1
+    chunk = iwk_claim(next_chunk)
+    while chunk < n_chunks:
+        start = chunk * CHUNK_SIZE
+        rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
+        acc = partial + chunk * n_candidates
+        kept = improved_values + start * n_candidates
+        kept_rows = improved.rows + start
+        if packed != NULL:
+            improved.count[chunk] = iwk_score_packed(
+                packed + start * n_features, rows, n_features, candidates,
+                norms, n_candidates, x_norms + start, closest + start,
+                sample_weight + start, acc, kept_rows, kept)
+        elif small or tile:
+            # fused_lanes and fused_panel are only positive when a chunk
+            # is framed whole (or read as stored, X.fold).
+            framed = framed_rows(values, X, start, rows, frame)
+            if small:
+                improved.count[chunk] = iwk_score_small(
+                    framed, rows, n_features, centers_t,
+                    norms, n_candidates, x_norms + start, closest + start,
+                    sample_weight + start, acc, kept_rows, kept)
+            else:
+                improved.count[chunk] = iwk_score_fused(
+                    framed, rows, n_features, centers_t, width,
+                    norms, n_candidates, x_norms + start, closest + start,
+                    sample_weight + start, acc, kept_rows, kept)
+        else:
+            chunk_dots(values, X, start, rows, centers_t, n_candidates, False,
+                       dots, frame)
+            improved.count[chunk] = score_rows(dots, rows, n_candidates, norms,
+                                               x_norms + start, closest + start,
+                                               sample_weight + start, acc,
+                                               kept_rows, kept)
+        chunk = iwk_claim(next_chunk)
+    free(dots)
+    free(frame)
+    return 0
 
 
 cdef void adopt(floating* closest, Improved improved, const floating* improved_values,
@@ -261,17 +295,32 @@ cdef void adopt(floating* closest, Improved improved, const floating* improved_v
                 int n_threads) noexcept nogil:
     """closest becomes what score_candidates found for candidate ``winner``.
     IN: improved, improved_values. INOUT: closest (n_samples,)."""
+    cdef Py_ssize_t next_chunk = 0
+    if n_threads == 1:  # no parallel region: see iwk_claim (_common.pxd)
+        adopt_worker(closest, improved, improved_values, n_candidates, winner,
+                     n_samples, &next_chunk)
+    else:
+        with parallel(num_threads=n_threads):
+            adopt_worker(closest, improved, improved_values, n_candidates, winner,
+                         n_samples, &next_chunk)
+
+
+cdef void adopt_worker(floating* closest, Improved improved,
+                       const floating* improved_values, int n_candidates, int winner,
+                       Py_ssize_t n_samples, Py_ssize_t* next_chunk) noexcept nogil:
+    """One thread's share of adopt: the chunks it takes from next_chunk."""
     cdef:
-        Py_ssize_t chunk, start, first
+        Py_ssize_t chunk = iwk_claim(next_chunk)
+        Py_ssize_t start, first
         int m, lane
-    for chunk in prange(n_chunks_of(n_samples), schedule="dynamic",
-                        num_threads=n_threads):
+    while chunk < n_chunks_of(n_samples):
         start = chunk * CHUNK_SIZE
         for m in range(improved.count[chunk]):
             first = start + improved.rows[start + m]
             for lane in range(min(<Py_ssize_t> improved.span, n_samples - first)):
                 closest[first + lane] = improved_values[
                     first * n_candidates + winner * improved.span + lane]
+        chunk = iwk_claim(next_chunk)
 
 
 cdef inline double run_potential(const floating* w, const floating* closest,
