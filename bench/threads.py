@@ -28,9 +28,11 @@ n*d*k*(n_iter_ + 1) (n*d*k*n_iter_ if it converged earlier; norms, inertia
 and center updates not counted). A k-means++ pick scores n samples against
 ``2 + int(ln k)`` candidates: "work per pick" n*d*(2 + int(ln k)), "call
 work" k times that. "Threads today" is what ``useful_threads`` grants
-``n_threads=2`` for that work (1 below 2 * MIN_WORK_PER_THREAD = 2**19
-multiply-adds or 2 chunks of 256 rows); rows where it grants 1 are controls
-(both columns run one thread) and are left out of the summary.
+``n_threads=2`` for that work by its size (1 below 2 * MIN_WORK_PER_THREAD =
+2**20 multiply-adds or 2 chunks of 256 rows); rows where it grants 1 are
+controls (both columns run one thread) and are left out of the summary.
+Busy calls of t = 2 run on one thread wherever the policy sees the spinning
+process (see machine_load.h).
 
 Times are wall-clock medians: per Lloyd iteration (the fit's time over
 ``n_iter_``, fixed costs included) and per seeding call. Ratios are of
@@ -78,9 +80,6 @@ SEEDING_GRID = (  # (n, d, k)
 )
 QUICK_LLOYD_GRID = ((300, 8, 5, 3), (2000, 16, 20, 3))
 QUICK_SEEDING_GRID = ((2000, 16, 20),)
-# As in src/iwkmeans/_kmeans/_common.pxd.
-CHUNK_SIZE = 256
-MIN_WORK_PER_THREAD = 1 << 18
 CRITERIA = (("faster", 1.0, False), ("at most 1.1x", 1.1, True))  # (name, limit, inclusive)
 WATCHED = ("valgrind", "callgrind", "pytest")
 
@@ -101,9 +100,16 @@ class Case:
 
 
 def useful_threads(n_threads, n_samples, work_per_row):
-    """Python twin of _common.pyx's useful_threads (today's policy)."""
-    by_work = n_samples * work_per_row // MIN_WORK_PER_THREAD
-    return max(1, min(n_threads, math.ceil(n_samples / CHUNK_SIZE), by_work))
+    """What the kernels' thread policy grants for this work by its size
+    alone (_common.threads_for with the machine's load left out)."""
+    from iwkmeans._core._kernels import _common
+
+    aware = _common.load_aware()
+    _common.load_aware(False)
+    try:
+        return _common.threads_for(n_threads, n_samples, work_per_row)
+    finally:
+        _common.load_aware(aware)
 
 
 def _data(n, d, dtype):

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -166,15 +167,62 @@ def test_single_threaded_blas_holds_while_any_thread_is_inside():
     assert blas_threads() == outside
 
 
+@pytest.fixture
+def load_blind():
+    """The thread policy by the work alone, whatever else runs meanwhile."""
+    _common.load_aware(False)
+    try:
+        yield
+    finally:
+        _common.load_aware(True)
+
+
 @pytest.mark.parametrize("n_threads", [1, 2, 3, 8])
-def test_thread_policy_is_bounded_by_n_threads_and_the_work(n_threads):
+def test_thread_policy_is_bounded_by_n_threads_and_the_work(n_threads, load_blind):
     """Small work runs on one thread; large work on every thread it is
     given, never more than n_threads nor than there are chunks of rows."""
     per_thread = _common.work_per_thread()
-    assert _common.threads_for(n_threads, 500, 64 * 50) == 1  # an active-learning fit
+    # A k-means++ pick at active-learning size: 500 rows, 5 candidates.
+    assert _common.threads_for(n_threads, 500, 5 * 64) == 1
     assert _common.threads_for(n_threads, 300, 10**9) == min(n_threads, 2)  # two chunks
     assert _common.threads_for(n_threads, 10**6, 10**4) == n_threads
     for n_samples, work_per_row in [(1, 1), (257, 10**5), (10**4, 3000), (10**5, 64 * 100)]:
         threads = _common.threads_for(n_threads, n_samples, work_per_row)
         assert 1 <= threads <= n_threads
         assert threads <= max(1, n_samples * work_per_row // per_thread)
+
+
+def spinners(count):
+    """``count`` child processes, each spinning on one CPU until killed."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+
+
+@pytest.mark.skipif(_common.free_cpus() is None, reason="the system does not report its load")
+@pytest.mark.skipif((os.cpu_count() or 1) > 8, reason="would need a spinning process per CPU")
+def test_busy_cpus_are_left_out_of_the_thread_policy():
+    # With every CPU held by a spinning process, work worth every thread
+    # gets one; the size rule alone (load_aware off) still gives them all.
+    # The spinners may be descheduled for a moment: the check retries.
+    big = (10**6, 10**4)
+    children = spinners(os.cpu_count())
+    try:
+        deadline = time.monotonic() + 10
+        while _common.threads_for(2, *big) != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _common.threads_for(2, *big) == 1
+        assert _common.free_cpus() <= 1  # the test itself is running
+        _common.load_aware(False)
+        try:
+            assert _common.threads_for(2, *big) == 2
+        finally:
+            _common.load_aware(True)
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()
+    # Idle again: the same work gets both threads (unless something else
+    # runs; retried likewise).
+    deadline = time.monotonic() + 10
+    while _common.threads_for(2, *big) != 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _common.threads_for(2, *big) == 2

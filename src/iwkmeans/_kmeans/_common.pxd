@@ -8,18 +8,19 @@ cdef enum:
     # its distance block in L2 for the shapes we target (as in scikit-learn).
     CHUNK_SIZE = 256
     # Least work (multiply-adds per parallel pass: a Lloyd iteration, a
-    # k-means++ pick) worth a thread of its own, about 0.5 ms of one core's
-    # work. A thread costs a wake-up and a barrier per pass, and when another
-    # process holds a core every barrier waits for a descheduled thread.
-    # Measured with bench/threads.py (2-core AMD EPYC, Lloyd fits, two
-    # threads over one): on a quiet machine two threads win from about 2.6e6
-    # multiply-adds per iteration (0.5-0.8x the time), but beside a process
-    # spinning on one core they lost up to 8e6 and beyond (1.2-3x, single
-    # calls up to 60x; from 1.3e8 on within 1.1x with chunks handed out
-    # dynamically). 2**22 per thread (two threads from 8.4e6) keeps the
-    # active-learning sizes (500 x 64 x 50: 1.6e6) on one thread. Thread
-    # counts never change results.
-    MIN_WORK_PER_THREAD = 1 << 22
+    # k-means++ pick) worth a thread of its own. Measured here (2-core AMD
+    # EPYC, two threads over one, medians): on a quiet machine a k-means++
+    # seeding of 5000 x 64 x 100 (1.6e6 per pick) takes 32-38% less time
+    # and the whole fit 30-38% less; a 500 x 64 x 50 fit (1.6e6 per Lloyd
+    # iteration, 1.6e5 per pick) neither gains nor loses. 2**19 per thread
+    # (two threads from 1.05e6) gives them that, and keeps passes of a few
+    # microseconds (a pick at 500 x 64 x 50) on one thread, where waking a
+    # second costs more than it saves. Beside a process spinning on one
+    # core, two threads lose at these sizes (1.9-3.1x the time of one: every
+    # barrier waits for a descheduled thread), so threads_for_work also
+    # leaves out the CPUs that other runnable tasks hold (machine_load.h).
+    # Thread counts never change results.
+    MIN_WORK_PER_THREAD = 1 << 19
 
 cdef extern from "omp_compat.h":
     int iwk_omp_max_threads() noexcept nogil
@@ -27,8 +28,8 @@ cdef extern from "omp_compat.h":
     # A pass that may run on one thread calls its worker directly, and else
     # in a parallel region whose threads each run the worker: a region
     # costs libgomp two system calls (its barriers' futex wake-ups) even on
-    # one thread, about 1 us, or a fifth of the k-means++ kernel's time per
-    # pick at 500 x 64 x 50. The workers take chunks with iwk_claim until
+    # one thread, about 1 us: 12-20% of the k-means++ kernel's time at 500 x
+    # 64 x 50, two regions per pick. The workers take chunks with iwk_claim until
     # none is left (dynamic, as a descheduled thread needs), and write each
     # chunk's result to its own slot, so no order depends on the threads.
     Py_ssize_t iwk_claim(Py_ssize_t* counter) noexcept nogil

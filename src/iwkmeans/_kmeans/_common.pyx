@@ -74,6 +74,34 @@ def threads_for(int n_threads, Py_ssize_t n_samples, Py_ssize_t work_per_row):
     return useful_threads(n_threads, n_samples, work_per_row)
 
 
+cdef extern from "machine_load.h":
+    int iwk_free_cpus() noexcept nogil
+
+
+# Whether threads_for_work also goes by what the machine is doing (see
+# machine_load.h); tests turn it off (see load_aware) where they need every
+# thread they ask for, whatever else runs.
+cdef bint load_allowed = True
+
+
+def load_aware(enabled=None):
+    """Whether the thread policy leaves out the CPUs that other runnable
+    tasks hold (machine_load.h); ``enabled`` (a bool) changes it first (for
+    tests: off gives every call the threads its work is worth). Not for use
+    while kernels run."""
+    global load_allowed
+    if enabled is not None:
+        load_allowed = bool(enabled)
+    return load_allowed
+
+
+def free_cpus():
+    """CPUs that other runnable tasks leave free now (machine_load.h), or
+    None where the system does not say (not Linux)."""
+    cdef int available = iwk_free_cpus()
+    return None if available < 0 else available
+
+
 cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
                         Py_ssize_t work_per_row) noexcept nogil:
     """Threads worth using: at most n_threads, no more than there are
@@ -86,8 +114,18 @@ cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
 
 cdef int threads_for_work(int n_threads, Py_ssize_t work) noexcept nogil:
     """Threads worth using for ``work`` multiply-adds (or adds) split in
-    any number of parts: at most n_threads, each with min_work_per_thread."""
-    return <int> max(1, min(<Py_ssize_t> n_threads, work // min_work_per_thread))
+    any number of parts: at most n_threads, each with min_work_per_thread,
+    and no more than the CPUs that other runnable tasks leave free (see
+    machine_load.h), asked only when the work is worth more than one."""
+    cdef:
+        int threads = <int> max(1, min(<Py_ssize_t> n_threads,
+                                       work // min_work_per_thread))
+        int available
+    if threads > 1 and load_allowed:
+        available = iwk_free_cpus()
+        if available >= 0:
+            threads = max(1, min(threads, available))
+    return threads
 
 
 cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
