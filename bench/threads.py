@@ -29,7 +29,7 @@ and center updates not counted). A k-means++ pick scores n samples against
 ``2 + int(ln k)`` candidates: "work per pick" n*d*(2 + int(ln k)), "call
 work" k times that. "Threads today" is what ``useful_threads`` grants
 ``n_threads=2`` for that work by its size (1 below 2 * MIN_WORK_PER_THREAD =
-2**20 multiply-adds or 2 chunks of 256 rows); rows where it grants 1 are
+2**20 multiply-adds or 8 chunks of 256 rows); rows where it grants 1 are
 controls (both columns run one thread) and are left out of the summary.
 Busy calls of t = 2 run on one thread wherever the policy sees the spinning
 process (see machine_load.h).

@@ -142,18 +142,20 @@ def make_pool(seed, n_pool, n_labeled=30, n_features=4):
 def every_thread():
     """The kernels give every chunk of rows a thread of its own, up to
     n_threads, whatever the work and the machine's load: they run small work
-    (see MIN_WORK_PER_THREAD), and any work beside busy CPUs, on fewer
-    threads, where a test that results do not depend on the thread count
+    (see MIN_WORK_PER_THREAD and MIN_CHUNKS_PER_THREAD), and any work beside
+    busy CPUs, on fewer threads, where a test that results do not depend on the thread count
     could not fail."""
-    previous = _common.work_per_thread()
+    previous = _common.work_per_thread(), _common.chunks_per_thread()
     _common.work_per_thread(1)
+    _common.chunks_per_thread(1)
     # Not fewer threads because other processes run meanwhile, either.
     aware = _common.load_aware()
     _common.load_aware(False)
     try:
         yield
     finally:
-        _common.work_per_thread(previous)
+        _common.work_per_thread(previous[0])
+        _common.chunks_per_thread(previous[1])
         _common.load_aware(aware)
 
 

@@ -182,14 +182,19 @@ def test_thread_policy_is_bounded_by_n_threads_and_the_work(n_threads, load_blin
     """Small work runs on one thread; large work on every thread it is
     given, never more than n_threads nor than there are chunks of rows."""
     per_thread = _common.work_per_thread()
+    chunks = _common.chunks_per_thread()
     # A k-means++ pick at active-learning size: 500 rows, 5 candidates.
     assert _common.threads_for(n_threads, 500, 5 * 64) == 1
-    assert _common.threads_for(n_threads, 300, 10**9) == min(n_threads, 2)  # two chunks
+    # Two chunks of rows, however much work: one thread.
+    assert _common.threads_for(n_threads, 300, 10**9) == 1
+    # Eight chunks: two threads at most.
+    assert _common.threads_for(n_threads, 8 * 256, 10**9) == min(n_threads, 8 // chunks)
     assert _common.threads_for(n_threads, 10**6, 10**4) == n_threads
     for n_samples, work_per_row in [(1, 1), (257, 10**5), (10**4, 3000), (10**5, 64 * 100)]:
         threads = _common.threads_for(n_threads, n_samples, work_per_row)
         assert 1 <= threads <= n_threads
         assert threads <= max(1, n_samples * work_per_row // per_thread)
+        assert threads <= max(1, -(-n_samples // 256) // chunks)
 
 
 def spinners(count):

@@ -24,9 +24,11 @@ cdef Py_ssize_t n_chunks_of(Py_ssize_t n_samples) noexcept nogil:
     return (n_samples + CHUNK_SIZE - 1) // CHUNK_SIZE
 
 
-# The least work worth a thread: MIN_WORK_PER_THREAD, which tests lower (see
-# work_per_thread) so that small inputs run on every thread they are given.
+# The least work and chunks worth a thread: MIN_WORK_PER_THREAD and
+# MIN_CHUNKS_PER_THREAD, which tests lower (see work_per_thread) so that small
+# inputs run on every thread they are given.
 cdef Py_ssize_t min_work_per_thread = MIN_WORK_PER_THREAD
+cdef Py_ssize_t min_chunks_per_thread = MIN_CHUNKS_PER_THREAD
 
 
 def work_per_thread(Py_ssize_t value=0):
@@ -39,6 +41,17 @@ def work_per_thread(Py_ssize_t value=0):
     if value > 0:
         min_work_per_thread = value
     return min_work_per_thread
+
+
+def chunks_per_thread(Py_ssize_t value=0):
+    """The least chunks of rows per thread, MIN_CHUNKS_PER_THREAD (see
+    _common.pxd); a positive ``value`` replaces it first (for tests, with
+    work_per_thread: 1 gives every chunk a thread). Not for use while
+    kernels run."""
+    global min_chunks_per_thread
+    if value > 0:
+        min_chunks_per_thread = value
+    return min_chunks_per_thread
 
 
 # Whether Lloyd passes may take the fused kernel (iwk_nearest_fused) where
@@ -104,12 +117,13 @@ def free_cpus():
 
 cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
                         Py_ssize_t work_per_row) noexcept nogil:
-    """Threads worth using: at most n_threads, no more than there are
+    """Threads worth using: at most n_threads, one per MIN_CHUNKS_PER_THREAD
     chunks, and each with at least min_work_per_thread multiply-adds
     (work_per_row per sample; a kernel's parallel pass, such as one Lloyd
     iteration, reads every sample once)."""
     return min(threads_for_work(n_threads, n_samples * work_per_row),
-               <int> max(1, min(<Py_ssize_t> n_threads, n_chunks_of(n_samples))))
+               <int> max(1, min(<Py_ssize_t> n_threads,
+                                n_chunks_of(n_samples) // min_chunks_per_thread)))
 
 
 cdef int threads_for_work(int n_threads, Py_ssize_t work) noexcept nogil:
