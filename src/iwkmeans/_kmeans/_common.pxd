@@ -17,7 +17,7 @@ cdef enum:
     # microseconds (a pick at 500 x 64 x 50) on one thread, where waking a
     # second costs more than it saves. Beside a process spinning on one
     # core, two threads lose at these sizes (1.9-3.1x the time of one: every
-    # barrier waits for a descheduled thread), so threads_for_work also
+    # barrier waits for a descheduled thread), so useful_threads also
     # leaves out the CPUs that other runnable tasks hold (machine_load.h).
     # Thread counts never change results.
     MIN_WORK_PER_THREAD = 1 << 19

@@ -91,7 +91,7 @@ cdef extern from "machine_load.h":
     int iwk_free_cpus() noexcept nogil
 
 
-# Whether threads_for_work also goes by what the machine is doing (see
+# Whether useful_threads also goes by what the machine is doing (see
 # machine_load.h); tests turn it off (see load_aware) where they need every
 # thread they ask for, whatever else runs.
 cdef bint load_allowed = True
@@ -117,29 +117,30 @@ def free_cpus():
 
 cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
                         Py_ssize_t work_per_row) noexcept nogil:
-    """Threads worth using: at most n_threads, one per MIN_CHUNKS_PER_THREAD
-    chunks, and each with at least min_work_per_thread multiply-adds
-    (work_per_row per sample; a kernel's parallel pass, such as one Lloyd
-    iteration, reads every sample once)."""
-    return min(threads_for_work(n_threads, n_samples * work_per_row),
-               <int> max(1, min(<Py_ssize_t> n_threads,
-                                n_chunks_of(n_samples) // min_chunks_per_thread)))
-
-
-cdef int threads_for_work(int n_threads, Py_ssize_t work) noexcept nogil:
-    """Threads worth using for ``work`` multiply-adds (or adds) split in
-    any number of parts: at most n_threads, each with min_work_per_thread,
-    and no more than the CPUs that other runnable tasks leave free (see
-    machine_load.h), asked only when the work is worth more than one."""
+    """Threads a kernel call uses for its passes: at most n_threads, one per
+    MIN_CHUNKS_PER_THREAD chunks, each with at least min_work_per_thread
+    multiply-adds (work_per_row per sample; a kernel's parallel pass, such
+    as one Lloyd iteration, reads every sample once), and no more than the
+    CPUs that other runnable tasks leave free (machine_load.h), asked once
+    per call and only when the work is worth more than one thread."""
     cdef:
-        int threads = <int> max(1, min(<Py_ssize_t> n_threads,
-                                       work // min_work_per_thread))
+        int threads = min(threads_for_work(n_threads, n_samples * work_per_row),
+                          <int> max(1, min(<Py_ssize_t> n_threads,
+                                           n_chunks_of(n_samples)
+                                           // min_chunks_per_thread)))
         int available
     if threads > 1 and load_allowed:
         available = iwk_free_cpus()
         if available >= 0:
             threads = max(1, min(threads, available))
     return threads
+
+
+cdef int threads_for_work(int n_threads, Py_ssize_t work) noexcept nogil:
+    """Threads worth using for ``work`` multiply-adds (or adds) split in
+    any number of parts: at most n_threads (already what useful_threads
+    granted the call), each with min_work_per_thread."""
+    return <int> max(1, min(<Py_ssize_t> n_threads, work // min_work_per_thread))
 
 
 cdef void minus_two_dots(const floating* X, int n_rows, int n_features,

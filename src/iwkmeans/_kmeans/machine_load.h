@@ -1,5 +1,5 @@
 /* What the machine is doing, for the thread policy (_common.pyx:
-   threads_for_work): how many CPUs the other runnable tasks leave free.
+   useful_threads): how many CPUs the other runnable tasks leave free.
 
    A kernel pass on two threads ends at a barrier that waits for both. When
    another process keeps a CPU busy, the second thread is descheduled for a
