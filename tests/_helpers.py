@@ -143,20 +143,23 @@ def every_thread():
     """The kernels give every chunk of rows a thread of its own, up to
     n_threads, whatever the work and the machine's load: they run small work
     (see MIN_WORK_PER_THREAD and MIN_CHUNKS_PER_THREAD), and any work beside
-    busy CPUs, on fewer threads, where a test that results do not depend on the thread count
-    could not fail."""
+    busy CPUs or after an idle pause, on fewer threads, where a test that
+    results do not depend on the thread count could not fail."""
     previous = _common.work_per_thread(), _common.chunks_per_thread()
     _common.work_per_thread(1)
     _common.chunks_per_thread(1)
-    # Not fewer threads because other processes run meanwhile, either.
-    aware = _common.load_aware()
+    # Not fewer threads because other processes run meanwhile, or because
+    # the call follows an idle pause, either.
+    aware, idle_rule = _common.load_aware(), _common.after_idle_rule()
     _common.load_aware(False)
+    _common.after_idle_rule(False)
     try:
         yield
     finally:
         _common.work_per_thread(previous[0])
         _common.chunks_per_thread(previous[1])
         _common.load_aware(aware)
+        _common.after_idle_rule(idle_rule)
 
 
 @contextmanager

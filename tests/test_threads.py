@@ -6,9 +6,11 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from iwkmeans import kmeans_plusplus
 from iwkmeans._core._kernels import _common
 from iwkmeans._core._threads import _blas_controllers, effective_n_threads, single_threaded_blas
 
@@ -168,17 +170,20 @@ def test_single_threaded_blas_holds_while_any_thread_is_inside():
 
 
 @pytest.fixture
-def load_blind():
-    """The thread policy by the work alone, whatever else runs meanwhile."""
+def size_rule_only():
+    """The thread policy by the work alone, whatever else runs meanwhile and
+    however long the kernels were idle before."""
     _common.load_aware(False)
+    _common.after_idle_rule(False)
     try:
         yield
     finally:
         _common.load_aware(True)
+        _common.after_idle_rule(True)
 
 
 @pytest.mark.parametrize("n_threads", [1, 2, 3, 8])
-def test_thread_policy_is_bounded_by_n_threads_and_the_work(n_threads, load_blind):
+def test_thread_policy_is_bounded_by_n_threads_and_the_work(n_threads, size_rule_only):
     """Small work runs on one thread; large work on every thread it is
     given, never more than n_threads nor than there are chunks of rows."""
     per_thread = _common.work_per_thread()
@@ -195,6 +200,43 @@ def test_thread_policy_is_bounded_by_n_threads_and_the_work(n_threads, load_blin
         assert 1 <= threads <= n_threads
         assert threads <= max(1, n_samples * work_per_row // per_thread)
         assert threads <= max(1, -(-n_samples // 256) // chunks)
+
+
+def test_small_work_after_an_idle_pause_runs_on_one_thread():
+    # Whether a call is cold goes by the clock; the pause is set here so that
+    # every call counts as cold (0 s), or none does (an hour), whatever the
+    # machine's timing.
+    small = (5000, 6 * 64)  # a k-means++ pick at 5000 x 64 x 100: 1e6 per thread
+    big = (10**6, 10**4)
+    pause = _common.idle_pause()
+    _common.load_aware(False)
+    try:
+        _common.idle_pause(0.0)
+        assert _common.threads_for(2, *small) == 1
+        assert _common.threads_for(2, *big) == 2
+        _common.after_idle_rule(False)
+        assert _common.threads_for(2, *small) == 2
+        _common.after_idle_rule(True)
+        _common.idle_pause(3600.0)
+        assert _common.threads_for(2, *small) == 2
+    finally:
+        _common.idle_pause(pause)
+        _common.load_aware(True)
+        _common.after_idle_rule(True)
+
+
+def test_kernel_calls_of_several_threads_work_mark_the_clock():
+    # A call that the size rule gives two threads is the activity after
+    # which the next call is not cold; one that is small for its size alone
+    # is not.
+    X = np.random.default_rng(0).normal(size=(5000, 64)).astype(np.float32)
+    started = time.monotonic()
+    kmeans_plusplus(X, 100, random_state=0, n_threads=2)
+    assert _common.seconds_since_team_call() <= time.monotonic() - started
+    time.sleep(0.05)
+    quiet = _common.seconds_since_team_call()
+    kmeans_plusplus(X[:300], 5, random_state=0, n_threads=2)
+    assert _common.seconds_since_team_call() >= quiet
 
 
 def spinners(count):

@@ -29,6 +29,20 @@ cdef enum:
     # after 1 s idle 1.3-1.4x slower (medians of 6: 5.2 ms against 3.9 on
     # one thread in float32, 6.9 against 4.9 in float64).
     MIN_CHUNKS_PER_THREAD = 4
+    # After an idle pause (idle_seconds, _common.pyx), the least work per thread of a
+    # pass worth waking a second thread: below it a call runs on one thread.
+    # On a virtual machine a CPU left idle is given back to the host, and
+    # waking the thread on it costs tens of microseconds per parallel region
+    # until the host has it running again; a k-means++ seeding makes two
+    # regions per pick. Measured on a 2-vCPU Intel Xeon VM (KVM), after 0.5 s
+    # idle, medians of 3, one thread / two threads: k-means++ 5000 x 64 x 100
+    # float32 (9.6e5 per thread per pick) 4.8 / 20.5 ms, 20000 x 64 x 100
+    # (3.8e6) 41.3 / 24.5 ms; warm, two threads took 3.4 ms for the first.
+    # 2**21 keeps the first on one thread and gives the second two. A call
+    # that follows another one of several threads' work (within idle_seconds)
+    # is not after a pause: a tight loop of calls keeps its threads.
+    MIN_IDLE_WORK_PER_THREAD = 1 << 21
+
 
 cdef extern from "omp_compat.h":
     int iwk_omp_max_threads() noexcept nogil
@@ -41,11 +55,15 @@ cdef extern from "omp_compat.h":
     # none is left (dynamic, as a descheduled thread needs), and write each
     # chunk's result to its own slot, so no order depends on the threads.
     Py_ssize_t iwk_claim(Py_ssize_t* counter) noexcept nogil
+    double iwk_seconds() noexcept nogil
 
 cdef Py_ssize_t n_chunks_of(Py_ssize_t n_samples) noexcept nogil
 
 cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
                         Py_ssize_t work_per_row) noexcept nogil
+
+cdef void call_ended(int n_threads, Py_ssize_t n_samples,
+                     Py_ssize_t work_per_row) noexcept nogil
 
 cdef int threads_for_work(int n_threads, Py_ssize_t work) noexcept nogil
 

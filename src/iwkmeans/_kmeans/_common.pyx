@@ -115,25 +115,92 @@ def free_cpus():
     return None if available < 0 else available
 
 
+# A kernel call of several threads' work, none of which started or ended for
+# this long (seconds), follows an idle pause (see MIN_IDLE_WORK_PER_THREAD).
+# Measured as there: after 10 ms idle a 5000 x 64 x 100 k-means++ seeding
+# ran on two threads in its warm time (3.5 ms), after 30 ms in 14.5 ms.
+cdef double idle_seconds = 0.02
+# When such a call last started or ended (iwk_seconds), -inf before the first.
+cdef double last_team_call = -INFINITY
+# Whether useful_threads applies the idle rule; tests turn it off (see
+# after_idle_rule), as the load rule.
+cdef bint idle_rule_allowed = True
+cdef Py_ssize_t min_idle_work_per_thread = MIN_IDLE_WORK_PER_THREAD
+
+
+def after_idle_rule(enabled=None):
+    """Whether useful_threads keeps a call after an idle pause on one
+    thread when its passes are small (MIN_IDLE_WORK_PER_THREAD);
+    ``enabled`` (a bool) changes it first (for tests: off gives every call
+    the threads its work is worth). Not for use while kernels run."""
+    global idle_rule_allowed
+    if enabled is not None:
+        idle_rule_allowed = bool(enabled)
+    return idle_rule_allowed
+
+
+def idle_pause(seconds=None):
+    """The pause (seconds, idle_seconds) after which a call is cold for the
+    idle rule; ``seconds`` replaces it first (for tests: 0 makes every call
+    cold, a large value none). Not for use while kernels run."""
+    global idle_seconds
+    if seconds is not None:
+        idle_seconds = float(seconds)
+    return idle_seconds
+
+
+def seconds_since_team_call():
+    """Seconds since a kernel call of several threads' work last started or
+    ended (inf if none has), for tests of the idle rule."""
+    return iwk_seconds() - last_team_call
+
+
+cdef int size_threads(int n_threads, Py_ssize_t n_samples,
+                      Py_ssize_t work_per_row) noexcept nogil:
+    """The threads the work's size is worth: at most n_threads, one per
+    MIN_CHUNKS_PER_THREAD chunks, each with at least min_work_per_thread
+    multiply-adds (work_per_row per sample)."""
+    return min(threads_for_work(n_threads, n_samples * work_per_row),
+               <int> max(1, min(<Py_ssize_t> n_threads,
+                                n_chunks_of(n_samples) // min_chunks_per_thread)))
+
+
 cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
                         Py_ssize_t work_per_row) noexcept nogil:
-    """Threads a kernel call uses for its passes: at most n_threads, one per
-    MIN_CHUNKS_PER_THREAD chunks, each with at least min_work_per_thread
-    multiply-adds (work_per_row per sample; a kernel's parallel pass, such
-    as one Lloyd iteration, reads every sample once), and no more than the
-    CPUs that other runnable tasks leave free (machine_load.h), asked once
-    per call and only when the work is worth more than one thread."""
+    """Threads a kernel call uses for its passes: what their size is worth
+    (size_threads; a kernel's parallel pass, such as one Lloyd iteration,
+    reads every sample once, work_per_row multiply-adds each), but one after
+    an idle pause if each thread would get less than
+    min_idle_work_per_thread (see MIN_IDLE_WORK_PER_THREAD), and no more
+    than the CPUs that other runnable tasks leave free (machine_load.h).
+    The time and the load are asked once per call, and only when the work
+    is worth more than one thread. The caller calls call_ended with the
+    same arguments when it is done."""
+    global last_team_call
     cdef:
-        int threads = min(threads_for_work(n_threads, n_samples * work_per_row),
-                          <int> max(1, min(<Py_ssize_t> n_threads,
-                                           n_chunks_of(n_samples)
-                                           // min_chunks_per_thread)))
+        int threads = size_threads(n_threads, n_samples, work_per_row)
         int available
+        double now
+    if threads > 1:
+        now = iwk_seconds()
+        if (idle_rule_allowed and now - last_team_call >= idle_seconds
+                and n_samples * work_per_row // threads < min_idle_work_per_thread):
+            threads = 1
+        last_team_call = now
     if threads > 1 and load_allowed:
         available = iwk_free_cpus()
         if available >= 0:
             threads = max(1, min(threads, available))
     return threads
+
+
+cdef void call_ended(int n_threads, Py_ssize_t n_samples,
+                     Py_ssize_t work_per_row) noexcept nogil:
+    """The end of a kernel call that asked useful_threads (same arguments):
+    for the idle rule, a call of several threads' work ends now."""
+    global last_team_call
+    if size_threads(n_threads, n_samples, work_per_row) > 1:
+        last_team_call = iwk_seconds()
 
 
 cdef int threads_for_work(int n_threads, Py_ssize_t work) noexcept nogil:
@@ -281,7 +348,8 @@ def half_extent(const floating[::1] values, const int32_t[::1] indptr,
         raise MemoryError()
     for i in range(n_features):
         half_reference[i] = 0.5 * reference[i]
-    n_threads = useful_threads(n_threads, n_samples, n_features)
+    cdef int asked = n_threads
+    n_threads = useful_threads(asked, n_samples, n_features)
     # An array rather than a variable: a variable assigned in a parallel
     # block is thread-private.
     cdef bint failed[1]
@@ -299,6 +367,7 @@ def half_extent(const floating[::1] values, const int32_t[::1] indptr,
                 <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start), n_features,
                 half_reference, scratch)
         free(scratch)
+    call_ended(asked, n_samples, n_features)
     if failed[0]:
         free(half_reference)
         free(partial)
@@ -336,7 +405,8 @@ def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double sc
         free(partial)
         free(mean)
         raise MemoryError()
-    n_threads = useful_threads(n_threads, n_samples, n_features)
+    cdef int asked = n_threads
+    n_threads = useful_threads(asked, n_samples, n_features)
     with nogil:
         for chunk in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
             acc = partial + chunk * n_features
@@ -369,6 +439,7 @@ def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double sc
         ordered_column_sums(partial, n_chunks, n_features, mean)
         for f in range(n_features):
             total += mean[f]
+        call_ended(asked, n_samples, n_features)
     free(partial)
     free(mean)
     return total / n_samples / n_features

@@ -23,8 +23,8 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 from ._common cimport (
-    CHUNK_SIZE, iwk_claim, n_chunks_of, row_sq_norms, sq_norms, threads_for_work,
-    transposed_centers, useful_threads,
+    CHUNK_SIZE, call_ended, iwk_claim, n_chunks_of, row_sq_norms, sq_norms,
+    threads_for_work, transposed_centers, useful_threads,
 )
 from ._dispatch cimport (
     Argmin, free_argmin, iwk_accumulate, iwk_column_min, iwk_fused_pack,
@@ -867,7 +867,8 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
     labels[:] = -1
     # The work of an iteration: the fixed centers are scanned once, before
     # the loop, and every iteration scans the free ones.
-    n_threads = useful_threads(n_threads, X.n_samples, n_free * n_features)
+    cdef int asked = n_threads
+    n_threads = useful_threads(asked, X.n_samples, n_free * n_features)
     try:
         sums = <double*> malloc(max(1, n_free * n_features) * sizeof(double))
         weights = <double*> malloc(max(1, n_free) * sizeof(double))
@@ -952,6 +953,7 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
                 memcpy(&centers[0, 0], current,
                        n_centers * n_features * sizeof(floating))
     finally:
+        call_ended(asked, X.n_samples, n_free * n_features)
         free(sums)
         free(weights)
         free(fixed_nearest)
@@ -972,11 +974,13 @@ def assign(const floating[::1] values, const int32_t[::1] indices,
         const floating* v = values_of(values)
         const floating[::1] unread = None  # no statistics, so no weights
         Py_ssize_t changed
-    n_threads = useful_threads(n_threads, X.n_samples, centers.shape[0] * X.n_features)
+    cdef int asked = n_threads
+    n_threads = useful_threads(asked, X.n_samples, centers.shape[0] * X.n_features)
     with nogil:
         changed = assign_and_sum(v, X, NULL, unread, &centers[0, 0],
                                  labels_pass(centers.shape[0], 0, &labels[0]), NULL,
                                  n_threads)
+        call_ended(asked, X.n_samples, centers.shape[0] * X.n_features)
     if changed < 0:
         raise MemoryError()
 
@@ -993,10 +997,12 @@ def total_inertia(const floating[::1] values, const int32_t[::1] indices,
                          centers.shape[1])
         const floating* v = values_of(values)
         double total
-    n_threads = useful_threads(n_threads, X.n_samples, X.n_features)
+    cdef int asked = n_threads
+    n_threads = useful_threads(asked, X.n_samples, X.n_features)
     with nogil:
         total = weighted_inertia(v, X, sample_weight, &centers[0, 0],
                                  centers.shape[0], labels, n_threads)
+        call_ended(asked, X.n_samples, X.n_features)
     if total < 0:
         raise MemoryError()
     return total
@@ -1023,7 +1029,8 @@ def block_step(const floating[::1] values, const int32_t[::1] indices,
         const floating* v = values_of(values)
         double total = 0.0
         Py_ssize_t changed
-    n_threads = useful_threads(n_threads, X.n_samples, centers.shape[0] * X.n_features)
+    cdef int asked = n_threads
+    n_threads = useful_threads(asked, X.n_samples, centers.shape[0] * X.n_features)
     with nogil:
         changed = assign_and_sum(v, X, NULL, sample_weight, &centers[0, 0],
                                  with_update(labels_pass(centers.shape[0], n_fixed,
@@ -1033,6 +1040,7 @@ def block_step(const floating[::1] values, const int32_t[::1] indices,
         if changed >= 0:
             total = weighted_inertia(v, X, sample_weight, &centers[0, 0],
                                      centers.shape[0], labels, n_threads)
+        call_ended(asked, X.n_samples, centers.shape[0] * X.n_features)
     if changed < 0 or total < 0:
         raise MemoryError()
     return total
@@ -1056,10 +1064,12 @@ def label_distances(const floating[::1] values, const int32_t[::1] indices,
         Py_ssize_t i
     if norms == NULL:
         raise MemoryError()
-    n_threads = useful_threads(n_threads, X.n_samples, X.n_features)
+    cdef int asked = n_threads
+    n_threads = useful_threads(asked, X.n_samples, X.n_features)
     with nogil:
         sq_norms(&centers[0, 0], n_centers, X.n_features, norms)
         for i in prange(X.n_samples, schedule="dynamic", chunksize=CHUNK_SIZE,
                        num_threads=n_threads):
             out[i] = row_sq_distance(v, X, i, &centers[labels[i], 0], norms[labels[i]])
+        call_ended(asked, X.n_samples, X.n_features)
     free(norms)

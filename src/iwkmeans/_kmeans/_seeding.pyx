@@ -19,7 +19,8 @@ from libc.stdint cimport int32_t
 from libc.stdlib cimport free, malloc
 
 from ._common cimport (
-    CHUNK_SIZE, iwk_claim, n_chunks_of, row_sq_norms, transposed_centers, useful_threads,
+    CHUNK_SIZE, call_ended, iwk_claim, n_chunks_of, row_sq_norms, transposed_centers,
+    useful_threads,
 )
 from ._dispatch cimport iwk_score_fused, iwk_score_packed, iwk_score_small
 from ._rows cimport (
@@ -498,7 +499,8 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
     improved.count = NULL
     improved.rows = NULL
     improved.span = lanes if lanes > 0 else 1
-    n_threads = useful_threads(n_threads, n_samples, n_trials * n_features)
+    cdef int asked = n_threads
+    n_threads = useful_threads(asked, n_samples, n_trials * n_features)
     try:
         x_norms = <floating*> malloc(n_samples * sizeof(floating))
         closest = <floating*> malloc(n_samples * sizeof(floating))
@@ -592,6 +594,7 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
                     sample_weight, closest, pick // CHUNK_SIZE)
                 total = prefix_sums(chunk_total, n_chunks, prefix)
     finally:
+        call_ended(asked, n_samples, n_trials * n_features)
         free(packed)
         free(x_norms)
         free(closest)

@@ -1,15 +1,19 @@
 /* Lets the kernels ask for the OpenMP thread budget whether or not the
-   compiler supports OpenMP: a serial build answers 1. And iwk_claim, the
-   counter by which a kernel's workers share out its chunks of work. */
+   compiler supports OpenMP: a serial build answers 1. The time, for the
+   thread policy's idle rule (_common.pyx: useful_threads), which only a
+   build with threads needs. And iwk_claim, the counter by which a kernel's
+   workers share out its chunks of work. */
 #ifndef IWKMEANS_OMP_COMPAT_H
 #define IWKMEANS_OMP_COMPAT_H
 #ifdef _OPENMP
 #include <omp.h>
 static inline int iwk_omp_max_threads(void) { return omp_get_max_threads(); }
 static inline int iwk_openmp_enabled(void) { return 1; }
+static inline double iwk_seconds(void) { return omp_get_wtime(); }
 #else
 static inline int iwk_omp_max_threads(void) { return 1; }
 static inline int iwk_openmp_enabled(void) { return 0; }
+static inline double iwk_seconds(void) { return 0.0; }
 #endif
 
 /* The counter's value before adding 1 to it, atomically: each worker of a
