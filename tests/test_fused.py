@@ -60,6 +60,20 @@ def test_nearest_center_exact_far_from_the_origin(fused, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k", [65, 71, 72, 100])
+def test_center_major_scan_exact_with_ties(dtype, k):
+    # Over 64 centers the GEMM path scans a center-major block eight centers
+    # at a time, then the rest one by one (iwk_columns_min); its rows must
+    # exceed the packed copy's budget (4 MiB) for AVX-512 CPUs to take it.
+    X, centers = integer_problem(k, 20000, 64, k, dtype)
+    X64, c64 = X.astype(np.int64), centers.astype(np.int64)
+    exact = ((c64**2).sum(axis=1)[None, :] - 2 * (X64 @ c64.T)).argmin(axis=1)
+    with fused_kernel(False):
+        labels = nearest_centers(X, centers, n_threads=2)
+    np.testing.assert_array_equal(labels, exact)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(3000, 16, 8), (3000, 64, 100), (2000, 40, 300)])
 def test_fits_agree_between_kernels(dtype, shape):
     # Floating-point data: the kernels add the dot products in different

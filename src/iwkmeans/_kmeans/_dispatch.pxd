@@ -45,11 +45,11 @@ cdef extern from "simd.h":
                                  const float* c, int n) noexcept nogil
     double iwk_sq_distance_double(const double* x, double scale, const double* shift,
                                   const double* c, int n) noexcept nogil
-    void iwk_column_min_float(const float* column, float norm, int32_t index,
-                              int n_rows, float* nearest, int32_t* best) noexcept nogil
-    void iwk_column_min_double(const double* column, double norm, int64_t index,
-                               int n_rows, double* nearest,
-                               int64_t* best) noexcept nogil
+    void iwk_columns_min_float(const float* dots, const float* norms, int n_centers,
+                               int n_rows, float* nearest, int32_t* best) noexcept nogil
+    void iwk_columns_min_double(const double* dots, const double* norms,
+                                int n_centers, int n_rows, double* nearest,
+                                int64_t* best) noexcept nogil
     void iwk_row_min_float(const float* dots, int stride, const float* norms,
                            int n_rows, int n_centers, float* nearest,
                            int32_t* best) noexcept nogil
@@ -175,7 +175,7 @@ cdef inline void free_argmin(Argmin best) noexcept nogil:
 
 cdef inline void start_argmin(floating* nearest, Argmin best,
                               int n_rows) noexcept nogil:
-    """Start a running argmin (iwk_column_min) over rows: nearest[i] = +inf
+    """Start a running argmin (iwk_columns_min) over rows: nearest[i] = +inf
     and best[i] = 0. OUT: nearest (n_rows,), best (n_rows,)."""
     cdef int i
     for i in range(n_rows):
@@ -244,15 +244,16 @@ cdef inline double iwk_sq_distance(const floating* x, double scale,
         return iwk_sq_distance_double(x, scale, shift, c, n)
 
 
-cdef inline void iwk_column_min(const floating* column, floating norm, int index,
-                                int n_rows, floating* nearest,
-                                Argmin best) noexcept nogil:
-    """One center's column of a center-major block into a running argmin.
-    IN: column (n_rows,). INOUT: nearest (n_rows,), best (n_rows,)."""
+cdef inline void iwk_columns_min(const floating* dots, const floating* norms,
+                                 int n_centers, int n_rows, floating* nearest,
+                                 Argmin best) noexcept nogil:
+    """The centers' columns of a center-major block into a running argmin.
+    IN: dots (n_centers, n_rows), norms (n_centers,). INOUT: nearest
+    (n_rows,), best (n_rows,)."""
     if floating is float:
-        iwk_column_min_float(column, norm, index, n_rows, nearest, best.of_float)
+        iwk_columns_min_float(dots, norms, n_centers, n_rows, nearest, best.of_float)
     else:
-        iwk_column_min_double(column, norm, index, n_rows, nearest, best.of_double)
+        iwk_columns_min_double(dots, norms, n_centers, n_rows, nearest, best.of_double)
 
 
 cdef inline void iwk_row_min(const floating* dots, int stride, const floating* norms,

@@ -27,7 +27,7 @@ from ._common cimport (
     threads_for_work, transposed_centers, useful_threads,
 )
 from ._dispatch cimport (
-    Argmin, free_argmin, iwk_accumulate, iwk_column_min, iwk_fused_pack,
+    Argmin, free_argmin, iwk_accumulate, iwk_columns_min, iwk_fused_pack,
     iwk_fused_padded, iwk_labels, iwk_nearest_fused, iwk_nearest_packed,
     iwk_nearest_small, iwk_row_min, missing, new_argmin, start_argmin,
 )
@@ -154,7 +154,7 @@ cdef enum Path:
     # GEMM into one row of dots per sample, then iwk_row_min: sparse rows,
     # and up to SAMPLE_MAJOR_MAX_CENTERS centers.
     SAMPLE_MAJOR
-    # GEMM into one column of dots per center, then iwk_column_min.
+    # GEMM into one column of dots per center, then iwk_columns_min.
     CENTER_MAJOR
 
 
@@ -310,10 +310,8 @@ cdef inline void nearest_in_block(const floating* dots, const floating* norms,
     IN: dots (n_centers, n_rows), norms (n_centers,). OUT: nearest (n_rows,),
     best (n_rows,).
     """
-    cdef int j
     start_argmin(nearest, best, n_rows)
-    for j in range(n_centers):
-        iwk_column_min(dots + j * n_rows, norms[j], j, n_rows, nearest, best)
+    iwk_columns_min(dots, norms, n_centers, n_rows, nearest, best)
 
 
 cdef inline const floating* scan_chunk(const floating* values, Rows X,
