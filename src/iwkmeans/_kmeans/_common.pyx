@@ -197,7 +197,9 @@ cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
 cdef void call_ended(int n_threads, Py_ssize_t n_samples,
                      Py_ssize_t work_per_row) noexcept nogil:
     """The end of a kernel call that asked useful_threads (same arguments):
-    for the idle rule, a call of several threads' work ends now."""
+    for the idle rule, a call of several threads' work ends now. Both are
+    called with the GIL held, which orders the updates of last_team_call
+    from kernel calls in several Python threads."""
     global last_team_call
     if size_threads(n_threads, n_samples, work_per_row) > 1:
         last_team_call = iwk_seconds()
@@ -439,7 +441,7 @@ def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double sc
         ordered_column_sums(partial, n_chunks, n_features, mean)
         for f in range(n_features):
             total += mean[f]
-        call_ended(asked, n_samples, n_features)
+    call_ended(asked, n_samples, n_features)
     free(partial)
     free(mean)
     return total / n_samples / n_features

@@ -951,12 +951,12 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
                 memcpy(&centers[0, 0], current,
                        n_centers * n_features * sizeof(floating))
     finally:
-        call_ended(asked, X.n_samples, n_free * n_features)
         free(sums)
         free(weights)
         free(fixed_nearest)
         free(fixed_label)
         free(packed)
+    call_ended(asked, X.n_samples, n_free * n_features)
     return iteration + 1, inertia
 
 
@@ -978,7 +978,7 @@ def assign(const floating[::1] values, const int32_t[::1] indices,
         changed = assign_and_sum(v, X, NULL, unread, &centers[0, 0],
                                  labels_pass(centers.shape[0], 0, &labels[0]), NULL,
                                  n_threads)
-        call_ended(asked, X.n_samples, centers.shape[0] * X.n_features)
+    call_ended(asked, X.n_samples, centers.shape[0] * X.n_features)
     if changed < 0:
         raise MemoryError()
 
@@ -1000,7 +1000,7 @@ def total_inertia(const floating[::1] values, const int32_t[::1] indices,
     with nogil:
         total = weighted_inertia(v, X, sample_weight, &centers[0, 0],
                                  centers.shape[0], labels, n_threads)
-        call_ended(asked, X.n_samples, X.n_features)
+    call_ended(asked, X.n_samples, X.n_features)
     if total < 0:
         raise MemoryError()
     return total
@@ -1038,7 +1038,7 @@ def block_step(const floating[::1] values, const int32_t[::1] indices,
         if changed >= 0:
             total = weighted_inertia(v, X, sample_weight, &centers[0, 0],
                                      centers.shape[0], labels, n_threads)
-        call_ended(asked, X.n_samples, centers.shape[0] * X.n_features)
+    call_ended(asked, X.n_samples, centers.shape[0] * X.n_features)
     if changed < 0 or total < 0:
         raise MemoryError()
     return total
@@ -1069,5 +1069,5 @@ def label_distances(const floating[::1] values, const int32_t[::1] indices,
         for i in prange(X.n_samples, schedule="dynamic", chunksize=CHUNK_SIZE,
                        num_threads=n_threads):
             out[i] = row_sq_distance(v, X, i, &centers[labels[i], 0], norms[labels[i]])
-        call_ended(asked, X.n_samples, X.n_features)
+    call_ended(asked, X.n_samples, X.n_features)
     free(norms)
