@@ -29,8 +29,9 @@ cdef enum:
     # after 1 s idle 1.3-1.4x slower (medians of 6: 5.2 ms against 3.9 on
     # one thread in float32, 6.9 against 4.9 in float64).
     MIN_CHUNKS_PER_THREAD = 4
-    # After an idle pause (idle_seconds, _common.pyx), the least work per thread of a
-    # pass worth waking a second thread: below it a call runs on one thread.
+    # After an idle pause (idle_seconds, _common.pyx), the least work per
+    # thread of a pass worth waking a second thread: below it a call runs on
+    # one thread.
     # On a virtual machine a CPU left idle is given back to the host, and
     # waking the thread on it costs tens of microseconds per parallel region
     # until the host has it running again; a k-means++ seeding makes two
