@@ -59,16 +59,20 @@ def test_nearest_center_exact_far_from_the_origin(fused, dtype):
     np.testing.assert_array_equal(labels, exact_nearest(X, centers))
 
 
+@KERNELS
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("k", [65, 71, 72, 100])
-def test_center_major_scan_exact_with_ties(dtype, k):
-    # Over 64 centers the GEMM path scans a center-major block eight centers
-    # at a time, then the rest one by one (iwk_columns_min); its rows must
-    # exceed the packed copy's budget (4 MiB) for AVX-512 CPUs to take it.
+@pytest.mark.parametrize("k", [17, 31, 32, 33, 48, 65, 71, 72, 100])
+def test_large_input_nearest_exact_with_ties(fused, dtype, k):
+    # Inputs over the packed copy's budget (4 MiB), which AVX-512 CPUs read
+    # below it: the fused tile (AVX-512's panels of 32 float or 16 double
+    # centers, a narrow one of half that; AVX2's of 16 or 8) over chunks of
+    # 256 rows (tiles of 6, 4 left, and 32 rows in the last chunk), or GEMM,
+    # whose center-major scan (over 64 centers) takes eight centers at a
+    # time, then the rest one by one (iwk_columns_min).
     X, centers = integer_problem(k, 20000, 64, k, dtype)
     X64, c64 = X.astype(np.int64), centers.astype(np.int64)
     exact = ((c64**2).sum(axis=1)[None, :] - 2 * (X64 @ c64.T)).argmin(axis=1)
-    with fused_kernel(False):
+    with fused_kernel(fused):
         labels = nearest_centers(X, centers, n_threads=2)
     np.testing.assert_array_equal(labels, exact)
 
@@ -134,5 +138,6 @@ def test_fused_kernel_switch():
     with fused_kernel(False):
         assert _common.fused_panel(False) == _common.fused_panel(True) == 0
     assert (_common.fused_panel(False), _common.fused_panel(True)) == width
-    # Panels of two vectors: AVX2's 8 floats or 4 doubles each.
-    assert width in ((0, 0), (16, 8))
+    # Lloyd's panels of two vectors: AVX-512's 16 floats or 8 doubles each,
+    # or AVX2's 8 or 4.
+    assert width in ((0, 0), (16, 8), (32, 16))

@@ -70,6 +70,8 @@ cdef int threads_for_work(int n_threads, Py_ssize_t work) noexcept nogil
 
 cdef int fused_width(bint is_double) noexcept nogil
 
+cdef int lloyd_fused_width(bint is_double) noexcept nogil
+
 cdef void minus_two_dots(const floating* X, int n_rows, int n_features,
                          const floating* centers, int n_centers, bint center_major,
                          floating* out, int out_stride,

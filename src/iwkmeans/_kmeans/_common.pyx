@@ -6,7 +6,7 @@ from libc.stdint cimport int32_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
 
-from ._dispatch cimport gemm, iwk_fused_width, iwk_half_extent
+from ._dispatch cimport gemm, iwk_fused512_width, iwk_fused_width, iwk_half_extent
 
 
 def omp_max_threads():
@@ -72,14 +72,25 @@ def fused_kernel(enabled=None):
 
 
 def fused_panel(bint is_double):
-    """fused_width, for tests: 0 where the fused kernel does not run."""
-    return fused_width(is_double)
+    """lloyd_fused_width, for tests: 0 where Lloyd's fused tile does not
+    run."""
+    return lloyd_fused_width(is_double)
 
 
 cdef int fused_width(bint is_double) noexcept nogil:
-    """Centers per panel of the fused kernel (iwk_fused_width: AVX2 and FMA
-    without AVX-512), 0 where it does not run or is turned off."""
+    """Centers per panel of AVX2's fused tile (iwk_fused_width: AVX2 and
+    FMA without AVX-512), 0 where it does not run or is turned off: k-means++
+    takes it there, and packs its copy of X by half of it."""
     return iwk_fused_width(is_double) if fused_allowed else 0
+
+
+cdef int lloyd_fused_width(bint is_double) noexcept nogil:
+    """Centers per panel of Lloyd's fused tile: AVX-512's
+    (iwk_fused512_width: 32 float, 16 double) where the CPU has it, else
+    AVX2's (fused_width); 0 where neither runs or it is turned off."""
+    if not fused_allowed:
+        return 0
+    return iwk_fused512_width(is_double) or iwk_fused_width(is_double)
 
 
 def threads_for(int n_threads, Py_ssize_t n_samples, Py_ssize_t work_per_row):

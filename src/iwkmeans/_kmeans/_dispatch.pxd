@@ -26,6 +26,7 @@ from scipy.linalg.cython_blas cimport dgemm, sgemm
 cdef extern from "simd.h":
     int iwk_small_lanes(int is_double) noexcept nogil
     int iwk_fused_width(int is_double) noexcept nogil
+    int iwk_fused512_width(int is_double) noexcept nogil
     int iwk_fused_padded(int n_centers, int width) noexcept nogil
     void iwk_frame_float(const float* x, int n_rows, int n_features, double scale,
                          const float* shift, float* out) noexcept nogil
@@ -92,6 +93,14 @@ cdef extern from "simd.h":
     void iwk_fused_pack_double(const double* centers, int n_centers, int n_features,
                                double scale, int width, double* panels,
                                double* norms) noexcept nogil
+    void iwk_nearest_fused512_float(const float* x, int n_rows, int n_features,
+                                    const float* panels, const float* norms,
+                                    int n_centers, int width, float* nearest,
+                                    int32_t* best) noexcept nogil
+    void iwk_nearest_fused512_double(const double* x, int n_rows, int n_features,
+                                     const double* panels, const double* norms,
+                                     int n_centers, int width, double* nearest,
+                                     int64_t* best) noexcept nogil
     void iwk_nearest_fused_float(const float* x, int n_rows, int n_features,
                                  const float* panels, const float* norms,
                                  int n_centers, int width, float* nearest,
@@ -350,10 +359,18 @@ cdef inline void iwk_nearest_fused(const floating* x, int n_rows, int n_features
                                    const floating* panels, const floating* norms,
                                    int n_centers, int width, floating* nearest,
                                    Argmin best) noexcept nogil:
-    """Nearest center of dense rows, products and argmin fused (AVX2 and
-    FMA). IN: x (n_rows, n_features), panels and norms (see
+    """Nearest center of dense rows, products and argmin fused: AVX-512's
+    tile for panels of its width (iwk_fused512_width), else AVX2's (AVX2
+    and FMA). IN: x (n_rows, n_features), panels and norms (see
     iwk_fused_pack, same width). OUT: nearest (n_rows,), best (n_rows,)."""
-    if floating is float:
+    if width == iwk_fused512_width(sizeof(floating) == sizeof(double)):
+        if floating is float:
+            iwk_nearest_fused512_float(x, n_rows, n_features, panels, norms,
+                                       n_centers, width, nearest, best.of_float)
+        else:
+            iwk_nearest_fused512_double(x, n_rows, n_features, panels, norms,
+                                        n_centers, width, nearest, best.of_double)
+    elif floating is float:
         iwk_nearest_fused_float(x, n_rows, n_features, panels, norms, n_centers,
                                 width, nearest, best.of_float)
     else:

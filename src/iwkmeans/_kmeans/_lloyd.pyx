@@ -23,8 +23,8 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 from ._common cimport (
-    CHUNK_SIZE, call_ended, iwk_claim, n_chunks_of, row_sq_norms, sq_norms,
-    threads_for_work, transposed_centers, useful_threads,
+    CHUNK_SIZE, call_ended, iwk_claim, lloyd_fused_width, n_chunks_of, row_sq_norms,
+    sq_norms, threads_for_work, transposed_centers, useful_threads,
 )
 from ._dispatch cimport (
     Argmin, free_argmin, iwk_accumulate, iwk_columns_min, iwk_fused_pack,
@@ -167,7 +167,7 @@ cdef struct Scan:
     # copy (SMALL, SAMPLE_MAJOR): a whole vector of lanes for SMALL, whole
     # panels for FUSED (the padding never wins), else n_scanned.
     int width
-    int panel  # centers per panel of FUSED (fused_width)
+    int panel  # centers per panel of FUSED (lloyd_fused_width)
     # SMALL or FUSED over rows read as stored (Rows.fold): the fused kernels
     # take the centers times the scale. (GEMM takes the scale through its alpha, see
     # chunk_dots; a packed copy is framed already.)
@@ -192,7 +192,8 @@ cdef Scan plan_scan(Rows X, const floating* packed, Pass job) noexcept nogil:
                       else job.n_centers - scan.first)
     lanes = fused_lanes(X, scan.n_scanned, floating is double, packed != NULL)
     scan.whole_chunks = frame_rows(X, sizeof(floating)) == CHUNK_SIZE
-    scan.panel = fused_panel(X, floating is double, packed != NULL)
+    scan.panel = fused_panel(X, lloyd_fused_width(floating is double),
+                             floating is double, packed != NULL)
     if packed != NULL:
         scan.path = PACKED
     elif lanes > 0:

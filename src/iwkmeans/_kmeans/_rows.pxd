@@ -230,14 +230,16 @@ cdef enum:
     FUSED_MAX_FEATURES = 2048
 
 
-cdef inline int fused_panel(Rows X, bint is_double, bint packed) noexcept nogil:
-    """Centers per panel of the fused tile of simd_fused.h (16 float, 8
-    double) where it serves these rows (fused_reads, at most
-    FUSED_MAX_FEATURES features), on a CPU with AVX2 and FMA but not AVX-512
-    (fused_width); else 0."""
+cdef inline int fused_panel(Rows X, int width, bint is_double,
+                            bint packed) noexcept nogil:
+    """Centers per panel of a fused tile, ``width`` (fused_width: AVX2's
+    tile of simd_fused.h, which k-means++ takes on CPUs with AVX2 and FMA
+    but not AVX-512; lloyd_fused_width: Lloyd's, AVX-512's tile where the
+    CPU has it, else AVX2's), where it serves these rows (fused_reads, at
+    most FUSED_MAX_FEATURES features); else 0."""
     if X.n_features > FUSED_MAX_FEATURES or not fused_reads(X, is_double, packed):
         return 0
-    return fused_width(is_double)
+    return width
 
 
 cdef enum:

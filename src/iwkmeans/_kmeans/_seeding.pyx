@@ -19,8 +19,8 @@ from libc.stdint cimport int32_t
 from libc.stdlib cimport free, malloc
 
 from ._common cimport (
-    CHUNK_SIZE, call_ended, iwk_claim, n_chunks_of, row_sq_norms, transposed_centers,
-    useful_threads,
+    CHUNK_SIZE, call_ended, fused_width, iwk_claim, n_chunks_of, row_sq_norms,
+    transposed_centers, useful_threads,
 )
 from ._dispatch cimport iwk_score_fused, iwk_score_packed, iwk_score_small
 from ._rows cimport (
@@ -174,7 +174,8 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
         # vector take the fused kernel on AVX-512 CPUs (small), or in one
         # panel the fused tile on AVX2 ones (tile), the rest GEMM.
         int lanes = fused_lanes(X, n_candidates, floating is double, packed != NULL)
-        int panel = fused_panel(X, floating is double, packed != NULL)
+        int panel = fused_panel(X, fused_width(floating is double), floating is double,
+                                packed != NULL)
         bint small = lanes > 0
         bint tile = not small and 0 < n_candidates <= panel
         int width = lanes if small else (panel if tile else n_candidates)

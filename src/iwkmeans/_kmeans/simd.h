@@ -101,6 +101,18 @@ _Static_assert(IWK_PACKED_TILE == 2 && IWK_PACKED_GROUP == 8,
 /* The pieces of the AVX-512 kernels that differ between the types by more
    than names: float lanes are widened to double in two halves. */
 
+/* Each lane's own index, 0 .. 15 (float) or 0 .. 7 (double), in the
+   vector of indices of T's width (simd_avx512.h: iwk_fused512_tile). */
+IWK_AVX512_INLINE __m512i iwk_lane_indices_float(void)
+{
+    return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
+IWK_AVX512_INLINE __m512i iwk_lane_indices_double(void)
+{
+    return _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+}
+
 /* sums[0] += w * value, in double, as the scalar loops add potentials.
    INOUT: sums (1 vector). */
 IWK_AVX512_INLINE void iwk_add_weighted_double(__m512d *sums, double w,
@@ -335,6 +347,19 @@ IWK_STATIC int iwk_fused_width(int is_double)
     if (!__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2")
         && __builtin_cpu_supports("fma"))
         return is_double ? 8 : 16;
+#endif
+    (void)is_double;
+    return 0;
+}
+
+/* Centers per panel of Lloyd's fused tile with AVX-512's vectors
+   (simd_avx512.h: iwk_nearest_fused512): 32 float, 16 double, where the
+   CPU has AVX-512, else 0. */
+IWK_STATIC int iwk_fused512_width(int is_double)
+{
+#ifdef IWK_AVX512
+    if (__builtin_cpu_supports("avx512f"))
+        return is_double ? 16 : 32;
 #endif
     (void)is_double;
     return 0;
