@@ -4,7 +4,7 @@ Usage (from the repository root, after building in place):
 
     python bench/fused_tile.py [--threads 1] [SHAPE ...]     # SHAPE: 100000x64x100
 
-On a CPU where the fused tile runs (AVX2 and FMA, no AVX-512), times one
+On a CPU where Lloyd's fused tile runs (AVX-512, or AVX2 and FMA), times one
 marginal Lloyd iteration with the tile and with the GEMM path, switching the
 kernel between calls in one process (``_common.fused_kernel``): fits of 12 and
 of 4 iterations from the same initial centers, (t12 - t4) / 8, medians of 5,

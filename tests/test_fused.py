@@ -1,7 +1,8 @@
-"""The fused tile (AVX2 and FMA CPUs: Lloyd's nearest center, k-means++'s
-candidate scores), k-means++'s packed kernel for the same CPUs, and the GEMM
-paths they replace there: the same labels, the lowest index on ties, the
-same seeding.
+"""The fused tiles (AVX2 and FMA CPUs: Lloyd's nearest center, k-means++'s
+candidate scores; AVX-512 CPUs: Lloyd's nearest center over inputs larger
+than their packed copy's budget), k-means++'s packed kernel for AVX2 CPUs,
+and the GEMM paths they replace: the same labels, the lowest index on ties,
+the same seeding.
 
 On integer data every dot product and norm is exact in either precision,
 so each row's distances to the centers are exact integers: the kernels must

@@ -149,7 +149,8 @@ cdef enum Path:
     # and argmin fused (AVX-512).
     SMALL
     # Dense rows (see fused_panel), any number of centers: iwk_nearest_fused,
-    # dots and argmin fused in a register tile (AVX2 and FMA, no AVX-512).
+    # dots and argmin fused in a register tile (AVX-512's, or AVX2's with
+    # FMA: lloyd_fused_width).
     FUSED
     # GEMM into one row of dots per sample, then iwk_row_min: sparse rows,
     # and up to SAMPLE_MAJOR_MAX_CENTERS centers.
@@ -185,7 +186,7 @@ cdef Scan plan_scan(Rows X, const floating* packed, Pass job) noexcept nogil:
         Scan scan
         # Without a packed copy, dense rows and centers that fit in one
         # vector take the fused kernel on AVX-512 CPUs, any number of them
-        # the fused tile on AVX2 ones, the rest GEMM and a scan.
+        # the fused tile (AVX-512's or AVX2's), the rest GEMM and a scan.
         int lanes
     scan.first = job.n_fixed if job.scanned == FREE_CENTERS else 0
     scan.n_scanned = (job.n_fixed if job.scanned == FIXED_CENTERS

@@ -13,7 +13,8 @@
    by including its file once per type:
 
      simd_kernels.h  the portable loops (compiled per CPU by target_clones);
-     simd_avx512.h   the AVX-512 kernels written with intrinsics, their
+     simd_avx512.h   the AVX-512 kernels written with intrinsics (Lloyd's
+                     fused tile with AVX-512's vectors among them), their
                      stand-ins where AVX-512 cannot be compiled, and
                      iwk_row_min_*, which picks the AVX-512 or the portable
                      argmin at run time;
@@ -339,8 +340,8 @@ IWK_STATIC int iwk_fused_padded(int n_centers, int width)
 
 /* Centers per panel of the fused kernel (simd_fused.h): 16 float, 8 double,
    where it runs, else 0. It runs on CPUs with AVX2 and FMA but not
-   AVX-512: those have the AVX-512 kernels and an AVX-512 GEMM, twice its
-   vector width. */
+   AVX-512: those have the AVX-512 kernels, twice its vector width, Lloyd's
+   tile among them (iwk_fused512_width). */
 IWK_STATIC int iwk_fused_width(int is_double)
 {
 #ifdef IWK_AVX2

@@ -1,4 +1,6 @@
-/* The fused tile, for CPUs with AVX2 and FMA but not AVX-512: Lloyd's
+/* The fused tile, for CPUs with AVX2 and FMA but not AVX-512 (AVX-512 CPUs
+   have Lloyd's with their own vectors, iwk_nearest_fused512 in
+   simd_avx512.h, and k-means++'s packed and small kernels): Lloyd's
    nearest-center search and k-means++'s candidate scores computed in the
    product tile, for one real type T and its index type I (simd.h includes
    this file once per type; see there for T, I, S and IWK_NAME).
