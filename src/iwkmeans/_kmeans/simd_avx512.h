@@ -641,11 +641,9 @@ IWK_AVX512_INLINE void IWK_NAME(iwk_fused512_rows)(
     }
 }
 
-/* Each row's nearest center: best[i] = the j of the smallest
-   ||c_j||^2 - 2 <x_i, c_j> (ties: the lowest j), nearest[i] that value.
-   IN: x (n_rows, n_features), panels and norms as iwk_fused_pack_* wrote
-   them for n_centers centers in panels of width (iwk_fused512_width).
-   OUT: nearest, best (n_rows each). */
+/* iwk_nearest_fused (simd_fused.h) with AVX-512's vectors: the same
+   arguments, panels of iwk_fused512_width centers; tiles of 6 rows, then
+   one of the rows left. */
 __attribute__((target("avx512f"))) IWK_STATIC void IWK_NAME(iwk_nearest_fused512)(
     const T *restrict x, int n_rows, int n_features, const T *restrict panels,
     const T *restrict norms, int n_centers, int width, T *restrict nearest,
