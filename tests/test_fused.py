@@ -62,15 +62,19 @@ def test_nearest_center_exact_far_from_the_origin(fused, dtype):
 
 @KERNELS
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("k", [17, 31, 32, 33, 48, 65, 71, 72, 100])
-def test_large_input_nearest_exact_with_ties(fused, dtype, k):
+@pytest.mark.parametrize(
+    "k, offset",
+    [(17, 0), (31, 0), (32, 0), (33, 0), (48, 0), (65, 0), (71, 0), (72, 0), (100, 0), (100, 1024)],
+)
+def test_large_input_nearest_exact_with_ties(fused, dtype, k, offset):
     # Inputs over the packed copy's budget (4 MiB), which AVX-512 CPUs read
     # below it: the fused tile (AVX-512's panels of 32 float or 16 double
     # centers, a narrow one of half that; AVX2's of 16 or 8) over chunks of
     # 256 rows (tiles of 6, 4 left, and 32 rows in the last chunk), or GEMM,
     # whose center-major scan (over 64 centers) takes eight centers at a
-    # time, then the rest one by one (iwk_columns_min).
-    X, centers = integer_problem(k, 20000, 64, k, dtype)
+    # time, then the rest one by one (iwk_columns_min). Data around 2**10
+    # are framed a chunk at a time before the tile reads them.
+    X, centers = integer_problem(k, 20000, 64, k, dtype, offset=offset)
     X64, c64 = X.astype(np.int64), centers.astype(np.int64)
     exact = ((c64**2).sum(axis=1)[None, :] - 2 * (X64 @ c64.T)).argmin(axis=1)
     with fused_kernel(fused):
