@@ -353,19 +353,6 @@ IWK_STATIC int iwk_fused_width(int is_double)
     return 0;
 }
 
-/* Centers per panel of Lloyd's fused tile with AVX-512's vectors
-   (simd_avx512.h: iwk_nearest_fused512): 32 float, 16 double, where the
-   CPU has AVX-512, else 0. */
-IWK_STATIC int iwk_fused512_width(int is_double)
-{
-#ifdef IWK_AVX512
-    if (__builtin_cpu_supports("avx512f"))
-        return is_double ? 16 : 32;
-#endif
-    (void)is_double;
-    return 0;
-}
-
 /* Lanes of the *_small_* kernels, 0 where they cannot run (no AVX-512):
    they serve up to this many centers (16 float, 8 double). */
 IWK_STATIC int iwk_small_lanes(int is_double)
@@ -376,6 +363,14 @@ IWK_STATIC int iwk_small_lanes(int is_double)
 #endif
     (void)is_double;
     return 0;
+}
+
+/* Centers per panel of Lloyd's fused tile with AVX-512's vectors
+   (simd_avx512.h: iwk_nearest_fused512): two vectors of the small
+   kernels' lanes, 32 float, 16 double, where the CPU has AVX-512, else 0. */
+IWK_STATIC int iwk_fused512_width(int is_double)
+{
+    return 2 * iwk_small_lanes(is_double);
 }
 
 /* The instances. The kernels' parameters have short names, which read best
