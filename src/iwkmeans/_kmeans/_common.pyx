@@ -136,7 +136,6 @@ cdef double last_team_call = -INFINITY
 # Whether useful_threads applies the idle rule; tests turn it off (see
 # after_idle_rule), as the load rule.
 cdef bint idle_rule_allowed = True
-cdef Py_ssize_t min_idle_work_per_thread = MIN_IDLE_WORK_PER_THREAD
 
 
 def after_idle_rule(enabled=None):
@@ -182,7 +181,7 @@ cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
     (size_threads; a kernel's parallel pass, such as one Lloyd iteration,
     reads every sample once, work_per_row multiply-adds each), but one after
     an idle pause if each thread would get less than
-    min_idle_work_per_thread (see MIN_IDLE_WORK_PER_THREAD), and no more
+    MIN_IDLE_WORK_PER_THREAD, and no more
     than the CPUs that other runnable tasks leave free (machine_load.h).
     The time and the load are asked once per call, and only when the work
     is worth more than one thread. The caller calls call_ended with the
@@ -195,7 +194,7 @@ cdef int useful_threads(int n_threads, Py_ssize_t n_samples,
     if threads > 1:
         now = iwk_seconds()
         if (idle_rule_allowed and now - last_team_call >= idle_seconds
-                and n_samples * work_per_row // threads < min_idle_work_per_thread):
+                and n_samples * work_per_row // threads < MIN_IDLE_WORK_PER_THREAD):
             threads = 1
         last_team_call = now
     if threads > 1 and load_allowed:
