@@ -5,7 +5,7 @@ import numpy as np
 from ._distances import scaled_tol
 from ._frame import frame_of, normalised_weights, take_rows
 from ._kernels import _lloyd
-from ._seeding import initial_picks
+from ._seeding import initial_picks, packed_rows
 from ._threads import single_threaded_blas
 
 
@@ -40,6 +40,8 @@ def lloyd_fit(
     weights, weight_scale = normalised_weights(sample_weight)
     framed_fixed = frame.to(fixed_centers)
     framed_tol = scaled_tol(X, tol, n_threads, frame)
+    # One packed copy of X for every seeding and Lloyd run of the fit.
+    packed = packed_rows(X, frame, seeding=init == "k-means++" if isinstance(init, str) else False)
     best = None
     with single_threaded_blas():
         for _ in range(n_init):
@@ -47,7 +49,15 @@ def lloyd_fit(
                 free_init = take_rows(
                     X,
                     initial_picks(
-                        init, X, weights, fixed_centers, n_clusters, random_state, n_threads, frame
+                        init,
+                        X,
+                        weights,
+                        fixed_centers,
+                        n_clusters,
+                        random_state,
+                        n_threads,
+                        frame,
+                        packed,
                     ),
                 )
             else:
@@ -68,6 +78,7 @@ def lloyd_fit(
                 n_threads,
                 bool(verbose),
                 weight_scale,
+                *packed,
             )
             if best is None or inertia < best[3]:
                 best = (centers, labels, n_iter, inertia)

@@ -17,10 +17,12 @@ def greedy_kmeans_plusplus(
     n_local_trials,
     n_threads,
     frame=None,
+    packed=(None, 0),
 ):
     """Indices of the k-means++ picks for inputs that are already validated
     (fixed centers in user coordinates), computed in X's frame (see iwkmeans._core._frame;
-    ``frame`` if the caller has it already) with weights of at most 1."""
+    ``frame`` if the caller has it already) with weights of at most 1.
+    ``packed``: :func:`packed_rows` of X in that frame, if the caller has it."""
     first_draw, trial_draws = kmeans_plusplus_draws(random_state, n_clusters, n_local_trials)
     frame = frame or frame_of(X, n_threads)
     weights, _ = normalised_weights(sample_weight)
@@ -34,8 +36,18 @@ def greedy_kmeans_plusplus(
             trial_draws,
             picks,
             n_threads,
+            *packed,
         )
     return picks
+
+
+def packed_rows(X, frame, seeding):
+    """(copy, lanes): validated X packed in ``frame`` as the packed kernel
+    of k-means++ (``seeding``) or of Lloyd reads it, or (None, 0) when it
+    has none for X. Made once for a fit's seedings and Lloyd runs, which
+    take it (their ``packed``) where their kernel reads the same blocks and
+    would otherwise each copy X again."""
+    return _seeding.packed_copy(*frame.rows(X), X.shape[0], X.shape[1], seeding)
 
 
 def kmeans_plusplus_draws(random_state, n_clusters, n_local_trials):
@@ -49,11 +61,20 @@ def kmeans_plusplus_draws(random_state, n_clusters, n_local_trials):
 
 
 def initial_picks(
-    init, X, sample_weight, fixed_centers, n_clusters, random_state, n_threads, frame=None
+    init,
+    X,
+    sample_weight,
+    fixed_centers,
+    n_clusters,
+    random_state,
+    n_threads,
+    frame=None,
+    packed=(None, 0),
 ):
     """Rows of X (validated) where the free centers start, for ``init`` in
     {"k-means++", "random"}: greedy weighted k-means++ around the fixed
-    centers, or distinct rows drawn in proportion to their weight."""
+    centers, or distinct rows drawn in proportion to their weight.
+    ``frame`` and ``packed`` as :func:`greedy_kmeans_plusplus` takes them."""
     if init == "random":
         return random_state.choice(
             X.shape[0],
@@ -70,4 +91,5 @@ def initial_picks(
         check_n_local_trials(None, n_clusters),
         n_threads,
         frame,
+        packed,
     )

@@ -33,8 +33,8 @@ from ._dispatch cimport (
 )
 from ._rows cimport (
     Rows, add_row, chunk_dots, fold_norms, frame_buffer, frame_rows, frame_shift,
-    framed_rows, fused_lanes, fused_panel, needs_frame_buffer, packed_lanes,
-    packed_rows, row_sq_distance, rows_of, scaled_centers, values_of,
+    framed_rows, fused_lanes, fused_panel, needs_frame_buffer, packed_for,
+    packed_lanes, row_sq_distance, rows_of, scaled_centers, values_of,
 )
 
 
@@ -142,7 +142,7 @@ cdef inline Pass without_update(Pass job) noexcept nogil:
 cdef enum Path:
     # How a pass finds each sample's nearest scanned center (scan_chunk).
     #
-    # Dense inputs small enough for a packed copy (packed_rows):
+    # Dense inputs small enough for a packed copy (pack_rows):
     # iwk_nearest_packed (AVX-512).
     PACKED
     # Dense rows and at most one vector of centers: iwk_nearest_small, dots
@@ -180,7 +180,7 @@ cdef struct Scan:
 
 cdef Scan plan_scan(Rows X, const floating* packed, Pass job) noexcept nogil:
     """The path of a pass and the centers it scans. IN: packed (X packed for
-    iwk_nearest_packed, see packed_rows, or NULL: only whether it is given
+    iwk_nearest_packed, see pack_rows, or NULL: only whether it is given
     is read)."""
     cdef:
         Scan scan
@@ -450,7 +450,7 @@ cdef Py_ssize_t assign_and_sum(const floating* values, Rows X, const floating* p
 
     Returns how many labels changed, or -1 if memory ran out (the outputs
     are then undefined).
-    IN: values, packed (X packed for iwk_nearest_packed, see packed_rows, or
+    IN: values, packed (X packed for iwk_nearest_packed, see pack_rows, or
     NULL), sample_weight (n_samples,; read for the update only), centers
     (n_centers, n_features). OUT and INOUT: job's arrays (see Pass) and
     fixed_nearest (n_samples,): OUT for FIXED_CENTERS, IN for FREE_CENTERS,
@@ -821,7 +821,8 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
           const int32_t[::1] indptr, const floating[::1] shift, double scale,
           int n_features, const floating[::1] sample_weight, floating[:, ::1] centers,
           int n_fixed, int max_iter, double tol, int[::1] labels, int n_threads,
-          bint verbose, double weight_scale=1.0):
+          bint verbose, double weight_scale=1.0,
+          const floating[::1] shared_packed=None, int shared_lanes=0):
     """Run weighted Lloyd iterations to convergence, all without the GIL.
 
     Stops when no label changes (strict convergence) or when the squared
@@ -835,7 +836,9 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
     the frame (see _rows.pxd). Every entry point of the module takes them
     this way. Returns (n_iter, inertia), the inertia in the frame. Raises
     MemoryError if memory runs out. verbose prints the inertia in the user's
-    units, for weights that were divided by weight_scale.
+    units, for weights that were divided by weight_scale. shared_packed and
+    shared_lanes: a packed copy of the samples from _seeding.packed_copy, to
+    use instead of making one (None: none given).
     IN: values, indices, indptr, shift, sample_weight (n_samples,).
     INOUT: centers (n_fixed + n_free, n_features, in the frame; rows below
     n_fixed are read, never written). OUT: labels (n_samples,).
@@ -858,7 +861,8 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
         double* weights = NULL
         floating* fixed_nearest = NULL
         int* fixed_label = NULL
-        floating* packed = NULL
+        const floating* packed = NULL
+        floating* own_packed = NULL
         # Small dense inputs are read, every iteration, from a packed copy.
         int lanes = packed_lanes(X, floating is double, False)
         # An iteration's pass: the labels, and the free centers' statistics.
@@ -874,10 +878,7 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
         weights = <double*> malloc(max(1, n_free) * sizeof(double))
         if sums == NULL or weights == NULL:
             raise MemoryError()
-        if lanes > 0:
-            packed = packed_rows(v, X, lanes)
-            if packed == NULL:
-                raise MemoryError()
+        packed = packed_for(v, X, lanes, shared_packed, shared_lanes, &own_packed)
         if n_fixed > 0:
             fixed_nearest = <floating*> malloc(X.n_samples * sizeof(floating))
             fixed_label = <int*> malloc(X.n_samples * sizeof(int))
@@ -957,7 +958,7 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
         free(weights)
         free(fixed_nearest)
         free(fixed_label)
-        free(packed)
+        free(own_packed)
     call_ended(asked, X.n_samples, n_free * n_features)
     return iteration + 1, inertia
 

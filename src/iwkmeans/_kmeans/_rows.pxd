@@ -250,7 +250,7 @@ cdef enum:
 
 
 cdef inline int packed_lanes(Rows X, bint is_double, bint seeding) noexcept nogil:
-    """Rows per block of the packed copy of X (see packed_rows), 0 if there
+    """Rows per block of the packed copy of X (see pack_rows), 0 if there
     is none: sparse rows, no packed kernel for the CPU, or a copy over
     PACKED_BUDGET. AVX-512 CPUs have packed kernels for Lloyd and k-means++
     (one vector of rows: 16 float, 8 double); AVX2 ones with FMA
@@ -269,11 +269,16 @@ cdef inline int packed_lanes(Rows X, bint is_double, bint seeding) noexcept nogi
     return lanes
 
 
-cdef inline floating* packed_rows(const floating* values, Rows X,
-                                  int lanes) noexcept nogil:
+cdef inline Py_ssize_t packed_size(Rows X, int lanes) noexcept nogil:
+    """Values in the packed copy of X with blocks of ``lanes`` rows."""
+    return (X.n_samples + lanes - 1) // lanes * lanes * X.n_features
+
+
+cdef inline void pack_rows(const floating* values, Rows X, int lanes,
+                           floating* packed) noexcept nogil:
     """X (dense) copied feature-major in blocks of ``lanes`` rows, in the
-    frame, zero past the last row, as the iwk_*_packed_* kernels read it; for
-    the caller to free (NULL if memory runs out). IN: values."""
+    frame, zero past the last row, as the iwk_*_packed_* kernels read it.
+    IN: values. OUT: packed (packed_size(X, lanes))."""
     # Block by block, each feature's lanes written in a row (and only the
     # last block's padding zeroed): 7 us instead of 12 for 500 x 64 float32
     # row by row into a zeroed copy (AVX-512 Xeon, a C copy of both loops).
@@ -283,10 +288,6 @@ cdef inline floating* packed_rows(const floating* values, Rows X,
         int f, lane, rows
         const floating* rows_in
         floating* out
-        floating* packed = <floating*> malloc(n_blocks * lanes * X.n_features
-                                              * sizeof(floating))
-    if packed == NULL:
-        return NULL
     for block in range(n_blocks):
         rows = <int> min(<Py_ssize_t> lanes, X.n_samples - block * lanes)
         rows_in = values + block * lanes * X.n_features
@@ -296,7 +297,40 @@ cdef inline floating* packed_rows(const floating* values, Rows X,
                 out[f * lanes + lane] = framed_value(rows_in[lane * X.n_features + f], X, f)
             for lane in range(rows, lanes):
                 out[f * lanes + lane] = 0
+
+
+cdef inline floating* packed_rows(const floating* values, Rows X,
+                                  int lanes) noexcept nogil:
+    """pack_rows into a new allocation, for the caller to free (NULL if
+    memory runs out). IN: values."""
+    cdef floating* packed = <floating*> malloc(packed_size(X, lanes) * sizeof(floating))
+    if packed != NULL:
+        pack_rows(values, X, lanes, packed)
     return packed
+
+
+cdef inline const floating* packed_for(const floating* values, Rows X, int lanes,
+                                       const floating[::1] shared, int shared_lanes,
+                                       floating** own) except? NULL:
+    """X's packed copy with blocks of ``lanes`` rows, NULL if lanes is 0:
+    ``shared`` when its blocks have as many rows (a copy of these rows in
+    this frame that the caller made once for several kernel calls, see
+    _seeding.packed_copy), else a new one in own[0], for the caller to free.
+    Raises ValueError if shared has these blocks but not X's size, and
+    MemoryError. IN: values, shared (or None)."""
+    own[0] = NULL
+    if lanes == 0:
+        return NULL
+    if shared is not None and shared_lanes == lanes:
+        if shared.shape[0] != packed_size(X, lanes):
+            raise ValueError(
+                f"the shared packed copy holds {shared.shape[0]} values; X's "
+                f"copy in blocks of {lanes} rows holds {packed_size(X, lanes)}.")
+        return &shared[0]
+    own[0] = packed_rows(values, X, lanes)
+    if own[0] == NULL:
+        raise MemoryError()
+    return own[0]
 
 
 cdef inline const floating* values_of(const floating[::1] values):

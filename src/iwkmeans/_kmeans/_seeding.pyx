@@ -18,6 +18,8 @@ from libc.math cimport INFINITY
 from libc.stdint cimport int32_t
 from libc.stdlib cimport free, malloc
 
+import numpy as np
+
 from ._common cimport (
     CHUNK_SIZE, call_ended, fused_width, iwk_claim, n_chunks_of, row_sq_norms,
     transposed_centers, useful_threads,
@@ -25,8 +27,8 @@ from ._common cimport (
 from ._dispatch cimport iwk_score_fused, iwk_score_packed, iwk_score_small
 from ._rows cimport (
     Rows, chunk_dots, dense_row, fold_norms, frame_buffer, framed_rows, fused_lanes,
-    fused_panel, needs_frame_buffer, packed_lanes, packed_rows, row_sq_norm, rows_of,
-    scaled_centers, values_of,
+    fused_panel, needs_frame_buffer, pack_rows, packed_for, packed_lanes, packed_size,
+    row_sq_norm, rows_of, scaled_centers, values_of,
 )
 
 
@@ -159,7 +161,7 @@ cdef int score_candidates(const floating* values, Rows X, const floating* packed
     the chunk of w_i min(closest[i], d(x_i, c_j)), the chunk's potential if
     c_j is adopted; and the rows it would change, in improved.
     Everything in the frame. Returns -1 if memory ran out, else 0.
-    IN: values, packed (X packed for iwk_score_packed, see packed_rows, or
+    IN: values, packed (X packed for iwk_score_packed, see pack_rows, or
     NULL), x_norms, sample_weight, closest (n_samples,), candidates
     (n_candidates, n_features). OUT: partial (n_chunks, n_candidates),
     improved (its count and rows), improved_values.
@@ -458,7 +460,8 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
                     const floating[::1] sample_weight,
                     const floating[:, ::1] fixed_centers, double first_draw,
                     const double[:, ::1] trial_draws, Py_ssize_t[::1] picks,
-                    int n_threads):
+                    int n_threads, const floating[::1] shared_packed=None,
+                    int shared_lanes=0):
     """Pick picks.shape[0] samples as new centers.
 
     IN: the samples (values, indices, indptr: dense or CSR, with the frame
@@ -467,6 +470,8 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
     (in [0, 1), (n_picks, n_trials): the candidates of each pick). OUT:
     picks (indices into X). first_draw, in [0, 1), is used only without
     fixed centers, where the first pick is proportional to weight alone.
+    shared_packed and shared_lanes: a packed copy of the samples from
+    packed_copy, to use instead of making one (None: none given).
     Between picks it lets Python handle signals (Ctrl-C raises
     KeyboardInterrupt within one pick); raises MemoryError if memory runs
     out. Every buffer is freed either way.
@@ -485,7 +490,8 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
         Py_ssize_t i, chunk, pick
         double total
         int lanes = packed_lanes(X, floating is double, True)
-        floating* packed = NULL
+        const floating* packed = NULL
+        floating* own_packed = NULL
         floating* x_norms = NULL
         floating* closest = NULL
         floating* improved_values = NULL
@@ -523,10 +529,7 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
                 or potential == NULL or improved.count == NULL
                 or improved.rows == NULL):
             raise MemoryError()
-        if lanes > 0:
-            packed = packed_rows(v, X, lanes)
-            if packed == NULL:
-                raise MemoryError()
+        packed = packed_for(v, X, lanes, shared_packed, shared_lanes, &own_packed)
         with nogil:
             for i in prange(n_samples, schedule="dynamic", chunksize=CHUNK_SIZE,
                            num_threads=n_threads):
@@ -596,7 +599,7 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
                 total = prefix_sums(chunk_total, n_chunks, prefix)
     finally:
         call_ended(asked, n_samples, n_trials * n_features)
-        free(packed)
+        free(own_packed)
         free(x_norms)
         free(closest)
         free(improved_values)
@@ -608,3 +611,30 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
         free(prefix)
         free(partial)
         free(potential)
+
+
+def packed_copy(const floating[::1] values, const int32_t[::1] indices,
+                const int32_t[::1] indptr, const floating[::1] shift, double scale,
+                Py_ssize_t n_samples, int n_features, bint seeding):
+    """(copy, lanes): the samples (as kmeans_plusplus takes them) packed in
+    the frame with the blocks of k-means++'s packed kernel (``seeding``) or
+    Lloyd's, for several kernel calls to share (their shared_packed and
+    shared_lanes) instead of each making its own; (None, 0) when that kernel
+    has none for these samples. A call whose packed kernel reads blocks of
+    another size makes its own (or none): k-means++'s and Lloyd's blocks are
+    the same on AVX-512 CPUs, and Lloyd has none on AVX2 ones.
+    """
+    cdef:
+        Rows X = rows_of(values, indices, indptr, shift, scale, n_samples, n_features)
+        int lanes = packed_lanes(X, floating is double, seeding)
+        const floating* v
+        floating[::1] out
+    if lanes == 0:
+        return None, 0
+    copy = np.empty(packed_size(X, lanes), dtype=np.float64 if floating is double
+                    else np.float32)
+    out = copy
+    v = values_of(values)
+    with nogil:
+        pack_rows(v, X, lanes, &out[0])
+    return copy, lanes

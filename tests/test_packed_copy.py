@@ -1,0 +1,150 @@
+"""One packed copy of X per fit: made by the caller (_seeding.packed_copy),
+shared by the k-means++ seeding and Lloyd's iterations of every
+initialisation instead of each kernel call copying X again.
+
+A kernel given the copy must read it (a wrong copy changes its result),
+compute exactly what it computes from its own copy (bit-identical), and
+refuse a copy of the wrong size. On CPUs whose kernels have no packed path
+for X the copy is None and each check that needs it is skipped."""
+
+import numpy as np
+import pytest
+
+from iwkmeans import IncrementalKMeans
+from iwkmeans._core._frame import frame_of
+from iwkmeans._core._kernels import _lloyd, _seeding
+from iwkmeans._core._seeding import kmeans_plusplus_draws
+
+from _helpers import DTYPES, make_problem
+
+N_SAMPLES, N_FEATURES, N_FIXED, N_CLUSTERS = 997, 7, 3, 9
+
+
+def problem(dtype):
+    # Far from the origin, so that the copy is in a frame with a shift.
+    X, w, fixed, init = make_problem(1, N_SAMPLES, N_FEATURES, N_FIXED, N_CLUSTERS, dtype)
+    X = X + dtype(1000)
+    fixed = fixed + dtype(1000)
+    init = init + dtype(1000)
+    frame = frame_of(X, 1)
+    return X, w.astype(dtype), frame, frame.to(fixed), frame.to(init)
+
+
+def copy_for(X, frame, seeding):
+    return _seeding.packed_copy(*frame.rows(X), X.shape[0], X.shape[1], seeding)
+
+
+def seeding(X, w, frame, fixed, n_threads, packed=(None, 0)):
+    first_draw, trial_draws = kmeans_plusplus_draws(np.random.default_rng(2), N_CLUSTERS, 4)
+    picks = np.empty(N_CLUSTERS, dtype=np.intp)
+    _seeding.kmeans_plusplus(
+        *frame.rows(X), w, fixed, first_draw, trial_draws, picks, n_threads, *packed
+    )
+    return picks
+
+
+def lloyd(X, w, frame, fixed, init, n_threads, packed=(None, 0)):
+    centers = np.concatenate([fixed, init])
+    labels = np.empty(X.shape[0], dtype=np.int32)
+    n_iter, inertia = _lloyd.lloyd(
+        *frame.rows(X),
+        X.shape[1],
+        w,
+        centers,
+        fixed.shape[0],
+        20,
+        0.0,
+        labels,
+        n_threads,
+        False,
+        1.0,
+        *packed,
+    )
+    return centers, labels, n_iter, inertia
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_seeding_from_the_shared_copy_is_bit_identical(dtype, n_threads):
+    X, w, frame, fixed, _ = problem(dtype)
+    packed = copy_for(X, frame, seeding=True)
+    if packed[0] is None:
+        pytest.skip("k-means++ has no packed kernel on this CPU")
+    own = seeding(X, w, frame, fixed, n_threads)
+    np.testing.assert_array_equal(seeding(X, w, frame, fixed, n_threads, packed), own)
+    # The copy is what the kernel reads: zeros put every row at the origin.
+    wrong = (np.zeros_like(packed[0]), packed[1])
+    assert not np.array_equal(seeding(X, w, frame, fixed, n_threads, wrong), own)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_lloyd_from_the_shared_copy_is_bit_identical(dtype, n_threads):
+    X, w, frame, fixed, init = problem(dtype)
+    packed = copy_for(X, frame, seeding=False)
+    if packed[0] is None:
+        pytest.skip("Lloyd has no packed kernel on this CPU")
+    own = lloyd(X, w, frame, fixed, init, n_threads)
+    shared = lloyd(X, w, frame, fixed, init, n_threads, packed)
+    for a, b in zip(shared, own):
+        np.testing.assert_array_equal(a, b)
+    wrong = (np.zeros_like(packed[0]), packed[1])
+    assert not np.array_equal(lloyd(X, w, frame, fixed, init, n_threads, wrong)[1], own[1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_copy_of_other_blocks_is_not_used(dtype):
+    # A copy whose blocks are not the kernel's own (Lloyd's where it has
+    # none, or a made-up size) is left aside: the kernel makes its own.
+    X, w, frame, fixed, init = problem(dtype)
+    own = lloyd(X, w, frame, fixed, init, 1)
+    other = (np.zeros(X.size, dtype=dtype), 3)
+    np.testing.assert_array_equal(lloyd(X, w, frame, fixed, init, 1, other)[1], own[1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_copy_of_the_wrong_size_is_refused(dtype):
+    X, w, frame, fixed, init = problem(dtype)
+    for is_seeding in (True, False):
+        copy, lanes = copy_for(X, frame, is_seeding)
+        if copy is None:
+            continue
+        short = (copy[:-1], lanes)
+        with pytest.raises(ValueError, match="shared packed copy"):
+            if is_seeding:
+                seeding(X, w, frame, fixed, 1, short)
+            else:
+                lloyd(X, w, frame, fixed, init, 1, short)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_packed_copy_layout(dtype):
+    # Blocks of `lanes` rows, feature-major, in the frame, zero past the
+    # last row: the layout the packed kernels read.
+    X, _, frame, _, _ = problem(dtype)
+    for is_seeding in (True, False):
+        copy, lanes = copy_for(X, frame, is_seeding)
+        if copy is None:
+            assert lanes == 0
+            continue
+        n_blocks = -(-X.shape[0] // lanes)
+        blocks = copy.reshape(n_blocks, X.shape[1], lanes)
+        rows = blocks.transpose(0, 2, 1).reshape(n_blocks * lanes, X.shape[1])
+        np.testing.assert_array_equal(rows[: X.shape[0]], frame.to(X))
+        assert not rows[X.shape[0] :].any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fit_over_several_initialisations_keeps_its_result(dtype):
+    # n_init=3 shares one copy between three seedings and three Lloyd runs:
+    # the fit is the best of the three fits each initialisation gives alone.
+    X, w, _, _, _ = problem(dtype)
+    several = IncrementalKMeans(N_CLUSTERS, n_init=3, random_state=0).fit(X, sample_weight=w)
+    rng = np.random.RandomState(0)
+    alone = [
+        IncrementalKMeans(N_CLUSTERS, n_init=1, random_state=rng).fit(X, sample_weight=w)
+        for _ in range(3)
+    ]
+    best = min(alone, key=lambda km: km.inertia_)
+    np.testing.assert_array_equal(several.labels_, best.labels_)
+    np.testing.assert_array_equal(several.cluster_centers_, best.cluster_centers_)
