@@ -15,7 +15,7 @@ from iwkmeans._core._frame import frame_of
 from iwkmeans._core._kernels import _lloyd, _seeding
 from iwkmeans._core._seeding import kmeans_plusplus_draws
 
-from _helpers import DTYPES, make_problem
+from _helpers import DTYPES, every_thread, make_problem
 
 N_SAMPLES, N_FEATURES, N_FIXED, N_CLUSTERS = 997, 7, 3, 9
 
@@ -60,78 +60,74 @@ def lloyd(X, w, frame, fixed, init, n_threads, packed=(None, 0)):
         1.0,
         *packed,
     )
-    return centers, labels, n_iter, inertia
+    return labels, centers, n_iter, inertia
+
+
+def run_kernel(is_seeding, problem, n_threads, packed=(None, 0)):
+    """The picks of the seeding, or Lloyd's (labels, centers, n_iter,
+    inertia), on every thread asked for."""
+    X, w, frame, fixed, init = problem
+    with every_thread():
+        if is_seeding:
+            return (seeding(X, w, frame, fixed, n_threads, packed),)
+        return lloyd(X, w, frame, fixed, init, n_threads, packed)
+
+
+KERNELS = pytest.mark.parametrize("is_seeding", [True, False], ids=["seeding", "lloyd"])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_seeding_from_the_shared_copy_is_bit_identical(dtype, n_threads):
-    X, w, frame, fixed, _ = problem(dtype)
-    packed = copy_for(X, frame, seeding=True)
+@KERNELS
+def test_kernel_from_the_shared_copy_is_bit_identical(dtype, n_threads, is_seeding):
+    p = problem(dtype)
+    packed = copy_for(p[0], p[2], is_seeding)
     if packed[0] is None:
-        pytest.skip("k-means++ has no packed kernel on this CPU")
-    own = seeding(X, w, frame, fixed, n_threads)
-    np.testing.assert_array_equal(seeding(X, w, frame, fixed, n_threads, packed), own)
-    # The copy is what the kernel reads: zeros put every row at the origin.
-    wrong = (np.zeros_like(packed[0]), packed[1])
-    assert not np.array_equal(seeding(X, w, frame, fixed, n_threads, wrong), own)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n_threads", [1, 2])
-def test_lloyd_from_the_shared_copy_is_bit_identical(dtype, n_threads):
-    X, w, frame, fixed, init = problem(dtype)
-    packed = copy_for(X, frame, seeding=False)
-    if packed[0] is None:
-        pytest.skip("Lloyd has no packed kernel on this CPU")
-    own = lloyd(X, w, frame, fixed, init, n_threads)
-    shared = lloyd(X, w, frame, fixed, init, n_threads, packed)
-    for a, b in zip(shared, own):
+        pytest.skip("no packed kernel for this problem on this CPU")
+    own = run_kernel(is_seeding, p, n_threads)
+    for a, b in zip(run_kernel(is_seeding, p, n_threads, packed), own):
         np.testing.assert_array_equal(a, b)
-    wrong = (np.zeros_like(packed[0]), packed[1])
-    assert not np.array_equal(lloyd(X, w, frame, fixed, init, n_threads, wrong)[1], own[1])
+    # The copy is what the kernel reads: zeros put every row at the origin
+    # (and change the picks, or the labels).
+    wrong = run_kernel(is_seeding, p, n_threads, (np.zeros_like(packed[0]), packed[1]))
+    assert not np.array_equal(wrong[0], own[0])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_copy_of_other_blocks_is_not_used(dtype):
     # A copy whose blocks are not the kernel's own (Lloyd's where it has
     # none, or a made-up size) is left aside: the kernel makes its own.
-    X, w, frame, fixed, init = problem(dtype)
-    own = lloyd(X, w, frame, fixed, init, 1)
-    other = (np.zeros(X.size, dtype=dtype), 3)
-    np.testing.assert_array_equal(lloyd(X, w, frame, fixed, init, 1, other)[1], own[1])
+    p = problem(dtype)
+    other = (np.zeros(p[0].size, dtype=dtype), 3)
+    np.testing.assert_array_equal(run_kernel(False, p, 1, other)[0], run_kernel(False, p, 1)[0])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_copy_of_the_wrong_size_is_refused(dtype):
-    X, w, frame, fixed, init = problem(dtype)
-    for is_seeding in (True, False):
-        copy, lanes = copy_for(X, frame, is_seeding)
-        if copy is None:
-            continue
-        short = (copy[:-1], lanes)
-        with pytest.raises(ValueError, match="shared packed copy"):
-            if is_seeding:
-                seeding(X, w, frame, fixed, 1, short)
-            else:
-                lloyd(X, w, frame, fixed, init, 1, short)
+@KERNELS
+def test_copy_of_the_wrong_size_is_refused(dtype, is_seeding):
+    p = problem(dtype)
+    copy, lanes = copy_for(p[0], p[2], is_seeding)
+    if copy is None:
+        pytest.skip("no packed kernel for this problem on this CPU")
+    with pytest.raises(ValueError, match="shared packed copy"):
+        run_kernel(is_seeding, p, 1, (copy[:-1], lanes))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_packed_copy_layout(dtype):
+@KERNELS
+def test_packed_copy_layout(dtype, is_seeding):
     # Blocks of `lanes` rows, feature-major, in the frame, zero past the
     # last row: the layout the packed kernels read.
     X, _, frame, _, _ = problem(dtype)
-    for is_seeding in (True, False):
-        copy, lanes = copy_for(X, frame, is_seeding)
-        if copy is None:
-            assert lanes == 0
-            continue
-        n_blocks = -(-X.shape[0] // lanes)
-        blocks = copy.reshape(n_blocks, X.shape[1], lanes)
-        rows = blocks.transpose(0, 2, 1).reshape(n_blocks * lanes, X.shape[1])
-        np.testing.assert_array_equal(rows[: X.shape[0]], frame.to(X))
-        assert not rows[X.shape[0] :].any()
+    copy, lanes = copy_for(X, frame, is_seeding)
+    if copy is None:
+        assert lanes == 0
+        pytest.skip("no packed kernel for this problem on this CPU")
+    n_blocks = -(-X.shape[0] // lanes)
+    blocks = copy.reshape(n_blocks, X.shape[1], lanes)
+    rows = blocks.transpose(0, 2, 1).reshape(n_blocks * lanes, X.shape[1])
+    np.testing.assert_array_equal(rows[: X.shape[0]], frame.to(X))
+    assert not rows[X.shape[0] :].any()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -40,8 +40,9 @@ def lloyd_fit(
     weights, weight_scale = normalised_weights(sample_weight)
     framed_fixed = frame.to(fixed_centers)
     framed_tol = scaled_tol(X, tol, n_threads, frame)
-    # One packed copy of X for every seeding and Lloyd run of the fit.
-    packed = packed_rows(X, frame, seeding=init == "k-means++" if isinstance(init, str) else False)
+    # One packed copy of X for every seeding and Lloyd run of the fit, in
+    # the seeding's blocks when there is one (Lloyd shares them on AVX-512).
+    packed = packed_rows(X, frame, seeding=isinstance(init, str) and init == "k-means++")
     best = None
     with single_threaded_blas():
         for _ in range(n_init):
