@@ -28,7 +28,7 @@ from ._dispatch cimport iwk_score_fused, iwk_score_packed, iwk_score_small
 from ._rows cimport (
     Rows, chunk_dots, dense_row, fold_norms, frame_buffer, framed_rows, fused_lanes,
     fused_panel, needs_frame_buffer, pack_rows, packed_for, packed_lanes, packed_size,
-    row_sq_norm, rows_of, scaled_centers, values_of,
+    packed_sq_norms, row_sq_norm, rows_of, scaled_centers, values_of,
 )
 
 
@@ -531,9 +531,12 @@ def kmeans_plusplus(const floating[::1] values, const int32_t[::1] indices,
             raise MemoryError()
         packed = packed_for(v, X, lanes, shared_packed, shared_lanes, &own_packed)
         with nogil:
-            for i in prange(n_samples, schedule="dynamic", chunksize=CHUNK_SIZE,
-                           num_threads=n_threads):
-                x_norms[i] = row_sq_norm(v, X, i)
+            if packed != NULL:
+                packed_sq_norms(packed, X, lanes, x_norms)
+            else:
+                for i in prange(n_samples, schedule="dynamic", chunksize=CHUNK_SIZE,
+                                num_threads=n_threads):
+                    x_norms[i] = row_sq_norm(v, X, i)
             if n_fixed > 0:
                 for i in range(n_samples):
                     closest[i] = INFINITY
