@@ -9,6 +9,8 @@ for X the copy is None and each check that needs it is skipped."""
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from iwkmeans import IncrementalKMeans
 from iwkmeans._core._frame import frame_of
@@ -20,12 +22,13 @@ from _helpers import DTYPES, every_thread, make_problem
 N_SAMPLES, N_FEATURES, N_FIXED, N_CLUSTERS = 997, 7, 3, 9
 
 
-def problem(dtype):
-    # Far from the origin, so that the copy is in a frame with a shift.
-    X, w, fixed, init = make_problem(1, N_SAMPLES, N_FEATURES, N_FIXED, N_CLUSTERS, dtype)
-    X = X + dtype(1000)
-    fixed = fixed + dtype(1000)
-    init = init + dtype(1000)
+def problem(dtype, seed=1, n=N_SAMPLES, d=N_FEATURES, n_fixed=N_FIXED, k=N_CLUSTERS, offset=1000):
+    # Far from the origin by default, so that the copy is in a frame with a
+    # shift.
+    X, w, fixed, init = make_problem(seed, n, d, n_fixed, k, dtype)
+    X = X + dtype(offset)
+    fixed = fixed + dtype(offset)
+    init = init + dtype(offset)
     frame = frame_of(X, 1)
     return X, w.astype(dtype), frame, frame.to(fixed), frame.to(init)
 
@@ -34,9 +37,11 @@ def copy_for(X, frame, seeding):
     return _seeding.packed_copy(*frame.rows(X), X.shape[0], X.shape[1], seeding)
 
 
-def seeding(X, w, frame, fixed, n_threads, packed=(None, 0)):
-    first_draw, trial_draws = kmeans_plusplus_draws(np.random.default_rng(2), N_CLUSTERS, 4)
-    picks = np.empty(N_CLUSTERS, dtype=np.intp)
+def seeding(X, w, frame, fixed, n_picks, n_threads, packed=(None, 0)):
+    # The kernel's contract: at most as many picks as samples of positive
+    # weight (make_problem's free centers are such samples).
+    first_draw, trial_draws = kmeans_plusplus_draws(np.random.default_rng(2), n_picks, 4)
+    picks = np.empty(n_picks, dtype=np.intp)
     _seeding.kmeans_plusplus(
         *frame.rows(X), w, fixed, first_draw, trial_draws, picks, n_threads, *packed
     )
@@ -69,7 +74,7 @@ def run_kernel(is_seeding, problem, n_threads, packed=(None, 0)):
     X, w, frame, fixed, init = problem
     with every_thread():
         if is_seeding:
-            return (seeding(X, w, frame, fixed, n_threads, packed),)
+            return (seeding(X, w, frame, fixed, init.shape[0], n_threads, packed),)
         return lloyd(X, w, frame, fixed, init, n_threads, packed)
 
 
@@ -91,6 +96,29 @@ def test_kernel_from_the_shared_copy_is_bit_identical(dtype, n_threads, is_seedi
     # (and change the picks, or the labels).
     wrong = run_kernel(is_seeding, p, n_threads, (np.zeros_like(packed[0]), packed[1]))
     assert not np.array_equal(wrong[0], own[0])
+
+
+@given(
+    st.builds(
+        dict,
+        seed=st.integers(0, 2**32 - 1),
+        n=st.integers(12, 70),  # below, at and past one or a few blocks of rows
+        d=st.integers(1, 9),
+        n_fixed=st.integers(0, 3),
+        k=st.integers(1, 4),
+        offset=st.sampled_from([0, 1000]),
+        dtype=st.sampled_from(DTYPES),
+    ),
+    st.booleans(),
+)
+def test_any_shape_from_the_shared_copy_is_bit_identical(p, is_seeding):
+    p = dict(p)
+    dtype = p.pop("dtype")
+    prob = problem(dtype, **p)
+    packed = copy_for(prob[0], prob[2], is_seeding)
+    own = run_kernel(is_seeding, prob, 2)
+    for a, b in zip(run_kernel(is_seeding, prob, 2, packed), own):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
