@@ -29,9 +29,10 @@ from iwkmeans import (
     select_wkmeans,
 )
 from iwkmeans._core import dense_half_extent, frame_of
+from iwkmeans._core._kernels import _common
 
 import reference
-from _helpers import DTYPES, RTOL, two_blobs
+from _helpers import DTYPES, RTOL, every_thread, two_blobs
 
 
 def same_partition(a, b):
@@ -100,6 +101,33 @@ def test_half_extent_is_the_largest_halved_difference(
     reference = X[rng.integers(n_samples)].astype(np.float64)
     expected = float(np.max(np.abs(0.5 * X.astype(np.float64) - 0.5 * reference)))
     assert dense_half_extent(X, reference, n_threads) == expected
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    dtype=st.sampled_from(DTYPES),
+    n_samples=st.sampled_from([1, 2, 255, 257, 1100]),
+    # Around the kernel's blocks of 32 features (a partial block, whole
+    # ones, whole ones and a partial one).
+    n_features=st.sampled_from([1, 7, 31, 32, 33, 64, 65, 130]),
+    framed=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_mean_variance_is_numpy_s_whatever_the_threads(dtype, n_samples, n_features, framed, seed):
+    """The variance pass behind ``tol`` (per-feature sums in float64, per
+    chunk, in registers over blocks of features) gives numpy's mean
+    per-feature variance of the framed values, and the same bits on one
+    thread and on a thread per chunk."""
+    rng = np.random.default_rng(seed)
+    X = (rng.standard_normal((n_samples, n_features)) * 3 + 100).astype(dtype)
+    shift = np.full(n_features, 25, dtype=dtype) if framed else None
+    scale = 0.25 if framed else 1.0
+    y = X * dtype(scale) - shift if framed else X
+    expected = float(np.var(y.astype(np.float64), axis=0).mean())
+    with every_thread():
+        one, several = (_common.mean_variance(X, shift, scale, n_threads) for n_threads in (1, 2))
+    assert one == several
+    np.testing.assert_allclose(one, expected, rtol=1e-9, atol=1e-12)
 
 
 def test_a_frame_reuses_its_measure_of_X():

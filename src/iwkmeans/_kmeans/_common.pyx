@@ -6,7 +6,9 @@ from libc.stdint cimport int32_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
 
-from ._dispatch cimport gemm, iwk_fused512_width, iwk_fused_width, iwk_half_extent
+from ._dispatch cimport (
+    gemm, iwk_column_sums, iwk_fused512_width, iwk_fused_width, iwk_half_extent,
+)
 
 
 def omp_max_threads():
@@ -407,10 +409,10 @@ def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double sc
         Py_ssize_t n_samples = X.shape[0]
         int n_features = X.shape[1]
         Py_ssize_t n_chunks = n_chunks_of(n_samples)
-        Py_ssize_t chunk, i
         int f
-        double diff, total = 0.0
-        double* acc
+        double total = 0.0
+        const floating* rows = &X[0, 0] if n_samples > 0 else NULL
+        const floating* framing = &shift[0] if shift is not None else NULL
         double* partial = <double*> malloc(n_chunks * n_features * sizeof(double))
         double* mean = <double*> malloc(n_features * sizeof(double))
     if partial == NULL or mean == NULL:
@@ -420,34 +422,13 @@ def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double sc
     cdef int asked = n_threads
     n_threads = useful_threads(asked, n_samples, n_features)
     with nogil:
-        for chunk in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
-            acc = partial + chunk * n_features
-            memset(acc, 0, n_features * sizeof(double))
-            for i in range(chunk * CHUNK_SIZE,
-                           min((chunk + 1) * CHUNK_SIZE, n_samples)):
-                if shift is None:
-                    for f in range(n_features):
-                        acc[f] += X[i, f]
-                else:
-                    for f in range(n_features):
-                        acc[f] += X[i, f] * <floating> scale - shift[f]
+        column_pass(rows, n_samples, n_features, scale, framing, NULL, partial,
+                    n_threads)
         ordered_column_sums(partial, n_chunks, n_features, mean)
         for f in range(n_features):
             mean[f] /= n_samples
-        for chunk in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
-            acc = partial + chunk * n_features
-            memset(acc, 0, n_features * sizeof(double))
-            for i in range(chunk * CHUNK_SIZE,
-                           min((chunk + 1) * CHUNK_SIZE, n_samples)):
-                if shift is None:
-                    for f in range(n_features):
-                        diff = X[i, f] - mean[f]
-                        acc[f] += diff * diff
-                else:
-                    for f in range(n_features):
-                        diff = (<double> (X[i, f] * <floating> scale - shift[f])
-                                - mean[f])
-                        acc[f] += diff * diff
+        column_pass(rows, n_samples, n_features, scale, framing, mean, partial,
+                    n_threads)
         ordered_column_sums(partial, n_chunks, n_features, mean)
         for f in range(n_features):
             total += mean[f]
@@ -455,6 +436,38 @@ def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double sc
     free(partial)
     free(mean)
     return total / n_samples / n_features
+
+
+cdef void column_pass(const floating* X, Py_ssize_t n_samples, int n_features,
+                      double scale, const floating* shift, const double* mean,
+                      double* partial, int n_threads) noexcept nogil:
+    """partial[chunk] = iwk_column_sums of the chunk's rows, from zero: per
+    feature, the sum of the rows in the frame (mean NULL) or of their
+    squared deviations from mean. IN: X (n_samples, n_features), shift (or
+    NULL), mean (or NULL). OUT: partial (n_chunks, n_features)."""
+    cdef Py_ssize_t chunk, n_chunks = n_chunks_of(n_samples)
+    if n_threads == 1:  # no parallel region: see iwk_claim (_common.pxd)
+        for chunk in range(n_chunks):
+            chunk_column_sums(X, n_samples, n_features, scale, shift, mean, partial,
+                              chunk)
+    else:
+        for chunk in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
+            chunk_column_sums(X, n_samples, n_features, scale, shift, mean, partial,
+                              chunk)
+
+
+cdef inline void chunk_column_sums(const floating* X, Py_ssize_t n_samples,
+                                   int n_features, double scale,
+                                   const floating* shift, const double* mean,
+                                   double* partial, Py_ssize_t chunk) noexcept nogil:
+    """column_pass for one chunk. OUT: partial[chunk]."""
+    cdef:
+        Py_ssize_t start = chunk * CHUNK_SIZE
+        double* acc = partial + chunk * n_features
+    memset(acc, 0, n_features * sizeof(double))
+    iwk_column_sums(X + start * n_features,
+                    <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start), n_features,
+                    scale, shift, mean, acc)
 
 
 cdef void ordered_column_sums(const double* partial, Py_ssize_t n_rows, int n_cols,

@@ -32,6 +32,12 @@ cdef extern from "simd.h":
                          const float* shift, float* out) noexcept nogil
     void iwk_frame_double(const double* x, int n_rows, int n_features, double scale,
                           const double* shift, double* out) noexcept nogil
+    void iwk_column_sums_float(const float* X, int n_rows, int n_features,
+                               double scale, const float* shift, const double* mean,
+                               double* sums) noexcept nogil
+    void iwk_column_sums_double(const double* X, int n_rows, int n_features,
+                                double scale, const double* shift, const double* mean,
+                                double* sums) noexcept nogil
     double iwk_half_extent_float(const float* x, int n_rows, int n_features,
                                  const double* half_reference,
                                  float* bounds) noexcept nogil
@@ -218,6 +224,19 @@ cdef inline void iwk_frame(const floating* x, int n_rows, int n_features, double
         iwk_frame_float(x, n_rows, n_features, scale, shift, out)
     else:
         iwk_frame_double(x, n_rows, n_features, scale, shift, out)
+
+
+cdef inline void iwk_column_sums(const floating* X, int n_rows, int n_features,
+                                 double scale, const floating* shift,
+                                 const double* mean, double* sums) noexcept nogil:
+    """Per feature, in float64 and row order, the sum of the rows in the
+    frame (mean NULL) or of their squared deviations from mean. IN: X
+    (n_rows, n_features), shift (n_features, or NULL: rows as stored), mean
+    (n_features, or NULL). INOUT: sums (n_features)."""
+    if floating is float:
+        iwk_column_sums_float(X, n_rows, n_features, scale, shift, mean, sums)
+    else:
+        iwk_column_sums_double(X, n_rows, n_features, scale, shift, mean, sums)
 
 
 cdef inline double iwk_half_extent(const floating* x, int n_rows, int n_features,

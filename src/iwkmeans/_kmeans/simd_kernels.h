@@ -88,6 +88,62 @@ IWK_CLONES IWK_STATIC void IWK_NAME(iwk_frame)(
     }
 }
 
+/* Per feature f of a block of dense rows, in float64 and in row order:
+   sums[f] += y[f] (mean NULL) or sums[f] += (y[f] - mean[f])^2, with y the
+   row in the frame (y = x * scale - shift, in T, as IWK_FRAMED; shift NULL:
+   x itself): mean_variance's two passes. Each feature's sum takes the same
+   additions in the same order as a loop over the rows would; the sums of
+   IWK_SUMS_BLOCK features stay in registers over all the rows, where a
+   loop adding each row into the sums in memory loaded and stored them for
+   every value (500 x 64 float32: 16 us for both passes).
+   IN: X (n_rows, n_features), shift (n_features, or NULL), mean
+   (n_features, or NULL). INOUT: sums (n_features). */
+#ifndef IWK_SUMS_BLOCK
+#define IWK_SUMS_BLOCK 32
+#endif
+IWK_INLINE void IWK_NAME(iwk_column_sums_block)(
+    const T *restrict X, int n_rows, int n_features, int f0, int width,
+    double scale, const T *restrict shift, const double *restrict mean,
+    double *restrict sums)
+{
+    double acc[IWK_SUMS_BLOCK];
+    for (int f = 0; f < width; ++f)
+        acc[f] = sums[f0 + f];
+    for (int i = 0; i < n_rows; ++i) {
+        const T *restrict row = X + (int64_t)i * n_features + f0;
+        if (mean == NULL) {
+            for (int f = 0; f < width; ++f)
+                acc[f] += shift == NULL ? (double)row[f]
+                                        : (double)IWK_FRAMED(T, row[f], f0 + f, scale, shift);
+        } else {
+            for (int f = 0; f < width; ++f) {
+                const double y = shift == NULL
+                    ? (double)row[f] : (double)IWK_FRAMED(T, row[f], f0 + f, scale, shift);
+                const double diff = y - mean[f0 + f];
+                acc[f] += diff * diff;
+            }
+        }
+    }
+    for (int f = 0; f < width; ++f)
+        sums[f0 + f] = acc[f];
+}
+
+IWK_CLONES IWK_STATIC void IWK_NAME(iwk_column_sums)(
+    const T *restrict X, int n_rows, int n_features, double scale,
+    const T *restrict shift, const double *restrict mean,
+    double *restrict sums)
+{
+    int f0 = 0;
+    /* Whole blocks with a constant width: the compiler keeps their sums
+       in vector registers. */
+    for (; f0 + IWK_SUMS_BLOCK <= n_features; f0 += IWK_SUMS_BLOCK)
+        IWK_NAME(iwk_column_sums_block)(X, n_rows, n_features, f0, IWK_SUMS_BLOCK,
+                                        scale, shift, mean, sums);
+    if (f0 < n_features)
+        IWK_NAME(iwk_column_sums_block)(X, n_rows, n_features, f0, n_features - f0,
+                                        scale, shift, mean, sums);
+}
+
 /* max |x - reference| / 2 over a block of dense rows, given half_reference
    = reference / 2: halving first keeps the difference finite for any finite
    values. The largest distance of each feature is reached at its smallest
