@@ -341,11 +341,10 @@ def half_extent(const floating[::1] values, const int32_t[::1] indptr,
     cdef:
         Py_ssize_t n_values = values.shape[0]
         Py_ssize_t n_samples = n_values // max(n_features, 1)
-        Py_ssize_t n_chunks, chunk, start, i
+        Py_ssize_t n_chunks, chunk, i
         double top = 0.0
         double* half_reference
         double* partial
-        floating* scratch = NULL
     if indptr is not None:
         with nogil:
             for i in range(n_values):
@@ -367,20 +366,18 @@ def half_extent(const floating[::1] values, const int32_t[::1] indptr,
     # An array rather than a variable: a variable assigned in a parallel
     # block is thread-private.
     cdef bint failed[1]
-    failed[0] = False
-    with nogil, parallel(num_threads=n_threads):
-        scratch = <floating*> malloc(2 * n_features * sizeof(floating))
-        if scratch == NULL:
-            failed[0] = True
-        for chunk in prange(n_chunks, schedule="dynamic"):
-            if failed[0]:
-                continue
-            start = chunk * CHUNK_SIZE
-            partial[chunk] = iwk_half_extent(
-                &values[start * n_features],
-                <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start), n_features,
-                half_reference, scratch)
-        free(scratch)
+    cdef Py_ssize_t next_chunk = 0
+    cdef const floating* rows = &values[0]
+    with nogil:
+        if n_threads == 1:  # no parallel region: see iwk_claim (_common.pxd)
+            failed[0] = half_extent_worker(rows, n_samples, n_features, half_reference,
+                                           partial, &next_chunk) < 0
+        else:
+            failed[0] = False
+            with parallel(num_threads=n_threads):
+                if half_extent_worker(rows, n_samples, n_features, half_reference,
+                                      partial, &next_chunk) < 0:
+                    failed[0] = True
     call_ended(asked, n_samples, n_features)
     if failed[0]:
         free(half_reference)
@@ -391,6 +388,30 @@ def half_extent(const floating[::1] values, const int32_t[::1] indptr,
     free(half_reference)
     free(partial)
     return top
+
+
+cdef int half_extent_worker(const floating* values, Py_ssize_t n_samples,
+                            int n_features, const double* half_reference,
+                            double* partial, Py_ssize_t* next_chunk) noexcept nogil:
+    """One thread's share of half_extent over dense rows: partial[chunk] for
+    the chunks it takes from next_chunk (iwk_claim). Returns -1 if its
+    scratch could not be allocated (it then takes no chunk), else 0.
+    IN: values (n_samples, n_features), half_reference (n_features,)."""
+    cdef:
+        Py_ssize_t chunk, start
+        floating* scratch = <floating*> malloc(2 * n_features * sizeof(floating))
+    if scratch == NULL:
+        return -1
+    chunk = iwk_claim(next_chunk)
+    while chunk < n_chunks_of(n_samples):
+        start = chunk * CHUNK_SIZE
+        partial[chunk] = iwk_half_extent(
+            values + start * n_features,
+            <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start), n_features,
+            half_reference, scratch)
+        chunk = iwk_claim(next_chunk)
+    free(scratch)
+    return 0
 
 
 def mean_variance(const floating[:, ::1] X, const floating[::1] shift, double scale,

@@ -47,49 +47,67 @@ cdef int update_closest(const floating* values, Rows X, const floating* x_norms,
     INOUT: closest (n_samples,).
     """
     cdef:
-        Py_ssize_t n_samples = X.n_samples
-        int n_features = X.n_features
-        Py_ssize_t chunk, start, i
-        int rows, j
-        floating d, nearest
-        floating* dots
-        floating* frame
-        const floating* row
+        Py_ssize_t next_chunk = 0
         bint failed[1]  # an array: a variable assigned in parallel is private
         floating* norms = <floating*> malloc(n_centers * sizeof(floating))
         floating* centers_t = NULL
     # (Rows read as stored take the scale through GEMM's alpha: chunk_dots.)
     if norms != NULL:
-        centers_t = transposed_centers(centers, n_centers, n_features, n_centers, norms)
+        centers_t = transposed_centers(centers, n_centers, X.n_features, n_centers, norms)
     failed[0] = centers_t == NULL
-    dots = NULL  # each thread allocates its own below
-    frame = NULL
-    with parallel(num_threads=n_threads):
-        dots = <floating*> malloc(CHUNK_SIZE * n_centers * sizeof(floating))
-        frame = frame_buffer(values, X)
-        if dots == NULL or (needs_frame_buffer(X) and frame == NULL):
-            failed[0] = True
-        for chunk in prange(n_chunks_of(n_samples), schedule="dynamic"):
-            if failed[0]:
-                continue
-            start = chunk * CHUNK_SIZE
-            rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
-            chunk_dots(values, X, start, rows, centers_t, n_centers, False, dots,
-                       frame)
-            for i in range(start, start + rows):
-                row = dots + (i - start) * n_centers
-                nearest = closest[i]
-                for j in range(n_centers):
-                    # The expansion can round a true 0 to a tiny negative.
-                    d = x_norms[i] + row[j] + norms[j]
-                    d = d if d > 0 else 0
-                    nearest = d if d < nearest else nearest
-                closest[i] = nearest
-        free(dots)
-        free(frame)
+    if failed[0]:
+        pass
+    elif n_threads == 1:  # no parallel region: see iwk_claim (_common.pxd)
+        failed[0] = update_closest_worker(values, X, x_norms, closest, centers_t, norms,
+                                          n_centers, &next_chunk) < 0
+    else:
+        with parallel(num_threads=n_threads):
+            if update_closest_worker(values, X, x_norms, closest, centers_t, norms,
+                                     n_centers, &next_chunk) < 0:
+                failed[0] = True
     free(norms)
     free(centers_t)
     return -1 if failed[0] else 0
+
+
+cdef int update_closest_worker(const floating* values, Rows X, const floating* x_norms,
+                               floating* closest, const floating* centers_t,
+                               const floating* norms, int n_centers,
+                               Py_ssize_t* next_chunk) noexcept nogil:
+    """One thread's share of update_closest: the chunks it takes from
+    next_chunk (iwk_claim). Returns -1 if its buffers could not be allocated
+    (it then updates nothing), else 0. IN: centers_t (n_features,
+    n_centers), norms (n_centers,)."""
+    cdef:
+        Py_ssize_t n_samples = X.n_samples
+        Py_ssize_t chunk, start, i
+        int rows, j
+        floating d, nearest
+        const floating* row
+        floating* dots = <floating*> malloc(CHUNK_SIZE * n_centers * sizeof(floating))
+        floating* frame = frame_buffer(values, X)
+    if dots == NULL or (needs_frame_buffer(X) and frame == NULL):
+        free(dots)
+        free(frame)
+        return -1
+    chunk = iwk_claim(next_chunk)
+    while chunk < n_chunks_of(n_samples):
+        start = chunk * CHUNK_SIZE
+        rows = <int> min(<Py_ssize_t> CHUNK_SIZE, n_samples - start)
+        chunk_dots(values, X, start, rows, centers_t, n_centers, False, dots, frame)
+        for i in range(start, start + rows):
+            row = dots + (i - start) * n_centers
+            nearest = closest[i]
+            for j in range(n_centers):
+                # The expansion can round a true 0 to a tiny negative.
+                d = x_norms[i] + row[j] + norms[j]
+                d = d if d > 0 else 0
+                nearest = d if d < nearest else nearest
+            closest[i] = nearest
+        chunk = iwk_claim(next_chunk)
+    free(dots)
+    free(frame)
+    return 0
 
 
 cdef struct Improved:
@@ -380,8 +398,12 @@ cdef double cumulative_potential(const floating[::1] sample_weight,
     cdef:
         Py_ssize_t n_chunks = n_chunks_of(sample_weight.shape[0])
         Py_ssize_t chunk
-    for chunk in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
-        chunk_total[chunk] = chunk_potential(sample_weight, closest, chunk)
+    if n_threads == 1:  # no parallel region: see iwk_claim (_common.pxd)
+        for chunk in range(n_chunks):
+            chunk_total[chunk] = chunk_potential(sample_weight, closest, chunk)
+    else:
+        for chunk in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
+            chunk_total[chunk] = chunk_potential(sample_weight, closest, chunk)
     return prefix_sums(chunk_total, n_chunks, prefix)
 
 
