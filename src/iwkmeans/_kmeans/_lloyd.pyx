@@ -984,7 +984,7 @@ def lloyd(const floating[::1] values, const int32_t[::1] indices,
         free(fixed_nearest)
         free(fixed_label)
         free(own_packed)
-    call_ended(asked, X.n_samples, n_free * n_features)
+        call_ended(asked, X.n_samples, n_free * n_features)
     return iteration + 1, inertia
 
 

@@ -302,16 +302,6 @@ cdef inline void pack_rows(const floating* values, Rows X, int lanes,
                 out[f * lanes + lane] = 0
 
 
-cdef inline floating* packed_rows(const floating* values, Rows X,
-                                  int lanes) noexcept nogil:
-    """pack_rows into a new allocation, for the caller to free (NULL if
-    memory runs out). IN: values."""
-    cdef floating* packed = <floating*> malloc(packed_size(X, lanes) * sizeof(floating))
-    if packed != NULL:
-        pack_rows(values, X, lanes, packed)
-    return packed
-
-
 cdef inline void packed_sq_norms(const floating* packed, Rows X, int lanes,
                                  floating* out) noexcept nogil:
     """out[i] = ||y_i||^2 from X's packed copy: row_sq_norm's sum, in its
@@ -357,9 +347,10 @@ cdef inline const floating* packed_for(const floating* values, Rows X, int lanes
                 f"the shared packed copy holds {shared.shape[0]} values; X's "
                 f"copy in blocks of {lanes} rows holds {packed_size(X, lanes)}.")
         return &shared[0]
-    own[0] = packed_rows(values, X, lanes)
+    own[0] = <floating*> malloc(packed_size(X, lanes) * sizeof(floating))
     if own[0] == NULL:
         raise MemoryError()
+    pack_rows(values, X, lanes, own[0])
     return own[0]
 
 

@@ -20,7 +20,7 @@
    each): norm - 2 dot is rounded once, as GEMM's -2 dot (exact) + norm is.
    Ties go to the lowest index, as everywhere.
 
-   Where k-means++ has a packed copy of the rows (packed_rows, _rows.pxd),
+   Where k-means++ has a packed copy of the rows (pack_rows, _rows.pxd),
    its scores come from iwk_score_packed_avx2_* below instead of the tile:
    rows in the lanes, which its few candidates cannot fill. */
 
@@ -321,7 +321,7 @@ __attribute__((target("avx2,fma"))) IWK_STATIC int IWK_NAME(iwk_score_fused)(
 }
 
 /* k-means++'s candidates over rows packed feature-major in blocks of one
-   vector of rows (8 float, 4 double; packed_rows in _rows.pxd): the
+   vector of rows (8 float, 4 double; pack_rows in _rows.pxd): the
    iwk_score_packed_* kernel of simd_avx512.h with AVX2's vectors, same
    inputs, outputs and block layout. The tile above puts the candidates in
    the lanes: with k-means++'s usual 5-7 candidates float leaves a quarter
